@@ -1,0 +1,68 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Runtime;
+
+/// <summary>Which device a user asked for: <c>cpu</c>, <c>cuda</c>, or <c>auto</c> (CUDA when present).</summary>
+public enum DeviceRequest { Auto, Cpu, Cuda }
+
+/// <summary>Loads torch with an error people can act on, and turns a device request into a device.</summary>
+public static class TorchRuntime
+{
+    /// <summary>The device names accepted on the command line.</summary>
+    public static readonly IReadOnlyList<string> DeviceNames = ["auto", "cpu", "cuda"];
+
+    /// <summary>Parses <c>cpu|cuda|auto</c>; null with a one-line error otherwise.</summary>
+    public static DeviceRequest? ParseDevice(string text, out string? error)
+    {
+        error = null;
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "auto": return DeviceRequest.Auto;
+            case "cpu": return DeviceRequest.Cpu;
+            case "cuda": return DeviceRequest.Cuda;
+            default:
+                error = $"device must be one of {string.Join(", ", DeviceNames)}, got '{text}'";
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Loads the native torch libraries. TorchSharp reports a failed load as a missing package even when
+    /// the cause is the host's C++ runtime, so the error says where to look.
+    /// </summary>
+    public static bool TryLoad(out string? error)
+    {
+        try
+        {
+            torch.InitializeDeviceType(DeviceType.CPU);
+            error = null;
+            return true;
+        }
+        catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException)
+        {
+            error = "torch failed to load its native libraries (" + FirstLine(e.Message) + "); build with "
+                + "`dotnet build` so the fixed libLibTorchSharp.so is shipped, and see README.md, 'Torch on Debian 12'";
+            return false;
+        }
+    }
+
+    /// <summary>The device for a request; null with a one-line error when CUDA is asked for and absent.</summary>
+    public static Device? Resolve(DeviceRequest request, out string? error)
+    {
+        error = null;
+        var cuda = torch.cuda.is_available();
+        switch (request)
+        {
+            case DeviceRequest.Cpu: return CPU;
+            case DeviceRequest.Auto: return cuda ? CUDA : CPU;
+            case DeviceRequest.Cuda when cuda: return CUDA;
+            default:
+                error = "device cuda was asked for but CUDA is not available: build with -p:TorchBackend=cuda "
+                    + "on a machine with an NVIDIA driver, or use --device cpu";
+                return null;
+        }
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+}

@@ -1,0 +1,14 @@
+module Prunerl.Properties.Main
+
+open Expecto
+
+let all =
+    testList "properties" [
+        ScheduleProperties.tests
+        SparsityProperties.tests
+        MaskProperties.tests
+        ValidationProperties.tests
+    ]
+
+[<EntryPoint>]
+let main argv = Prunerl.Testing.SuiteMain.run "properties" argv all

@@ -1,0 +1,14 @@
+module Prunerl.Tests.Main
+
+open Expecto
+
+let all =
+    testList "tests" [
+        ScheduleTests.tests
+        SparsityTests.tests
+        TorchTests.tests
+        NativeFixTests.tests
+    ]
+
+[<EntryPoint>]
+let main argv = Prunerl.Testing.SuiteMain.run "tests" argv all
