@@ -8,6 +8,8 @@ let all =
         SparsityTests.tests
         TorchTests.tests
         NativeFixTests.tests
+        BuildTests.tests
+        CliTests.tests
     ]
 
 [<EntryPoint>]

@@ -8,5 +8,6 @@ open Expecto.Impl
 let run (suite: string) (argv: string[]) (tests: Test) : int =
     let report (summary: TestRunSummary) =
         let failed = summary.failed.Length + summary.errored.Length
-        printfn "%s: %d passed, %d failed" suite summary.passed.Length failed
+        // On a line of its own: Expecto's logger may leave the cursor mid-line.
+        printfn "\n%s: %d passed, %d failed" suite summary.passed.Length failed
     runTestsWithCLIArgs [ CLIArguments.Append_Summary_Handler(SummaryHandler report) ] argv tests

@@ -52,9 +52,9 @@ let tests =
 
         test "the pruner brings each layer to the plan's count and keeps pruned weights at zero" {
             loaded ()
-            use network = new Mlp(4, [| 32; 32 |], 2, 7L)
             let schedule = Schedule.gradual 10_000L { Schedule.paperSpec 0.9 with PruneEvery = 500L } |> Result.defaultWith failwith
             for allocation in [ LayerWise Uniform; LayerWise(Erk 1.0); Global ] do
+                use network = new Mlp(4, [| 32; 32 |], 2, 7L)
                 use pruner =
                     match MagnitudePruner.TryCreate(network, schedule, allocation, Sparsity.paperScope) with
                     | null, error -> failtest error

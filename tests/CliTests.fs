@@ -1,0 +1,51 @@
+/// The prunerl command line end to end: the main job's output, and bad input as one-line errors.
+module Prunerl.Tests.CliTests
+
+open System
+open System.IO
+open Expecto
+open Prunerl.Tests.Processes
+
+/// Runs the built prunerl (the same configuration as these tests) with the arguments.
+let private prunerl (args: string list) =
+    let dll = Path.Combine(repoRoot.Value, "Cli", "bin", configuration.Value, "net10.0", "prunerl.dll")
+    Expect.isTrue (File.Exists dll) (sprintf "%s is built" dll)
+    run (dotnet ()) (dll :: args) repoRoot.Value
+
+/// Bad input: exit code 2, nothing on stdout, one line on stderr that contains the words.
+let private expectOneLineError (words: string) (r: ProcessResult) =
+    Expect.equal r.ExitCode 2 (describe r)
+    let lines = r.Error.Trim().Split('\n')
+    Expect.equal lines.Length 1 (sprintf "one line on stderr: %s" (describe r))
+    Expect.stringStarts lines[0] "prunerl: " "names the program"
+    Expect.stringContains lines[0] words "says what is wrong"
+
+let tests =
+    testList "prunerl command line" [
+        test "demo prints the schedule and prunes each weight matrix to 90%, biases dense" {
+            let r = prunerl [ "demo" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            Expect.stringContains r.Output "from update 500000 to 2000000 of 2500000" "the paper's 20%-80% window"
+            let row name =
+                r.Output.Split('\n') |> Array.tryFind (fun l -> l.TrimStart().StartsWith(name + " ")) |> Option.defaultWith (fun () -> failtestf "no row %s in\n%s" name r.Output)
+            let sparsityOf name = row name |> fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> Array.last |> float
+            Expect.floatClose Accuracy.medium (sparsityOf "layers.1.weight") 0.9 "hidden weights at 90%"
+            Expect.isTrue (abs (sparsityOf "layers.0.weight" - 0.9) < 0.01) "input weights near 90% (102 of 1024 kept)"
+            Expect.equal (sparsityOf "layers.0.bias") 0.0 "biases dense"
+            Expect.stringContains (row "2000000") "0.9000" "the final milestone is measured at 90%"
+        }
+
+        test "bad values and flags are one-line errors with exit code 2" {
+            prunerl [ "demo"; "--sparsity"; "1.5" ] |> expectOneLineError "sparsity must be in [0, 1), got 1.5"
+            prunerl [ "demo"; "--device"; "tpu" ] |> expectOneLineError "device must be one of auto, cpu, cuda, got 'tpu'"
+            prunerl [ "demo"; "--sparsity"; "lots" ] |> expectOneLineError "--sparsity"
+            prunerl [ "frobnicate" ] |> expectOneLineError "frobnicate"
+            prunerl [ "demo"; "--total-steps"; "0" ] |> expectOneLineError "total_steps must be >= 1, got 0"
+        }
+
+        test "--device cuda without CUDA is refused, not silently run on the CPU" {
+            let r = prunerl [ "demo"; "--device"; "cuda" ]
+            if r.ExitCode = 0 then Expect.stringContains r.Output "cuda" "ran on CUDA where it is available"
+            else expectOneLineError "CUDA is not available" r
+        }
+    ]
