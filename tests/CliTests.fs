@@ -43,6 +43,22 @@ let tests =
             prunerl [ "demo"; "--total-steps"; "0" ] |> expectOneLineError "total_steps must be >= 1, got 0"
         }
 
+        test "dotnet publish ships a prunerl whose torch loads (the fixed native library included)" {
+            let output = Path.Combine(Path.GetTempPath(), "prunerl-publish-" + Guid.NewGuid().ToString("N"))
+            try
+                let publish =
+                    run (dotnet ())
+                        [ "publish"; "Cli/Cli.fsproj"; "-c"; configuration.Value; "--no-build"; "-nologo"; "-o"; output
+                          "-p:CreateHardLinksForPublishFilesIfPossible=true" ]
+                        repoRoot.Value
+                Expect.equal publish.ExitCode 0 (describe publish)
+                let r = run (dotnet ()) [ Path.Combine(output, "prunerl.dll"); "demo"; "--sparsity"; "0.5" ] output
+                Expect.equal r.ExitCode 0 (describe r)
+                Expect.stringContains r.Output "0.5000" "the published program prunes on torch"
+            finally
+                if Directory.Exists output then Directory.Delete(output, true)
+        }
+
         test "--device cuda without CUDA is refused, not silently run on the CPU" {
             let r = prunerl [ "demo"; "--device"; "cuda" ]
             if r.ExitCode = 0 then Expect.stringContains r.Output "cuda" "ran on CUDA where it is available"
