@@ -22,17 +22,43 @@ type DemoArgs =
             | Device _ -> "torch device: cpu, cuda or auto (default auto)."
             | Seed _ -> "seed of the network's initial weights (default 0)."
 
+type BenchEnvsArgs =
+    | [<AltCommandLine("-e")>] Env of id: string
+    | Seconds of seconds: float
+    | Copies of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Env _ -> "environment id to measure (repeatable; default: all registered)."
+            | Seconds _ -> "seconds of measurement per environment and form (default 2)."
+            | Copies _ -> "copies stepped together in the vectorised form (default 64)."
+
+type BenchArgs =
+    | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
+
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
+            | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
 
 /// An expected failure: a one-line message for the user and an exit code.
 exception UserError of message: string
+
+/// An argument error from the library as one line: its message without .NET's " (Parameter 'x')".
+let private argumentError (e: ArgumentException) =
+    UserError(Text.RegularExpressions.Regex.Replace(e.Message, @" \(Parameter '[^']*'\)$", ""))
 
 let private orFail (r: Result<'a, string>) =
     match r with
@@ -86,6 +112,27 @@ let private demo (args: ParseResults<DemoArgs>) =
     printfn "  %-16s  %-12s  %8d  %8d  %8.4f" "total" "" final.TotalSize final.NonZero (1.0 - float final.NonZero / float final.TotalSize)
     0
 
+let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =
+    let ids =
+        match args.GetResults Env with
+        | [] -> List.ofSeq Prunerl.Agents.Envs.EnvironmentRegistry.Ids
+        | ids -> ids
+    let seconds = args.GetResult(Seconds, 2.0)
+    let copies = args.GetResult(Copies, 64)
+    if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
+    if copies < 1 then raise (UserError(sprintf "copies must be >= 1, got %d" copies))
+    for id in ids do
+        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
+        with :? ArgumentException as e -> raise (argumentError e)
+    let duration = TimeSpan.FromSeconds seconds
+    printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
+    printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
+    for id in ids do
+        let single = Prunerl.Agents.Envs.EnvironmentBenchmark.Single(id, duration)
+        let vector = Prunerl.Agents.Envs.EnvironmentBenchmark.Vectorised(id, copies, duration)
+        printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
+    0
+
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "prunerl")
@@ -93,6 +140,9 @@ let main argv =
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Command.Demo args -> demo args
+        | Command.Bench args ->
+            match args.GetSubCommand() with
+            | Envs envArgs -> benchEnvs envArgs
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

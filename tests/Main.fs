@@ -7,6 +7,7 @@ let all =
         ScheduleTests.tests
         SparsityTests.tests
         TorchTests.tests
+        EnvironmentCoreTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests

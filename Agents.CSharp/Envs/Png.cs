@@ -1,0 +1,90 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+
+namespace Prunerl.Agents.Envs;
+
+/// <summary>Writes frames as PNG files (8-bit RGB, no filtering): enough for pictures of environments
+/// without a graphics library.</summary>
+public static class Png
+{
+    private static readonly uint[] CrcTable = BuildCrcTable();
+
+    /// <summary>Writes the PNG to a file atomically: a temporary file beside it, then a rename.</summary>
+    public static void Save(Frame frame, string path)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            using (var file = File.Create(temporary)) Write(frame, file);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Writes the PNG to a stream.</summary>
+    public static void Write(Frame frame, Stream output)
+    {
+        output.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, frame.Width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), frame.Height);
+        header[8] = 8; // bits per channel
+        header[9] = 2; // colour type: RGB
+        WriteChunk(output, "IHDR", header);
+        WriteChunk(output, "IDAT", Compress(frame));
+        WriteChunk(output, "IEND", []);
+    }
+
+    /// <summary>Scanlines, each led by filter type 0 (none), zlib-compressed.</summary>
+    private static byte[] Compress(Frame frame)
+    {
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            var row = frame.Width * 3;
+            for (var y = 0; y < frame.Height; y++)
+            {
+                zlib.WriteByte(0);
+                zlib.Write(frame.Pixels.Slice(y * row, row));
+            }
+        }
+        return compressed.ToArray();
+    }
+
+    private static void WriteChunk(Stream output, string type, ReadOnlySpan<byte> data)
+    {
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(word, data.Length);
+        output.Write(word);
+        var typeBytes = Encoding.ASCII.GetBytes(type);
+        output.Write(typeBytes);
+        output.Write(data);
+        BinaryPrimitives.WriteUInt32BigEndian(word, Crc(Crc(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu);
+        output.Write(word);
+    }
+
+    /// <summary>CRC-32 (ISO 3309), as the PNG specification requires for each chunk.</summary>
+    private static uint Crc(uint crc, ReadOnlySpan<byte> data)
+    {
+        foreach (var b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return crc;
+    }
+
+    private static uint[] BuildCrcTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            var c = n;
+            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+}
