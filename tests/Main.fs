@@ -6,6 +6,7 @@ let all =
     testList "tests" [
         ScheduleTests.tests
         SparsityTests.tests
+        MetricTests.tests
         TorchTests.tests
         EnvironmentCoreTests.tests
         NativeFixTests.tests
