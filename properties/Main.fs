@@ -9,6 +9,7 @@ let all =
         MaskProperties.tests
         ValidationProperties.tests
         MetricProperties.tests
+        AggregateProperties.tests
     ]
 
 [<EntryPoint>]

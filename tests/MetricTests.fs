@@ -39,4 +39,25 @@ let tests =
             Expect.floatClose Accuracy.veryHigh (GradientInterference.meanPairwise c) ((1.0 / sqrt 2.0) / 3.0) "mean over the three pairs"
             Expect.floatClose Accuracy.veryHigh (ParameterNorm.l2 [ [| 3.0f |]; [| 4.0f |] ]) 5.0 "3-4-5"
         }
+    
+        test "rliable's aggregates on samples worked out by hand" {
+            let one (xs: float list) : float[][] = [| Array.ofList xs |]
+            // n = 8: drop 2 from each end, mean of 3, 4, 5, 6.
+            Expect.equal (Aggregate.iqm (one [ 8.0; 1.0; 7.0; 2.0; 6.0; 3.0; 5.0; 4.0 ])) 4.5 "IQM of 1..8"
+            // n = 10: drop 2 from each end, mean of 3..8.
+            Expect.equal (Aggregate.iqm (one [ 1.0 .. 10.0 ])) 5.5 "IQM of 1..10"
+            // Two tasks pooled: 1, 2, 3, 10, 20; drop 1 from each end: mean of 2, 3, 10.
+            Expect.equal (Aggregate.iqm [| [| 1.0; 2.0; 3.0 |]; [| 10.0; 20.0 |] |]) 5.0 "IQM across tasks"
+            // Task means 2, 15, 4: median 4, mean 7.
+            let tasks = [| [| 1.0; 2.0; 3.0 |]; [| 10.0; 20.0 |]; [| 4.0 |] |]
+            Expect.equal (Aggregate.median tasks) 4.0 "median of task means"
+            Expect.equal (Aggregate.mean tasks) 7.0 "mean of task means"
+            // min(x, 1): 0.5, 1, 0; mean 0.5; gap 0.5.
+            Expect.equal (Aggregate.optimalityGap 1.0 [| [| 0.5; 1.5 |]; [| 0.0 |] |]) 0.5 "optimality gap"
+            // Pairs (1, 2) (1, 2) (3, 2) (3, 2): 2 wins of 4.
+            Expect.equal (Profile.probabilityOfImprovement (one [ 1.0; 3.0 ]) (one [ 2.0; 2.0 ])) (Ok 0.5) "P(X > Y)"
+            Expect.equal (Profile.probabilityOfImprovement (one [ 3.0 ]) (one [ 2.0; 3.0 ])) (Ok 0.75) "a tie counts 1/2"
+            Expect.equal (Bootstrap.quantile 0.25 [| 4.0; 1.0; 3.0; 2.0 |]) 1.75 "numpy's linear percentile"
+            Expect.equal (Aggregate.normalise 0.52 10.0 5.26) 0.5 "normalised score"
+        }
     ]
