@@ -86,7 +86,7 @@ let private demo (args: ParseResults<DemoArgs>) =
         printfn "The paper's schedule: sparsity 0 -> %g, cubic, from update %d to %d of %d, masks every %d updates" g.Final g.Start g.End totalSteps g.UpdatePeriod
     | other -> printfn "Schedule: %A" other
 
-    use network = new Mlp(4, [| 256; 256 |], 2, args.GetResult(Seed, 0L), device)
+    use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(Seed, 0L), device)
     use pruner =
         match MagnitudePruner.TryCreate(network, schedule, LayerWise Uniform, Sparsity.paperScope) with
         | null, error -> raise (UserError error)
@@ -104,12 +104,12 @@ let private demo (args: ParseResults<DemoArgs>) =
 
     printfn ""
     printfn "Per layer at the end of training:"
-    printfn "  %-16s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"
+    printfn "  %-22s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"
     for p in pruner.Measure() do
         let shape = p.Shape |> Array.map string |> String.concat "x"
-        printfn "  %-16s  %-12s  %8d  %8d  %8.4f" p.Name shape p.Size p.NonZero p.Sparsity
+        printfn "  %-22s  %-12s  %8d  %8d  %8.4f" p.Name shape p.Size p.NonZero p.Sparsity
     let final = Plan.at pruner.Plan totalSteps
-    printfn "  %-16s  %-12s  %8d  %8d  %8.4f" "total" "" final.TotalSize final.NonZero (1.0 - float final.NonZero / float final.TotalSize)
+    printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" final.TotalSize final.NonZero (1.0 - float final.NonZero / float final.TotalSize)
     0
 
 let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =

@@ -29,9 +29,9 @@ let tests =
             let row name =
                 r.Output.Split('\n') |> Array.tryFind (fun l -> l.TrimStart().StartsWith(name + " ")) |> Option.defaultWith (fun () -> failtestf "no row %s in\n%s" name r.Output)
             let sparsityOf name = row name |> fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> Array.last |> float
-            Expect.floatClose Accuracy.medium (sparsityOf "layers.1.weight") 0.9 "hidden weights at 90%"
-            Expect.isTrue (abs (sparsityOf "layers.0.weight" - 0.9) < 0.01) "input weights near 90% (102 of 1024 kept)"
-            Expect.equal (sparsityOf "layers.0.bias") 0.0 "biases dense"
+            Expect.floatClose Accuracy.medium (sparsityOf "torso.layers.1.weight") 0.9 "hidden weights at 90%"
+            Expect.isTrue (abs (sparsityOf "torso.layers.0.weight" - 0.9) < 0.01) "input weights near 90% (102 of 1024 kept)"
+            Expect.equal (sparsityOf "torso.layers.0.bias") 0.0 "biases dense"
             Expect.stringContains (row "2000000") "0.9000" "the final milestone is measured at 90%"
         }
 

@@ -8,6 +8,7 @@ let all =
         SparsityTests.tests
         MetricTests.tests
         TorchTests.tests
+        NetworkTests.tests
         EnvironmentCoreTests.tests
         NativeFixTests.tests
         BuildTests.tests

@@ -54,7 +54,7 @@ let tests =
             loaded ()
             let schedule = Schedule.gradual 10_000L { Schedule.paperSpec 0.9 with PruneEvery = 500L } |> Result.defaultWith failwith
             for allocation in [ LayerWise Uniform; LayerWise(Erk 1.0); Global ] do
-                use network = new Mlp(4, [| 32; 32 |], 2, 7L)
+                use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 7L)
                 use pruner =
                     match MagnitudePruner.TryCreate(network, schedule, allocation, Sparsity.paperScope) with
                     | null, error -> failtest error

@@ -1,0 +1,113 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Networks;
+
+/// <summary>Which torso a value network has.</summary>
+public enum TorsoKind { Mlp, MinAtar, Nature, Impala }
+
+/// <summary>
+/// A value network's shape. <paramref name="Width"/> multiplies every layer's channels and units (the
+/// paper's width scaling). <paramref name="Atoms"/> = 1 gives Q-values directly; more gives a C51
+/// distribution over that many atoms evenly spaced on [<paramref name="VMin"/>, <paramref name="VMax"/>]
+/// (Bellemare et al. 2017). <paramref name="Dueling"/> splits the head into value and advantage streams
+/// (Wang et al. 2016); <paramref name="Noisy"/> makes the head's layers noisy (Fortunato et al. 2018).
+/// <paramref name="MlpHidden"/> sets an MLP torso's hidden units (default 512, 512).
+/// </summary>
+public sealed record NetworkSpec(
+    TorsoKind Torso,
+    double Width = 1.0,
+    int Atoms = 1,
+    double VMin = -10,
+    double VMax = 10,
+    bool Dueling = false,
+    bool Noisy = false,
+    int[]? MlpHidden = null);
+
+/// <summary>
+/// A value network: a torso, then a head giving, per action, a Q-value (or a distribution over returns
+/// whose mean is the Q-value).
+/// </summary>
+public sealed class QNetwork : nn.Module<Tensor, Tensor>
+{
+    private readonly Torso torso;
+    /// <summary>Per action (and atom): the Q-values, or the advantages when dueling.</summary>
+    private readonly nn.Module<Tensor, Tensor> head;
+    private readonly nn.Module<Tensor, Tensor>? value;
+    private readonly Tensor support;
+
+    /// <param name="spec">The network's shape.</param>
+    /// <param name="observationShape">One observation's shape: [features] or [channels, height, width].</param>
+    /// <param name="actions">Number of discrete actions.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
+    /// <param name="device">Where the parameters live (CPU when null).</param>
+    public QNetwork(NetworkSpec spec, IReadOnlyList<int> observationShape, int actions, long seed, Device? device = null) : base(nameof(QNetwork))
+    {
+        if (!(spec.Width > 0)) throw new ArgumentOutOfRangeException(nameof(spec), $"width must be > 0, got {spec.Width}");
+        if (spec.Atoms < 1) throw new ArgumentOutOfRangeException(nameof(spec), $"atoms must be >= 1, got {spec.Atoms}");
+        if (spec.Atoms > 1 && !(spec.VMax > spec.VMin)) throw new ArgumentOutOfRangeException(nameof(spec), $"v_max must be > v_min, got [{spec.VMin}, {spec.VMax}]");
+        if (actions < 1) throw new ArgumentOutOfRangeException(nameof(actions), $"actions must be >= 1, got {actions}");
+        Spec = spec;
+        Actions = actions;
+        // TorchSharp's initialisers take no generator: seed torch's own before creating the layers.
+        torch.random.manual_seed(seed);
+        torso = MakeTorso(spec, observationShape);
+        nn.Module<Tensor, Tensor> Layer(int outputs) => spec.Noisy ? new NoisyLinear(torso.Features, outputs) : nn.Linear(torso.Features, outputs);
+        head = Layer(actions * spec.Atoms);
+        value = spec.Dueling ? Layer(spec.Atoms) : null;
+        support = spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1);
+        register_buffer(nameof(support), support);
+        RegisterComponents();
+        if (device is not null) this.to(device);
+    }
+
+    public NetworkSpec Spec { get; }
+    public int Actions { get; }
+
+    /// <summary>The return values of the atoms (one atom of value 1 for a plain Q head).</summary>
+    public Tensor Support => support;
+
+    /// <summary>The penultimate features of a batch (for effective rank).</summary>
+    public Tensor Features(Tensor observations) => torso.forward(observations);
+
+    /// <summary>Per action, the logits over atoms: [batch, actions, atoms] (for a plain head, the Q-values with atoms = 1).</summary>
+    public Tensor Logits(Tensor observations, IList<(string Layer, Tensor Activation)>? activations = null)
+    {
+        var features = torso.Forward(observations, activations);
+        var a = head.forward(features).view(-1, Actions, Spec.Atoms);
+        if (value is null) return a;
+        var v = value.forward(features).view(-1, 1, Spec.Atoms);
+        return v + a - a.mean([1], keepdim: true);
+    }
+
+    /// <summary>Q-values [batch, actions]: the logits themselves, or the mean of the C51 distribution.</summary>
+    public override Tensor forward(Tensor observations)
+    {
+        var logits = Logits(observations);
+        return Spec.Atoms == 1 ? logits.squeeze(-1) : (nn.functional.softmax(logits, -1) * support).sum(-1);
+    }
+
+    /// <summary>Draws new noise in every noisy layer (no effect without noisy layers).</summary>
+    public void ResampleNoise(Generator generator)
+    {
+        foreach (var layer in modules().OfType<NoisyLinear>()) layer.ResampleNoise(generator);
+    }
+
+    private static Torso MakeTorso(NetworkSpec spec, IReadOnlyList<int> shape)
+    {
+        if (spec.Torso == TorsoKind.Mlp)
+        {
+            var inputs = shape.Aggregate(1, (n, d) => n * d);
+            return new MlpTorso(inputs, spec.MlpHidden ?? [512, 512], spec.Width);
+        }
+        if (shape.Count != 3)
+            throw new ArgumentException($"the {spec.Torso} network takes [channels, height, width] observations, got [{string.Join(", ", shape)}]");
+        return spec.Torso switch
+        {
+            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width),
+            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width),
+            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width),
+        };
+    }
+}
