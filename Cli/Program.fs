@@ -42,16 +42,34 @@ type BenchArgs =
             match this with
             | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
 
+type EnvsArgs =
+    | Render of id: string
+    | Out of path: string
+    | Frames of count: int
+    | Every of steps: int
+    | Seed of seed: int64
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Render _ -> "render this environment under a uniformly random policy instead of listing them."
+            | Out _ -> "PNG file for the rendered strip (default <id>.png with '/' as '-')."
+            | Frames _ -> "frames in the strip (default 8)."
+            | Every _ -> "environment steps between frames (default 1)."
+            | Seed _ -> "seed of the episode and of the random policy (default 0)."
+
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
             | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
+            | Envs _ -> "list the environments, or render one to a PNG strip."
 
 /// An expected failure: a one-line message for the user and an exit code.
 exception UserError of message: string
@@ -86,7 +104,7 @@ let private demo (args: ParseResults<DemoArgs>) =
         printfn "The paper's schedule: sparsity 0 -> %g, cubic, from update %d to %d of %d, masks every %d updates" g.Final g.Start g.End totalSteps g.UpdatePeriod
     | other -> printfn "Schedule: %A" other
 
-    use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(Seed, 0L), device)
+    use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(DemoArgs.Seed, 0L), device)
     use pruner =
         match MagnitudePruner.TryCreate(network, schedule, LayerWise Uniform, Sparsity.paperScope) with
         | null, error -> raise (UserError error)
@@ -133,6 +151,45 @@ let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =
         printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
     0
 
+/// Steps an environment under uniformly random actions and saves every k-th frame side by side.
+let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
+    let frames = args.GetResult(Frames, 8)
+    let every = args.GetResult(Every, 1)
+    let seed = args.GetResult(EnvsArgs.Seed, 0L)
+    if frames < 1 then raise (UserError(sprintf "frames must be >= 1, got %d" frames))
+    if every < 1 then raise (UserError(sprintf "every must be >= 1, got %d" every))
+    let out = args.GetResult(Out, id.Replace('/', '-') + ".png")
+    let environment =
+        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
+        with :? ArgumentException as e -> raise (argumentError e)
+    let mutable policy = Prunerl.Agents.Envs.EnvRandom(uint64 seed + 1UL)
+    environment.Reset(uint64 seed).Length |> ignore
+    let pictures = ResizeArray [ environment.Render() ]
+    let mutable steps = 0
+    while pictures.Count < frames do
+        let result =
+            match environment.ActionSpace with
+            | :? Prunerl.Agents.Envs.DiscreteSpace as d -> environment.Step(policy.NextInt d.Count)
+            | :? Prunerl.Agents.Envs.BoxSpace as b ->
+                environment.Step(ReadOnlySpan(Array.init b.Size (fun i -> float32 (policy.Uniform(float b.Low[i], float b.High[i])))))
+            | other -> raise (UserError(sprintf "%s: cannot draw actions from %O" id other))
+        steps <- steps + 1
+        if result.Done then environment.Reset().Length |> ignore
+        if steps % every = 0 then pictures.Add(environment.Render())
+    Prunerl.Agents.Envs.Png.Save(Prunerl.Agents.Envs.Frame.Strip(pictures, 4, Prunerl.Agents.Envs.Rgb.White), out)
+    printfn "%s: %d frames, every %d steps, saved to %s" id frames every out
+    0
+
+let private envs (args: ParseResults<EnvsArgs>) =
+    match args.TryGetResult Render with
+    | Some id -> renderStrip id args
+    | None ->
+        printfn "  %-24s  %-16s  %-12s  %s" "id" "observation" "actions" "description"
+        for entry in Prunerl.Agents.Envs.EnvironmentRegistry.Entries do
+            let environment = entry.Create.Invoke Prunerl.Agents.Envs.EnvironmentOptions.Default
+            printfn "  %-24s  %-16O  %-12O  %s" entry.Id environment.ObservationSpace environment.ActionSpace entry.Description
+        0
+
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "prunerl")
@@ -143,6 +200,7 @@ let main argv =
         | Command.Bench args ->
             match args.GetSubCommand() with
             | Envs envArgs -> benchEnvs envArgs
+        | Command.Envs args -> envs args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message
