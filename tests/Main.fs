@@ -8,6 +8,7 @@ let all =
         SparsityTests.tests
         TorchTests.tests
         EnvironmentCoreTests.tests
+        MinAtarBreakoutFreewayAsterixTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
