@@ -10,6 +10,7 @@ let all =
         TorchTests.tests
         NetworkTests.tests
         EnvironmentCoreTests.tests
+        MinAtarBreakoutFreewayAsterixTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
