@@ -59,6 +59,25 @@ let tests =
                 if Directory.Exists output then Directory.Delete(output, true)
         }
 
+        test "envs lists every registered environment and renders one to a PNG strip" {
+            let listing = prunerl [ "envs" ]
+            Expect.equal listing.ExitCode 0 (describe listing)
+            for id in Prunerl.Agents.Envs.EnvironmentRegistry.Ids do
+                Expect.stringContains listing.Output id "listed"
+            let out = Path.Combine(Path.GetTempPath(), "prunerl-strip-" + Guid.NewGuid().ToString("N") + ".png")
+            try
+                let r = prunerl [ "envs"; "--render"; "minatar/breakout"; "--frames"; "3"; "--out"; out ]
+                Expect.equal r.ExitCode 0 (describe r)
+                let png = File.ReadAllBytes out
+                let be (i: int) = (int png[i] <<< 24) ||| (int png[i + 1] <<< 16) ||| (int png[i + 2] <<< 8) ||| int png[i + 3]
+                // Three 160-pixel frames with two 4-pixel gaps.
+                Expect.equal (be 16, be 20) (3 * 160 + 2 * 4, 160) "strip size"
+            finally
+                File.Delete out
+            prunerl [ "envs"; "--render"; "pong" ] |> expectOneLineError "unknown environment 'pong'"
+            prunerl [ "envs"; "--render"; "minatar/breakout"; "--frames"; "0" ] |> expectOneLineError "frames must be >= 1, got 0"
+        }
+
         test "--device cuda without CUDA is refused, not silently run on the CPU" {
             let r = prunerl [ "demo"; "--device"; "cuda" ]
             if r.ExitCode = 0 then Expect.stringContains r.Output "cuda" "ran on CUDA where it is available"
