@@ -8,6 +8,7 @@ let all =
         SparsityTests.tests
         TorchTests.tests
         EnvironmentCoreTests.tests
+        MinAtarSeaquestSpaceInvadersTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
