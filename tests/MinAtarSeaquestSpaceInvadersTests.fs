@@ -22,6 +22,9 @@ let private cells (game: Prunerl.Agents.Envs.Environment) =
 
 let private inChannel channel game = cells game |> Set.filter (fun (c, _, _) -> c = channel)
 
+/// Rows 0 to 3, columns 2 to 7: a fresh wave of aliens.
+let private freshWave = [ for y in 0..3 do for x in 2..7 -> y, x ]
+
 let private at channel (points: (int * int) list) = points |> List.map (fun (y, x) -> channel, y, x) |> set
 
 /// A Seaquest with nothing on the board and no spawns coming: a blank page for hand-built states.
@@ -32,6 +35,15 @@ let private calmSeaquest ramping =
     game.DiverSpawnTimer <- 1000
     game
 
+/// A calm Seaquest whose sub, one row down with the given divers and oxygen, comes up.
+let private surfaceWith ramping divers oxygen =
+    let game = calmSeaquest ramping
+    game.PlacePlayer(x = 5, y = 1, facingRight = false)
+    game.DiverCount <- divers
+    game.Oxygen <- oxygen
+    game.Surfaced <- false
+    game, game.Step up
+
 /// A Space Invaders with no aliens, and their march and fire far off.
 let private calmInvaders ramping =
     let game = new SpaceInvaders(options 0.0 ramping false)
@@ -41,23 +53,27 @@ let private calmInvaders ramping =
     game.AlienShotTimer <- 1000
     game
 
-/// Mean and standard error of a uniformly random policy's episode returns (all six actions, sticky 0.1).
-let private randomPolicyReturns id episodes =
-    let game = EnvironmentRegistry.Create id
-    game.Reset(7UL).Length |> ignore
-    let mutable policy = EnvRandom 8UL
-    let returns =
-        Array.init episodes (fun _ ->
-            let mutable total = 0.0
-            let mutable over = false
-            while not over do
-                let result = game.Step(policy.NextInt 6)
-                total <- total + float result.Reward
-                over <- result.Done
-            game.Reset().Length |> ignore
-            total)
-    let mean = Array.average returns
-    mean, sqrt (Array.averageBy (fun r -> (r - mean) ** 2.0) returns / float episodes)
+/// A test that a uniformly random policy (all six actions, sticky 0.1) scores the reference's mean
+/// episode return within the tolerance, over the given number of episodes.
+let private randomPolicyScores id episodes (reference: float) tolerance =
+    test (sprintf "a random policy scores about the reference's %.2f per episode" reference) {
+        let game = EnvironmentRegistry.Create id
+        game.Reset(7UL).Length |> ignore
+        let mutable policy = EnvRandom 8UL
+        let returns =
+            Array.init episodes (fun _ ->
+                let mutable total = 0.0
+                let mutable over = false
+                while not over do
+                    let result = game.Step(policy.NextInt 6)
+                    total <- total + float result.Reward
+                    over <- result.Done
+                game.Reset().Length |> ignore
+                total)
+        let mean = Array.average returns
+        let se = sqrt (Array.averageBy (fun r -> (r - mean) ** 2.0) returns / float episodes)
+        Expect.isTrue (abs (mean - reference) < tolerance) (sprintf "mean %.3f (se %.4f)" mean se)
+    }
 
 /// Observations, rewards and ends of a seeded random run, for determinism checks.
 let private trajectory id seed steps =
@@ -126,12 +142,7 @@ let private seaquestTests =
         }
 
         test "surfacing with six divers: a bonus of one per tenth of oxygen left, full oxygen, divers -1 (as the reference), harder enemies" {
-            let game = calmSeaquest true
-            game.PlacePlayer(x = 5, y = 1, facingRight = false)
-            game.DiverCount <- 6
-            game.Oxygen <- 150
-            game.Surfaced <- false
-            let result = game.Step up
+            let game, result = surfaceWith true 6 150
             Expect.equal (result.Reward, result.Terminated) (7f, false) "150 * 10 / 200 = 7"
             Expect.equal (game.Oxygen, game.DiverCount) (200, -1) "oxygen refilled; the reference takes one diver off after emptying"
             Expect.equal (game.EnemySpawnSpeed, game.MoveInterval, game.DifficultyRamp) (19, 5, 1) "spawns sooner; moves speed up on odd ramps only"
@@ -145,12 +156,7 @@ let private seaquestTests =
         }
 
         test "surfacing with fewer than six divers refills oxygen for one diver; without ramping nothing speeds up" {
-            let game = calmSeaquest false
-            game.PlacePlayer(x = 5, y = 1, facingRight = false)
-            game.DiverCount <- 3
-            game.Oxygen <- 20
-            game.Surfaced <- false
-            let result = game.Step up
+            let game, result = surfaceWith false 3 20
             Expect.equal (result.Reward, result.Terminated) (0f, false) "no bonus"
             Expect.equal (game.Oxygen, game.DiverCount) (200, 2) "refilled, one diver off"
             Expect.equal (game.EnemySpawnSpeed, game.MoveInterval, game.DifficultyRamp) (20, 5, 0) "no ramping"
@@ -273,11 +279,8 @@ let private seaquestTests =
             for y in 1..8 do Expect.isTrue (abs (rows[y] - games / 8) < 80) (sprintf "rows %A" rows)
         }
 
-        test "a random policy scores about the reference's 0.10 per episode" {
-            let mean, se = randomPolicyReturns "minatar/seaquest" 4000
-            // se ~ 0.006; measured here 0.098 over 60k episodes.
-            Expect.isTrue (abs (mean - 0.10) < 0.03) (sprintf "mean %.3f (se %.4f)" mean se)
-        }
+        // se ~ 0.006; measured here 0.098 over 60k episodes.
+        randomPolicyScores "minatar/seaquest" 4000 0.10 0.03
     ]
 
 let private invadersTests =
@@ -351,8 +354,7 @@ let private invadersTests =
                 game.AlienMoveTimer <- 3
                 let result = game.Step noop
                 Expect.equal (result.Reward, result.Terminated) (1f, false) "the last alien shot"
-                let wave = [ for y in 0..3 do for x in 2..7 -> y, x ]
-                Expect.equal (inChannel SpaceInvaders.Alien game) (at SpaceInvaders.Alien wave) "a fresh wave"
+                Expect.equal (inChannel SpaceInvaders.Alien game) (at SpaceInvaders.Alien freshWave) "a fresh wave"
                 // Turns at which the block moves: the first after the old timer, then every interval.
                 let moves =
                     [ let mutable before = inChannel SpaceInvaders.Alien game
@@ -377,17 +379,13 @@ let private invadersTests =
         test "the opening position" {
             let game = new SpaceInvaders(options 0.1 true false)
             game.Reset(3UL).Length |> ignore
-            let wave = [ for y in 0..3 do for x in 2..7 -> y, x ]
             Expect.equal (cells game)
-                (Set.unionMany [ at SpaceInvaders.Cannon [ 9, 5 ]; at SpaceInvaders.Alien wave; at SpaceInvaders.AlienLeft wave ])
+                (Set.unionMany [ at SpaceInvaders.Cannon [ 9, 5 ]; at SpaceInvaders.Alien freshWave; at SpaceInvaders.AlienLeft freshWave ])
                 "cannon in column 5, 24 aliens heading left"
         }
 
-        test "a random policy scores about the reference's 2.86 per episode" {
-            let mean, se = randomPolicyReturns "minatar/space_invaders" 3000
-            // se ~ 0.04; measured here 2.835 over 60k episodes.
-            Expect.isTrue (abs (mean - 2.86) < 0.22) (sprintf "mean %.3f (se %.4f)" mean se)
-        }
+        // se ~ 0.04; measured here 2.835 over 60k episodes.
+        randomPolicyScores "minatar/space_invaders" 3000 2.86 0.22
     ]
 
 let private sharedTests =
