@@ -11,6 +11,8 @@ let all =
         BuildTests.tests
         CliTests.tests
         ArchitectureTests.tests
+        ApiTests.tests
+        CSharpFacadeTests.tests
     ]
 
 [<EntryPoint>]
