@@ -13,6 +13,7 @@ let all =
         ArchitectureTests.tests
         ApiTests.tests
         CSharpFacadeTests.tests
+        SamplesTests.tests
     ]
 
 [<EntryPoint>]
