@@ -7,6 +7,7 @@ open Prunerl.Core
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Runtime
+open Prunerl.Cli.UserError
 
 type DemoArgs =
     | Sparsity of fraction: float
@@ -25,19 +26,13 @@ type DemoArgs =
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
-
-/// An expected failure: a one-line message for the user and an exit code.
-exception UserError of message: string
-
-let private orFail (r: Result<'a, string>) =
-    match r with
-    | Ok x -> x
-    | Error e -> raise (UserError e)
+            | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
 
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(Sparsity, 0.9)
@@ -93,6 +88,7 @@ let main argv =
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Command.Demo args -> demo args
+        | Command.Schedule args -> ScheduleCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

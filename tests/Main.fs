@@ -10,6 +10,7 @@ let all =
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
+        ScheduleCommandTests.tests
         ArchitectureTests.tests
         ApiTests.tests
         CSharpFacadeTests.tests
