@@ -7,6 +7,7 @@ open Prunerl.Core
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Runtime
+open Prunerl.Cli.UserError
 
 type DemoArgs =
     | Sparsity of fraction: float
@@ -61,27 +62,17 @@ type EnvsArgs =
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
-    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
-            | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
+            | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
-
-/// An expected failure: a one-line message for the user and an exit code.
-exception UserError of message: string
-
-/// An argument error from the library as one line: its message without .NET's " (Parameter 'x')".
-let private argumentError (e: ArgumentException) =
-    UserError(Text.RegularExpressions.Regex.Replace(e.Message, @" \(Parameter '[^']*'\)$", ""))
-
-let private orFail (r: Result<'a, string>) =
-    match r with
-    | Ok x -> x
-    | Error e -> raise (UserError e)
+            | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
 
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(Sparsity, 0.9)
@@ -197,10 +188,11 @@ let main argv =
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Command.Demo args -> demo args
+        | Command.Schedule args -> ScheduleCommand.run args
+        | Command.Envs args -> envs args
         | Command.Bench args ->
             match args.GetSubCommand() with
             | Envs envArgs -> benchEnvs envArgs
-        | Command.Envs args -> envs args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

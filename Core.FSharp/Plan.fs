@@ -4,7 +4,8 @@ open Prunerl.Core.Validate
 
 /// What a network's pruning targets are at one step.
 type PlanStep =
-    { Step: int64
+    { /// The training step.
+      Step: int64
       /// The schedule's sparsity, over the pruned parameters.
       Sparsity: float
       /// Every parameter with its target, in network order.
@@ -21,8 +22,11 @@ type PlanStep =
 /// A network's pruning plan: when (a schedule), where (the pruned parameters), and how the target is
 /// spread over them (an allocation). Made by Plan.create, which validates all three.
 type Plan =
-    { Schedule: Schedule
+    { /// When: the target sparsity at each step.
+      Schedule: Schedule
+      /// How the target is spread over the pruned parameters.
       Allocation: Allocation
+      /// Where: the network's parameters and which of them are pruned.
       Prunable: PrunableSet }
 
 /// Per-layer targets over training: the schedule composed with the sparsity distribution.

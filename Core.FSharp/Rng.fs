@@ -7,6 +7,7 @@ open System
 [<Struct>]
 type Rng = private { State: uint64 }
 
+/// Drawing from a pure random stream.
 [<RequireQualifiedAccess>]
 module Rng =
 

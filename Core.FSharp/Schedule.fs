@@ -6,7 +6,9 @@ open Prunerl.Core.Validate
 /// A point in training, given as an absolute step or as a fraction of the total number of steps.
 [<RequireQualifiedAccess>]
 type StepPoint =
+    /// A step number, counted from 0.
     | Absolute of step: int64
+    /// A fraction of the training length in [0, 1], rounded to the nearest step.
     | Fraction of fraction: float
 
 /// How sparsity rises from s_i to s_f as pruning progresses: s = s_f + (s_i - s_f) * shape(p), where
@@ -31,12 +33,19 @@ type Convention =
 
 /// Gradual pruning with its steps resolved. Build it with Schedule.gradual, which validates it.
 type GradualPruning =
-    { Initial: float
+    { /// Sparsity s_i at the start of pruning, in [0, Final].
+      Initial: float
+      /// Sparsity s_f reached at the end, in [0, 1).
       Final: float
+      /// How sparsity rises between the two.
       Ramp: Ramp
+      /// The step pruning starts at (t_start).
       Start: int64
+      /// The step pruning ends at (t_end), after Start.
       End: int64
+      /// Steps between mask updates.
       UpdatePeriod: int64
+      /// Whose counting of steps and updates to follow.
       Convention: Convention }
 
 /// Target sparsity as a function of the training step. Steps count gradient updates (JaxPruner
@@ -51,12 +60,19 @@ type Schedule =
 
 /// Gradual pruning as a user writes it: steps may be fractions of the training length.
 type GradualSpec =
-    { InitialSparsity: float
+    { /// Sparsity at the start of pruning (0 under the JaxPruner convention).
+      InitialSparsity: float
+      /// Sparsity at the end of pruning.
       FinalSparsity: float
+      /// How sparsity rises between the two.
       Shape: Ramp
+      /// When pruning starts.
       PruneStart: StepPoint
+      /// When pruning ends.
       PruneEnd: StepPoint
+      /// Steps between mask updates.
       PruneEvery: int64
+      /// Whose counting of steps and updates to follow.
       Counting: Convention }
 
 /// Schedules: construction with validation, and the sparsity in effect at any step.

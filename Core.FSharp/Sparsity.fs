@@ -15,8 +15,11 @@ type ParameterRole =
 /// One parameter tensor of a network. Shapes follow the framework's layout (torch: [out, in, kh, kw]);
 /// only the product and the sum of the dimensions matter here.
 type Parameter =
-    { Name: string
+    { /// The parameter's name, unique within the network (torch: "layers.0.weight").
+      Name: string
+      /// The tensor's dimensions, each >= 1.
       Shape: int[]
+      /// What the tensor is, which decides whether it is pruned by default.
       Role: ParameterRole }
 
     /// Number of entries: the product of the dimensions (1 for a scalar).
@@ -33,8 +36,11 @@ type DenseRule =
 
 /// Which parameters are pruned.
 type Scope =
-    { KeepDense: DenseRule list
+    { /// Prunable parameters kept dense all the same.
+      KeepDense: DenseRule list
+      /// Whether biases are pruned.
       PruneBiases: bool
+      /// Whether normalisation parameters are pruned.
       PruneNormalization: bool }
 
 /// How a target sparsity s is spread over the pruned parameters.
@@ -65,7 +71,9 @@ type LayerTarget =
 
 /// A parameter with its target.
 type LayerBudget =
-    { Parameter: Parameter
+    { /// The parameter.
+      Parameter: Parameter
+      /// What it keeps.
       Target: LayerTarget }
 
     /// The target's sparsity, 1 - kept / size; None for a pooled parameter (it depends on the weights).

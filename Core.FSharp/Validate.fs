@@ -32,9 +32,13 @@ module Validate =
 
     /// Sequencing of checks: the first failure wins.
     type ResultBuilder() =
+        /// `let!`: continues with the value, or stops at the error.
         member _.Bind(r: Result<'a, 'e>, f: 'a -> Result<'b, 'e>) = Result.bind f r
+        /// `return`: a success.
         member _.Return(x: 'a) : Result<'a, 'e> = Ok x
+        /// `return!`: the result as it is.
         member _.ReturnFrom(r: Result<'a, 'e>) = r
+        /// An `if` without `else`: success with nothing.
         member _.Zero() : Result<unit, 'e> = Ok()
 
     /// `result { let! x = check ... }`: validation that stops at the first error.

@@ -7,13 +7,13 @@ open Expecto
 open Prunerl.Tests.Processes
 
 /// Runs the built prunerl (the same configuration as these tests) with the arguments.
-let private prunerl (args: string list) =
+let prunerl (args: string list) =
     let dll = Path.Combine(repoRoot.Value, "Cli", "bin", configuration.Value, "net10.0", "prunerl.dll")
     Expect.isTrue (File.Exists dll) (sprintf "%s is built" dll)
     run (dotnet ()) (dll :: args) repoRoot.Value
 
 /// Bad input: exit code 2, nothing on stdout, one line on stderr that contains the words.
-let private expectOneLineError (words: string) (r: ProcessResult) =
+let expectOneLineError (words: string) (r: ProcessResult) =
     Expect.equal r.ExitCode 2 (describe r)
     let lines = r.Error.Trim().Split('\n')
     Expect.equal lines.Length 1 (sprintf "one line on stderr: %s" (describe r))

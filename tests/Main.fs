@@ -15,7 +15,11 @@ let all =
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
+        ScheduleCommandTests.tests
         ArchitectureTests.tests
+        ApiTests.tests
+        CSharpFacadeTests.tests
+        SamplesTests.tests
     ]
 
 [<EntryPoint>]

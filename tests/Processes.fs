@@ -15,10 +15,10 @@ type ProcessResult =
     /// Standard output followed by standard error.
     member r.All = r.Output + r.Error
 
-/// Runs a program to completion (2 minutes at most). MSBuild's own environment variables are
-/// dropped so that a child `dotnet msbuild` resolves its SDK afresh instead of inheriting the
-/// settings of the build that started these tests.
-let run (fileName: string) (args: string list) (workingDirectory: string) : ProcessResult =
+/// Runs a program to completion (2 minutes at most) with extra environment variables. MSBuild's own
+/// environment variables are dropped so that a child `dotnet msbuild` resolves its SDK afresh instead
+/// of inheriting the settings of the build that started these tests.
+let runWith (environment: (string * string) list) (fileName: string) (args: string list) (workingDirectory: string) : ProcessResult =
     let info = ProcessStartInfo(fileName, args)
     info.WorkingDirectory <- workingDirectory
     info.RedirectStandardOutput <- true
@@ -29,6 +29,8 @@ let run (fileName: string) (args: string list) (workingDirectory: string) : Proc
             info.Environment.Remove key |> ignore
     info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
     info.Environment["DOTNET_NOLOGO"] <- "1"
+    for key, value in environment do
+        info.Environment[key] <- value
     use p =
         match Process.Start info with
         | null -> failtestf "could not start %s" fileName
@@ -39,6 +41,9 @@ let run (fileName: string) (args: string list) (workingDirectory: string) : Proc
         p.Kill true
         failtestf "%s %s did not finish within 2 minutes" fileName (String.Join(" ", args))
     { ExitCode = p.ExitCode; Output = stdout.Result; Error = stderr.Result }
+
+/// Runs a program to completion (2 minutes at most); see runWith.
+let run (fileName: string) (args: string list) (workingDirectory: string) : ProcessResult = runWith [] fileName args workingDirectory
 
 /// A result as a test failure shows it.
 let describe (r: ProcessResult) =

@@ -50,7 +50,13 @@ module Aggregate =
         else Ok scores
 
 /// A point estimate with its confidence interval.
-type Interval = { Estimate: float; Lower: float; Upper: float }
+type Interval =
+    { /// The aggregate of the scores themselves.
+      Estimate: float
+      /// The lower end of the interval.
+      Lower: float
+      /// The upper end of the interval.
+      Upper: float }
 
 /// Stratified bootstrap confidence intervals, as rliable's StratifiedBootstrap: each repetition
 /// resamples every task's runs with replacement (tasks are the strata) and recomputes the aggregate;
