@@ -11,6 +11,7 @@ let all =
         NetworkTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
+        ClassicControlTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests

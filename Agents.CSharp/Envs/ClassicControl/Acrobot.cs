@@ -25,17 +25,15 @@ public sealed class Acrobot : Environment
     /// <summary>Bound on the second joint's angular velocity: 9 pi.</summary>
     public const double MaxVelocity2 = 9 * Math.PI;
 
-    private JointState state;
+    private AcrobotState state;
 
     public Acrobot() : base("acrobot", ObservationBox(), new DiscreteSpace(3), maxEpisodeSteps: 500) { }
 
     /// <summary>The state in double precision: both angles (t2 relative to the first link), then both angular velocities.</summary>
-    public (double Theta1, double Theta2, double Theta1Dot, double Theta2Dot) State =>
-        (state.Theta1, state.Theta2, state.Theta1Dot, state.Theta2Dot);
+    public AcrobotState State => state;
 
     /// <summary>Puts the system in a given state (for tests and analysis); the observation follows at the next step.</summary>
-    public void SetState(double theta1, double theta2, double theta1Dot, double theta2Dot) =>
-        state = new JointState(theta1, theta2, theta1Dot, theta2Dot);
+    public void SetState(AcrobotState state) => this.state = state;
 
     /// <summary>Whether the free end is above the goal height: -cos t1 - cos(t1 + t2) > 1.</summary>
     public bool AtGoal => -Math.Cos(state.Theta1) - Math.Cos(state.Theta2 + state.Theta1) > 1.0;
@@ -50,7 +48,7 @@ public sealed class Acrobot : Environment
     {
         // Gymnasium draws the four uniformly in [-0.1, 0.1) and stores them as float32: the first
         // step starts from those rounded values (and widens them back to float64).
-        state = new JointState(
+        state = new AcrobotState(
             (float)Random.Uniform(-0.1, 0.1), (float)Random.Uniform(-0.1, 0.1),
             (float)Random.Uniform(-0.1, 0.1), (float)Random.Uniform(-0.1, 0.1));
         Observe(observation);
@@ -60,7 +58,7 @@ public sealed class Acrobot : Environment
     {
         double torque = action - 1; // actions 0, 1, 2: torque -1, 0, +1 (no torque noise in v1)
         var next = RungeKutta4(state, torque);
-        state = new JointState(
+        state = new AcrobotState(
             Wrap(next.Theta1, -Math.PI, Math.PI),
             Wrap(next.Theta2, -Math.PI, Math.PI),
             Bound(next.Theta1Dot, -MaxVelocity1, MaxVelocity1),
@@ -84,7 +82,7 @@ public sealed class Acrobot : Environment
     /// Gymnasium's <c>rk4</c> over the time points [0, dt]: a single step of size dt, the torque held
     /// constant, the combination written in its order (y + dt / 6 * (k1 + 2 k2 + 2 k3 + k4)).
     /// </summary>
-    private static JointState RungeKutta4(in JointState y, double torque)
+    private static AcrobotState RungeKutta4(in AcrobotState y, double torque)
     {
         const double half = Dt / 2.0;
         var k1 = Derivatives(y, torque);
@@ -92,7 +90,7 @@ public sealed class Acrobot : Environment
         var k3 = Derivatives(y.Plus(half, k2), torque);
         var k4 = Derivatives(y.Plus(Dt, k3), torque);
         const double sixth = Dt / 6.0;
-        return new JointState(
+        return new AcrobotState(
             y.Theta1 + sixth * (k1.Theta1 + 2 * k2.Theta1 + 2 * k3.Theta1 + k4.Theta1),
             y.Theta2 + sixth * (k1.Theta2 + 2 * k2.Theta2 + 2 * k3.Theta2 + k4.Theta2),
             y.Theta1Dot + sixth * (k1.Theta1Dot + 2 * k2.Theta1Dot + 2 * k3.Theta1Dot + k4.Theta1Dot),
@@ -100,7 +98,7 @@ public sealed class Acrobot : Environment
     }
 
     /// <summary>The time derivative of the state under <paramref name="torque"/> (the book's equations), term by term as Gymnasium writes them.</summary>
-    private static JointState Derivatives(in JointState s, double torque)
+    private static AcrobotState Derivatives(in AcrobotState s, double torque)
     {
         const double m1 = LinkMass1, m2 = LinkMass2, l1 = LinkLength1;
         const double lc1 = LinkCentreOfMass1, lc2 = LinkCentreOfMass2;
@@ -119,7 +117,7 @@ public sealed class Acrobot : Environment
         var ddtheta2 = (torque + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * sinTheta2 - phi2) /
             (m2 * (lc2 * lc2) + i2 - d2 * d2 / d1);
         var ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
-        return new JointState(dtheta1, dtheta2, ddtheta1, ddtheta2);
+        return new AcrobotState(dtheta1, dtheta2, ddtheta1, ddtheta2);
     }
 
     /// <summary>Brings x into [low, high] by whole turns (Gymnasium's <c>wrap</c>).</summary>
@@ -159,11 +157,13 @@ public sealed class Acrobot : Environment
         canvas.FillCircle((int)x, (int)y, (int)(0.1 * scale), new Rgb(204, 204, 0));
     }
 
-    /// <summary>Angles and angular velocities (or their time derivatives).</summary>
-    private readonly record struct JointState(double Theta1, double Theta2, double Theta1Dot, double Theta2Dot)
-    {
-        /// <summary>this + h * rate, entry by entry (numpy's <c>y0 + dt2 * k1</c>).</summary>
-        public JointState Plus(double h, in JointState rate) => new(
-            Theta1 + h * rate.Theta1, Theta2 + h * rate.Theta2, Theta1Dot + h * rate.Theta1Dot, Theta2Dot + h * rate.Theta2Dot);
-    }
+}
+
+/// <summary>Acrobot's state: both joint angles (radians; t1 = 0 hangs down, t2 relative to the first link),
+/// then both angular velocities. Inside the integrator the same four numbers also hold time derivatives.</summary>
+public readonly record struct AcrobotState(double Theta1, double Theta2, double Theta1Dot, double Theta2Dot)
+{
+    /// <summary>this + h * rate, entry by entry (numpy's <c>y0 + dt2 * k1</c>).</summary>
+    internal AcrobotState Plus(double h, in AcrobotState rate) => new(
+        Theta1 + h * rate.Theta1, Theta2 + h * rate.Theta2, Theta1Dot + h * rate.Theta1Dot, Theta2Dot + h * rate.Theta2Dot);
 }

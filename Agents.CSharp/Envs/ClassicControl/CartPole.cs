@@ -29,11 +29,10 @@ public sealed class CartPole : Environment
     public CartPole() : base("cartpole", ObservationBox(), new DiscreteSpace(2), maxEpisodeSteps: 500) { }
 
     /// <summary>The state in double precision: cart position and velocity, pole angle and angular velocity.</summary>
-    public (double X, double XDot, double Theta, double ThetaDot) State => (x, xDot, theta, thetaDot);
+    public CartPoleState State => new(x, xDot, theta, thetaDot);
 
     /// <summary>Puts the system in a given state (for tests and analysis); the observation follows at the next step.</summary>
-    public void SetState(double x, double xDot, double theta, double thetaDot) =>
-        (this.x, this.xDot, this.theta, this.thetaDot) = (x, xDot, theta, thetaDot);
+    public void SetState(CartPoleState state) => (x, xDot, theta, thetaDot) = (state.X, state.XDot, state.Theta, state.ThetaDot);
 
     // Gymnasium: bounds of twice the termination thresholds so that a failing observation is still
     // inside the box, and no bounds on the velocities.
@@ -102,3 +101,6 @@ public sealed class CartPole : Environment
         return canvas.Frame;
     }
 }
+
+/// <summary>CartPole's state: cart position (m) and velocity, pole angle (radians, 0 upright) and angular velocity.</summary>
+public readonly record struct CartPoleState(double X, double XDot, double Theta, double ThetaDot);

@@ -62,7 +62,20 @@ internal readonly struct ClassicCanvas(Frame frame)
     public void FillCircle(int x, int y, int radius, Rgb colour) =>
         frame.FillCircle(x + 0.5, frame.Height - y - 0.5, radius, colour);
 
-    /// <summary>A line between two points, <paramref name="thickness"/> pixels wide.</summary>
-    public void DrawLine(double x0, double y0, double x1, double y1, double thickness, Rgb colour) =>
-        frame.DrawLine(x0, frame.Height - y0, x1, frame.Height - y1, thickness, colour);
+    /// <summary>A line between two points, <paramref name="thickness"/> pixels wide; at most 1 wide, the
+    /// pixels it passes through (as pygame's one-pixel lines).</summary>
+    public void DrawLine(double x0, double y0, double x1, double y1, double thickness, Rgb colour)
+    {
+        if (thickness > 1)
+        {
+            frame.DrawLine(x0, frame.Height - y0, x1, frame.Height - y1, thickness, colour);
+            return;
+        }
+        var steps = Math.Max(1, (int)Math.Ceiling(Math.Max(Math.Abs(x1 - x0), Math.Abs(y1 - y0))));
+        for (var k = 0; k <= steps; k++)
+        {
+            var t = (double)k / steps;
+            frame.Plot((int)Math.Floor(x0 + t * (x1 - x0)), frame.Height - 1 - (int)Math.Floor(y0 + t * (y1 - y0)), colour);
+        }
+    }
 }

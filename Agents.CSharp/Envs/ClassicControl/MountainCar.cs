@@ -24,10 +24,10 @@ public sealed class MountainCar : Environment
         new DiscreteSpace(3), maxEpisodeSteps: 200) { }
 
     /// <summary>The state in double precision.</summary>
-    public (double Position, double Velocity) State => (position, velocity);
+    public MountainCarState State => new(position, velocity);
 
     /// <summary>Puts the car in a given state (for tests and analysis); the observation follows at the next step.</summary>
-    public void SetState(double position, double velocity) => (this.position, this.velocity) = (position, velocity);
+    public void SetState(MountainCarState state) => (position, velocity) = (state.Position, state.Velocity);
 
     protected override void ResetCore(Span<float> observation)
     {
@@ -91,3 +91,6 @@ public sealed class MountainCar : Environment
         return canvas.Frame;
     }
 }
+
+/// <summary>MountainCar's state: the car's position and velocity.</summary>
+public readonly record struct MountainCarState(double Position, double Velocity);

@@ -21,10 +21,10 @@ public sealed class Pendulum : Environment
     public Pendulum() : base("pendulum", ObservationBox(), new BoxSpace([(float)-MaxTorque], [(float)MaxTorque], [1]), maxEpisodeSteps: 200) { }
 
     /// <summary>The state in double precision: angle (0 upright; not wrapped) and angular velocity.</summary>
-    public (double Theta, double ThetaDot) State => (theta, thetaDot);
+    public PendulumState State => new(theta, thetaDot);
 
     /// <summary>Puts the pendulum in a given state (for tests and analysis); the observation follows at the next step.</summary>
-    public void SetState(double theta, double thetaDot) => (this.theta, this.thetaDot) = (theta, thetaDot);
+    public void SetState(PendulumState state) => (theta, thetaDot) = (state.Theta, state.ThetaDot);
 
     private static BoxSpace ObservationBox()
     {
@@ -105,3 +105,6 @@ public sealed class Pendulum : Environment
     /// <summary>The torque of the last step (null right after a reset), as Gymnasium's <c>last_u</c>.</summary>
     public double? LastTorque => lastTorque;
 }
+
+/// <summary>Pendulum's state: the angle (radians, 0 upright, not wrapped) and angular velocity.</summary>
+public readonly record struct PendulumState(double Theta, double ThetaDot);
