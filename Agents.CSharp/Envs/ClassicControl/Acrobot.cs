@@ -72,10 +72,12 @@ public sealed class Acrobot : Environment
     {
         observation[5] = (float)state.Theta2Dot;
         observation[4] = (float)state.Theta1Dot;
-        observation[3] = (float)Math.Sin(state.Theta2);
-        observation[2] = (float)Math.Cos(state.Theta2);
-        observation[1] = (float)Math.Sin(state.Theta1);
-        observation[0] = (float)Math.Cos(state.Theta1);
+        var (sin2, cos2) = Math.SinCos(state.Theta2);
+        var (sin1, cos1) = Math.SinCos(state.Theta1);
+        observation[3] = (float)sin2;
+        observation[2] = (float)cos2;
+        observation[1] = (float)sin1;
+        observation[0] = (float)cos1;
     }
 
     /// <summary>
@@ -104,8 +106,7 @@ public sealed class Acrobot : Environment
         const double lc1 = LinkCentreOfMass1, lc2 = LinkCentreOfMass2;
         const double i1 = LinkMomentOfInertia, i2 = LinkMomentOfInertia;
         var (theta1, theta2, dtheta1, dtheta2) = (s.Theta1, s.Theta2, s.Theta1Dot, s.Theta2Dot);
-        var cosTheta2 = Math.Cos(theta2);
-        var sinTheta2 = Math.Sin(theta2);
+        var (sinTheta2, cosTheta2) = Math.SinCos(theta2);
 
         var d1 = m1 * (lc1 * lc1) + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * cosTheta2) + i1 + i2;
         var d2 = m2 * (lc2 * lc2 + l1 * lc2 * cosTheta2) + i2;

@@ -55,8 +55,7 @@ public sealed class CartPole : Environment
     protected override StepResult StepCore(int action, Span<float> observation)
     {
         var force = action == 1 ? ForceMagnitude : -ForceMagnitude;
-        var cosTheta = Math.Cos(theta);
-        var sinTheta = Math.Sin(theta);
+        var (sinTheta, cosTheta) = Math.SinCos(theta);
 
         var temp = (force + PoleMassLength * (thetaDot * thetaDot) * sinTheta) / TotalMass;
         var thetaAcc = (Gravity * sinTheta - cosTheta * temp) /

@@ -77,9 +77,10 @@ public sealed class Pendulum : Environment
 
     private void Observe(Span<float> observation)
     {
+        var (sin, cos) = Math.SinCos(theta);
         observation[2] = (float)thetaDot;
-        observation[1] = (float)Math.Sin(theta);
-        observation[0] = (float)Math.Cos(theta);
+        observation[1] = (float)sin;
+        observation[0] = (float)cos;
     }
 
     /// <summary>Gymnasium's picture (500x500 there, 400x400 here): the red rod with round ends, the black axle.
