@@ -16,15 +16,26 @@ let private reset (e: Env) (seed: uint64) = e.Reset(seed).ToArray()
 let private observation (e: Env) = e.Observation.ToArray()
 let private torque (e: Env) (u: float32) = e.Step(ReadOnlySpan<float32>([| u |]))
 
-let private throwsWith<'e when 'e :> exn> (words: string) (f: unit -> unit) =
-    try
-        f ()
-        failtestf "expected %s saying '%s'" typeof<'e>.Name words
-    with
-    | :? 'e as e -> Expect.stringContains e.Message words "the message says what is wrong"
+let private throwsWith<'e when 'e :> exn> = EnvironmentCoreTests.throwsWith<'e>
 
 let private close (tolerance: float) (actual: float) (expected: float) what =
     Expect.isTrue (abs (actual - expected) <= tolerance) (sprintf "%s: %.17g, expected %.17g" what actual expected)
+
+/// The states of 1000 seeded resets, each checked to be what its first observation shows.
+let private seededStarts (e: #Env) (state: unit -> 'S) (observe: 'S -> float32[]) =
+    [ for seed in 0UL .. 999UL ->
+        let o = reset e seed
+        let s = state ()
+        Expect.equal o (observe s) "the first observation shows the state"
+        s ]
+
+/// Values drawn uniformly from [low, high]: all inside, both ends approached within 1% of the width, centred.
+let private uniformOver (low: float) (high: float) (values: float list) what =
+    Expect.isTrue (values |> List.forall (fun v -> v >= low && v <= high)) (what + ": within the range")
+    let margin = (high - low) / 100.0
+    Expect.isLessThan (List.min values) (low + margin) (what + ": reaches the low end")
+    Expect.isGreaterThan (List.max values) (high - margin) (what + ": reaches the high end")
+    close ((high - low) / 20.0) (List.average values) ((low + high) / 2.0) (what + ": centred")
 
 /// Random policy over whole episodes: per-episode returns and lengths.
 let private randomEpisodes (e: Env) (episodes: int) (seed: uint64) =
@@ -62,6 +73,8 @@ let private trajectory (e: Env) (seed: uint64) (steps: int) =
 let private hasColour (frame: Frame) (colour: Rgb) =
     seq { for y in 0 .. frame.Height - 1 do for x in 0 .. frame.Width - 1 -> frame[x, y] } |> Seq.exists ((=) colour)
 
+let private cartPoleObservation (s: CartPoleState) = [| float32 s.X; float32 s.XDot; float32 s.Theta; float32 s.ThetaDot |]
+
 /// The CartPole step written from envs.md's equations (explicit Euler, old velocities move positions).
 let private cartPoleStep (x, xDot, theta: float, thetaDot) (action: int) =
     let g, mCart, mPole, halfLength, tau = 9.8, 1.0, 0.1, 0.5, 0.02
@@ -85,6 +98,8 @@ let private acrobotDerivatives (torque: float) (s: float[]) =
 
 let private acrobotObservation (s: AcrobotState) =
     [| float32 (cos s.Theta1); float32 (sin s.Theta1); float32 (cos s.Theta2); float32 (sin s.Theta2); float32 s.Theta1Dot; float32 s.Theta2Dot |]
+
+let private pendulumObservation (s: PendulumState) = [| float32 (cos s.Theta); float32 (sin s.Theta); float32 s.ThetaDot |]
 
 /// One classical Runge-Kutta step of size h.
 let private rk4 (f: float[] -> float[]) (h: float) (y: float[]) =
@@ -110,18 +125,11 @@ let private cartPoleTests =
 
         test "1000 seeded starts: each of the four uniform in [-0.05, 0.05], observed as float32" {
             let e = CartPole()
-            let states =
-                [ for seed in 0UL .. 999UL ->
-                    let o = reset e seed
-                    let s = e.State
-                    Expect.equal o [| float32 s.X; float32 s.XDot; float32 s.Theta; float32 s.ThetaDot |] "observation is the state"
-                    [| s.X; s.XDot; s.Theta; s.ThetaDot |] ]
-            for i in 0..3 do
-                let values = states |> List.map (fun s -> s[i])
-                Expect.isTrue (values |> List.forall (fun v -> v >= -0.05 && v < 0.05)) "within the range"
-                Expect.isLessThan (List.min values) -0.049 "reaches the low end"
-                Expect.isGreaterThan (List.max values) 0.049 "reaches the high end"
-                close 0.005 (List.average values) 0.0 "centred"
+            let starts = seededStarts e (fun () -> e.State) cartPoleObservation
+            uniformOver -0.05 0.05 (starts |> List.map _.X) "x"
+            uniformOver -0.05 0.05 (starts |> List.map _.XDot) "x'"
+            uniformOver -0.05 0.05 (starts |> List.map _.Theta) "theta"
+            uniformOver -0.05 0.05 (starts |> List.map _.ThetaDot) "theta'"
         }
 
         test "one step from a known state is the explicit Euler step of the equations" {
@@ -136,7 +144,7 @@ let private cartPoleTests =
                 close 1e-12 s.XDot xd "x'"
                 close 1e-12 s.Theta th "theta"
                 close 1e-12 s.ThetaDot thd "theta'"
-                Expect.equal (observation e) [| float32 s.X; float32 s.XDot; float32 s.Theta; float32 s.ThetaDot |] "observation is the new state"
+                Expect.equal (observation e) (cartPoleObservation s) "observation is the new state"
                 Expect.equal result (StepResult(1f, false, false)) "+1, running"
             // The position moved with the old velocity only: x' = 0 leaves x unchanged.
             e.SetState(CartPoleState(0.5, 0.0, 0.0, 0.0))
@@ -193,17 +201,13 @@ let private acrobotTests =
 
         test "1000 seeded starts: uniform in [-0.1, 0.1] for all four, held as float32 as Gymnasium does" {
             let e = Acrobot()
-            let states =
-                [ for seed in 0UL .. 999UL ->
-                    let o = reset e seed
-                    let s = e.State
-                    Expect.equal o (acrobotObservation s) "observation"
-                    [| s.Theta1; s.Theta2; s.Theta1Dot; s.Theta2Dot |] ]
-            for i in 0..3 do
-                let values = states |> List.map (fun s -> s[i])
-                Expect.isTrue (values |> List.forall (fun v -> abs v <= float (float32 0.1) && float (float32 v) = v)) "float32 values within 0.1"
-                Expect.isLessThan (List.min values) -0.098 "low end"
-                Expect.isGreaterThan (List.max values) 0.098 "high end"
+            let starts = seededStarts e (fun () -> e.State) acrobotObservation
+            let bound = float (float32 0.1)
+            for what, values in
+                [ "theta1", starts |> List.map _.Theta1; "theta2", starts |> List.map _.Theta2
+                  "theta1'", starts |> List.map _.Theta1Dot; "theta2'", starts |> List.map _.Theta2Dot ] do
+                uniformOver -bound bound values what
+                Expect.isTrue (values |> List.forall (fun v -> float (float32 v) = v)) (what + ": float32 values")
         }
 
         test "one step is one Runge-Kutta step of 0.2 s of the book dynamics, torque = action - 1" {
@@ -282,16 +286,9 @@ let private mountainCarTests =
 
         test "1000 seeded starts: position uniform in [-0.6, -0.4], velocity 0" {
             let e = MountainCar()
-            let positions =
-                [ for seed in 0UL .. 999UL ->
-                    let o = reset e seed
-                    let s = e.State
-                    Expect.equal s.Velocity 0.0 "at rest"
-                    Expect.equal o [| float32 s.Position; 0f |] "observation"
-                    s.Position ]
-            Expect.isTrue (positions |> List.forall (fun p -> p >= -0.6 && p < -0.4)) "within the range"
-            Expect.isLessThan (List.min positions) -0.598 "low end"
-            Expect.isGreaterThan (List.max positions) -0.402 "high end"
+            let starts = seededStarts e (fun () -> e.State) (fun s -> [| float32 s.Position; float32 s.Velocity |])
+            uniformOver -0.6 -0.4 (starts |> List.map _.Position) "position"
+            Expect.isTrue (starts |> List.forall (fun s -> s.Velocity = 0.0)) "at rest"
         }
 
         test "one step: v += (a - 1) 0.001 - 0.0025 cos 3p, then p += v" {
@@ -359,19 +356,9 @@ let private pendulumTests =
 
         test "1000 seeded starts: angle uniform in [-pi, pi], speed in [-1, 1]" {
             let e = Pendulum()
-            let states =
-                [ for seed in 0UL .. 999UL ->
-                    let o = reset e seed
-                    let s = e.State
-                    Expect.equal o [| float32 (cos s.Theta); float32 (sin s.Theta); float32 s.ThetaDot |] "observation"
-                    s.Theta, s.ThetaDot ]
-            let angles, speeds = List.unzip states
-            Expect.isTrue (angles |> List.forall (fun a -> abs a <= Math.PI)) "angles"
-            Expect.isTrue (speeds |> List.forall (fun s -> abs s <= 1.0)) "speeds"
-            Expect.isLessThan (List.min angles) -3.1 "angles reach -pi"
-            Expect.isGreaterThan (List.max angles) 3.1 "angles reach pi"
-            Expect.isLessThan (List.min speeds) -0.99 "speeds reach -1"
-            Expect.isGreaterThan (List.max speeds) 0.99 "speeds reach 1"
+            let starts = seededStarts e (fun () -> e.State) pendulumObservation
+            uniformOver -Math.PI Math.PI (starts |> List.map _.Theta) "angle"
+            uniformOver -1.0 1.0 (starts |> List.map _.ThetaDot) "speed"
         }
 
         test "reward is the cost of the state before the step; dynamics as Gymnasium's" {
@@ -385,7 +372,7 @@ let private pendulumTests =
             let s = e.State
             close 1e-12 s.ThetaDot thd "th' += (3g/2l sin th + 3/(ml^2) u) dt"
             close 1e-12 s.Theta (1.0 + thd * 0.05) "th += new th' dt"
-            Expect.equal (observation e) [| float32 (cos s.Theta); float32 (sin s.Theta); float32 s.ThetaDot |] "observation"
+            Expect.equal (observation e) (pendulumObservation s) "observation"
             // The angle in the cost is normalised into [-pi, pi): 7 rad costs as 7 - 2 pi.
             e.SetState(PendulumState(7.0, 0.0))
             close 1e-6 (float (torque e 0f).Reward) -((7.0 - 2.0 * Math.PI) ** 2.0) "angle normalised"
