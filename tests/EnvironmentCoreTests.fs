@@ -30,7 +30,8 @@ let private reset (e: Prunerl.Agents.Envs.Environment) (seed: uint64 option) =
 /// Steps with a continuous action.
 let private stepWith (e: Prunerl.Agents.Envs.Environment) (action: float32[]) = e.Step(ReadOnlySpan<float32>(action))
 
-let private throwsWith<'e when 'e :> exn> (words: string) (f: unit -> unit) =
+/// Runs f and expects an exception of type 'e whose message contains the words.
+let throwsWith<'e when 'e :> exn> (words: string) (f: unit -> unit) =
     try
         f ()
         failtestf "expected %s saying '%s'" typeof<'e>.Name words

@@ -12,6 +12,7 @@ let all =
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests
+        ClassicControlTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
