@@ -8,6 +8,7 @@ let all =
         SparsityProperties.tests
         MaskProperties.tests
         ValidationProperties.tests
+        ValidationProperties.agentTests
         MetricProperties.tests
         AggregateProperties.tests
     ]

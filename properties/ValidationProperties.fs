@@ -98,3 +98,34 @@ let tests =
                 rejects "mask" (Mask.apply mask w)
                 rejects "layers" (Mask.updateGlobal [| mask; mask |] 0.5 [| w |]))
     ]
+
+/// Agent configurations: each field out of its range is rejected by name; epsilon stays in range.
+let agentTests =
+    let preset = AgentConfig.dopamineDqn
+    let cases: (string * (float -> AgentConfig)) list =
+        [ "gamma", (fun x -> { preset with Gamma = 1.0 + x })
+          "n_step", (fun x -> { preset with NStep = -int x })
+          "batch_size", (fun x -> { preset with BatchSize = -int x })
+          "update_period", (fun x -> { preset with UpdatePeriod = -int x })
+          "updates_per_step", (fun x -> { preset with UpdatesPerStep = -int x })
+          "target_update_period", (fun x -> { preset with TargetUpdatePeriod = -int64 x })
+          "epsilon_train", (fun x -> { preset with EpsilonTrain = 1.0 + x })
+          "epsilon_eval", (fun x -> { preset with EpsilonEval = -x })
+          "learning_rate", (fun x -> { preset with Optimizer = Adam(-x, 1e-4) })
+          "rmsprop_alpha", (fun x -> { preset with Optimizer = RmsProp(1e-3, 1.0 + x, 0.01, true) })
+          "atoms", (fun x -> { preset with Atoms = -int x })
+          "v_max", (fun x -> { preset with Atoms = 51; VMax = preset.VMin - x })
+          "priority_alpha", (fun x -> { preset with Replay = PrioritizedReplay(1.0 + x, 0.5, 0L) }) ]
+    testList "Agent configuration properties" [
+        testPropertyWithConfig config "every field out of its range is rejected with its name" <|
+            Prop.forAll (arb (Gen.zip (Gen.elements cases) (Gen.choose (1, 1000)))) (fun ((field, make), k) ->
+                rejects field (AgentConfig.validate (make (float k))))
+
+        testPropertyWithConfig config "epsilon stays within [final, 1] and never rises" <|
+            Prop.forAll (arb (Gen.zip3 (Gen.choose (0, 5000)) (Gen.choose (0, 5000)) (Gen.choose (0, 100)))) (fun (decay, warmup, f) ->
+                let final = float f / 100.0
+                let e = Exploration.epsilon (int64 decay) (int64 warmup) final
+                let values = [ for t in 0L .. 50L .. 12_000L -> e t ]
+                Expect.isTrue (values |> List.forall (fun v -> final <= v && v <= 1.0)) "in range"
+                Expect.isTrue (values |> List.pairwise |> List.forall (fun (a, b) -> b <= a)) "never rises")
+    ]

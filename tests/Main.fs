@@ -7,6 +7,7 @@ let all =
         ScheduleTests.tests
         SparsityTests.tests
         MetricTests.tests
+        AgentConfigTests.tests
         TorchTests.tests
         NetworkTests.tests
         EnvironmentCoreTests.tests

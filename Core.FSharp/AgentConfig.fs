@@ -1,0 +1,172 @@
+namespace Prunerl.Core
+
+open Prunerl.Core.Validate
+
+/// The optimizer of an agent's online network.
+type OptimizerConfig =
+    /// Adam (Kingma and Ba 2015) with PyTorch's formulation.
+    | Adam of learningRate: float * epsilon: float
+    /// RMSProp (Tieleman and Hinton 2012) as PyTorch's: smoothing alpha, epsilon, centered or not.
+    | RmsProp of learningRate: float * alpha: float * epsilon: float * centered: bool
+
+/// How replayed transitions are drawn.
+type ReplayScheme =
+    /// Uniformly.
+    | UniformReplay
+    /// In proportion to priority^alpha, with importance weights (N P(i))^-beta, beta annealed linearly
+    /// from betaStart to 1 over betaSteps agent steps (Schaul et al. 2016).
+    | PrioritizedReplay of alpha: float * betaStart: float * betaSteps: int64
+
+/// A value-based agent's hyperparameters (DQN and the Rainbow family), in agent steps unless named
+/// otherwise. Presets follow Dopamine's gin files; make one with a preset and `with`, then validate.
+type AgentConfig =
+    { /// Discount factor.
+      Gamma: float
+      /// n of n-step returns (1 for DQN).
+      NStep: int
+      /// Transitions the replay memory holds.
+      ReplayCapacity: int
+      /// Transitions per gradient update.
+      BatchSize: int
+      /// Agent steps before learning starts (and before epsilon starts to fall).
+      MinReplay: int64
+      /// Agent steps between gradient updates (Dopamine's update_period; 1 / replay ratio).
+      UpdatePeriod: int
+      /// Gradient updates per update step (raise it for a higher replay ratio).
+      UpdatesPerStep: int
+      /// Agent steps between copies of the online network into the target network.
+      TargetUpdatePeriod: int64
+      /// Exploration while training: epsilon falls linearly from 1 to EpsilonTrain over EpsilonDecaySteps.
+      EpsilonTrain: float
+      /// Agent steps over which epsilon falls, after MinReplay.
+      EpsilonDecaySteps: int64
+      /// Exploration while evaluating.
+      EpsilonEval: float
+      /// The online network's optimizer.
+      Optimizer: OptimizerConfig
+      /// Double Q-learning's target (van Hasselt et al. 2016): the online network picks the next action.
+      DoubleQ: bool
+      /// Atoms of the C51 distribution (Bellemare et al. 2017); 1 for expected values.
+      Atoms: int
+      /// The lower end of the C51 support.
+      VMin: float
+      /// The upper end of the C51 support.
+      VMax: float
+      /// Value and advantage streams (Wang et al. 2016).
+      Dueling: bool
+      /// How transitions are drawn from the replay memory.
+      Replay: ReplayScheme }
+
+/// Presets and validation of agent configurations.
+[<RequireQualifiedAccess>]
+module AgentConfig =
+
+    /// Dopamine's DQN (JAX): gamma 0.99, 1-step, replay 1M, batch 32, learning from 20k agent steps,
+    /// an update every 4 steps, target copy every 8000, epsilon 1 -> 0.01 over 250k (0.001 in
+    /// evaluation), Adam lr 6.25e-5 eps 1.5e-4, Huber loss, uniform replay.
+    let dopamineDqn =
+        { Gamma = 0.99
+          NStep = 1
+          ReplayCapacity = 1_000_000
+          BatchSize = 32
+          MinReplay = 20_000L
+          UpdatePeriod = 4
+          UpdatesPerStep = 1
+          TargetUpdatePeriod = 8000L
+          EpsilonTrain = 0.01
+          EpsilonDecaySteps = 250_000L
+          EpsilonEval = 0.001
+          Optimizer = Adam(6.25e-5, 1.5e-4)
+          DoubleQ = false
+          Atoms = 1
+          VMin = -10.0
+          VMax = 10.0
+          Dueling = false
+          Replay = UniformReplay }
+
+    /// Dopamine's Rainbow (JAX): DQN's settings with C51 over 51 atoms on [-10, 10], 3-step returns and
+    /// prioritized replay (Dopamine samples in proportion to sqrt of the loss and weights by 1/sqrt(P):
+    /// alpha 0.5, beta 0.5 held constant).
+    let dopamineRainbow =
+        { dopamineDqn with
+            NStep = 3
+            Atoms = 51
+            Replay = PrioritizedReplay(0.5, 0.5, 0L) }
+
+    /// The reference MinAtar DQN (Young and Tian 2019): replay 100k, batch 32, learning from 5000 steps,
+    /// an update every step, target copy every 1000, epsilon 1 -> 0.1 over 100k, RMSProp lr 2.5e-4,
+    /// alpha 0.95, centered, eps 0.01.
+    let minatarDqn =
+        { dopamineDqn with
+            ReplayCapacity = 100_000
+            MinReplay = 5000L
+            UpdatePeriod = 1
+            TargetUpdatePeriod = 1000L
+            EpsilonTrain = 0.1
+            EpsilonDecaySteps = 100_000L
+            Optimizer = RmsProp(2.5e-4, 0.95, 0.01, true) }
+
+    let private positiveInt field (n: int64) = atLeast field 1L n |> Result.map ignore
+
+    /// Checks every field's range; the first failure names the field and its range.
+    let validate (c: AgentConfig) : Result<AgentConfig, string> =
+        result {
+            do! inClosed "gamma" 0.0 1.0 c.Gamma |> Result.map ignore
+            do! positiveInt "n_step" (int64 c.NStep)
+            do! positiveInt "batch_size" (int64 c.BatchSize)
+            do!
+                if c.ReplayCapacity >= c.BatchSize then Ok()
+                else Error(sprintf "replay_capacity must be >= batch_size (%d), got %d" c.BatchSize c.ReplayCapacity)
+            do! atLeast "min_replay" 0L c.MinReplay |> Result.map ignore
+            do! positiveInt "update_period" (int64 c.UpdatePeriod)
+            do! positiveInt "updates_per_step" (int64 c.UpdatesPerStep)
+            do! positiveInt "target_update_period" c.TargetUpdatePeriod
+            do! inClosed "epsilon_train" 0.0 1.0 c.EpsilonTrain |> Result.map ignore
+            do! atLeast "epsilon_decay_steps" 0L c.EpsilonDecaySteps |> Result.map ignore
+            do! inClosed "epsilon_eval" 0.0 1.0 c.EpsilonEval |> Result.map ignore
+            do!
+                match c.Optimizer with
+                | Adam(lr, eps) ->
+                    result {
+                        do! positive "learning_rate" lr |> Result.map ignore
+                        do! positive "adam_epsilon" eps |> Result.map ignore
+                    }
+                | RmsProp(lr, alpha, eps, _) ->
+                    result {
+                        do! positive "learning_rate" lr |> Result.map ignore
+                        do! inHalfOpen "rmsprop_alpha" 0.0 1.0 alpha |> Result.map ignore
+                        do! positive "rmsprop_epsilon" eps |> Result.map ignore
+                    }
+            do! positiveInt "atoms" (int64 c.Atoms)
+            do!
+                if c.Atoms = 1 || c.VMax > c.VMin then Ok()
+                else Error(sprintf "v_max must be > v_min (%s), got %s" (show c.VMin) (show c.VMax))
+            do!
+                match c.Replay with
+                | UniformReplay -> Ok()
+                | PrioritizedReplay(alpha, beta, steps) ->
+                    result {
+                        do! inClosed "priority_alpha" 0.0 1.0 alpha |> Result.map ignore
+                        do! inClosed "priority_beta" 0.0 1.0 beta |> Result.map ignore
+                        do! atLeast "priority_beta_steps" 0L steps |> Result.map ignore
+                    }
+            return c
+        }
+
+/// Exploration and importance-sampling schedules of the agents.
+[<RequireQualifiedAccess>]
+module Exploration =
+
+    /// Dopamine's linearly_decaying_epsilon: 1 until `warmup` steps, then linear down to `final` over
+    /// `decay` steps, then `final`: final + clip((1 - final) * (decay + warmup - step) / decay, 0, 1 - final).
+    let epsilon (decay: int64) (warmup: int64) (final: float) (step: int64) : float =
+        if decay <= 0L then (if step < warmup then 1.0 else final)
+        else
+            let bonus = (1.0 - final) * float (decay + warmup - step) / float decay
+            final + max 0.0 (min (1.0 - final) bonus)
+
+    /// Prioritized replay's beta at a step: betaStart rising linearly to 1 over `steps` (held at
+    /// betaStart when steps = 0, as Dopamine's constant 0.5).
+    let beta (betaStart: float) (steps: int64) (step: int64) : float =
+        if steps <= 0L then betaStart
+        else betaStart + (1.0 - betaStart) * (min 1.0 (max 0.0 (float step / float steps)))
