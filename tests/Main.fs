@@ -10,6 +10,7 @@ let all =
         AgentConfigTests.tests
         TorchTests.tests
         NetworkTests.tests
+        ValueTargetTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests

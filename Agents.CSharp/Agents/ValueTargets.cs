@@ -1,0 +1,77 @@
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Agents;
+
+/// <summary>
+/// The learning targets of value-based agents, as functions of tensors, so that each can be checked on
+/// cases worked out by hand. Batches carry n-step returns R and discounts d = gamma^m (0 when the episode
+/// terminated within the window), so every target reads R + d * (value of the next observation).
+/// </summary>
+public static class ValueTargets
+{
+    /// <summary>
+    /// DQN's target R + d * Q_target(s', a*) with a* = argmax_a Q_target(s', a) (Mnih et al. 2015), or, for
+    /// double Q-learning, a* = argmax_a Q_online(s', a) (van Hasselt et al. 2016). No gradient flows through it.
+    /// </summary>
+    /// <param name="returns">[B] n-step returns.</param>
+    /// <param name="discounts">[B] gamma^m, 0 after a termination.</param>
+    /// <param name="nextTarget">[B, A] the target network's Q-values of the next observations.</param>
+    /// <param name="nextOnline">[B, A] the online network's, for double Q-learning; null for DQN.</param>
+    public static Tensor QTargets(Tensor returns, Tensor discounts, Tensor nextTarget, Tensor? nextOnline)
+    {
+        using var _ = no_grad();
+        var choice = (nextOnline ?? nextTarget).argmax(1, keepdim: true);
+        return returns + discounts * nextTarget.gather(1, choice).squeeze(1);
+    }
+
+    /// <summary>
+    /// The Huber loss (delta 1) of the taken actions' Q-values against the targets, averaged over the batch
+    /// with optional importance weights [B] (prioritized replay); also returns each sample's loss [B]
+    /// (new priorities).
+    /// </summary>
+    public static (Tensor Loss, Tensor PerSample) HuberLoss(Tensor qTaken, Tensor targets, Tensor? weights)
+    {
+        var perSample = nn.functional.smooth_l1_loss(qTaken, targets, reduction: nn.Reduction.None, beta: 1.0);
+        var loss = weights is null ? perSample.mean() : (weights * perSample).mean();
+        return (loss, perSample);
+    }
+
+    /// <summary>
+    /// C51's categorical projection (Bellemare, Dabney, Munos 2017, algorithm 1): each atom z_j of the next
+    /// distribution moves to Tz_j = clip(R + d z_j, v_min, v_max) and its probability is split between the
+    /// two neighbouring atoms in proportion to closeness. Returns the projected target distribution [B, K].
+    /// </summary>
+    /// <param name="support">[K] atoms, evenly spaced from v_min to v_max.</param>
+    /// <param name="nextProbabilities">[B, K] the next observation's distribution for the chosen action.</param>
+    /// <param name="returns">[B] n-step returns.</param>
+    /// <param name="discounts">[B] gamma^m, 0 after a termination.</param>
+    public static Tensor ProjectDistribution(Tensor support, Tensor nextProbabilities, Tensor returns, Tensor discounts)
+    {
+        using var _ = no_grad();
+        var atoms = support.shape[0];
+        var vMin = support[0].item<float>();
+        var vMax = support[atoms - 1].item<float>();
+        var delta = (vMax - vMin) / (atoms - 1);
+        var shifted = (returns.unsqueeze(1) + discounts.unsqueeze(1) * support.unsqueeze(0)).clamp(vMin, vMax);
+        var position = (shifted - vMin) / delta;
+        var lower = position.floor().clamp(0, atoms - 1).to_type(ScalarType.Int64);
+        var upper = position.ceil().clamp(0, atoms - 1).to_type(ScalarType.Int64);
+        // Where Tz lands exactly on an atom, lower = upper, the upper share is 0 and all the mass stays there.
+        var upperShare = position - lower.to_type(position.dtype);
+        var projected = zeros_like(nextProbabilities);
+        projected.scatter_add_(1, lower, nextProbabilities * (1 - upperShare));
+        projected.scatter_add_(1, upper, nextProbabilities * upperShare);
+        return projected;
+    }
+
+    /// <summary>
+    /// Cross-entropy of the taken actions' logits [B, K] against target distributions [B, K], averaged with
+    /// optional importance weights; also returns each sample's loss [B].
+    /// </summary>
+    public static (Tensor Loss, Tensor PerSample) DistributionLoss(Tensor takenLogits, Tensor targetDistribution, Tensor? weights)
+    {
+        var perSample = -(targetDistribution * nn.functional.log_softmax(takenLogits, -1)).sum(-1);
+        var loss = weights is null ? perSample.mean() : (weights * perSample).mean();
+        return (loss, perSample);
+    }
+}
