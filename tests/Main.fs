@@ -11,6 +11,7 @@ let all =
         TorchTests.tests
         NetworkTests.tests
         ValueTargetTests.tests
+        AnalysisTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests

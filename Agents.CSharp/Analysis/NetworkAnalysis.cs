@@ -1,0 +1,89 @@
+using Prunerl.Agents.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Analysis;
+
+/// <summary>One hidden layer's tau-dormant neurons.</summary>
+public sealed record LayerDormancy(string Layer, int Neurons, int Dormant)
+{
+    public double Fraction => Neurons == 0 ? 0 : (double)Dormant / Neurons;
+}
+
+/// <summary>
+/// The paper's measurements of a network on a fixed held-out batch, computed on tensors. Each follows the
+/// definition in Prunerl.Core.Metrics (the tests check them against it on small inputs).
+/// </summary>
+public static class NetworkAnalysis
+{
+    /// <summary>
+    /// tau-dormant neurons per hidden layer (Sokar et al. 2023): a neuron's mean |activation| over the batch
+    /// (and spatial positions, for a convolution channel) divided by its layer's mean plus 1e-9, at most tau.
+    /// </summary>
+    public static IReadOnlyList<LayerDormancy> Dormancy(QNetwork network, Tensor batch, double tau)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var activations = new List<(string Layer, Tensor Activation)>();
+        network.Logits(batch, activations);
+        return activations.Select(layer =>
+        {
+            var magnitude = layer.Activation.abs();
+            var perNeuron = magnitude.dim() == 4 ? magnitude.mean([0, 2, 3]) : magnitude.mean([0]);
+            var scores = perNeuron / (perNeuron.mean() + Prunerl.Core.Metrics.Dormant.epsilon);
+            return new LayerDormancy(layer.Layer, (int)perNeuron.shape[0], (int)(scores <= tau).sum().item<long>());
+        }).ToList();
+    }
+
+    /// <summary>srank_delta of the penultimate features of the batch (Kumar et al. 2021), from their singular values.</summary>
+    public static int EffectiveRank(QNetwork network, Tensor batch, double delta)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var singular = linalg.svdvals(network.Features(batch).to_type(ScalarType.Float64));
+        return Prunerl.Core.Metrics.EffectiveRank.ofSingularValues(delta, singular.data<double>().ToArray());
+    }
+
+    /// <summary>The L2 norm of all parameters together.</summary>
+    public static double ParameterNorm(nn.Module network)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return Math.Sqrt(network.parameters().Sum(p => p.to_type(ScalarType.Float64).pow(2).sum().item<double>()));
+    }
+
+    /// <summary>The mean and the variance (population) of all Q(s, a) over the batch's states and every action.</summary>
+    public static (double Mean, double Variance) QStatistics(QNetwork network, Tensor batch)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var q = network.forward(batch).to_type(ScalarType.Float64);
+        var mean = q.mean();
+        // Written out: TorchSharp's var(unbiased: false) still divided by n - 1 here.
+        return (mean.item<double>(), (q - mean).pow(2).mean().item<double>());
+    }
+
+    /// <summary>
+    /// Per-sample gradients of the loss (one flat vector per sample, over the given parameters), taken with
+    /// autograd.grad so that the parameters' own .grad are left untouched.
+    /// </summary>
+    public static float[][] PerSampleGradients(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses)
+    {
+        using var scope = NewDisposeScope();
+        var count = (int)perSampleLosses.shape[0];
+        var gradients = new float[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var grads = autograd.grad([perSampleLosses[i]], parameters.ToList(), retain_graph: true, allow_unused: true);
+            gradients[i] = cat(grads.Select((g, k) => (g ?? zeros_like(parameters[k])).flatten()).ToList(), 0).data<float>().ToArray();
+        }
+        return gradients;
+    }
+
+    /// <summary>Gradient interference (Lyle et al. 2022): the mean pairwise cosine between per-sample gradients.</summary>
+    public static double GradientInterference(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses)
+    {
+        var cosines = Prunerl.Core.Metrics.GradientInterference.cosines(PerSampleGradients(parameters, perSampleLosses));
+        return Prunerl.Core.Metrics.GradientInterference.meanPairwise(cosines.ResultValue);
+    }
+}
