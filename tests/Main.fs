@@ -12,6 +12,7 @@ let all =
         NetworkTests.tests
         ValueTargetTests.tests
         AnalysisTests.tests
+        BaselineTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests

@@ -28,11 +28,20 @@ public static class NetworkAnalysis
         network.Logits(batch, activations);
         return activations.Select(layer =>
         {
-            var magnitude = layer.Activation.abs();
-            var perNeuron = magnitude.dim() == 4 ? magnitude.mean([0, 2, 3]) : magnitude.mean([0]);
-            var scores = perNeuron / (perNeuron.mean() + Prunerl.Core.Metrics.Dormant.epsilon);
-            return new LayerDormancy(layer.Layer, (int)perNeuron.shape[0], (int)(scores <= tau).sum().item<long>());
+            var dormant = Dormant(layer.Activation, tau);
+            return new LayerDormancy(layer.Layer, (int)dormant.shape[0], (int)dormant.sum().item<long>());
         }).ToList();
+    }
+
+    /// <summary>
+    /// Which neurons of a layer's activations [batch, neurons] or [batch, channels, height, width] are
+    /// tau-dormant: mean |activation| over the batch (and positions) over the layer's mean plus 1e-9, at most tau.
+    /// </summary>
+    public static Tensor Dormant(Tensor activation, double tau)
+    {
+        var magnitude = activation.abs();
+        var perNeuron = magnitude.dim() == 4 ? magnitude.mean([0, 2, 3]) : magnitude.mean([0]);
+        return perNeuron / (perNeuron.mean() + Prunerl.Core.Metrics.Dormant.epsilon) <= tau;
     }
 
     /// <summary>srank_delta of the penultimate features of the batch (Kumar et al. 2021), from their singular values.</summary>

@@ -88,6 +88,25 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         return Spec.Atoms == 1 ? logits.squeeze(-1) : (nn.functional.softmax(logits, -1) * support).sum(-1);
     }
 
+    /// <summary>The hidden layers whose neurons can be recycled, the last one read by the head (both streams when dueling).</summary>
+    public IReadOnlyList<RecyclableLayer> RecyclableLayers()
+    {
+        var headWeights = new[] { head, value }.OfType<nn.Module>()
+            .SelectMany(m => m.parameters()).Where(p => p.dim() == 2);
+        return torso.RecyclableLayers(headWeights.Select(w => new NeuronReader(w, 1, 1)).ToList());
+    }
+
+    /// <summary>
+    /// The head's layers (both streams when dueling) as weight and bias pairs: what a reset of the last layer
+    /// renews. Noisy heads have no such pairs (their noise scales are initialised differently) and are refused.
+    /// </summary>
+    public IReadOnlyList<(Parameter Weight, Parameter? Bias)> HeadLayers() =>
+        new[] { head, value }.OfType<nn.Module>()
+            .Select(m => m is Linear linear
+                ? (linear.weight!, linear.bias)
+                : throw new NotSupportedException("resetting a noisy head is not supported; use a plain head"))
+            .ToList();
+
     /// <summary>Draws new noise in every noisy layer (no effect without noisy layers).</summary>
     public void ResampleNoise(Generator generator)
     {

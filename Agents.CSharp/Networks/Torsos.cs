@@ -4,6 +4,15 @@ using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Networks;
 
+/// <summary>Weights that read a layer's neurons: along <paramref name="Dimension"/>, neuron i owns the
+/// <paramref name="Block"/> consecutive entries from i * Block (a block of positions when a dense layer
+/// reads a flattened convolution).</summary>
+public sealed record NeuronReader(Parameter Weight, int Dimension, int Block);
+
+/// <summary>A hidden layer whose neurons can be recycled: neuron i's incoming weights are entry i along
+/// dimension 0 of <paramref name="IncomingWeight"/> (and of the bias); <paramref name="Readers"/> consume its output.</summary>
+public sealed record RecyclableLayer(string Name, Parameter IncomingWeight, Parameter? IncomingBias, IReadOnlyList<NeuronReader> Readers);
+
 /// <summary>The part of a value network below its head: observations in, features out.</summary>
 public abstract class Torso : nn.Module<Tensor, Tensor>
 {
@@ -19,6 +28,12 @@ public abstract class Torso : nn.Module<Tensor, Tensor>
     public abstract Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations);
 
     public override Tensor forward(Tensor input) => Forward(input, null);
+
+    /// <summary>
+    /// The hidden layers whose neurons can be recycled (ReDo), each with the weights that read it; the
+    /// last layer is read by <paramref name="headReaders"/>. Names match the recorded activations.
+    /// </summary>
+    public abstract IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders);
 
     /// <summary>Channels or units scaled by the width multiplier, at least one.</summary>
     public static int Scaled(int units, double width) => Math.Max(1, (int)Math.Round(units * width));
@@ -57,6 +72,11 @@ public sealed class MlpTorso : Torso
         for (var i = 0; i < layers.Count; i++) x = Record(nn.functional.relu(layers[i].forward(x)), $"layers.{i}", activations);
         return x;
     }
+
+    public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
+        Enumerable.Range(0, layers.Count).Select(i => new RecyclableLayer(
+            $"layers.{i}", layers[i].weight!, layers[i].bias,
+            i + 1 < layers.Count ? [new NeuronReader(layers[i + 1].weight!, 1, 1)] : headReaders)).ToList();
 }
 
 /// <summary>
@@ -84,6 +104,13 @@ public sealed class MinAtarTorso : Torso
         var x = Record(nn.functional.relu(conv.forward(input)), "conv", activations);
         return Record(nn.functional.relu(dense.forward(x.flatten(1))), "dense", activations);
     }
+
+    public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
+    [
+        // The dense layer reads the flattened channels: channel c owns a block of height x width columns.
+        new("conv", conv.weight!, conv.bias, [new NeuronReader(dense.weight!, 1, (int)(dense.weight!.shape[1] / conv.weight!.shape[0]))]),
+        new("dense", dense.weight!, dense.bias, headReaders),
+    ];
 }
 
 /// <summary>
@@ -121,6 +148,18 @@ public sealed class NatureTorso : Torso
         var x = input;
         for (var i = 0; i < convs.Count; i++) x = Record(nn.functional.relu(convs[i].forward(x)), $"convs.{i}", activations);
         return Record(nn.functional.relu(dense.forward(x.flatten(1))), "dense", activations);
+    }
+
+    public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders)
+    {
+        var last = convs[convs.Count - 1].weight!;
+        return Enumerable.Range(0, convs.Count).Select(i => new RecyclableLayer(
+                $"convs.{i}", convs[i].weight!, convs[i].bias,
+                i + 1 < convs.Count
+                    ? [new NeuronReader(convs[i + 1].weight!, 1, 1)]
+                    : [new NeuronReader(dense.weight!, 1, (int)(dense.weight!.shape[1] / last.shape[0]))]))
+            .Append(new RecyclableLayer("dense", dense.weight!, dense.bias, headReaders))
+            .ToList();
     }
 }
 
@@ -161,6 +200,12 @@ public sealed class ImpalaTorso : Torso
         return Record(nn.functional.relu(dense.forward(x.flatten(1))), "dense", activations);
     }
 
+    /// <summary>As the reference ReDo code: the first convolution of each residual block, and the dense layer.</summary>
+    public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
+        stacks.SelectMany((stack, i) => stack.RecyclableLayers($"stacks.{i}"))
+            .Append(new RecyclableLayer("dense", dense.weight!, dense.bias, headReaders))
+            .ToList();
+
     /// <summary>One stack: convolution, max-pool, two residual blocks.</summary>
     private sealed class ImpalaStack : nn.Module<Tensor, Tensor>
     {
@@ -187,5 +232,11 @@ public sealed class ImpalaTorso : Torso
         }
 
         public override Tensor forward(Tensor input) => Forward(input, "stack", null);
+
+        /// <summary>Each block's first convolution, read by the block's second.</summary>
+        public IEnumerable<RecyclableLayer> RecyclableLayers(string name) =>
+            Enumerable.Range(0, 2).Select(block => new RecyclableLayer(
+                $"{name}.block{block}", blockConvs[2 * block].weight!, blockConvs[2 * block].bias,
+                [new NeuronReader(blockConvs[2 * block + 1].weight!, 1, 1)]));
     }
 }

@@ -1,0 +1,59 @@
+using Prunerl.Agents.Analysis;
+using Prunerl.Agents.Networks;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Baselines;
+
+/// <summary>
+/// ReDo (Sokar, Agarwal, Castro, Evci 2023): finds the tau-dormant neurons of each recyclable layer on a
+/// batch, gives their incoming weights fresh initial values and sets their outgoing weights to zero, so the
+/// network's function is unchanged at that moment but the neurons can learn again. The output layer is
+/// never recycled; in the Impala ResNet only each block's first convolution and the dense layer are.
+/// The returned renewal names every rewritten entry, for resetting the optimizer's moments there.
+/// </summary>
+public sealed class DormantNeuronRecycler : IDisposable
+{
+    private readonly double tau;
+    private readonly Generator generator;
+
+    /// <param name="tau">Dormancy threshold on the normalised score (the ReDo paper uses 0.025 for DQN; 0.1 for its Atari sweeps).</param>
+    /// <param name="seed">Seed of the fresh weights.</param>
+    public DormantNeuronRecycler(double tau, ulong seed)
+    {
+        if (!(tau >= 0)) throw new ArgumentOutOfRangeException(nameof(tau), $"tau must be >= 0, got {tau}");
+        this.tau = tau;
+        generator = new Generator(seed);
+    }
+
+    /// <summary>Recycles the network's dormant neurons as measured on <paramref name="batch"/>.</summary>
+    public Renewal Recycle(QNetwork network, Tensor batch)
+    {
+        var renewal = new Renewal();
+        using var scope = NewDisposeScope();
+        var activations = new List<(string Layer, Tensor Activation)>();
+        using (no_grad()) network.Logits(batch, activations);
+        var byName = activations.ToDictionary(a => a.Layer, a => a.Activation);
+        foreach (var layer in network.RecyclableLayers())
+        {
+            var dormant = NetworkAnalysis.Dormant(byName[layer.Name], tau);
+            var count = (int)dormant.sum().item<long>();
+            renewal.Layers.Add((layer.Name, count));
+            if (count == 0) continue;
+            FreshWeights.Draw(layer.IncomingWeight, layer.IncomingBias, dormant, generator, renewal);
+            using var _ = no_grad();
+            foreach (var reader in layer.Readers)
+            {
+                // Entry k along the reader's dimension belongs to neuron k / block.
+                var owner = arange(reader.Weight.shape[reader.Dimension]).div(reader.Block, rounding_mode: RoundingMode.floor);
+                var shape = Enumerable.Repeat(1L, (int)reader.Weight.dim()).ToArray();
+                shape[reader.Dimension] = -1;
+                var readsDormant = dormant.index_select(0, owner).view(shape);
+                reader.Weight.masked_fill_(readsDormant, 0);
+                renewal.Add(reader.Weight, readsDormant);
+            }
+        }
+        return renewal;
+    }
+
+    public void Dispose() => generator.Dispose();
+}

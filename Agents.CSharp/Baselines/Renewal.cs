@@ -1,0 +1,56 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Baselines;
+
+/// <summary>
+/// What a baseline rewrote: per parameter, a boolean mask of the entries given new values, so that the
+/// optimizer's state for exactly those entries can be reset (as the reference ReDo code does).
+/// </summary>
+public sealed class Renewal : IDisposable
+{
+    private readonly List<(Parameter Parameter, Tensor Mask)> touched = [];
+
+    /// <summary>Per layer, how many neurons were renewed.</summary>
+    public List<(string Layer, int Neurons)> Layers { get; } = [];
+
+    /// <summary>The parameters rewritten, each with the mask of its rewritten entries.</summary>
+    public IReadOnlyList<(Parameter Parameter, Tensor Mask)> Touched => touched;
+
+    // Detached from any dispose scope around the baseline: the renewal owns its masks.
+    internal void Add(Parameter parameter, Tensor mask) => touched.Add((parameter, mask.expand(parameter.shape).clone().DetachFromDisposeScope()));
+
+    public void Dispose()
+    {
+        foreach (var (_, mask) in touched) mask.Dispose();
+    }
+}
+
+/// <summary>Fresh initial values, drawn as PyTorch initialises linear and convolution layers.</summary>
+internal static class FreshWeights
+{
+    /// <summary>
+    /// Gives the rows selected by <paramref name="rows"/> (a [n] mask over dimension 0; every row when null)
+    /// of a weight and its bias new values from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for
+    /// both (kaiming_uniform with a = sqrt(5)), drawn from the seeded generator; records them in the renewal.
+    /// </summary>
+    public static void Draw(Parameter weight, Parameter? bias, Tensor? rows, Generator generator, Renewal renewal)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var bound = 1.0 / Math.Sqrt(weight[0].numel());
+        var rowShape = new long[weight.dim()];
+        Array.Fill(rowShape, 1L);
+        rowShape[0] = weight.shape[0];
+        var selected = (rows ?? ones(weight.shape[0], ScalarType.Bool)).view(rowShape);
+        Renew(weight, selected, bound, generator, renewal);
+        if (bias is not null) Renew(bias, selected.view(-1), bound, generator, renewal);
+    }
+
+    private static void Renew(Parameter parameter, Tensor selected, double bound, Generator generator, Renewal renewal)
+    {
+        var fresh = rand(parameter.shape, generator: generator) * (2 * bound) - bound;
+        parameter.copy_(where(selected, fresh, parameter));
+        renewal.Add(parameter, selected);
+    }
+}
