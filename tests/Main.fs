@@ -21,6 +21,7 @@ let all =
         ApiTests.tests
         CSharpFacadeTests.tests
         SamplesTests.tests
+        ReplayTests.tests
     ]
 
 [<EntryPoint>]

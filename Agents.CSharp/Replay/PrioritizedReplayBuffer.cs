@@ -50,18 +50,16 @@ public sealed class PrioritizedReplayBuffer : IReplayMemory
     {
         streams.CheckSample(batchSize, into);
         var tree = priorities.Tree;
-        var total = tree.Total;
-        var segment = total / batchSize;
-        double count = SampleableCount, largest = 0;
+        var segment = tree.Total / batchSize;
+        var smallest = double.PositiveInfinity;
         for (var row = 0; row < batchSize; row++)
         {
             var slot = tree.Find((row + random.NextDouble()) * segment);
             streams.Fill(slot, into, row);
-            var weight = Math.Pow(count * tree[slot] / total, -beta);
-            into.Weights[row] = (float)weight;
-            largest = Math.Max(largest, weight);
+            smallest = Math.Min(smallest, tree[slot]);
         }
-        for (var row = 0; row < batchSize; row++) into.Weights[row] = (float)(into.Weights[row] / largest);
+        // w_i / max_j w_j = (N P(i))^-beta / (N P_min)^-beta = (P_min / P(i))^beta: N and the total cancel.
+        for (var row = 0; row < batchSize; row++) into.Weights[row] = (float)Math.Pow(smallest / tree[into.Indices[row]], beta);
     }
 
     /// <summary>
