@@ -138,6 +138,21 @@ let tests =
             Expect.equal memory.Count 2 "a rejected step stores nothing"
         }
 
+        test "binary storage samples the same batches as float storage (observations of 100 values)" {
+            let observationSize = 100
+            let mutable random = EnvRandom 9UL
+            let steps = [ for _ in 1..30 -> Array.init observationSize (fun _ -> float32 (random.NextInt 2)), random.NextInt 4 = 0 ]
+            let batchFrom storage =
+                let memory = ReplayBuffer(ReplayOptions(20, 1, observationSize, 2, 0.9, storage))
+                for observation, ended in steps do
+                    memory.Add(ReadOnlySpan observation, ReadOnlySpan [| 1 |], ReadOnlySpan [| 1f |], ReadOnlySpan [| ended |], ReadOnlySpan [| false |], ReadOnlySpan (Array.rev observation))
+                let batch = ReplayBatch(16, observationSize)
+                let mutable random = EnvRandom 4UL
+                memory.Sample(16, &random, batch)
+                batch.Observations, batch.NextObservations, batch.Discounts
+            Expect.equal (batchFrom ObservationStorage.Binary) (batchFrom ObservationStorage.Float32) "same batches"
+        }
+
         test "bad options, bad steps and sampling with nothing sampleable are clear errors" {
             throwsWith<ArgumentOutOfRangeException> "n of n-step returns must be >= 1, got 0" (fun () -> options 10 1 0 0.9 |> ignore)
             throwsWith<ArgumentOutOfRangeException> "gamma must be in [0, 1], got 1.5" (fun () -> options 10 1 1 1.5 |> ignore)
