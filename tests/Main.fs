@@ -25,6 +25,7 @@ let all =
         ApiTests.tests
         CSharpFacadeTests.tests
         SamplesTests.tests
+        ReplayTests.tests
     ]
 
 [<EntryPoint>]
