@@ -8,6 +8,7 @@ let all =
         SparsityTests.tests
         MetricTests.tests
         TorchTests.tests
+        TrainingTests.tests
         NetworkTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
