@@ -35,7 +35,7 @@ public sealed class MagnitudePruner : IDisposable
         this.tensors = tensors;
         this.optimizer = optimizer;
         masks = new Tensor?[tensors.Count];
-        flatMask = optimizer is null ? null : ones(optimizer.Parameters.Count, ScalarType.Bool, optimizer.Parameters.Values.device);
+        flatMask = optimizer is null ? null : ones_like(optimizer.Parameters.Values);
     }
 
     /// <summary>A pruner for the network, or null with the core's one-line error.</summary>
@@ -71,6 +71,7 @@ public sealed class MagnitudePruner : IDisposable
     {
         if (!ScheduleModule.isUpdateStep(plan.Schedule, step)) return false;
         var targets = PlanModule.at(plan, step);
+        using (NewDisposeScope())
         using (no_grad())
         {
             var pooled = new List<int>();
@@ -133,23 +134,25 @@ public sealed class MagnitudePruner : IDisposable
         foreach (var i in pooled)
         {
             var size = tensors[i].numel();
-            Replace(i, mask.narrow(0, offset, size).view(tensors[i].shape).clone().MoveToOuterDisposeScope());
+            Replace(i, mask.narrow(0, offset, size).view(tensors[i].shape));
             offset += size;
         }
     }
 
-    /// <summary>Makes <paramref name="mask"/> parameter <paramref name="i"/>'s mask (a view of the flat mask when there is one).</summary>
+    /// <summary>
+    /// Makes <paramref name="mask"/> parameter <paramref name="i"/>'s mask (a view of the flat mask when
+    /// there is one), held in the weights' dtype: multiplying floats by a bool mask costs ~9x more on CPU.
+    /// </summary>
     private void Replace(int i, Tensor mask)
     {
         if (optimizer is null)
         {
             masks[i]?.Dispose();
-            masks[i] = mask;
+            masks[i] = mask.to_type(tensors[i].dtype).DetachFromDisposeScope();
             return;
         }
         masks[i] ??= optimizer.Parameters.View(flatMask!, i).DetachFromDisposeScope();
         masks[i]!.copy_(mask);
-        mask.Dispose();
     }
 
     public void Dispose()

@@ -11,6 +11,8 @@ namespace Prunerl.Agents.Training;
 public sealed class FlatAdam : IFlatOptimizer
 {
     private readonly double learningRate, beta1, beta2, epsilon;
+    /// <summary>Scratch for the denominator: a new 0.5 MB tensor per step costs more than the step's ops.</summary>
+    private readonly Tensor denominator;
 
     public FlatAdam(FlatParameters parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
@@ -25,6 +27,7 @@ public sealed class FlatAdam : IFlatOptimizer
         this.epsilon = epsilon;
         ExpAvg = zeros_like(parameters.Values);
         ExpAvgSq = zeros_like(parameters.Values);
+        denominator = empty_like(parameters.Values);
         State = [ExpAvg, ExpAvgSq];
     }
 
@@ -46,7 +49,7 @@ public sealed class FlatAdam : IFlatOptimizer
         var gradient = Parameters.Gradients;
         ExpAvg.mul_(beta1).add_(gradient, alpha: 1 - beta1);
         ExpAvgSq.mul_(beta2).addcmul_(gradient, gradient, value: 1 - beta2);
-        var denominator = ExpAvgSq.sqrt().div_(Math.Sqrt(1 - Math.Pow(beta2, Steps))).add_(epsilon);
+        denominator.copy_(ExpAvgSq).sqrt_().div_(Math.Sqrt(1 - Math.Pow(beta2, Steps))).add_(epsilon);
         Parameters.Values.addcdiv_(ExpAvg, denominator, value: -learningRate / (1 - Math.Pow(beta1, Steps)));
     }
 
@@ -56,5 +59,6 @@ public sealed class FlatAdam : IFlatOptimizer
     {
         ExpAvg.Dispose();
         ExpAvgSq.Dispose();
+        denominator.Dispose();
     }
 }

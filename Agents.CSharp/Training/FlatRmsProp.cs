@@ -11,6 +11,8 @@ namespace Prunerl.Agents.Training;
 public sealed class FlatRmsProp : IFlatOptimizer
 {
     private readonly double learningRate, alpha, epsilon;
+    /// <summary>Scratch for the denominator: a new 0.5 MB tensor per step costs more than the step's ops.</summary>
+    private readonly Tensor denominator;
 
     public FlatRmsProp(FlatParameters parameters, double learningRate = 1e-2, double alpha = 0.99, double epsilon = 1e-8, bool centered = false)
     {
@@ -23,6 +25,7 @@ public sealed class FlatRmsProp : IFlatOptimizer
         this.epsilon = epsilon;
         SquareAvg = zeros_like(parameters.Values);
         GradAvg = centered ? zeros_like(parameters.Values) : null;
+        denominator = empty_like(parameters.Values);
         State = GradAvg is null ? [SquareAvg] : [SquareAvg, GradAvg];
     }
 
@@ -43,13 +46,13 @@ public sealed class FlatRmsProp : IFlatOptimizer
         Steps++;
         var gradient = Parameters.Gradients;
         SquareAvg.mul_(alpha).addcmul_(gradient, gradient, value: 1 - alpha);
-        Tensor denominator;
-        if (GradAvg is null) denominator = SquareAvg.sqrt().add_(epsilon);
-        else
+        denominator.copy_(SquareAvg);
+        if (GradAvg is not null)
         {
             GradAvg.mul_(alpha).add_(gradient, alpha: 1 - alpha);
-            denominator = SquareAvg.addcmul(GradAvg, GradAvg, value: -1).sqrt_().add_(epsilon);
+            denominator.addcmul_(GradAvg, GradAvg, value: -1);
         }
+        denominator.sqrt_().add_(epsilon);
         Parameters.Values.addcdiv_(gradient, denominator, value: -learningRate);
     }
 
@@ -59,5 +62,6 @@ public sealed class FlatRmsProp : IFlatOptimizer
     {
         SquareAvg.Dispose();
         GradAvg?.Dispose();
+        denominator.Dispose();
     }
 }
