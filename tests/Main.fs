@@ -9,6 +9,7 @@ let all =
         MetricTests.tests
         AgentConfigTests.tests
         TorchTests.tests
+        TrainingTests.tests
         NetworkTests.tests
         ValueTargetTests.tests
         AnalysisTests.tests

@@ -10,7 +10,8 @@ public static class MagnitudeMask
 {
     /// <summary>
     /// A boolean mask of the weights' shape keeping the <paramref name="count"/> entries of largest |w|
-    /// among those <paramref name="eligible"/> keeps (all entries when null); never an ineligible one.
+    /// among those <paramref name="eligible"/> keeps (non-zero entries; all entries when null); never an
+    /// ineligible one.
     /// </summary>
     public static Tensor KeepLargest(Tensor weights, long count, Tensor? eligible = null)
     {
@@ -19,7 +20,7 @@ public static class MagnitudeMask
         if (eligible is not null)
         {
             // |w| >= 0, so -1 ranks every ineligible entry after every eligible one.
-            score = where(eligible.flatten(), score, tensor(-1f, score.dtype, score.device));
+            score = where(eligible.flatten().to_type(ScalarType.Bool), score, tensor(-1f, score.dtype, score.device));
             count = Math.Min(count, eligible.count_nonzero().item<long>());
         }
         count = Math.Clamp(count, 0, score.shape[0]);

@@ -1,5 +1,6 @@
 using Microsoft.FSharp.Core;
 using Prunerl.Core;
+using Prunerl.Agents.Training;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Pruning;
@@ -14,27 +15,49 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
 /// Applies a pruning plan to a network's live weights: at each of the plan's mask updates it
 /// recomputes magnitude masks on the tensors (never reviving a pruned weight), and it holds pruned
 /// weights at exactly zero whenever <see cref="ApplyMasks"/> is called (after every optimizer step).
+/// Attached to a network whose parameters are a <see cref="FlatParameters"/> buffer, it keeps one flat
+/// mask aligned with that buffer (ones for dense parameters; each parameter's mask is a view of it), so
+/// <see cref="ApplyMasks"/> and <see cref="MaskGradients"/> are one multiply each, and at every mask
+/// update it also multiplies the optimizer's per-weight state by the mask: a pruned weight's running
+/// averages are zero, so with masked gradients an optimizer step leaves it at exactly zero.
 /// </summary>
 public sealed class MagnitudePruner : IDisposable
 {
     private readonly Plan plan;
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> tensors;
     private readonly Tensor?[] masks;
+    private readonly IFlatOptimizer? optimizer;
+    private readonly Tensor? flatMask;
 
-    private MagnitudePruner(Plan plan, IReadOnlyList<TorchSharp.Modules.Parameter> tensors)
+    private MagnitudePruner(Plan plan, IReadOnlyList<TorchSharp.Modules.Parameter> tensors, IFlatOptimizer? optimizer)
     {
         this.plan = plan;
         this.tensors = tensors;
+        this.optimizer = optimizer;
         masks = new Tensor?[tensors.Count];
+        flatMask = optimizer is null ? null : ones_like(optimizer.Parameters.Values);
     }
 
     /// <summary>A pruner for the network, or null with the core's one-line error.</summary>
-    public static MagnitudePruner? TryCreate(nn.Module network, Schedule schedule, Allocation allocation, Scope scope, out string? error)
+    public static MagnitudePruner? TryCreate(nn.Module network, Schedule schedule, Allocation allocation, Scope scope, out string? error) =>
+        TryCreate(network, null, schedule, allocation, scope, out error);
+
+    /// <summary>
+    /// A pruner for a network bound to the flat buffer that <paramref name="optimizer"/> updates (one flat
+    /// mask; the optimizer's state of pruned weights cleared at each mask update), or null with a
+    /// one-line error.
+    /// </summary>
+    public static MagnitudePruner? TryCreate(nn.Module network, IFlatOptimizer? optimizer, Schedule schedule, Allocation allocation, Scope scope, out string? error)
     {
         var parameters = NetworkParameters.Describe(network);
+        if (optimizer is not null && !optimizer.Parameters.Slices.Select(s => s.Name).SequenceEqual(parameters.Select(p => p.Description.Name)))
+        {
+            error = "the optimizer's flat parameters are not the network's parameters";
+            return null;
+        }
         FSharpResult<Plan, string> plan = PlanModule.create(schedule, allocation, scope, parameters.Select(p => p.Description));
         error = plan.IsError ? plan.ErrorValue : null;
-        return plan.IsOk ? new MagnitudePruner(plan.ResultValue, parameters.Select(p => p.Tensor).ToList()) : null;
+        return plan.IsOk ? new MagnitudePruner(plan.ResultValue, parameters.Select(p => p.Tensor).ToList(), optimizer) : null;
     }
 
     /// <summary>The plan this pruner follows.</summary>
@@ -48,6 +71,7 @@ public sealed class MagnitudePruner : IDisposable
     {
         if (!ScheduleModule.isUpdateStep(plan.Schedule, step)) return false;
         var targets = PlanModule.at(plan, step);
+        using (NewDisposeScope())
         using (no_grad())
         {
             var pooled = new List<int>();
@@ -58,6 +82,8 @@ public sealed class MagnitudePruner : IDisposable
                 else if (target.IsPooled) pooled.Add(i);
             }
             if (pooled.Count > 0) UpdatePooled(pooled, targets.PrunableKept);
+            if (optimizer is not null)
+                foreach (var state in optimizer.State) state.mul_(flatMask!);
         }
         ApplyMasks();
         return true;
@@ -67,8 +93,24 @@ public sealed class MagnitudePruner : IDisposable
     public void ApplyMasks()
     {
         using (no_grad())
-            for (var i = 0; i < tensors.Count; i++)
-                if (masks[i] is { } mask) tensors[i].mul_(mask);
+            if (optimizer is not null) optimizer.Parameters.Values.mul_(flatMask!);
+            else
+                for (var i = 0; i < tensors.Count; i++)
+                    if (masks[i] is { } mask) tensors[i].mul_(mask);
+    }
+
+    /// <summary>
+    /// Sets the gradient of every pruned weight to zero (call between backward and the optimizer step):
+    /// with the state cleared at mask updates, the step then leaves pruned weights at zero.
+    /// </summary>
+    public void MaskGradients()
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            if (optimizer is not null) optimizer.Parameters.Gradients.mul_(flatMask!);
+            else
+                for (var i = 0; i < tensors.Count; i++)
+                    if (masks[i] is { } mask && tensors[i].grad is { } gradient) gradient.mul_(mask);
     }
 
     /// <summary>Each parameter's size and non-zero count, measured on the tensors.</summary>
@@ -92,19 +134,30 @@ public sealed class MagnitudePruner : IDisposable
         foreach (var i in pooled)
         {
             var size = tensors[i].numel();
-            Replace(i, mask.narrow(0, offset, size).view(tensors[i].shape).clone().MoveToOuterDisposeScope());
+            Replace(i, mask.narrow(0, offset, size).view(tensors[i].shape));
             offset += size;
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="mask"/> parameter <paramref name="i"/>'s mask (a view of the flat mask when
+    /// there is one), held in the weights' dtype: multiplying floats by a bool mask costs ~9x more on CPU.
+    /// </summary>
     private void Replace(int i, Tensor mask)
     {
-        masks[i]?.Dispose();
-        masks[i] = mask;
+        if (optimizer is null)
+        {
+            masks[i]?.Dispose();
+            masks[i] = mask.to_type(tensors[i].dtype).DetachFromDisposeScope();
+            return;
+        }
+        masks[i] ??= optimizer.Parameters.View(flatMask!, i).DetachFromDisposeScope();
+        masks[i]!.copy_(mask);
     }
 
     public void Dispose()
     {
         foreach (var mask in masks) mask?.Dispose();
+        flatMask?.Dispose();
     }
 }
