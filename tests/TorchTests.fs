@@ -8,7 +8,8 @@ open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Runtime
 
-let private loaded () =
+/// Loads torch or fails the test with the runtime's one-line error (shared by the torch test lists).
+let loaded () =
     match TorchRuntime.TryLoad() with
     | true, _ -> ()
     | false, error -> failtest error

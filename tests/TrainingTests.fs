@@ -7,13 +7,8 @@ open TorchSharp
 open Prunerl.Core
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
-open Prunerl.Agents.Runtime
 open Prunerl.Agents.Training
-
-let private loaded () =
-    match TorchRuntime.TryLoad() with
-    | true, _ -> ()
-    | false, error -> failtest error
+open Prunerl.Tests.TorchTests
 
 let private mlp seed = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |]), [| 4 |], 3, seed)
 
