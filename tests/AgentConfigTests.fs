@@ -24,7 +24,7 @@ let tests =
         }
 
         test "the presets are valid and say what Dopamine and MinAtar say" {
-            for preset in [ AgentConfig.dopamineDqn; AgentConfig.dopamineRainbow; AgentConfig.minatarDqn ] do
+            for preset in [ AgentConfig.dopamineDqn; AgentConfig.dopamineRainbow; AgentConfig.minatarDqn; AgentConfig.cartpoleDqn ] do
                 Expect.equal (AgentConfig.validate preset) (Ok preset) "valid"
             Expect.equal (AgentConfig.dopamineRainbow.Atoms, AgentConfig.dopamineRainbow.NStep) (51, 3) "Rainbow: C51, 3-step"
             Expect.equal AgentConfig.minatarDqn.Optimizer (RmsProp(2.5e-4, 0.95, 0.01, true)) "MinAtar's RMSProp"

@@ -14,6 +14,7 @@ let all =
         ValueTargetTests.tests
         AnalysisTests.tests
         BaselineTests.tests
+        LearningTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests

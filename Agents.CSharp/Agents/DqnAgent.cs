@@ -1,0 +1,159 @@
+using Prunerl.Agents.Envs;
+using Prunerl.Agents.Networks;
+using Prunerl.Agents.Pruning;
+using Prunerl.Agents.Replay;
+using Prunerl.Agents.Training;
+using Prunerl.Core;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Agents;
+
+/// <summary>What to prune and how: a schedule over gradient updates, its spread over layers, and which parameters.</summary>
+public sealed record PruningSetup(Schedule Schedule, Allocation Allocation, Scope Scope);
+
+/// <summary>
+/// A value-based agent in the DQN family as Dopamine builds it: an online network trained on replayed
+/// batches and a target network copied from it periodically; Huber loss on (n-step) TD targets, or C51's
+/// distributional loss; double Q-learning and prioritized replay's importance weights when configured.
+/// Parameters live in one flat buffer each (cheap optimizer steps); when pruning, the pruner recomputes
+/// masks at the schedule's updates (counted in gradient updates, as JaxPruner does), keeps pruned weights'
+/// gradients and optimizer state at zero, and the target network copies the masked weights.
+/// </summary>
+public sealed class DqnAgent : IDisposable
+{
+    private readonly AgentConfig config;
+    private readonly long[] observationShape;
+    private readonly QNetwork online;
+    private readonly QNetwork target;
+    private readonly FlatParameters onlineParameters;
+    private readonly FlatParameters targetParameters;
+    private readonly IFlatOptimizer optimizer;
+    private readonly MagnitudePruner? pruner;
+    private readonly float[] sampleLosses;
+
+    public DqnAgent(AgentConfig config, NetworkSpec network, IReadOnlyList<int> observationShape, int actions, PruningSetup? pruning, long seed)
+    {
+        var checkedConfig = AgentConfigModule.validate(config);
+        this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
+        this.observationShape = observationShape.Select(d => (long)d).ToArray();
+        var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling };
+        online = new QNetwork(spec, observationShape, actions, seed);
+        target = new QNetwork(spec, observationShape, actions, seed);
+        onlineParameters = new FlatParameters(online);
+        targetParameters = new FlatParameters(target);
+        optimizer = config.Optimizer switch
+        {
+            OptimizerConfig.Adam adam => new FlatAdam(onlineParameters, adam.learningRate, epsilon: adam.epsilon),
+            OptimizerConfig.RmsProp rms => new FlatRmsProp(onlineParameters, rms.learningRate, rms.alpha, rms.epsilon, rms.centered),
+            _ => throw new ArgumentException($"unknown optimizer {config.Optimizer}", nameof(config)),
+        };
+        if (pruning is not null)
+        {
+            pruner = MagnitudePruner.TryCreate(online, optimizer, pruning.Schedule, pruning.Allocation, pruning.Scope, out var error)
+                ?? throw new ArgumentException(error, nameof(pruning));
+        }
+        sampleLosses = new float[config.BatchSize];
+        Actions = actions;
+        SyncTarget();
+    }
+
+    public int Actions { get; }
+
+    /// <summary>Gradient updates taken so far: the pruning schedule's clock.</summary>
+    public long Updates { get; private set; }
+
+    /// <summary>The online network (for evaluation and analysis).</summary>
+    public QNetwork Online => online;
+
+    /// <summary>The target network (for analysis and checks).</summary>
+    public QNetwork Target => target;
+
+    /// <summary>The pruner, when pruning.</summary>
+    public MagnitudePruner? Pruner => pruner;
+
+    /// <summary>Each sample's loss at the last update: the new priorities for prioritized replay.</summary>
+    public ReadOnlySpan<float> SampleLosses => sampleLosses;
+
+    /// <summary>
+    /// Epsilon-greedy actions for a batch of observations (copy after copy): with probability epsilon a
+    /// uniformly random action, otherwise the online network's greedy one.
+    /// </summary>
+    public void Act(ReadOnlySpan<float> observations, double epsilon, ref EnvRandom random, Span<int> actions)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var input = tensor(observations.ToArray(), Shape(actions.Length));
+        var greedy = online.forward(input).argmax(1).data<long>();
+        for (var i = 0; i < actions.Length; i++)
+            actions[i] = random.Chance(epsilon) ? random.NextInt(Actions) : (int)greedy[i];
+    }
+
+    /// <summary>One gradient update on a replayed batch; returns the loss.</summary>
+    public float Update(ReplayBatch batch)
+    {
+        pruner?.Update(Updates);
+        using var scope = NewDisposeScope();
+        var b = batch.BatchSize;
+        var observations = tensor(batch.Observations, Shape(b));
+        var next = tensor(batch.NextObservations, Shape(b));
+        var actions = tensor(batch.Actions).view(b, 1);
+        var returns = tensor(batch.Returns);
+        var discounts = tensor(batch.Discounts);
+        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights) : null;
+        var (loss, perSample) = config.Atoms == 1
+            ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights)
+            : DistributionalLoss(observations, next, actions, returns, discounts, weights);
+        optimizer.ZeroGrad();
+        loss.backward();
+        pruner?.MaskGradients();
+        optimizer.Step();
+        pruner?.ApplyMasks();
+        perSample.detach().data<float>().CopyTo(sampleLosses, 0);
+        Updates++;
+        return loss.item<float>();
+    }
+
+    /// <summary>Copies the online network's (masked) weights into the target network.</summary>
+    public void SyncTarget()
+    {
+        using var _ = no_grad();
+        targetParameters.Values.copy_(onlineParameters.Values);
+    }
+
+    private (Tensor Loss, Tensor PerSample) ExpectedValueLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)
+    {
+        var taken = online.forward(observations).gather(1, actions).squeeze(1);
+        Tensor targets;
+        using (no_grad())
+            targets = ValueTargets.QTargets(returns, discounts, target.forward(next), config.DoubleQ ? online.forward(next) : null);
+        return ValueTargets.HuberLoss(taken, targets, weights);
+    }
+
+    private (Tensor Loss, Tensor PerSample) DistributionalLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)
+    {
+        var atoms = config.Atoms;
+        var logits = online.Logits(observations);
+        var taken = logits.gather(1, actions.view(-1, 1, 1).expand(-1, 1, atoms)).squeeze(1);
+        Tensor projected;
+        using (no_grad())
+        {
+            var nextProbabilities = nn.functional.softmax(target.Logits(next), -1);
+            var chooser = config.DoubleQ ? online.forward(next) : (nextProbabilities * target.Support).sum(-1);
+            var choice = chooser.argmax(1).view(-1, 1, 1).expand(-1, 1, atoms);
+            projected = ValueTargets.ProjectDistribution(target.Support, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
+        }
+        return ValueTargets.DistributionLoss(taken, projected, weights);
+    }
+
+    private long[] Shape(int batch) => [batch, .. observationShape];
+
+    public void Dispose()
+    {
+        pruner?.Dispose();
+        optimizer.Dispose();
+        onlineParameters.Dispose();
+        targetParameters.Dispose();
+        online.Dispose();
+        target.Dispose();
+    }
+}

@@ -1,0 +1,163 @@
+using Prunerl.Agents.Agents;
+using Prunerl.Agents.Envs;
+using Prunerl.Agents.Networks;
+using Prunerl.Agents.Replay;
+using Prunerl.Core;
+
+namespace Prunerl.Agents.Training;
+
+/// <summary>Pruning as a run asks for it: the gradual schedule's steps may be fractions of the run's gradient updates.</summary>
+public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope);
+
+/// <summary>One training run: agent, environment, network (with its width), pruning or not, seed and length.</summary>
+/// <param name="Environment">The environment's registry id.</param>
+/// <param name="Agent">The agent's hyperparameters.</param>
+/// <param name="Network">The network's shape and width (its head follows the agent).</param>
+/// <param name="TotalSteps">Agent steps (environment steps over all copies).</param>
+/// <param name="Seed">Seed of everything random in the run.</param>
+/// <param name="Pruning">Gradual magnitude pruning, or null for a dense network.</param>
+/// <param name="Copies">Environment copies stepped together.</param>
+/// <param name="EvaluateEvery">Agent steps between evaluations (0: none).</param>
+/// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
+/// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
+/// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
+public sealed record TrainingSpec(
+    string Environment,
+    AgentConfig Agent,
+    NetworkSpec Network,
+    long TotalSteps,
+    long Seed,
+    PruningRequest? Pruning = null,
+    int Copies = 1,
+    long EvaluateEvery = 0,
+    int EvaluationEpisodes = 10,
+    EnvironmentOptions? Options = null,
+    double? StopAtReturn = null)
+{
+    /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
+    public long TotalUpdates => Math.Max(0, TotalSteps - Agent.MinReplay) / Agent.UpdatePeriod * Agent.UpdatesPerStep;
+}
+
+/// <summary>A finished episode while training.</summary>
+public readonly record struct EpisodeRecord(long Step, float Return, int Length);
+
+/// <summary>An evaluation: the mean return of greedy (epsilon_eval) episodes at an agent step, and the
+/// sparsity of the pruned parameters measured on the tensors then (0 for a dense network).</summary>
+public readonly record struct EvaluationRecord(long Step, double MeanReturn, double Sparsity);
+
+/// <summary>What a run produced.</summary>
+public sealed record TrainingResult(IReadOnlyList<EpisodeRecord> Episodes, IReadOnlyList<EvaluationRecord> Evaluations, long Updates);
+
+/// <summary>The training loop of the DQN family, top to bottom, as Dopamine runs it.</summary>
+public static class DqnTraining
+{
+    /// <summary>Trains an agent as the spec says and reports its episodes and evaluations.</summary>
+    public static TrainingResult Run(TrainingSpec spec)
+    {
+        var config = spec.Agent;
+        var environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
+        var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
+            : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
+        using var agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed);
+        var replay = MakeReplay(spec, environment);
+        var batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+
+        var acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
+        var sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
+        var observations = new float[environment.Observations.Length];
+        var actions = new int[spec.Copies];
+        var episodes = new List<EpisodeRecord>();
+        var evaluations = new List<EvaluationRecord>();
+        environment.Reset((ulong)spec.Seed);
+
+        for (var step = 0L; step < spec.TotalSteps;)
+        {
+            var epsilon = Exploration.epsilon(config.EpsilonDecaySteps, config.MinReplay, config.EpsilonTrain, step);
+            environment.Observations.CopyTo(observations);
+            agent.Act(observations, epsilon, ref acting, actions);
+            environment.Step(actions);
+            replay.Add(observations, actions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
+            for (var copy = 0; copy < spec.Copies; copy++)
+            {
+                step++;
+                if (environment.EpisodeEnded[copy])
+                    episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
+                if (step > config.MinReplay && step % config.UpdatePeriod == 0)
+                    for (var k = 0; k < config.UpdatesPerStep; k++) Learn(agent, replay, batch, ref sampling, config, step);
+                if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
+                if (spec.EvaluateEvery > 0 && step % spec.EvaluateEvery == 0)
+                {
+                    evaluations.Add(new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent)));
+                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return new TrainingResult(episodes, evaluations, agent.Updates);
+                }
+            }
+        }
+        return new TrainingResult(episodes, evaluations, agent.Updates);
+    }
+
+    /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized.</summary>
+    private static void Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
+    {
+        if (replay.SampleableCount < config.BatchSize) return;
+        if (replay is PrioritizedReplayBuffer prioritized && config.Replay is ReplayScheme.PrioritizedReplay p)
+            prioritized.Beta = Exploration.beta(p.betaStart, p.betaSteps, step);
+        replay.Sample(config.BatchSize, ref sampling, batch);
+        agent.Update(batch);
+        if (replay is PrioritizedReplayBuffer memory)
+        {
+            // Dopamine: priority sqrt(loss + 1e-10); with alpha 0.5 on loss + 1e-10 the sampling is the same.
+            Span<float> priorities = stackalloc float[batch.BatchSize];
+            for (var i = 0; i < priorities.Length; i++) priorities[i] = agent.SampleLosses[i] + 1e-10f;
+            memory.UpdatePriorities(batch.Indices, priorities);
+        }
+    }
+
+    /// <summary>Mean return of greedy episodes on a fresh environment seeded from the run and the step.</summary>
+    private static double Evaluate(DqnAgent agent, TrainingSpec spec, long step)
+    {
+        var environment = EnvironmentRegistry.Create(spec.Environment, spec.Options);
+        var random = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, 3));
+        var action = new int[1];
+        var total = 0.0;
+        environment.Reset(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, 4));
+        for (var episode = 0; episode < spec.EvaluationEpisodes; episode++)
+        {
+            if (episode > 0) environment.Reset();
+            StepResult result;
+            do
+            {
+                agent.Act(environment.Observation, spec.Agent.EpsilonEval, ref random, action);
+                result = environment.Step(action[0]);
+                total += result.Reward;
+            } while (!result.Done);
+        }
+        return total / spec.EvaluationEpisodes;
+    }
+
+    /// <summary>The fraction of zeros among the pruned parameters, counted on the tensors.</summary>
+    private static double MeasuredSparsity(DqnAgent agent)
+    {
+        if (agent.Pruner is not { } pruner) return 0;
+        var pruned = pruner.Measure().Where((_, i) => pruner.Plan.Prunable.IsPrunable(i)).ToList();
+        var size = pruned.Sum(p => p.Size);
+        return size == 0 ? 0 : 1.0 - (double)pruned.Sum(p => p.NonZero) / size;
+    }
+
+    private static PruningSetup? Pruning(TrainingSpec spec)
+    {
+        if (spec.Pruning is not { } request) return null;
+        var schedule = ScheduleModule.gradual(Math.Max(1, spec.TotalUpdates), request.Schedule);
+        return schedule.IsOk ? new PruningSetup(schedule.ResultValue, request.Allocation, request.Scope)
+            : throw new ArgumentException(schedule.ErrorValue, nameof(spec));
+    }
+
+    private static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
+    {
+        var config = spec.Agent;
+        var options = new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, config.NStep, config.Gamma,
+            spec.Environment.StartsWith("minatar/", StringComparison.Ordinal) ? ObservationStorage.Binary : ObservationStorage.Float32);
+        return config.Replay is ReplayScheme.PrioritizedReplay p
+            ? new PrioritizedReplayBuffer(options, p.alpha, p.betaStart)
+            : new ReplayBuffer(options);
+    }
+}

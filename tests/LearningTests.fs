@@ -1,0 +1,92 @@
+/// Agents learn: DQN dense and DQN pruned to 90% each solve CartPole-v1 within a bounded number of steps,
+/// for two seeds each; runs are reproducible from their seed; the agent's update does what it says.
+module Prunerl.Tests.LearningTests
+
+open System
+open Expecto
+open TorchSharp
+open Prunerl.Core
+open Prunerl.Agents.Agents
+open Prunerl.Agents.Envs
+open Prunerl.Agents.Networks
+open Prunerl.Agents.Replay
+open Prunerl.Agents.Training
+
+/// 128-128 units at width 2: the paper's setting is a wider network pruned.
+let private network = NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
+
+/// 90% with ERK, reached by a quarter of the run, so the agent learns at full sparsity.
+let private pruning =
+    PruningRequest(
+        { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.05; PruneEnd = StepPoint.Fraction 0.25; PruneEvery = 250L },
+        LayerWise(Erk 1.0),
+        Sparsity.paperScope)
+
+let private cartpole seed (pruned: bool) steps =
+    TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, steps, seed, (if pruned then pruning else null), 1, 2500L, 5, null, Nullable 475.0)
+
+/// The first evaluation at or above 475 (CartPole-v1's "solved"), if any.
+let private solved (result: TrainingResult) = result.Evaluations |> Seq.tryFind (fun e -> e.MeanReturn >= 475.0)
+
+let tests =
+    testSequenced <| testList "learning" [
+        for seed in [ 1L; 2L ] do
+            for pruned in [ false; true ] do
+                test (sprintf "DQN %s solves CartPole-v1 within 60k steps (seed %d)" (if pruned then "pruned to 90%" else "dense") seed) {
+                    torch.set_num_threads 1
+                    let result = DqnTraining.Run(cartpole seed pruned 60_000L)
+                    match solved result with
+                    | Some evaluation ->
+                        if pruned then Expect.isGreaterThanOrEqual evaluation.Sparsity 0.899 "solved at 90% sparsity, measured on the tensors"
+                    | None ->
+                        failtestf "not solved; evaluations: %s" (result.Evaluations |> Seq.map (fun e -> sprintf "%d:%.0f" e.Step e.MeanReturn) |> String.concat " ")
+                }
+
+        test "the same seed gives the same run" {
+            let run () = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, 4000L, 7L, pruning, 2, 2000L, 2))
+            let a, b = run (), run ()
+            Expect.equal (List.ofSeq b.Episodes) (List.ofSeq a.Episodes) "episodes"
+            Expect.equal (List.ofSeq b.Evaluations) (List.ofSeq a.Evaluations) "evaluations"
+        }
+
+        test "updates on one batch lower its loss; pruned weights stay zero; the target copies the masked weights" {
+            let config = { AgentConfig.cartpoleDqn with BatchSize = 8 }
+            let schedule = Schedule.constant 0.5 |> Result.defaultWith failwith
+            use agent = new DqnAgent(config, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |]), [| 4 |], 2, PruningSetup(schedule, LayerWise Uniform, Sparsity.paperScope), 3L)
+            let batch = ReplayBatch(8, 4)
+            let mutable random = EnvRandom 5UL
+            for i in 0 .. 31 do
+                batch.Observations[i] <- float32 (random.Uniform(-1.0, 1.0))
+                batch.NextObservations[i] <- float32 (random.Uniform(-1.0, 1.0))
+            // Terminal transitions with return 1: the taken actions' Q-values should move to 1.
+            for i in 0 .. 7 do
+                batch.Actions[i] <- int64 (i % 2)
+                batch.Returns[i] <- 1.0f
+                batch.Discounts[i] <- 0.0f
+                batch.Weights[i] <- 1.0f
+            let first = agent.Update batch
+            let mutable last = first
+            for _ in 1..300 do last <- agent.Update batch
+            Expect.isLessThan last (first / 10.0f) "the loss falls on a fixed batch"
+            Expect.equal agent.Updates 301L "updates counted"
+            for p in agent.Pruner.Measure() |> Seq.filter (fun p -> p.Pruned) do
+                Expect.equal p.NonZero (int64 (Math.Round(float p.Size * 0.5, MidpointRounding.ToEven))) (p.Name + " holds its mask")
+            agent.SyncTarget()
+            for online, target in Seq.zip (agent.Online.parameters ()) (agent.Target.parameters ()) do
+                Expect.isTrue (online.eq(target).all().item<bool> ()) "the target holds the online network's masked weights"
+        }
+    
+        test "Rainbow's path runs: C51 over 51 atoms, 3-step returns, prioritized replay with annealed beta" {
+            let rainbow =
+                { AgentConfig.cartpoleDqn with
+                    NStep = 3
+                    Atoms = 51
+                    VMin = 0.0
+                    VMax = 200.0
+                    Replay = PrioritizedReplay(0.5, 0.4, 2000L) }
+            let result = DqnTraining.Run(TrainingSpec("cartpole", rainbow, network, 3000L, 3L, pruning, 1, 1500L, 2))
+            Expect.equal result.Updates 1000L "an update every 2 steps after 1000"
+            Expect.equal (result.Evaluations |> Seq.map (fun e -> e.Step) |> List.ofSeq) [ 1500L; 3000L ] "evaluated"
+            Expect.isTrue (result.Evaluations |> Seq.forall (fun e -> Double.IsFinite e.MeanReturn && e.MeanReturn >= 1.0)) "finite returns"
+        }
+    ]
