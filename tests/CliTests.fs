@@ -78,6 +78,19 @@ let tests =
             prunerl [ "envs"; "--render"; "minatar/breakout"; "--frames"; "0" ] |> expectOneLineError "frames must be >= 1, got 0"
         }
 
+        test "train runs a short pruned DQN, reports evaluations and the final sparsity; bad flags are one-line errors" {
+            let r = prunerl [ "train"; "--steps"; "3000"; "--eval-every"; "1500"; "--sparsity"; "0.8"; "--distribution"; "uniform" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            let rows = r.Output.Split('\n') |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            let evaluations = rows |> Array.filter (fun cells -> cells.Length = 4 && (cells[0] = "1500" || cells[0] = "3000"))
+            Expect.equal evaluations.Length 2 "an evaluation every 1500 steps"
+            let hidden = rows |> Array.find (fun cells -> cells.Length > 0 && cells[0] = "torso.layers.1.weight")
+            Expect.floatClose Accuracy.medium (float (Array.last hidden)) 0.8 "pruned to 80% at the end (uniform)"
+            prunerl [ "train"; "--sparsity"; "1.5" ] |> expectOneLineError "sparsity must be in [0, 1), got 1.5"
+            prunerl [ "train"; "--env"; "pendulum"; "--steps"; "10" ] |> expectOneLineError "needs discrete actions"
+            prunerl [ "train"; "--distribution"; "random" ] |> expectOneLineError "distribution must be uniform or erk, got 'random'"
+        }
+
         test "--device cuda without CUDA is refused, not silently run on the CPU" {
             let r = prunerl [ "demo"; "--device"; "cuda" ]
             if r.ExitCode = 0 then Expect.stringContains r.Output "cuda" "ran on CUDA where it is available"

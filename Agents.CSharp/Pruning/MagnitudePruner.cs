@@ -6,9 +6,16 @@ using static TorchSharp.torch;
 namespace Prunerl.Agents.Pruning;
 
 /// <summary>How sparse one parameter of a live network is.</summary>
+/// <remarks><paramref name="Pruned"/>: whether the pruning plan prunes this parameter.</remarks>
 public sealed record ParameterSparsity(string Name, long[] Shape, long Size, long NonZero, bool Pruned)
 {
     public double Sparsity => Size == 0 ? 0 : 1.0 - (double)NonZero / Size;
+
+    /// <summary>Each parameter of a network measured on its tensors: the pruner's view when there is one, else all dense.</summary>
+    public static IReadOnlyList<ParameterSparsity> Of(nn.Module network, MagnitudePruner? pruner) =>
+        pruner?.Measure() ?? network.named_parameters()
+            .Select(p => new ParameterSparsity(p.name, p.parameter.shape, p.parameter.numel(), p.parameter.count_nonzero().item<long>(), false))
+            .ToList();
 }
 
 /// <summary>
@@ -118,7 +125,7 @@ public sealed class MagnitudePruner : IDisposable
     {
         var parameters = plan.Prunable.Parameters;
         return tensors.Select((t, i) => new ParameterSparsity(
-            parameters[i].Name, t.shape, t.numel(), t.count_nonzero().item<long>(), masks[i] is not null)).ToList();
+            parameters[i].Name, t.shape, t.numel(), t.count_nonzero().item<long>(), plan.Prunable.IsPrunable(i))).ToList();
     }
 
     /// <summary>Global magnitude pruning: one ranking over all pooled parameters together.</summary>

@@ -1,6 +1,7 @@
 using Prunerl.Agents.Agents;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
+using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
 
@@ -45,14 +46,15 @@ public readonly record struct EpisodeRecord(long Step, float Return, int Length)
 /// sparsity of the pruned parameters measured on the tensors then (0 for a dense network).</summary>
 public readonly record struct EvaluationRecord(long Step, double MeanReturn, double Sparsity);
 
-/// <summary>What a run produced.</summary>
-public sealed record TrainingResult(IReadOnlyList<EpisodeRecord> Episodes, IReadOnlyList<EvaluationRecord> Evaluations, long Updates);
+/// <summary>What a run produced, with each parameter's final size and non-zeros measured on the tensors.</summary>
+public sealed record TrainingResult(IReadOnlyList<EpisodeRecord> Episodes, IReadOnlyList<EvaluationRecord> Evaluations, long Updates, IReadOnlyList<ParameterSparsity> Parameters);
 
 /// <summary>The training loop of the DQN family, top to bottom, as Dopamine runs it.</summary>
 public static class DqnTraining
 {
-    /// <summary>Trains an agent as the spec says and reports its episodes and evaluations.</summary>
-    public static TrainingResult Run(TrainingSpec spec)
+    /// <summary>Trains an agent as the spec says and reports its episodes and evaluations (each evaluation
+    /// also to <paramref name="progress"/> as it happens).</summary>
+    public static TrainingResult Run(TrainingSpec spec, IProgress<EvaluationRecord>? progress = null)
     {
         var config = spec.Agent;
         var environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
@@ -88,12 +90,16 @@ public static class DqnTraining
                 if (spec.EvaluateEvery > 0 && step % spec.EvaluateEvery == 0)
                 {
                     evaluations.Add(new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent)));
-                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return new TrainingResult(episodes, evaluations, agent.Updates);
+                    progress?.Report(evaluations[^1]);
+                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations);
                 }
             }
         }
-        return new TrainingResult(episodes, evaluations, agent.Updates);
+        return Result(agent, episodes, evaluations);
     }
+
+    private static TrainingResult Result(DqnAgent agent, List<EpisodeRecord> episodes, List<EvaluationRecord> evaluations) =>
+        new(episodes, evaluations, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
 
     /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized.</summary>
     private static void Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
@@ -138,7 +144,7 @@ public static class DqnTraining
     private static double MeasuredSparsity(DqnAgent agent)
     {
         if (agent.Pruner is not { } pruner) return 0;
-        var pruned = pruner.Measure().Where((_, i) => pruner.Plan.Prunable.IsPrunable(i)).ToList();
+        var pruned = pruner.Measure().Where(p => p.Pruned).ToList();
         var size = pruned.Sum(p => p.Size);
         return size == 0 ? 0 : 1.0 - (double)pruned.Sum(p => p.NonZero) / size;
     }
