@@ -35,13 +35,29 @@ type BenchEnvsArgs =
             | Seconds _ -> "seconds of measurement per environment and form (default 2)."
             | Copies _ -> "copies stepped together in the vectorised form (default 64)."
 
+type BenchTrainArgs =
+    | Env of id: string
+    | Steps of count: int64
+    | Widths of multipliers: string
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Env _ -> "MinAtar game to train on (default minatar/breakout)."
+            | Steps _ -> "agent steps per measurement (default 3000)."
+            | Widths _ -> "comma-separated width multipliers (default 1,4)."
+            | Threads _ -> "torch threads (default 1)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
+            | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per width."
 
 type EnvsArgs =
     | Render of id: string
@@ -166,6 +182,33 @@ let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =
         printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
     0
 
+let private benchTrain (args: ParseResults<BenchTrainArgs>) =
+    let id = args.GetResult(BenchTrainArgs.Env, "minatar/breakout")
+    let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
+    let threads = args.GetResult(Threads, 1)
+    let widths =
+        args.GetResult(Widths, "1,4").Split(',')
+        |> Array.map (fun w ->
+            match Double.TryParse(w, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+            | true, x when x > 0.0 -> x
+            | _ -> raise (UserError(sprintf "widths must be positive numbers separated by commas, got '%s'" w)))
+    if not (id.StartsWith "minatar/") then raise (UserError(sprintf "bench train runs on MinAtar games, got '%s'" id))
+    Validate.atLeast "steps" 200L steps |> orFail |> ignore
+    Validate.atLeast "threads" 1L (int64 threads) |> orFail |> ignore
+    match TorchRuntime.TryLoad() with
+    | false, error -> raise (UserError error)
+    | true, _ -> ()
+    TorchSharp.torch.set_num_threads threads
+    printfn "DQN on %s, MinAtar network, batch 32, one update per step, %d steps each, %d torch thread(s)" id steps threads
+    printfn "  %6s  %14s  %22s  %16s" "width" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
+    for width in widths do
+        let speed =
+            Prunerl.Agents.Training.TrainingBenchmark.Measure(
+                id, NetworkSpec(TorsoKind.MinAtar, Width = width), { AgentConfig.minatarDqn with MinReplay = 100L },
+                Prunerl.Agents.Training.PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps)
+        printfn "  %6g  %14.0f  %22.0f  %15.1f%%" width speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
+    0
+
 /// The agent and network a run on this environment starts from: MinAtar's DQN and network for MinAtar,
 /// the CartPole DQN and a 128-128 MLP for classic control.
 let private presetFor (id: string) (width: float) =
@@ -274,6 +317,7 @@ let main argv =
         | Command.Bench args ->
             match args.GetSubCommand() with
             | Envs envArgs -> benchEnvs envArgs
+            | BenchArgs.Train trainArgs -> benchTrain trainArgs
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

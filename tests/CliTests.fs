@@ -91,6 +91,12 @@ let tests =
             prunerl [ "train"; "--distribution"; "random" ] |> expectOneLineError "distribution must be uniform or erk, got 'random'"
         }
 
+        test "bench train refuses bad input before measuring" {
+            prunerl [ "bench"; "train"; "--env"; "cartpole" ] |> expectOneLineError "bench train runs on MinAtar games, got 'cartpole'"
+            prunerl [ "bench"; "train"; "--widths"; "1,x" ] |> expectOneLineError "widths must be positive numbers separated by commas, got 'x'"
+            prunerl [ "bench"; "train"; "--steps"; "10" ] |> expectOneLineError "steps must be >= 200, got 10"
+        }
+
         test "--device cuda without CUDA is refused, not silently run on the CPU" {
             let r = prunerl [ "demo"; "--device"; "cuda" ]
             if r.ExitCode = 0 then Expect.stringContains r.Output "cuda" "ran on CUDA where it is available"

@@ -105,9 +105,10 @@ public sealed class DqnAgent : IDisposable
             : DistributionalLoss(observations, next, actions, returns, discounts, weights);
         optimizer.ZeroGrad();
         loss.backward();
+        // Pruned weights get no gradient and, since each mask update cleared their optimizer state, no
+        // step either: they stay exactly zero without another pass over the weights.
         pruner?.MaskGradients();
         optimizer.Step();
-        pruner?.ApplyMasks();
         perSample.detach().data<float>().CopyTo(sampleLosses, 0);
         Updates++;
         return loss.item<float>();
