@@ -89,4 +89,22 @@ let tests =
             Expect.equal (result.Evaluations |> Seq.map (fun e -> e.Step) |> List.ofSeq) [ 1500L; 3000L ] "evaluated"
             Expect.isTrue (result.Evaluations |> Seq.forall (fun e -> Double.IsFinite e.MeanReturn && e.MeanReturn >= 1.0)) "finite returns"
         }
+    
+        test "analysis on a held-out batch every K steps: sane values, non-zeros falling with pruning, the run unchanged" {
+            let spec analyse = TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, 6000L, 4L, pruning, 1, 3000L, 2, null, Nullable(), analyse)
+            let measured = DqnTraining.Run(spec 1000L)
+            let plain = DqnTraining.Run(spec 0L)
+            Expect.equal (List.ofSeq measured.Episodes) (List.ofSeq plain.Episodes) "measuring does not change the run"
+            Expect.equal (List.ofSeq measured.Evaluations) (List.ofSeq plain.Evaluations) "nor its evaluations"
+            Expect.equal (measured.Analyses |> Seq.map (fun a -> a.Step) |> List.ofSeq) [ 1000L .. 1000L .. 6000L ] "every 1000 steps once replay has a batch"
+            for a in measured.Analyses do
+                Expect.isTrue (0.0 <= a.DormantFraction && a.DormantFraction <= 1.0) "a fraction"
+                Expect.isTrue (a.EffectiveRank >= 1 && a.EffectiveRank <= 64) "srank within the batch"
+                Expect.isTrue (Double.IsFinite a.ParameterNorm && a.ParameterNorm > 0.0) "a norm"
+                Expect.isTrue (Double.IsFinite a.QVariance && a.QVariance >= 0.0) "a variance"
+                Expect.isTrue (-1.0 <= a.GradientInterference && a.GradientInterference <= 1.0) "a mean cosine"
+                Expect.equal (a.Dormancy |> Seq.map (fun l -> l.Layer) |> List.ofSeq) [ "layers.0"; "layers.1" ] "hidden layers"
+            let first, last = Seq.head measured.Analyses, Seq.last measured.Analyses
+            Expect.isLessThan last.NonZeroParameters first.NonZeroParameters "pruning removes parameters"
+        }
     ]

@@ -93,16 +93,7 @@ public sealed class DqnAgent : IDisposable
     {
         pruner?.Update(Updates);
         using var scope = NewDisposeScope();
-        var b = batch.BatchSize;
-        var observations = tensor(batch.Observations, Shape(b));
-        var next = tensor(batch.NextObservations, Shape(b));
-        var actions = tensor(batch.Actions).view(b, 1);
-        var returns = tensor(batch.Returns);
-        var discounts = tensor(batch.Discounts);
-        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights) : null;
-        var (loss, perSample) = config.Atoms == 1
-            ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights)
-            : DistributionalLoss(observations, next, actions, returns, discounts, weights);
+        var (loss, perSample) = Loss(batch);
         optimizer.ZeroGrad();
         loss.backward();
         // Pruned weights get no gradient and, since each mask update cleared their optimizer state, no
@@ -113,6 +104,27 @@ public sealed class DqnAgent : IDisposable
         Updates++;
         return loss.item<float>();
     }
+
+    /// <summary>
+    /// The batch's loss and each sample's loss [B], with the graph to the online network's parameters
+    /// (for per-sample gradients); call inside a dispose scope.
+    /// </summary>
+    public (Tensor Loss, Tensor PerSample) Loss(ReplayBatch batch)
+    {
+        var b = batch.BatchSize;
+        var observations = tensor(batch.Observations, Shape(b));
+        var next = tensor(batch.NextObservations, Shape(b));
+        var actions = tensor(batch.Actions).view(b, 1);
+        var returns = tensor(batch.Returns);
+        var discounts = tensor(batch.Discounts);
+        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights) : null;
+        return config.Atoms == 1
+            ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights)
+            : DistributionalLoss(observations, next, actions, returns, discounts, weights);
+    }
+
+    /// <summary>A batch's observations as the network's input tensor [B, ...].</summary>
+    public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize));
 
     /// <summary>Copies the online network's (masked) weights into the target network.</summary>
     public void SyncTarget()

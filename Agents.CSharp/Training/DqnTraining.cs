@@ -1,4 +1,5 @@
 using Prunerl.Agents.Agents;
+using Prunerl.Agents.Analysis;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
@@ -22,6 +23,7 @@ public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation,
 /// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
 /// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
 /// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
+/// <param name="AnalyseEvery">Agent steps between measurements of the network on a held-out batch (0: none).</param>
 public sealed record TrainingSpec(
     string Environment,
     AgentConfig Agent,
@@ -33,7 +35,8 @@ public sealed record TrainingSpec(
     long EvaluateEvery = 0,
     int EvaluationEpisodes = 10,
     EnvironmentOptions? Options = null,
-    double? StopAtReturn = null)
+    double? StopAtReturn = null,
+    long AnalyseEvery = 0)
 {
     /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
     public long TotalUpdates => Math.Max(0, TotalSteps - Agent.MinReplay) / Agent.UpdatePeriod * Agent.UpdatesPerStep;
@@ -47,7 +50,12 @@ public readonly record struct EpisodeRecord(long Step, float Return, int Length)
 public readonly record struct EvaluationRecord(long Step, double MeanReturn, double Sparsity);
 
 /// <summary>What a run produced, with each parameter's final size and non-zeros measured on the tensors.</summary>
-public sealed record TrainingResult(IReadOnlyList<EpisodeRecord> Episodes, IReadOnlyList<EvaluationRecord> Evaluations, long Updates, IReadOnlyList<ParameterSparsity> Parameters);
+public sealed record TrainingResult(
+    IReadOnlyList<EpisodeRecord> Episodes,
+    IReadOnlyList<EvaluationRecord> Evaluations,
+    IReadOnlyList<AnalysisRecord> Analyses,
+    long Updates,
+    IReadOnlyList<ParameterSparsity> Parameters);
 
 /// <summary>The training loop of the DQN family, top to bottom, as Dopamine runs it.</summary>
 public static class DqnTraining
@@ -70,6 +78,11 @@ public static class DqnTraining
         var actions = new int[spec.Copies];
         var episodes = new List<EpisodeRecord>();
         var evaluations = new List<EvaluationRecord>();
+        var analyses = new List<AnalysisRecord>();
+        // The held-out batch: the first one replay can give, drawn from its own stream (so that measuring
+        // never changes the run) and kept for every later measurement.
+        var heldOut = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+        var heldOutDrawn = false;
         environment.Reset((ulong)spec.Seed);
 
         for (var step = 0L; step < spec.TotalSteps;)
@@ -87,19 +100,30 @@ public static class DqnTraining
                 if (step > config.MinReplay && step % config.UpdatePeriod == 0)
                     for (var k = 0; k < config.UpdatesPerStep; k++) Learn(agent, replay, batch, ref sampling, config, step);
                 if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
+                if (spec.AnalyseEvery > 0 && step % spec.AnalyseEvery == 0)
+                {
+                    if (!heldOutDrawn && replay.SampleableCount >= config.BatchSize)
+                    {
+                        var own = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 5));
+                        replay.Sample(config.BatchSize, ref own, heldOut);
+                        heldOutDrawn = true;
+                    }
+                    if (heldOutDrawn) analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
+                }
                 if (spec.EvaluateEvery > 0 && step % spec.EvaluateEvery == 0)
                 {
                     evaluations.Add(new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent)));
                     progress?.Report(evaluations[^1]);
-                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations);
+                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations, analyses);
                 }
             }
         }
-        return Result(agent, episodes, evaluations);
+        return Result(agent, episodes, evaluations, analyses);
     }
 
-    private static TrainingResult Result(DqnAgent agent, List<EpisodeRecord> episodes, List<EvaluationRecord> evaluations) =>
-        new(episodes, evaluations, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
+    private static TrainingResult Result(DqnAgent agent, List<EpisodeRecord> episodes, List<EvaluationRecord> evaluations, List<AnalysisRecord> analyses) =>
+        new(episodes, evaluations, analyses, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
+
 
     /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized.</summary>
     private static void Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
