@@ -6,6 +6,11 @@ open TorchSharp
 open Prunerl.Agents.Analysis
 open Prunerl.Agents.Baselines
 open Prunerl.Agents.Networks
+open Prunerl.Agents.Agents
+open Prunerl.Agents.Envs
+open Prunerl.Agents.Replay
+open Prunerl.Agents.Training
+open Prunerl.Core
 
 let private minatar seed = new QNetwork(NetworkSpec(TorsoKind.MinAtar), [| 4; 10; 10 |], 6, seed)
 
@@ -105,5 +110,43 @@ let tests =
                     if renewed.Contains name then Expect.isFalse (same p before[name]) (name + " renewed")
                     else Expect.isTrue (same p before[name]) (name + " kept")
                 Expect.equal renewal.Touched.Count renewed.Count "the renewal lists what changed"
+        }
+    
+        test "during training, ReDo and Reset apply every period of gradient updates; with pruning they are refused" {
+            let mlp = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
+            let run baseline = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 4000L, 1L, Baseline = baseline))
+            // Learning from step 1000, an update every 2 steps: 1500 updates.
+            let redo = run (RedoRequest(500L, 0.1))
+            Expect.equal [ for r in redo.Renewals -> r.Update ] [ 500L; 1000L; 1500L ] "ReDo every 500 updates"
+            let reset = run (ResetRequest(1000L, 2))
+            Expect.equal [ for r in reset.Renewals -> r.Update, r.Neurons ] [ 1000L, 64 + 2 ] "the head and the last hidden layer, once"
+            let pruning = PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope)
+            Expect.throwsT<System.ArgumentException>
+                (fun () -> DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 2000L, 1L, pruning, Baseline = RedoRequest(500L, 0.1))) |> ignore)
+                "a baseline needs a dense network"
+        }
+
+        test "after a renewal the optimizer forgets exactly the renewed entries" {
+            use agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
+            let batch = ReplayBatch(8, 4)
+            let mutable random = EnvRandom 3UL
+            for i in 0 .. 31 do
+                batch.Observations[i] <- float32 (random.Uniform(-1.0, 1.0))
+                batch.NextObservations[i] <- float32 (random.Uniform(-1.0, 1.0))
+            for i in 0 .. 7 do
+                batch.Actions[i] <- int64 (i % 2)
+                batch.Returns[i] <- 1.0f
+                batch.Weights[i] <- 1.0f
+            for _ in 1..20 do agent.Update batch |> ignore
+            let before = [ for s in agent.Optimizer.State -> s.clone () ]
+            use reset = new LastLayerReset(1, 4UL)
+            use renewal = reset.Reset agent.Online
+            agent.ForgetOptimizerState renewal
+            let flat = agent.Optimizer.Parameters
+            let headIndex = flat.Slices |> Seq.findIndex (fun s -> s.Name = "head.weight")
+            for state, old in Seq.zip agent.Optimizer.State before do
+                Expect.isTrue ((flat.View(state, headIndex)).eq(torch.tensor 0.0f).all().item<bool> ()) "the head's moments are cleared"
+                let torsoIndex = flat.Slices |> Seq.findIndex (fun s -> s.Name = "torso.layers.0.weight")
+                Expect.isTrue (same (flat.View(state, torsoIndex)) (flat.View(old, torsoIndex))) "the torso's moments are kept"
         }
     ]

@@ -68,6 +68,9 @@ public sealed class DqnAgent : IDisposable
     /// <summary>The target network (for analysis and checks).</summary>
     public QNetwork Target => target;
 
+    /// <summary>The online network's optimizer (its state is aligned with the flat parameters).</summary>
+    public IFlatOptimizer Optimizer => optimizer;
+
     /// <summary>The pruner, when pruning.</summary>
     public MagnitudePruner? Pruner => pruner;
 
@@ -125,6 +128,22 @@ public sealed class DqnAgent : IDisposable
 
     /// <summary>A batch's observations as the network's input tensor [B, ...].</summary>
     public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize));
+
+    /// <summary>
+    /// After a baseline rewrote entries of the online network (ReDo, Reset): clears the optimizer's state at
+    /// exactly those entries, as the reference ReDo code resets the moments of recycled weights.
+    /// </summary>
+    public void ForgetOptimizerState(Baselines.Renewal renewal)
+    {
+        var parameters = online.parameters().ToList();
+        using var _ = no_grad();
+        foreach (var (parameter, mask) in renewal.Touched)
+        {
+            var index = parameters.FindIndex(p => ReferenceEquals(p, parameter));
+            if (index < 0) throw new ArgumentException("the renewal touched a parameter of another network", nameof(renewal));
+            foreach (var state in optimizer.State) onlineParameters.View(state, index).masked_fill_(mask, 0);
+        }
+    }
 
     /// <summary>Copies the online network's (masked) weights into the target network.</summary>
     public void SyncTarget()

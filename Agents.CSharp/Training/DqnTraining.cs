@@ -11,6 +11,16 @@ namespace Prunerl.Agents.Training;
 /// <summary>Pruning as a run asks for it: the gradual schedule's steps may be fractions of the run's gradient updates.</summary>
 public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope);
 
+/// <summary>A baseline the paper compares against, applied to the online network every
+/// <paramref name="Period"/> gradient updates; combinable with a dense network only.</summary>
+public abstract record BaselineRequest(long Period);
+
+/// <summary>Reset (Nikishin et al. 2022): fresh values for the last <paramref name="Layers"/> layers (1 or 2).</summary>
+public sealed record ResetRequest(long Period, int Layers = 1) : BaselineRequest(Period);
+
+/// <summary>ReDo (Sokar et al. 2023): recycle the tau-dormant neurons found on the update's batch.</summary>
+public sealed record RedoRequest(long Period, double Tau = 0.025) : BaselineRequest(Period);
+
 /// <summary>One training run: agent, environment, network (with its width), pruning or not, seed and length.</summary>
 /// <param name="Environment">The environment's registry id.</param>
 /// <param name="Agent">The agent's hyperparameters.</param>
@@ -24,6 +34,7 @@ public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation,
 /// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
 /// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
 /// <param name="AnalyseEvery">Agent steps between measurements of the network on a held-out batch (0: none).</param>
+/// <param name="Baseline">Reset or ReDo, for a dense network; null for none.</param>
 public sealed record TrainingSpec(
     string Environment,
     AgentConfig Agent,
@@ -36,7 +47,8 @@ public sealed record TrainingSpec(
     int EvaluationEpisodes = 10,
     EnvironmentOptions? Options = null,
     double? StopAtReturn = null,
-    long AnalyseEvery = 0)
+    long AnalyseEvery = 0,
+    BaselineRequest? Baseline = null)
 {
     /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
     public long TotalUpdates => Math.Max(0, TotalSteps - Agent.MinReplay) / Agent.UpdatePeriod * Agent.UpdatesPerStep;
@@ -49,11 +61,15 @@ public readonly record struct EpisodeRecord(long Step, float Return, int Length)
 /// sparsity of the pruned parameters measured on the tensors then (0 for a dense network).</summary>
 public readonly record struct EvaluationRecord(long Step, double MeanReturn, double Sparsity);
 
+/// <summary>A baseline applied: at which gradient update, and how many neurons it renewed (Reset: the layers' units).</summary>
+public readonly record struct RenewalRecord(long Update, int Neurons);
+
 /// <summary>What a run produced, with each parameter's final size and non-zeros measured on the tensors.</summary>
 public sealed record TrainingResult(
     IReadOnlyList<EpisodeRecord> Episodes,
     IReadOnlyList<EvaluationRecord> Evaluations,
     IReadOnlyList<AnalysisRecord> Analyses,
+    IReadOnlyList<RenewalRecord> Renewals,
     long Updates,
     IReadOnlyList<ParameterSparsity> Parameters);
 
@@ -68,7 +84,11 @@ public static class DqnTraining
         var environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
         var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
             : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
+        if (spec.Baseline is not null && spec.Pruning is not null)
+            throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
         using var agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed);
+        using var baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
+        var renewals = new List<RenewalRecord>();
         var replay = MakeReplay(spec, environment);
         var batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
 
@@ -98,7 +118,9 @@ public static class DqnTraining
                 if (environment.EpisodeEnded[copy])
                     episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
                 if (step > config.MinReplay && step % config.UpdatePeriod == 0)
-                    for (var k = 0; k < config.UpdatesPerStep; k++) Learn(agent, replay, batch, ref sampling, config, step);
+                    for (var k = 0; k < config.UpdatesPerStep; k++)
+                        if (Learn(agent, replay, batch, ref sampling, config, step) && baseline?.Due(agent.Updates) == true)
+                            renewals.Add(baseline.Apply(agent, batch));
                 if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
                 if (spec.AnalyseEvery > 0 && step % spec.AnalyseEvery == 0)
                 {
@@ -114,21 +136,22 @@ public static class DqnTraining
                 {
                     evaluations.Add(new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent)));
                     progress?.Report(evaluations[^1]);
-                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations, analyses);
+                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations, analyses, renewals);
                 }
             }
         }
-        return Result(agent, episodes, evaluations, analyses);
+        return Result(agent, episodes, evaluations, analyses, renewals);
     }
 
-    private static TrainingResult Result(DqnAgent agent, List<EpisodeRecord> episodes, List<EvaluationRecord> evaluations, List<AnalysisRecord> analyses) =>
-        new(episodes, evaluations, analyses, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
+    private static TrainingResult Result(DqnAgent agent, List<EpisodeRecord> episodes, List<EvaluationRecord> evaluations, List<AnalysisRecord> analyses, List<RenewalRecord> renewals) =>
+        new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
 
 
-    /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized.</summary>
-    private static void Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
+    /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized;
+    /// false when replay cannot give a batch yet.</summary>
+    private static bool Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
     {
-        if (replay.SampleableCount < config.BatchSize) return;
+        if (replay.SampleableCount < config.BatchSize) return false;
         if (replay is PrioritizedReplayBuffer prioritized && config.Replay is ReplayScheme.PrioritizedReplay p)
             prioritized.Beta = Exploration.beta(p.betaStart, p.betaSteps, step);
         replay.Sample(config.BatchSize, ref sampling, batch);
@@ -139,6 +162,36 @@ public static class DqnTraining
             Span<float> priorities = stackalloc float[batch.BatchSize];
             for (var i = 0; i < priorities.Length; i++) priorities[i] = agent.SampleLosses[i] + 1e-10f;
             memory.UpdatePriorities(batch.Indices, priorities);
+        }
+        return true;
+    }
+
+    /// <summary>Applies a baseline to the agent's online network and forgets the optimizer state it made stale.</summary>
+    private sealed class Renewer(BaselineRequest request, ulong seed) : IDisposable
+    {
+        private readonly Baselines.LastLayerReset? reset =
+            request is ResetRequest r ? new Baselines.LastLayerReset(r.Layers, EnvRandom.Derive(seed, 6)) : null;
+        private readonly Baselines.DormantNeuronRecycler? recycler =
+            request is RedoRequest redo ? new Baselines.DormantNeuronRecycler(redo.Tau, EnvRandom.Derive(seed, 6)) : null;
+
+        public bool Due(long updates) => request.Period > 0 && updates % request.Period == 0;
+
+        public RenewalRecord Apply(DqnAgent agent, ReplayBatch batch)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            using var renewal = reset is not null ? reset.Reset(agent.Online) : recycler!.Recycle(agent.Online, agent.Observations(batch));
+            agent.ForgetOptimizerState(renewal);
+            return new RenewalRecord(agent.Updates, renewal.Layers.Count > 0 ? renewal.Layers.Sum(l => l.Neurons) : NeuronsOf(renewal));
+        }
+
+        /// <summary>For a reset: the units of the renewed layers (their biases' lengths).</summary>
+        private static int NeuronsOf(Baselines.Renewal renewal) =>
+            (int)renewal.Touched.Where(t => t.Parameter.dim() == 1).Sum(t => t.Parameter.shape[0]);
+
+        public void Dispose()
+        {
+            reset?.Dispose();
+            recycler?.Dispose();
         }
     }
 
