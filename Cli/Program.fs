@@ -84,10 +84,14 @@ type TrainArgs =
     | Eval_Every of steps: int64
     | Stop_At of mean_return: float
     | Seed of seed: int64
+    | Out of directory: string
+    | Analyse_Every of steps: int64
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Out _ -> "directory for the run's metrics: metrics.csv, metrics.jsonl and a TensorBoard event file (must not hold a run)."
+            | Analyse_Every _ -> "agent steps between measurements of the network on a held-out batch (dormant neurons, srank, ...; default 0: none)."
             | Env _ -> "environment with discrete actions (default cartpole); see prunerl envs."
             | Width _ -> "width multiplier of every layer (default 2)."
             | Sparsity _ -> "final sparsity in [0, 1); 0 trains a dense network (default 0.9)."
@@ -221,6 +225,7 @@ let private train (args: ParseResults<TrainArgs>) =
     let sparsity = args.GetResult(TrainArgs.Sparsity, 0.9)
     let steps = args.GetResult(Steps, 30_000L)
     let evalEvery = args.GetResult(Eval_Every, 2500L)
+    let analyseEvery = args.GetResult(Analyse_Every, 0L)
     let seed = args.GetResult(TrainArgs.Seed, 0L)
     let allocation =
         match args.GetResult(Distribution, "erk") with
@@ -231,6 +236,7 @@ let private train (args: ParseResults<TrainArgs>) =
     Validate.positive "width" width |> orFail |> ignore
     Validate.atLeast "steps" 1L steps |> orFail |> ignore
     Validate.atLeast "eval_every" 1L evalEvery |> orFail |> ignore
+    Validate.atLeast "analyse_every" 0L analyseEvery |> orFail |> ignore
     let agent, network = presetFor id width
     let pruning =
         if sparsity = 0.0 then None
@@ -238,7 +244,13 @@ let private train (args: ParseResults<TrainArgs>) =
     let spec =
         Prunerl.Agents.Training.TrainingSpec(
             id, agent, network, steps, seed, Option.toObj pruning, 1, evalEvery, 5, null,
-            (match args.TryGetResult Stop_At with Some r -> Nullable r | None -> Nullable()))
+            (match args.TryGetResult Stop_At with Some r -> Nullable r | None -> Nullable()), analyseEvery)
+    use metrics =
+        match args.TryGetResult TrainArgs.Out with
+        | Some directory ->
+            try new Prunerl.Agents.Training.MetricsLog(directory)
+            with :? IO.IOException as e -> raise (UserError e.Message)
+        | None -> null
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
@@ -251,7 +263,7 @@ let private train (args: ParseResults<TrainArgs>) =
         { new IProgress<Prunerl.Agents.Training.EvaluationRecord> with
             member _.Report e = printfn "  %8d  %12.1f  %9.3f  %8.1f" e.Step e.MeanReturn e.Sparsity clock.Elapsed.TotalSeconds }
     let result =
-        try Prunerl.Agents.Training.DqnTraining.Run(spec, progress)
+        try Prunerl.Agents.Training.DqnTraining.Run(spec, progress, metrics)
         with :? ArgumentException as e -> raise (argumentError e)
     printfn ""
     printfn "Final network (measured on the tensors):"
@@ -272,7 +284,7 @@ let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
     let seed = args.GetResult(EnvsArgs.Seed, 0L)
     if frames < 1 then raise (UserError(sprintf "frames must be >= 1, got %d" frames))
     if every < 1 then raise (UserError(sprintf "every must be >= 1, got %d" every))
-    let out = args.GetResult(Out, id.Replace('/', '-') + ".png")
+    let out = args.GetResult(EnvsArgs.Out, id.Replace('/', '-') + ".png")
     let environment =
         try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
         with :? ArgumentException as e -> raise (argumentError e)

@@ -91,6 +91,22 @@ let tests =
             prunerl [ "train"; "--distribution"; "random" ] |> expectOneLineError "distribution must be uniform or erk, got 'random'"
         }
 
+        test "train --out writes the run's metrics (evaluations, analyses), and refuses to write over a run" {
+            let out = Path.Combine(Path.GetTempPath(), "prunerl-run-" + Guid.NewGuid().ToString("N"))
+            try
+                let r = prunerl [ "train"; "--steps"; "2000"; "--eval-every"; "1000"; "--analyse-every"; "1000"; "--out"; out ]
+                Expect.equal r.ExitCode 0 (describe r)
+                let csv = File.ReadAllLines(Path.Combine(out, "metrics.csv"))
+                Expect.equal (csv |> Array.filter (fun l -> l.Contains ",eval/return,") |> Array.length) 2 "two evaluations"
+                Expect.equal (csv |> Array.filter (fun l -> l.Contains ",analysis/srank,") |> Array.length) 2 "two analyses"
+                Expect.isNonEmpty (Directory.GetFiles(out, "events.out.tfevents.*")) "a TensorBoard event file"
+                let before = File.ReadAllBytes(Path.Combine(out, "metrics.csv"))
+                prunerl [ "train"; "--steps"; "2000"; "--out"; out ] |> expectOneLineError "already holds a run's metrics"
+                Expect.equal (File.ReadAllBytes(Path.Combine(out, "metrics.csv"))) before "the first run's metrics are intact"
+            finally
+                if Directory.Exists out then Directory.Delete(out, true)
+        }
+
         test "bench train refuses bad input before measuring" {
             prunerl [ "bench"; "train"; "--env"; "cartpole" ] |> expectOneLineError "bench train runs on MinAtar games, got 'cartpole'"
             prunerl [ "bench"; "train"; "--widths"; "1,x" ] |> expectOneLineError "widths must be positive numbers separated by commas, got 'x'"

@@ -15,6 +15,7 @@ let all =
         AnalysisTests.tests
         BaselineTests.tests
         LearningTests.tests
+        MetricsLogTests.tests
         EnvironmentCoreTests.tests
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests

@@ -76,9 +76,12 @@ public sealed record TrainingResult(
 /// <summary>The training loop of the DQN family, top to bottom, as Dopamine runs it.</summary>
 public static class DqnTraining
 {
+    /// <summary>Loss values are written as their mean over this many gradient updates.</summary>
+    public const int LossWindow = 100;
+
     /// <summary>Trains an agent as the spec says and reports its episodes and evaluations (each evaluation
-    /// also to <paramref name="progress"/> as it happens).</summary>
-    public static TrainingResult Run(TrainingSpec spec, IProgress<EvaluationRecord>? progress = null)
+    /// also to <paramref name="progress"/> as it happens), writing every measurement to <paramref name="metrics"/>.</summary>
+    public static TrainingResult Run(TrainingSpec spec, IProgress<EvaluationRecord>? progress = null, IMetricsSink? metrics = null)
     {
         var config = spec.Agent;
         var environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
@@ -89,6 +92,7 @@ public static class DqnTraining
         using var agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed);
         using var baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
         var renewals = new List<RenewalRecord>();
+        var lossSum = 0.0;
         var replay = MakeReplay(spec, environment);
         var batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
 
@@ -116,11 +120,27 @@ public static class DqnTraining
             {
                 step++;
                 if (environment.EpisodeEnded[copy])
+                {
                     episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
+                    metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
+                    metrics?.Write(step, "train/episode_length", environment.EpisodeLengths[copy]);
+                }
                 if (step > config.MinReplay && step % config.UpdatePeriod == 0)
                     for (var k = 0; k < config.UpdatesPerStep; k++)
-                        if (Learn(agent, replay, batch, ref sampling, config, step) && baseline?.Due(agent.Updates) == true)
+                    {
+                        if (Learn(agent, replay, batch, ref sampling, config, step) is not { } loss) continue;
+                        lossSum += loss;
+                        if (agent.Updates % LossWindow == 0)
+                        {
+                            metrics?.Write(step, "train/loss", lossSum / LossWindow);
+                            lossSum = 0;
+                        }
+                        if (baseline?.Due(agent.Updates) == true)
+                        {
                             renewals.Add(baseline.Apply(agent, batch));
+                            metrics?.Write(step, "baseline/renewed_neurons", renewals[^1].Neurons);
+                        }
+                    }
                 if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
                 if (spec.AnalyseEvery > 0 && step % spec.AnalyseEvery == 0)
                 {
@@ -130,12 +150,18 @@ public static class DqnTraining
                         replay.Sample(config.BatchSize, ref own, heldOut);
                         heldOutDrawn = true;
                     }
-                    if (heldOutDrawn) analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
+                    if (heldOutDrawn)
+                    {
+                        analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
+                        if (metrics is not null) WriteAnalysis(metrics, analyses[^1]);
+                    }
                 }
                 if (spec.EvaluateEvery > 0 && step % spec.EvaluateEvery == 0)
                 {
                     evaluations.Add(new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent)));
                     progress?.Report(evaluations[^1]);
+                    metrics?.Write(step, "eval/return", evaluations[^1].MeanReturn);
+                    metrics?.Write(step, "eval/sparsity", evaluations[^1].Sparsity);
                     if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations, analyses, renewals);
                 }
             }
@@ -147,15 +173,27 @@ public static class DqnTraining
         new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
 
 
-    /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized;
-    /// false when replay cannot give a batch yet.</summary>
-    private static bool Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
+    private static void WriteAnalysis(IMetricsSink metrics, AnalysisRecord a)
     {
-        if (replay.SampleableCount < config.BatchSize) return false;
+        metrics.Write(a.Step, "analysis/dormant_fraction", a.DormantFraction);
+        foreach (var layer in a.Dormancy) metrics.Write(a.Step, $"analysis/dormant/{layer.Layer}", layer.Fraction);
+        metrics.Write(a.Step, "analysis/srank", a.EffectiveRank);
+        metrics.Write(a.Step, "analysis/parameter_norm", a.ParameterNorm);
+        metrics.Write(a.Step, "analysis/q_mean", a.QMean);
+        metrics.Write(a.Step, "analysis/q_variance", a.QVariance);
+        metrics.Write(a.Step, "analysis/gradient_interference", a.GradientInterference);
+        metrics.Write(a.Step, "analysis/nonzero_parameters", a.NonZeroParameters);
+    }
+
+    /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized;
+    /// its loss, or null when replay cannot give a batch yet.</summary>
+    private static float? Learn(DqnAgent agent, IReplayMemory replay, ReplayBatch batch, ref EnvRandom sampling, AgentConfig config, long step)
+    {
+        if (replay.SampleableCount < config.BatchSize) return null;
         if (replay is PrioritizedReplayBuffer prioritized && config.Replay is ReplayScheme.PrioritizedReplay p)
             prioritized.Beta = Exploration.beta(p.betaStart, p.betaSteps, step);
         replay.Sample(config.BatchSize, ref sampling, batch);
-        agent.Update(batch);
+        var loss = agent.Update(batch);
         if (replay is PrioritizedReplayBuffer memory)
         {
             // Dopamine: priority sqrt(loss + 1e-10); with alpha 0.5 on loss + 1e-10 the sampling is the same.
@@ -163,7 +201,7 @@ public static class DqnTraining
             for (var i = 0; i < priorities.Length; i++) priorities[i] = agent.SampleLosses[i] + 1e-10f;
             memory.UpdatePriorities(batch.Indices, priorities);
         }
-        return true;
+        return loss;
     }
 
     /// <summary>Applies a baseline to the agent's online network and forgets the optimizer state it made stale.</summary>
