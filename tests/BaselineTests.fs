@@ -128,15 +128,7 @@ let tests =
 
         test "after a renewal the optimizer forgets exactly the renewed entries" {
             use agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
-            let batch = ReplayBatch(8, 4)
-            let mutable random = EnvRandom 3UL
-            for i in 0 .. 31 do
-                batch.Observations[i] <- float32 (random.Uniform(-1.0, 1.0))
-                batch.NextObservations[i] <- float32 (random.Uniform(-1.0, 1.0))
-            for i in 0 .. 7 do
-                batch.Actions[i] <- int64 (i % 2)
-                batch.Returns[i] <- 1.0f
-                batch.Weights[i] <- 1.0f
+            let batch = Prunerl.Tests.Fixtures.terminalBatch 3UL
             for _ in 1..20 do agent.Update batch |> ignore
             let before = [ for s in agent.Optimizer.State -> s.clone () ]
             use reset = new LastLayerReset(1, 4UL)

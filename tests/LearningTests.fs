@@ -53,17 +53,8 @@ let tests =
             let config = { AgentConfig.cartpoleDqn with BatchSize = 8 }
             let schedule = Schedule.constant 0.5 |> Result.defaultWith failwith
             use agent = new DqnAgent(config, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |]), [| 4 |], 2, PruningSetup(schedule, LayerWise Uniform, Sparsity.paperScope), 3L)
-            let batch = ReplayBatch(8, 4)
-            let mutable random = EnvRandom 5UL
-            for i in 0 .. 31 do
-                batch.Observations[i] <- float32 (random.Uniform(-1.0, 1.0))
-                batch.NextObservations[i] <- float32 (random.Uniform(-1.0, 1.0))
             // Terminal transitions with return 1: the taken actions' Q-values should move to 1.
-            for i in 0 .. 7 do
-                batch.Actions[i] <- int64 (i % 2)
-                batch.Returns[i] <- 1.0f
-                batch.Discounts[i] <- 0.0f
-                batch.Weights[i] <- 1.0f
+            let batch = Prunerl.Tests.Fixtures.terminalBatch 5UL
             let first = agent.Update batch
             let mutable last = first
             for _ in 1..300 do last <- agent.Update batch
