@@ -98,4 +98,15 @@ let tests =
             let first, last = Seq.head measured.Analyses, Seq.last measured.Analyses
             Expect.isLessThan last.NonZeroParameters first.NonZeroParameters "pruning removes parameters"
         }
+    
+        test "no tensor outlives a run: per step nothing leaks (training, evaluation, analysis, pruning)" {
+            let live () = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount
+            let run steps = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, steps, 8L, pruning, 1, 1000L, 1, null, Nullable(), 1000L)) |> ignore
+            run 1500L
+            let before = live ()
+            run 3000L
+            let grown = live () - before
+            // A tensor left behind per step or per update would leave thousands.
+            Expect.isLessThanOrEqual grown 0L (sprintf "%d tensors outlived the run" grown)
+        }
     ]

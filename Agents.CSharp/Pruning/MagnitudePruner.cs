@@ -12,10 +12,14 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
     public double Sparsity => Size == 0 ? 0 : 1.0 - (double)NonZero / Size;
 
     /// <summary>Each parameter of a network measured on its tensors: the pruner's view when there is one, else all dense.</summary>
-    public static IReadOnlyList<ParameterSparsity> Of(nn.Module network, MagnitudePruner? pruner) =>
-        pruner?.Measure() ?? network.named_parameters()
+    public static IReadOnlyList<ParameterSparsity> Of(nn.Module network, MagnitudePruner? pruner)
+    {
+        if (pruner is not null) return pruner.Measure();
+        using var scope = NewDisposeScope();
+        return network.named_parameters()
             .Select(p => new ParameterSparsity(p.name, p.parameter.shape, p.parameter.numel(), p.parameter.count_nonzero().item<long>(), false))
             .ToList();
+    }
 }
 
 /// <summary>
@@ -123,6 +127,7 @@ public sealed class MagnitudePruner : IDisposable
     /// <summary>Each parameter's size and non-zero count, measured on the tensors.</summary>
     public IReadOnlyList<ParameterSparsity> Measure()
     {
+        using var scope = NewDisposeScope();
         var parameters = plan.Prunable.Parameters;
         return tensors.Select((t, i) => new ParameterSparsity(
             parameters[i].Name, t.shape, t.numel(), t.count_nonzero().item<long>(), plan.Prunable.IsPrunable(i))).ToList();
