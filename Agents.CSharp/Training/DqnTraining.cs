@@ -83,95 +83,148 @@ public static class DqnTraining
     /// also to <paramref name="progress"/> as it happens), writing every measurement to <paramref name="metrics"/>.</summary>
     public static TrainingResult Run(TrainingSpec spec, IProgress<EvaluationRecord>? progress = null, IMetricsSink? metrics = null)
     {
-        var config = spec.Agent;
-        var environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
-        var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
-            : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
-        if (spec.Baseline is not null && spec.Pruning is not null)
-            throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
-        using var agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed);
-        using var baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
-        var renewals = new List<RenewalRecord>();
-        var lossSum = 0.0;
-        var replay = MakeReplay(spec, environment);
-        var batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+        using var session = new Session(spec, progress, metrics);
+        return session.Run();
+    }
 
-        var acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
-        var sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
-        var observations = new float[environment.Observations.Length];
-        var actions = new int[spec.Copies];
-        var episodes = new List<EpisodeRecord>();
-        var evaluations = new List<EvaluationRecord>();
-        var analyses = new List<AnalysisRecord>();
-        // The held-out batch: the first one replay can give, drawn from its own stream (so that measuring
-        // never changes the run) and kept for every later measurement.
-        var heldOut = new ReplayBatch(config.BatchSize, environment.ObservationSize);
-        var heldOutDrawn = false;
-        environment.Reset((ulong)spec.Seed);
+    /// <summary>One run's state: the agent, its environments and replay, its random streams and its records.</summary>
+    private sealed class Session : IDisposable
+    {
+        private readonly TrainingSpec spec;
+        private readonly AgentConfig config;
+        private readonly IProgress<EvaluationRecord>? progress;
+        private readonly IMetricsSink? metrics;
+        private readonly VectorEnvironment environment;
+        private readonly DqnAgent agent;
+        private readonly Renewer? baseline;
+        private readonly IReplayMemory replay;
+        private readonly ReplayBatch batch;
+        /// <summary>The held-out batch for analysis: drawn once, from its own stream, so measuring never changes the run.</summary>
+        private readonly ReplayBatch heldOut;
+        private bool heldOutDrawn;
+        private EnvRandom acting, sampling;
+        private readonly float[] observations;
+        private readonly int[] actions;
+        private readonly List<EpisodeRecord> episodes = [];
+        private readonly List<EvaluationRecord> evaluations = [];
+        private readonly List<AnalysisRecord> analyses = [];
+        private readonly List<RenewalRecord> renewals = [];
+        private double lossSum;
 
-        for (var step = 0L; step < spec.TotalSteps;)
+        public Session(TrainingSpec spec, IProgress<EvaluationRecord>? progress, IMetricsSink? metrics)
+        {
+            this.spec = spec;
+            config = spec.Agent;
+            this.progress = progress;
+            this.metrics = metrics;
+            environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
+            var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
+                : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
+            if (spec.Baseline is not null && spec.Pruning is not null)
+                throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
+            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed);
+            baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
+            replay = MakeReplay(spec, environment);
+            batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+            heldOut = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+            acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
+            sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
+            observations = new float[environment.Observations.Length];
+            actions = new int[spec.Copies];
+        }
+
+        public TrainingResult Run()
+        {
+            environment.Reset((ulong)spec.Seed);
+            for (var step = 0L; step < spec.TotalSteps;)
+            {
+                ActAndRemember(step);
+                // One vector step is one agent step per copy: the schedules below count agent steps.
+                for (var copy = 0; copy < spec.Copies; copy++)
+                {
+                    step++;
+                    if (environment.EpisodeEnded[copy]) RecordEpisode(copy, step);
+                    if (step > config.MinReplay && step % config.UpdatePeriod == 0) LearnAt(step);
+                    if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
+                    if (Due(spec.AnalyseEvery, step)) AnalyseAt(step);
+                    if (Due(spec.EvaluateEvery, step) && EvaluateAt(step) >= spec.StopAtReturn) return Result();
+                }
+            }
+            return Result();
+        }
+
+        /// <summary>Epsilon-greedy actions for every copy, one environment step, and the transitions into replay.</summary>
+        private void ActAndRemember(long step)
         {
             var epsilon = Exploration.epsilon(config.EpsilonDecaySteps, config.MinReplay, config.EpsilonTrain, step);
             environment.Observations.CopyTo(observations);
             agent.Act(observations, epsilon, ref acting, actions);
             environment.Step(actions);
             replay.Add(observations, actions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
-            for (var copy = 0; copy < spec.Copies; copy++)
+        }
+
+        private void RecordEpisode(int copy, long step)
+        {
+            episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
+            metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
+            metrics?.Write(step, "train/episode_length", environment.EpisodeLengths[copy]);
+        }
+
+        /// <summary>The configured number of gradient updates, each followed by the baseline when it is due.</summary>
+        private void LearnAt(long step)
+        {
+            for (var k = 0; k < config.UpdatesPerStep; k++)
             {
-                step++;
-                if (environment.EpisodeEnded[copy])
+                if (Learn(agent, replay, batch, ref sampling, config, step) is not { } loss) continue;
+                lossSum += loss;
+                if (agent.Updates % LossWindow == 0)
                 {
-                    episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
-                    metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
-                    metrics?.Write(step, "train/episode_length", environment.EpisodeLengths[copy]);
+                    metrics?.Write(step, "train/loss", lossSum / LossWindow);
+                    lossSum = 0;
                 }
-                if (step > config.MinReplay && step % config.UpdatePeriod == 0)
-                    for (var k = 0; k < config.UpdatesPerStep; k++)
-                    {
-                        if (Learn(agent, replay, batch, ref sampling, config, step) is not { } loss) continue;
-                        lossSum += loss;
-                        if (agent.Updates % LossWindow == 0)
-                        {
-                            metrics?.Write(step, "train/loss", lossSum / LossWindow);
-                            lossSum = 0;
-                        }
-                        if (baseline?.Due(agent.Updates) == true)
-                        {
-                            renewals.Add(baseline.Apply(agent, batch));
-                            metrics?.Write(step, "baseline/renewed_neurons", renewals[^1].Neurons);
-                        }
-                    }
-                if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
-                if (spec.AnalyseEvery > 0 && step % spec.AnalyseEvery == 0)
+                if (baseline?.Due(agent.Updates) == true)
                 {
-                    if (!heldOutDrawn && replay.SampleableCount >= config.BatchSize)
-                    {
-                        var own = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 5));
-                        replay.Sample(config.BatchSize, ref own, heldOut);
-                        heldOutDrawn = true;
-                    }
-                    if (heldOutDrawn)
-                    {
-                        analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
-                        if (metrics is not null) WriteAnalysis(metrics, analyses[^1]);
-                    }
-                }
-                if (spec.EvaluateEvery > 0 && step % spec.EvaluateEvery == 0)
-                {
-                    evaluations.Add(new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent)));
-                    progress?.Report(evaluations[^1]);
-                    metrics?.Write(step, "eval/return", evaluations[^1].MeanReturn);
-                    metrics?.Write(step, "eval/sparsity", evaluations[^1].Sparsity);
-                    if (evaluations[^1].MeanReturn >= spec.StopAtReturn) return Result(agent, episodes, evaluations, analyses, renewals);
+                    renewals.Add(baseline.Apply(agent, batch));
+                    metrics?.Write(step, "baseline/renewed_neurons", renewals[^1].Neurons);
                 }
             }
         }
-        return Result(agent, episodes, evaluations, analyses, renewals);
+
+        private void AnalyseAt(long step)
+        {
+            if (!heldOutDrawn && replay.SampleableCount >= config.BatchSize)
+            {
+                var own = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 5));
+                replay.Sample(config.BatchSize, ref own, heldOut);
+                heldOutDrawn = true;
+            }
+            if (!heldOutDrawn) return;
+            analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
+            if (metrics is not null) WriteAnalysis(metrics, analyses[^1]);
+        }
+
+        /// <summary>Evaluates the agent greedily, records it, and returns the mean return.</summary>
+        private double EvaluateAt(long step)
+        {
+            var evaluation = new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent));
+            evaluations.Add(evaluation);
+            progress?.Report(evaluation);
+            metrics?.Write(step, "eval/return", evaluation.MeanReturn);
+            metrics?.Write(step, "eval/sparsity", evaluation.Sparsity);
+            return evaluation.MeanReturn;
+        }
+
+        private static bool Due(long period, long step) => period > 0 && step % period == 0;
+
+        private TrainingResult Result() =>
+            new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
+
+        public void Dispose()
+        {
+            baseline?.Dispose();
+            agent.Dispose();
+        }
     }
-
-    private static TrainingResult Result(DqnAgent agent, List<EpisodeRecord> episodes, List<EvaluationRecord> evaluations, List<AnalysisRecord> analyses, List<RenewalRecord> renewals) =>
-        new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
-
 
     private static void WriteAnalysis(IMetricsSink metrics, AnalysisRecord a)
     {
