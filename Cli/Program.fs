@@ -37,6 +37,7 @@ type BenchEnvsArgs =
 
 type BenchTrainArgs =
     | Env of id: string
+    | Network of name: string
     | Steps of count: int64
     | Widths of multipliers: string
     | Threads of count: int
@@ -45,6 +46,7 @@ type BenchTrainArgs =
         member this.Usage =
             match this with
             | Env _ -> "MinAtar game to train on (default minatar/breakout)."
+            | Network _ -> "minatar (conv 16, dense 128) or impala (the ResNet) (default minatar)."
             | Steps _ -> "agent steps per measurement (default 3000)."
             | Widths _ -> "comma-separated width multipliers (default 1,4)."
             | Threads _ -> "torch threads (default 1)."
@@ -197,18 +199,23 @@ let private benchTrain (args: ParseResults<BenchTrainArgs>) =
             | true, x when x > 0.0 -> x
             | _ -> raise (UserError(sprintf "widths must be positive numbers separated by commas, got '%s'" w)))
     if not (id.StartsWith "minatar/") then raise (UserError(sprintf "bench train runs on MinAtar games, got '%s'" id))
+    let torso =
+        match args.GetResult(Network, "minatar") with
+        | "minatar" -> TorsoKind.MinAtar
+        | "impala" -> TorsoKind.Impala
+        | other -> raise (UserError(sprintf "network must be minatar or impala, got '%s'" other))
     Validate.atLeast "steps" 200L steps |> orFail |> ignore
     Validate.atLeast "threads" 1L (int64 threads) |> orFail |> ignore
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
     TorchSharp.torch.set_num_threads threads
-    printfn "DQN on %s, MinAtar network, batch 32, one update per step, %d steps each, %d torch thread(s)" id steps threads
+    printfn "DQN on %s, %O network, batch 32, one update per step, %d steps each, %d torch thread(s)" id torso steps threads
     printfn "  %6s  %14s  %22s  %16s" "width" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
     for width in widths do
         let speed =
             Prunerl.Agents.Training.TrainingBenchmark.Measure(
-                id, NetworkSpec(TorsoKind.MinAtar, Width = width), { AgentConfig.minatarDqn with MinReplay = 100L },
+                id, NetworkSpec(torso, Width = width), { AgentConfig.minatarDqn with MinReplay = 100L },
                 Prunerl.Agents.Training.PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps)
         printfn "  %6g  %14.0f  %22.0f  %15.1f%%" width speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
     0

@@ -111,6 +111,7 @@ let tests =
             prunerl [ "bench"; "train"; "--env"; "cartpole" ] |> expectOneLineError "bench train runs on MinAtar games, got 'cartpole'"
             prunerl [ "bench"; "train"; "--widths"; "1,x" ] |> expectOneLineError "widths must be positive numbers separated by commas, got 'x'"
             prunerl [ "bench"; "train"; "--steps"; "10" ] |> expectOneLineError "steps must be >= 200, got 10"
+            prunerl [ "bench"; "train"; "--network"; "resnet50" ] |> expectOneLineError "network must be minatar or impala, got 'resnet50'"
         }
 
         test "--device cuda without CUDA is refused, not silently run on the CPU" {
