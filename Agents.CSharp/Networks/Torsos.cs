@@ -43,6 +43,10 @@ public abstract class Torso : nn.Module<Tensor, Tensor>
         activations?.Add((layer, activation));
         return activation;
     }
+
+    /// <summary>The dense layer that closes a convolutional torso: flattened maps in, ReLU, recorded as "dense".</summary>
+    protected static Tensor Dense(Linear dense, Tensor maps, IList<(string Layer, Tensor Activation)>? activations) =>
+        Record(nn.functional.relu(dense.forward(maps.flatten(1))), "dense", activations);
 }
 
 /// <summary>Fully connected layers with ReLU, for vector observations (classic control).</summary>
@@ -93,16 +97,14 @@ public sealed class MinAtarTorso : Torso
         var filters = Scaled(16, widthMultiplier);
         conv = nn.Conv2d(channels, filters, 3, stride: 1);
         dense = nn.Linear(filters * (height - 2) * (width - 2), Scaled(128, widthMultiplier));
-        Features = Scaled(128, widthMultiplier);
         RegisterComponents();
     }
 
-    public override int Features { get; }
+    public override int Features => (int)dense.out_features;
 
     public override Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations)
     {
-        var x = Record(nn.functional.relu(conv.forward(input)), "conv", activations);
-        return Record(nn.functional.relu(dense.forward(x.flatten(1))), "dense", activations);
+        return Dense(dense, Record(nn.functional.relu(conv.forward(input)), "conv", activations), activations);
     }
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
@@ -137,17 +139,16 @@ public sealed class NatureTorso : Torso
             previous = scaled;
         }
         dense = nn.Linear(previous * h * w, Scaled(512, widthMultiplier));
-        Features = Scaled(512, widthMultiplier);
         RegisterComponents();
     }
 
-    public override int Features { get; }
+    public override int Features => (int)dense.out_features;
 
     public override Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations)
     {
         var x = input;
         for (var i = 0; i < convs.Count; i++) x = Record(nn.functional.relu(convs[i].forward(x)), $"convs.{i}", activations);
-        return Record(nn.functional.relu(dense.forward(x.flatten(1))), "dense", activations);
+        return Dense(dense, x, activations);
     }
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders)
@@ -186,18 +187,16 @@ public sealed class ImpalaTorso : Torso
             w = (w + 1) / 2;
         }
         dense = nn.Linear(previous * h * w, Scaled(512, widthMultiplier));
-        Features = Scaled(512, widthMultiplier);
         RegisterComponents();
     }
 
-    public override int Features { get; }
+    public override int Features => (int)dense.out_features;
 
     public override Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations)
     {
         var x = input;
         for (var i = 0; i < stacks.Count; i++) x = stacks[i].Forward(x, $"stacks.{i}", activations);
-        x = nn.functional.relu(x);
-        return Record(nn.functional.relu(dense.forward(x.flatten(1))), "dense", activations);
+        return Dense(dense, nn.functional.relu(x), activations);
     }
 
     /// <summary>As the reference ReDo code: the first convolution of each residual block, and the dense layer.</summary>
