@@ -129,6 +129,12 @@ let tests =
             Expect.equal bytes[0..7] [| 0x89uy; 0x50uy; 0x4Euy; 0x47uy; 0x0Duy; 0x0Auy; 0x1Auy; 0x0Auy |] "signature"
             let be (i: int) = (int bytes[i] <<< 24) ||| (int bytes[i + 1] <<< 16) ||| (int bytes[i + 2] <<< 8) ||| int bytes[i + 3]
             Expect.equal (be 16, be 20) (7, 3) "IHDR width and height"
+            // The IHDR chunk's CRC-32 (ISO 3309) over its type and data, computed here bit by bit.
+            let mutable crc = 0xFFFFFFFFu
+            for b in bytes[12 .. 12 + 4 + 13 - 1] do
+                crc <- crc ^^^ uint32 b
+                for _ in 1..8 do crc <- if crc &&& 1u <> 0u then (crc >>> 1) ^^^ 0xEDB88320u else crc >>> 1
+            Expect.equal (uint32 (be 29)) (crc ^^^ 0xFFFFFFFFu) "IHDR checksum"
             // The IDAT chunk follows IHDR (8 + 25 bytes in): inflate it and compare the scanlines.
             let idatLength = be 33
             Expect.equal (Text.Encoding.ASCII.GetString(bytes, 37, 4)) "IDAT" "IDAT chunk"

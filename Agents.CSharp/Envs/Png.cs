@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Prunerl.Agents.Runtime;
 
 namespace Prunerl.Agents.Envs;
 
@@ -8,8 +9,6 @@ namespace Prunerl.Agents.Envs;
 /// without a graphics library.</summary>
 public static class Png
 {
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
     /// <summary>Writes the PNG to a file atomically: a temporary file beside it, then a rename.</summary>
     public static void Save(Frame frame, string path)
     {
@@ -65,26 +64,8 @@ public static class Png
         var typeBytes = Encoding.ASCII.GetBytes(type);
         output.Write(typeBytes);
         output.Write(data);
-        BinaryPrimitives.WriteUInt32BigEndian(word, Crc(Crc(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu);
+        var crc = Crc32.Iso;
+        BinaryPrimitives.WriteUInt32BigEndian(word, Crc32.Finish(crc.Append(crc.Append(Crc32.Start, typeBytes), data)));
         output.Write(word);
-    }
-
-    /// <summary>CRC-32 (ISO 3309), as the PNG specification requires for each chunk.</summary>
-    private static uint Crc(uint crc, ReadOnlySpan<byte> data)
-    {
-        foreach (var b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using Prunerl.Agents.Runtime;
 
 namespace Prunerl.Agents.Training;
 
@@ -82,8 +83,6 @@ public sealed class MetricsLog : IMetricsSink, IDisposable
 /// </summary>
 public static class TensorBoardEvents
 {
-    private static readonly uint[] Table = BuildTable();
-
     /// <summary>The first event of a file: its format version.</summary>
     public static byte[] FileVersion(double wallTime)
     {
@@ -115,9 +114,7 @@ public static class TensorBoardEvents
     /// <summary>CRC32C of the data, rotated right by 15 bits plus 0xa282ead8 (TensorFlow's masked CRC).</summary>
     public static uint MaskedCrc(ReadOnlySpan<byte> data)
     {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        crc ^= 0xFFFFFFFFu;
+        var crc = Crc32.Castagnoli.Compute(data);
         return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
     }
 
@@ -144,17 +141,5 @@ public static class TensorBoardEvents
             value >>= 7;
         }
         s.WriteByte((byte)value);
-    }
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
     }
 }
