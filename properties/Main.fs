@@ -11,6 +11,7 @@ let all =
         ValidationProperties.agentTests
         MetricProperties.tests
         AggregateProperties.tests
+        ReportProperties.tests
         TensorMaskProperties.tests
     ]
 

@@ -24,6 +24,7 @@ let all =
         BuildTests.tests
         CliTests.tests
         ScheduleCommandTests.tests
+        ReportTests.tests
         ArchitectureTests.tests
         ApiTests.tests
         CSharpFacadeTests.tests
