@@ -50,7 +50,9 @@ let private writeRun (root: string) (r: FixtureRun) =
           for name, values in r.Analysis do
               for step, value in List.zip [ 500L; 1000L ] values do
                   yield sprintf "%d,analysis/%s,%s" step name (invariant value) ]
-    File.WriteAllText(Path.Combine(folder, "metrics.csv"), String.Join("\n", lines) + "\n")
+    // A running run may be caught halfway through a line.
+    let cut = if r.State = "running" then "1000,eval/ret" else ""
+    File.WriteAllText(Path.Combine(folder, "metrics.csv"), String.Join("\n", lines) + "\n" + cut)
 
 /// A run whose score over the last 10% (the evaluations at 950 and 1000) is `score`, with its last
 /// evaluation 5 above it and the one at 500 far below.
@@ -305,7 +307,7 @@ let tests =
                 Expect.equal final.ExitCode 0 (describe final)
                 for row, f in Array.zip (records (Path.Combine(results, "final", "scores.csv"))) (Array.ofList finished) do
                     Expect.floatClose Accuracy.veryHigh (number row["raw_score"]) f.Evaluations[2] (f.Path + ": the final evaluation")
-                // Unfinished runs on request: the running one joins (the failed one never does).
+                // Unfinished runs on request: the running one joins, its line cut short ignored (the failed one never does).
                 let all = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps; "--include-unfinished"; "--out"; Path.Combine(results, "all") ]
                 Expect.equal all.ExitCode 0 (describe all)
                 Expect.equal (records (Path.Combine(results, "all", "scores.csv"))).Length (finished.Length + 1) "the running run counted")
