@@ -52,9 +52,10 @@ install_if_missing() {
     local log
     log=$(mktemp)
     # Debian's policy-rc.d (where present) keeps the packages' own services from starting; this
-    # cluster starts its daemons itself.
-    if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-           { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; }; } >"$log" 2>&1; then
+    # cluster starts its daemons itself. Another apt on the machine holds the lock for a while: wait.
+    local apt=(apt-get -q -o DPkg::Lock::Timeout=300)
+    if ! { DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}" ||
+           { "${apt[@]}" update && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; }; } >"$log" 2>&1; then
         cannot "apt-get could not install ${missing[*]}" "$log"
     fi
     rm -f "$log"
@@ -189,6 +190,9 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$((memory / cpus))
 ReturnToService=2
 SchedulerType=sched/backfill
+# Look at pending jobs every second or two (60 s and 30 s by default): a requeued task starts soon after
+# it may.
+SchedulerParameters=sched_interval=2,bf_interval=1
 # Quick turnarounds for tests: a cancelled or requeued job's processes get 5 s between SIGTERM and SIGKILL.
 KillWait=5
 MinJobAge=600
@@ -238,7 +242,8 @@ cmd_up() {
             "$cpus" "$memory" "prunerl$port"
 
         # From here on a failure stops whatever this call started.
-        trap 'cmd_down "$dir" 2>/dev/null' EXIT
+        starting_dir=$dir
+        trap 'cmd_down "$starting_dir" 2>/dev/null' EXIT
 
         munged --key-file="$dir/munge.key" --socket="$dir/munge/munge.socket.2" \
             --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munged.seed" \

@@ -14,7 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cluster=$here/cluster.sh
 readonly JOB_TIMEOUT_S=120
-readonly STEPS=20          # the resumable task's length, in steps of STEP_S seconds
+readonly STEPS=12          # the resumable task's length, in steps of STEP_S seconds
 readonly STEP_S=0.3
 
 started=$SECONDS
