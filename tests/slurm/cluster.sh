@@ -108,7 +108,7 @@ wait_gone() {
 }
 
 stop_daemon() {
-    local dir=$1 name=$2 pidfile=$3 pid
+    local name=$1 pidfile=$2 pid
     pid=$(live_pid "$pidfile" "$name")
     if [[ -z $pid ]]; then
         rm -f "$pidfile"
@@ -146,9 +146,9 @@ cmd_down() {
             while [[ -n $(squeue -h -o '%A' 2>/dev/null || true) ]] && ((SECONDS < deadline)); do sleep 0.5; done
         fi
     fi
-    stop_daemon "$dir" slurmd "$dir/slurmd.pid"
-    stop_daemon "$dir" slurmctld "$dir/slurmctld.pid"
-    stop_daemon "$dir" munged "$dir/munged.pid"
+    stop_daemon slurmd "$dir/slurmd.pid"
+    stop_daemon slurmctld "$dir/slurmctld.pid"
+    stop_daemon munged "$dir/munged.pid"
 }
 
 write_config() {
@@ -264,7 +264,7 @@ cmd_up() {
         sleep 0.5
     done
     trap - EXIT
-    say "up in $dir: node $NODE $state ($(sed -n 's/^SlurmctldPort=//p' "$dir/slurm.conf")); $(cmd_env "$dir")"
+    say "up in $dir: node $NODE $state, slurmctld on port $(sed -n 's/^SlurmctldPort=//p' "$dir/slurm.conf"); $(cmd_env "$dir")"
 }
 
 cmd_env() { echo "export SLURM_CONF=$1/slurm.conf"; }
