@@ -30,6 +30,7 @@ let all =
         CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
+        SlurmTests.tests
     ]
 
 [<EntryPoint>]
