@@ -42,6 +42,7 @@ int main(void) {
   FIELD("Ngeom", offsetof(mjModel, ngeom));
   FIELD("Timestep", offsetof(mjModel, opt) + offsetof(mjOption, timestep));
   FIELD("Gravity", offsetof(mjModel, opt) + offsetof(mjOption, gravity));
+  FIELD("Integrator", offsetof(mjModel, opt) + offsetof(mjOption, integrator));
   FIELD("Qpos0", offsetof(mjModel, qpos0));
   FIELD("BodyMass", offsetof(mjModel, body_mass));
   FIELD("JntType", offsetof(mjModel, jnt_type));
@@ -81,6 +82,8 @@ int main(void) {
   VALUE("JointFree", mjJNT_FREE);
   VALUE("JointSlide", mjJNT_SLIDE);
   VALUE("JointHinge", mjJNT_HINGE);
+  VALUE("IntegratorEuler", mjINT_EULER);
+  VALUE("IntegratorRk4", mjINT_RK4);
   printf("    }\n}\n");
   return 0;
 }

@@ -20,6 +20,7 @@ internal static class MujocoLayout
         public const int Ngeom = 24;
         public const int Timestep = 232;
         public const int Gravity = 280;
+        public const int Integrator = 432;
         public const int Qpos0 = 1096;
         public const int BodyMass = 1240;
         public const int JntType = 1280;
@@ -68,5 +69,7 @@ internal static class MujocoLayout
         public const int JointFree = 0;
         public const int JointSlide = 2;
         public const int JointHinge = 3;
+        public const int IntegratorEuler = 0;
+        public const int IntegratorRk4 = 1;
     }
 }

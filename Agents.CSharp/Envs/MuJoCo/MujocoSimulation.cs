@@ -104,6 +104,9 @@ public sealed unsafe class MujocoSimulation : IDisposable
     /// <summary>The integration timestep in seconds (option timestep).</summary>
     public double Timestep { get; }
 
+    /// <summary>Whether the model integrates with 4th-order Runge-Kutta (option integrator="RK4") rather than semi-implicit Euler.</summary>
+    public bool UsesRungeKutta => ModelInt(MujocoLayout.Model.Integrator) == MujocoLayout.Enums.IntegratorRk4;
+
     /// <summary>Simulation time in seconds.</summary>
     public double Time
     {
@@ -276,7 +279,11 @@ public sealed unsafe class MujocoSimulation : IDisposable
         return *(int*)(data + MujocoLayout.Data.Warning + warning * MujocoLayout.Data.WarningStatSize + MujocoLayout.Data.WarningStatNumber);
     }
 
-    private int ModelInt(int offset) => *(int*)(model + offset);
+    private int ModelInt(int offset)
+    {
+        ThrowIfDisposed();
+        return *(int*)(model + offset);
+    }
 
     private double* DataArray(int offset) => *(double**)(data + offset);
 
