@@ -138,6 +138,28 @@ let private bindingTests =
             Expect.isGreaterThan simulation.Time 0.0 "still simulating after the errors"
         }
 
+        test "an engine error ends the process with one line on stderr and exit code 70, not MuJoCo's wait for Enter" {
+            // mju_error is what the engine calls on a fatal error; a child process calls it after the binding's setup.
+            let script = Path.Combine(Path.GetTempPath(), "prunerl-mujoco-error-" + Guid.NewGuid().ToString("N") + ".fsx")
+            let agents = typeof<LocomotionTask>.Assembly.Location
+            let lines =
+                [ sprintf "#r @\"%s\"" agents
+                  "open System.Runtime.InteropServices"
+                  "[<DllImport(\"libmujoco.so.2.2.2\")>]"
+                  "extern void mju_error(string message)"
+                  "Prunerl.Agents.Envs.MuJoCo.MujocoRuntime.EnsureAvailable()"
+                  "mju_error \"the engine broke\""
+                  "printfn \"returned from the error handler\"" ]
+            File.WriteAllLines(script, lines)
+            try
+                let r = run (dotnet ()) [ "fsi"; "--quiet"; script ] (Path.GetTempPath())
+                Expect.equal r.ExitCode 70 (describe r)
+                Expect.equal (r.Error.Trim()) "prunerl: MuJoCo error: the engine broke" "one line naming the error"
+                Expect.isFalse (r.Output.Contains "returned") "the handler does not return into the engine"
+            finally
+                File.Delete script
+        }
+
         test "a disposed simulation refuses to be read instead of reading freed memory" {
             let simulation = MujocoSimulation.FromXml(freeFallXml "Euler")
             simulation.Dispose()
