@@ -171,19 +171,29 @@ let private demo (args: ParseResults<DemoArgs>) =
     printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" final.TotalSize final.NonZero (1.0 - float final.NonZero / float final.TotalSize)
     0
 
+/// A registered environment, or a one-line error: an unknown id, or one that cannot run here (its engine missing).
+let private createEnvironment (id: string) =
+    try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
+    with
+    | :? ArgumentException as e -> raise (argumentError e)
+    | :? Prunerl.Agents.Envs.EnvironmentUnavailableException as e -> raise (UserError e.Message)
+
 let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =
-    let ids =
+    // By default every environment that can run here; one named explicitly must be able to.
+    let ids, skipped =
         match args.GetResults BenchEnvsArgs.Env with
-        | [] -> List.ofSeq Prunerl.Agents.Envs.EnvironmentRegistry.Ids
-        | ids -> ids
+        | [] ->
+            let entries = Prunerl.Agents.Envs.EnvironmentRegistry.Entries
+            [ for e in entries do if isNull e.UnavailableReason then e.Id ],
+            [ for e in entries do if not (isNull e.UnavailableReason) then e.Id, e.UnavailableReason ]
+        | ids -> ids, []
     let seconds = args.GetResult(Seconds, 2.0)
     let copies = args.GetResult(Copies, 64)
     if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
     if copies < 1 then raise (UserError(sprintf "copies must be >= 1, got %d" copies))
-    for id in ids do
-        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
-        with :? ArgumentException as e -> raise (argumentError e)
+    for id in ids do createEnvironment id |> ignore
     let duration = TimeSpan.FromSeconds seconds
+    for id, reason in skipped do printfn "Skipping %s: %s" id reason
     printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
     printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
     for id in ids do
@@ -296,9 +306,7 @@ let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
     if frames < 1 then raise (UserError(sprintf "frames must be >= 1, got %d" frames))
     if every < 1 then raise (UserError(sprintf "every must be >= 1, got %d" every))
     let out = args.GetResult(EnvsArgs.Out, id.Replace('/', '-') + ".png")
-    let environment =
-        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
-        with :? ArgumentException as e -> raise (argumentError e)
+    let environment = createEnvironment id
     let mutable policy = Prunerl.Agents.Envs.EnvRandom(uint64 seed + 1UL)
     environment.Reset(uint64 seed).Length |> ignore
     let pictures = ResizeArray [ environment.Render() ]
@@ -323,8 +331,11 @@ let private envs (args: ParseResults<EnvsArgs>) =
     | None ->
         printfn "  %-24s  %-16s  %-12s  %s" "id" "observation" "actions" "description"
         for entry in Prunerl.Agents.Envs.EnvironmentRegistry.Entries do
-            let environment = entry.Create.Invoke Prunerl.Agents.Envs.EnvironmentOptions.Default
-            printfn "  %-24s  %-16O  %-12O  %s" entry.Id environment.ObservationSpace environment.ActionSpace entry.Description
+            match entry.UnavailableReason with
+            | null ->
+                let environment = entry.Create.Invoke Prunerl.Agents.Envs.EnvironmentOptions.Default
+                printfn "  %-24s  %-16O  %-12O  %s" entry.Id environment.ObservationSpace environment.ActionSpace entry.Description
+            | reason -> printfn "  %-24s  %-16s  %-12s  %s [unavailable: %s]" entry.Id "-" "-" entry.Description reason
         0
 
 [<EntryPoint>]

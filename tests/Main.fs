@@ -20,6 +20,7 @@ let all =
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests
         ClassicControlTests.tests
+        MujocoTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests

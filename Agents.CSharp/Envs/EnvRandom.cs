@@ -51,6 +51,14 @@ public struct EnvRandom
     /// <summary>Uniform in [low, high).</summary>
     public double Uniform(double low, double high) => low + (high - low) * NextDouble();
 
+    /// <summary>A standard normal draw (Box-Muller from two uniform draws; the second normal of the pair is
+    /// not kept, so the generator stays the only state).</summary>
+    public double StandardNormal()
+    {
+        var radius = Math.Sqrt(-2.0 * Math.Log(1.0 - NextDouble()));
+        return radius * Math.Cos(2.0 * Math.PI * NextDouble());
+    }
+
     /// <summary>Uniform integer in [0, n), without modulo bias (Lemire 2019).</summary>
     public int NextInt(int n)
     {

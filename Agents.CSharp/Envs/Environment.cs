@@ -95,6 +95,9 @@ public abstract class Environment
     /// <summary>A picture of the current state, for people (not for agents).</summary>
     public virtual Frame Render() => throw new NotSupportedException($"{Id} cannot render");
 
+    /// <summary>The observation buffer, for a subclass whose state changes outside Reset and Step (a restored state).</summary>
+    protected Span<float> WritableObservation => observation.Span;
+
     /// <summary>The environment's random stream, for the dynamics' own draws.</summary>
     protected ref EnvRandom Random => ref random;
 
