@@ -88,11 +88,15 @@ type TrainArgs =
     | Seed of seed: int64
     | Out of directory: string
     | Analyse_Every of steps: int64
+    | Checkpoint_Every of steps: int64
+    | Resume
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Out _ -> "directory for the run's metrics: metrics.csv, metrics.jsonl and a TensorBoard event file (must not hold a run)."
+            | Out _ -> "directory for the run's metrics (metrics.csv, metrics.jsonl, a TensorBoard event file) and its checkpoints (checkpoint/); must not hold a run unless --resume."
+            | Checkpoint_Every _ -> "agent steps between checkpoints into <out>/checkpoint (default 10000; also on SIGTERM or Ctrl-C, and at the end)."
+            | Resume -> "continue the interrupted run in --out from its checkpoint (give the same flags); it ends as an uninterrupted run would have."
             | Analyse_Every _ -> "agent steps between measurements of the network on a held-out batch (dormant neurons, srank, ...; default 0: none)."
             | Env _ -> "environment with discrete actions (default cartpole); see prunerl envs."
             | Width _ -> "width multiplier of every layer (default 2)."
@@ -233,6 +237,8 @@ let private train (args: ParseResults<TrainArgs>) =
     let steps = args.GetResult(Steps, 30_000L)
     let evalEvery = args.GetResult(Eval_Every, 2500L)
     let analyseEvery = args.GetResult(Analyse_Every, 0L)
+    let checkpointEvery = args.GetResult(Checkpoint_Every, 10_000L)
+    let resume = args.Contains Resume
     let seed = args.GetResult(TrainArgs.Seed, 0L)
     let allocation =
         match args.GetResult(Distribution, "erk") with
@@ -244,6 +250,10 @@ let private train (args: ParseResults<TrainArgs>) =
     Validate.atLeast "steps" 1L steps |> orFail |> ignore
     Validate.atLeast "eval_every" 1L evalEvery |> orFail |> ignore
     Validate.atLeast "analyse_every" 0L analyseEvery |> orFail |> ignore
+    Validate.atLeast "checkpoint_every" 1L checkpointEvery |> orFail |> ignore
+    let out = args.TryGetResult TrainArgs.Out
+    if resume && out.IsNone then raise (UserError "resume needs --out: the directory of the run to continue")
+    let checkpoints = out |> Option.map (fun d -> Prunerl.Agents.Training.CheckpointPolicy(IO.Path.Combine(d, "checkpoint"), checkpointEvery))
     let agent, network = presetFor id width
     let pruning =
         if sparsity = 0.0 then None
@@ -253,11 +263,21 @@ let private train (args: ParseResults<TrainArgs>) =
             id, agent, network, steps, seed, Option.toObj pruning, 1, evalEvery, 5, null,
             (match args.TryGetResult Stop_At with Some r -> Nullable r | None -> Nullable()), analyseEvery)
     use metrics =
-        match args.TryGetResult TrainArgs.Out with
-        | Some directory ->
-            try new Prunerl.Agents.Training.MetricsLog(directory)
+        match out, checkpoints with
+        | Some directory, Some policy ->
+            if resume && isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find policy.Directory) then
+                raise (UserError(sprintf "%s holds no checkpoint to resume" policy.Directory))
+            try if resume then Prunerl.Agents.Training.MetricsLog.Reopen directory else new Prunerl.Agents.Training.MetricsLog(directory)
             with :? IO.IOException as e -> raise (UserError e.Message)
-        | None -> null
+        | _ -> null
+    // SIGTERM (Slurm's preemption) and Ctrl-C stop a checkpointed run at its next step, after a checkpoint.
+    use cancellation = new Threading.CancellationTokenSource()
+    let stopOn signal =
+        if checkpoints.IsSome then
+            Runtime.InteropServices.PosixSignalRegistration.Create(signal, fun context -> context.Cancel <- true; cancellation.Cancel())
+        else null
+    use _ = stopOn Runtime.InteropServices.PosixSignal.SIGTERM
+    use _ = stopOn Runtime.InteropServices.PosixSignal.SIGINT
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
@@ -269,9 +289,15 @@ let private train (args: ParseResults<TrainArgs>) =
     let progress =
         { new IProgress<Prunerl.Agents.Training.EvaluationRecord> with
             member _.Report e = printfn "  %8d  %12.1f  %9.3f  %8.1f" e.Step e.MeanReturn e.Sparsity clock.Elapsed.TotalSeconds }
+    let hooks = Prunerl.Agents.Training.RunHooks(progress, null, metrics, Option.toObj checkpoints, cancellation.Token)
     let result =
-        try Prunerl.Agents.Training.DqnTraining.Run(spec, progress, metrics)
-        with :? ArgumentException as e -> raise (argumentError e)
+        try Prunerl.Agents.Training.DqnTraining.Run(spec, hooks)
+        with
+        | :? ArgumentException as e -> raise (argumentError e)
+        | :? Prunerl.Agents.Training.CheckpointException as e -> raise (UserError e.Message)
+        | :? OperationCanceledException as e ->
+            eprintfn "prunerl: %s; checkpointed in %s: continue with the same flags and --resume" e.Message checkpoints.Value.Directory
+            exit 130
     printfn ""
     printfn "Final network (measured on the tensors):"
     printfn "  %-22s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"

@@ -29,6 +29,7 @@ let all =
         CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
+        CheckpointTests.tests
     ]
 
 [<EntryPoint>]
