@@ -265,8 +265,10 @@ let private train (args: ParseResults<TrainArgs>) =
     use metrics =
         match out, checkpoints with
         | Some directory, Some policy ->
-            if resume && isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find policy.Directory) then
-                raise (UserError(sprintf "%s holds no checkpoint to resume" policy.Directory))
+            match resume, Prunerl.Agents.Checkpoints.CheckpointFile.Find policy.Directory with
+            | true, null -> raise (UserError(sprintf "%s holds no checkpoint to resume" policy.Directory))
+            | false, found when not (isNull found) -> raise (UserError(sprintf "%s holds a checkpoint: continue that run with --resume, or choose another directory" policy.Directory))
+            | _ -> ()
             try if resume then Prunerl.Agents.Training.MetricsLog.Reopen directory else new Prunerl.Agents.Training.MetricsLog(directory)
             with :? IO.IOException as e -> raise (UserError e.Message)
         | _ -> null

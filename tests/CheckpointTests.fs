@@ -62,15 +62,15 @@ let private trace (environment: Prunerl.Agents.Envs.Environment) (policy: Policy
 
 /// Saves an environment's state, steps it on, loads the state into a fresh environment and steps that
 /// with the policy as it was: both must see the same. Returns whether the episode is over at the end.
-let private expectSameAfterLoad id (environment: Prunerl.Agents.Envs.Environment) (policy: Policy) over what =
+let private expectSameAfterLoad id (environment: Prunerl.Agents.Envs.Environment) (policy: Policy) over steps what =
     let saved = Snapshot.Capture environment
     let policyAt = policy.Position
-    let expected, overAfter = trace environment policy over 3000
+    let expected, overAfter = trace environment policy over steps
     let fresh = EnvironmentRegistry.Create id
     Snapshot.Restore(fresh, saved)
     Expect.isTrue (Snapshot.Capture fresh = saved) (sprintf "%s %s: the loaded state saves back the same" id what)
-    let actual, _ = trace fresh (Policy policyAt) over 3000
-    expectSameSteps actual expected (sprintf "%s %s: the same 3000 steps after a load" id what)
+    let actual, _ = trace fresh (Policy policyAt) over steps
+    expectSameSteps actual expected (sprintf "%s %s: the same %d steps after a load" id what steps)
     overAfter
 
 /// The step in the middle of the longest episode of a random-policy run: deep in an episode, where
@@ -240,13 +240,17 @@ let tests =
                 let policy = Policy(EnvRandom(seed + 1UL))
                 environment.Reset(seed).Length |> ignore
                 let _, over = trace environment policy false point
-                let mutable over = expectSameAfterLoad id environment policy over (sprintf "in the middle of a %d-step episode" longest)
+                let mutable over = expectSameAfterLoad id environment policy over 3000 (sprintf "in the middle of a %d-step episode" longest)
                 let mutable ended = false
                 while not ended do
                     if over then environment.Reset().Length |> ignore
                     over <- (stepRandomly environment policy).Done
                     ended <- over
-                expectSameAfterLoad id environment policy true "right after an episode ended" |> ignore
+                over <- expectSameAfterLoad id environment policy true 3000 "right after an episode ended"
+                // Short stretches from many points: state that matters for one step only (MinAtar's sticky
+                // previous action) shows at some of them.
+                for point in 1..60 do
+                    over <- expectSameAfterLoad id environment policy over 20 (sprintf "at point %d of 60" point)
         }
 
         test "a vector environment goes on exactly after a load: observations, rewards, ends, returns, final observations" {
@@ -406,6 +410,9 @@ let tests =
                 let mismatched = run (dotnet ()) [ prunerlDll (); "train"; "--steps"; "3000"; "--seed"; "4"; "--out"; killed; "--resume" ] repoRoot.Value
                 Expect.equal mismatched.ExitCode 2 (describe mismatched)
                 Expect.stringContains mismatched.Error "different run configuration" "a mismatched resume is refused"
+                let again = run (dotnet ()) (args killed) repoRoot.Value
+                Expect.equal again.ExitCode 2 (describe again)
+                Expect.stringContains again.Error "holds a checkpoint: continue that run with --resume" "a fresh run does not start over a checkpointed one"
                 let missing = run (dotnet ()) [ prunerlDll (); "train"; "--resume"; "--out"; whole + "-none" ] repoRoot.Value
                 Expect.equal missing.ExitCode 2 (describe missing)
                 Expect.stringContains missing.Error "holds no checkpoint to resume" "nothing to resume"

@@ -148,6 +148,8 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
 
     public void Load(StateReader reader)
     {
+        // The masks made here are detached from it; the views' intermediates are not.
+        using var scope = NewDisposeScope();
         var count = reader.ReadInt32();
         if (count != masks.Length) throw reader.Problem($"holds masks for {count} parameters where the network has {masks.Length}");
         var present = new bool[count];
