@@ -413,6 +413,9 @@ let tests =
                 let again = run (dotnet ()) (args killed) repoRoot.Value
                 Expect.equal again.ExitCode 2 (describe again)
                 Expect.stringContains again.Error "holds a checkpoint: continue that run with --resume" "a fresh run does not start over a checkpointed one"
+                let bench = run (dotnet ()) [ prunerlDll (); "bench"; "checkpoint"; "--steps"; "300"; "--width"; "0.5" ] repoRoot.Value
+                Expect.equal bench.ExitCode 0 (describe bench)
+                Expect.stringContains bench.Output "minatar/breakout" "bench checkpoint measures MinAtar"
                 let missing = run (dotnet ()) [ prunerlDll (); "train"; "--resume"; "--out"; whole + "-none" ] repoRoot.Value
                 Expect.equal missing.ExitCode 2 (describe missing)
                 Expect.stringContains missing.Error "holds no checkpoint to resume" "nothing to resume"

@@ -1,5 +1,5 @@
-using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Analysis;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using Prunerl.Agents.Checkpoints;
 using Microsoft.FSharp.Core;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Core;
 using Prunerl.Agents.Training;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
-using Prunerl.Agents.Checkpoints;
 using System.Numerics;
+using Prunerl.Agents.Checkpoints;
 
 namespace Prunerl.Agents.Replay;
 

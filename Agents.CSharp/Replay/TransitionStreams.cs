@@ -1,4 +1,5 @@
 using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Replay;
 
 /// <summary>Told when a stored transition becomes sampleable and when it stops being (evicted).</summary>

@@ -106,7 +106,7 @@ public static class DqnTraining
     }
 
     /// <summary>One run's state: the agent, its environments and replay, its random streams and its records.</summary>
-    private sealed class Session : IDisposable
+    internal sealed class Session : IDisposable
     {
         private readonly TrainingSpec spec;
         private readonly AgentConfig config;
@@ -273,14 +273,15 @@ public static class DqnTraining
         private TrainingResult Result() =>
             new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
 
-        private void Checkpoint()
+        /// <summary>Writes everything the run holds as the latest checkpoint in the policy's directory.</summary>
+        public void Checkpoint()
         {
             lastCheckpoint = step;
             RunCheckpoint.Save(hooks.Checkpoints!.Directory, Sections(), RunFingerprint.Of(spec), metrics as IRewindableMetrics);
         }
 
         /// <summary>Loads the checkpoint in the policy's directory, if there is one; whether it did.</summary>
-        private bool Resume()
+        public bool Resume()
         {
             if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
             RunCheckpoint.Load(path, Sections(), RunFingerprint.Of(spec), metrics as IRewindableMetrics);
