@@ -159,7 +159,12 @@ public static class DqnTraining
         public TrainingResult Run()
         {
             if (!Resume()) environment.Reset((ulong)spec.Seed);
-            if (finished) return Result();
+            if (finished)
+            {
+                // A finished run's checkpoint: its result as it ended.
+                ReportProgress();
+                return Result();
+            }
             while (step < spec.TotalSteps)
             {
                 StopIfCancelled();
