@@ -126,6 +126,8 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportCommand.ReportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Analyze of ParseResults<AnalyzeCommand.AnalyzeArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -135,6 +137,8 @@ type Command =
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
             | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
+            | Report _ -> "aggregate a results folder as rliable does (IQM, median, mean, optimality gap with bootstrap CIs, profiles, P(pruned > dense)): markdown, CSV and plots."
+            | Analyze _ -> "the paper's analysis figures over training (dormant neurons, srank, parameter norm, Q variance, gradient interference), dense vs pruned."
 
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(DemoArgs.Sparsity, 0.9)
@@ -397,6 +401,8 @@ let main argv =
         | Command.Train args -> train args
         | Command.Schedule args -> ScheduleCommand.run args
         | Command.Envs args -> envs args
+        | Command.Report args -> ReportCommand.run args
+        | Command.Analyze args -> AnalyzeCommand.run args
         | Command.Bench args ->
             match args.GetSubCommand() with
             | Envs envArgs -> benchEnvs envArgs

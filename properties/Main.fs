@@ -9,8 +9,10 @@ let all =
         MaskProperties.tests
         ValidationProperties.tests
         ValidationProperties.agentTests
+        SlurmProperties.tests
         MetricProperties.tests
         AggregateProperties.tests
+        ReportProperties.tests
         TensorMaskProperties.tests
     ]
 

@@ -24,12 +24,14 @@ let all =
         BuildTests.tests
         CliTests.tests
         ScheduleCommandTests.tests
+        ReportTests.tests
         ArchitectureTests.tests
         ApiTests.tests
         CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
         CheckpointTests.tests
+        SlurmTests.tests
     ]
 
 [<EntryPoint>]
