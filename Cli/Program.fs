@@ -307,7 +307,8 @@ let private train (args: ParseResults<TrainArgs>) =
         | Some directory, Some policy ->
             match resume, Prunerl.Agents.Checkpoints.CheckpointFile.Find policy.Directory with
             | true, null -> raise (UserError(sprintf "%s holds no checkpoint to resume" policy.Directory))
-            | false, found when not (isNull found) -> raise (UserError(sprintf "%s holds a checkpoint: continue that run with --resume, or choose another directory" policy.Directory))
+            | false, found when not (isNull found) ->
+                raise (UserError(sprintf "%s already holds a run (checkpointed in %s): continue it with --resume, or choose another directory" directory policy.Directory))
             | _ -> ()
             try if resume then Prunerl.Agents.Training.MetricsLog.Reopen directory else new Prunerl.Agents.Training.MetricsLog(directory)
             with :? IO.IOException as e -> raise (UserError e.Message)

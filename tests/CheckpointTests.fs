@@ -412,7 +412,7 @@ let tests =
                 Expect.stringContains mismatched.Error "different run configuration" "a mismatched resume is refused"
                 let again = run (dotnet ()) (args killed) repoRoot.Value
                 Expect.equal again.ExitCode 2 (describe again)
-                Expect.stringContains again.Error "holds a checkpoint: continue that run with --resume" "a fresh run does not start over a checkpointed one"
+                Expect.stringContains again.Error "already holds a run (checkpointed in" "a fresh run does not start over a checkpointed one"
                 let bench = run (dotnet ()) [ prunerlDll (); "bench"; "checkpoint"; "--steps"; "300"; "--width"; "0.5" ] repoRoot.Value
                 Expect.equal bench.ExitCode 0 (describe bench)
                 Expect.stringContains bench.Output "minatar/breakout" "bench checkpoint measures MinAtar"
