@@ -423,6 +423,20 @@ let tests =
                 cleanUp [ killed; whole ]
         }
 
+        test "a run's configuration is every field of its spec by path; differences are named" {
+            let spec = prunedCartpole 1200L
+            let fields = RunFingerprint.Of spec |> Seq.map (fun struct (f, v) -> f, v) |> Map.ofSeq
+            for field, value in
+                [ "Environment", "cartpole"; "Seed", "5"; "Agent.Optimizer", "Adam"; "Agent.Optimizer.learningRate", "0.0023"
+                  "Network.MlpHidden[1]", "64"; "Network.MlpHidden.Count", "2"; "Pruning.Schedule.PruneStart", "Fraction"
+                  "Pruning.Allocation", "LayerWise"; "Options", "null"; "Baseline", "null" ] do
+                Expect.equal (Map.tryFind field fields) (Some value) field
+            let other = RunFingerprint.Of(TrainingSpec("minatar/breakout", spec.Agent, spec.Network, 1300L, spec.Seed, spec.Pruning, 1, 500L, 1, null, Nullable(), 400L))
+            Expect.equal (RunFingerprint.Difference(RunFingerprint.Of spec, other))
+                "Environment cartpole there, minatar/breakout here; TotalSteps 1200 there, 1300 here; TotalUpdates 450 there, 500 here" "named, at most three"
+            Expect.isNull (RunFingerprint.Difference(RunFingerprint.Of spec, RunFingerprint.Of(prunedCartpole 1200L))) "an equal spec"
+        }
+
         test "checkpoint files: sections come back as written; names must be distinct" {
             let directory = scratch ()
             try
