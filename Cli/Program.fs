@@ -51,15 +51,27 @@ type BenchTrainArgs =
             | Widths _ -> "comma-separated width multipliers (default 1,4)."
             | Threads _ -> "torch threads (default 1)."
 
+type BenchCheckpointArgs =
+    | Steps of count: int64
+    | Width of multiplier: float
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Steps _ -> "agent steps that fill the replay before the checkpoint (default 100000)."
+            | Width _ -> "width multiplier of the MinAtar network (default 1)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
             | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per width."
+            | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
 
 type EnvsArgs =
     | Render of id: string
@@ -88,11 +100,15 @@ type TrainArgs =
     | Seed of seed: int64
     | Out of directory: string
     | Analyse_Every of steps: int64
+    | Checkpoint_Every of steps: int64
+    | Resume
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Out _ -> "directory for the run's metrics: metrics.csv, metrics.jsonl and a TensorBoard event file (must not hold a run)."
+            | Out _ -> "directory for the run's metrics (metrics.csv, metrics.jsonl, a TensorBoard event file) and its checkpoints (checkpoint/); must not hold a run unless --resume."
+            | Checkpoint_Every _ -> "agent steps between checkpoints into <out>/checkpoint (default 10000; also on SIGTERM or Ctrl-C, and at the end)."
+            | Resume -> "continue the interrupted run in --out from its checkpoint (give the same flags); it ends as an uninterrupted run would have."
             | Analyse_Every _ -> "agent steps between measurements of the network on a held-out batch (dormant neurons, srank, ...; default 0: none)."
             | Env _ -> "environment with discrete actions (default cartpole); see prunerl envs."
             | Width _ -> "width multiplier of every layer (default 2)."
@@ -234,6 +250,30 @@ let private benchTrain (args: ParseResults<BenchTrainArgs>) =
         printfn "  %6g  %14.0f  %22.0f  %15.1f%%" width speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
     0
 
+let private benchCheckpoint (args: ParseResults<BenchCheckpointArgs>) =
+    let steps = args.GetResult(BenchCheckpointArgs.Steps, 100_000L)
+    let width = args.GetResult(BenchCheckpointArgs.Width, 1.0)
+    Validate.atLeast "steps" 1L steps |> orFail |> ignore
+    Validate.positive "width" width |> orFail |> ignore
+    match TorchRuntime.TryLoad() with
+    | false, error -> raise (UserError error)
+    | true, _ -> ()
+    TorchSharp.torch.set_num_threads 1
+    printfn "Checkpoints after %d agent steps (the replay filled, no learning), one torch thread" steps
+    printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
+    let cases =
+        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
+          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |]), "MLP 128-128 x2" ]
+    for id, agent, network, name in cases do
+        let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
+        try
+            let spec = Prunerl.Agents.Training.TrainingSpec(id, { agent with MinReplay = steps }, network, steps, 0L)
+            let cost = Prunerl.Agents.Training.TrainingBenchmark.MeasureCheckpoint(spec, directory)
+            printfn "  %-18s  %-18s  %10d  %13.1f  %8.3f  %8.3f" id name cost.ReplayHeld (float cost.Bytes / 1e6) cost.SaveSeconds cost.LoadSeconds
+        finally
+            if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
+    0
+
 /// The agent and network a run on this environment starts from: MinAtar's DQN and network for MinAtar,
 /// the CartPole DQN and a 128-128 MLP for classic control.
 let private presetFor (id: string) (width: float) =
@@ -247,6 +287,8 @@ let private train (args: ParseResults<TrainArgs>) =
     let steps = args.GetResult(Steps, 30_000L)
     let evalEvery = args.GetResult(Eval_Every, 2500L)
     let analyseEvery = args.GetResult(Analyse_Every, 0L)
+    let checkpointEvery = args.GetResult(Checkpoint_Every, 10_000L)
+    let resume = args.Contains Resume
     let seed = args.GetResult(TrainArgs.Seed, 0L)
     let allocation =
         match args.GetResult(Distribution, "erk") with
@@ -258,6 +300,10 @@ let private train (args: ParseResults<TrainArgs>) =
     Validate.atLeast "steps" 1L steps |> orFail |> ignore
     Validate.atLeast "eval_every" 1L evalEvery |> orFail |> ignore
     Validate.atLeast "analyse_every" 0L analyseEvery |> orFail |> ignore
+    Validate.atLeast "checkpoint_every" 1L checkpointEvery |> orFail |> ignore
+    let out = args.TryGetResult TrainArgs.Out
+    if resume && out.IsNone then raise (UserError "resume needs --out: the directory of the run to continue")
+    let checkpoints = out |> Option.map (fun d -> Prunerl.Agents.Training.CheckpointPolicy(IO.Path.Combine(d, "checkpoint"), checkpointEvery))
     let agent, network = presetFor id width
     let pruning =
         if sparsity = 0.0 then None
@@ -267,11 +313,24 @@ let private train (args: ParseResults<TrainArgs>) =
             id, agent, network, steps, seed, Option.toObj pruning, 1, evalEvery, 5, null,
             (match args.TryGetResult Stop_At with Some r -> Nullable r | None -> Nullable()), analyseEvery)
     use metrics =
-        match args.TryGetResult TrainArgs.Out with
-        | Some directory ->
-            try new Prunerl.Agents.Training.MetricsLog(directory)
+        match out, checkpoints with
+        | Some directory, Some policy ->
+            match resume, Prunerl.Agents.Checkpoints.CheckpointFile.Find policy.Directory with
+            | true, null -> raise (UserError(sprintf "%s holds no checkpoint to resume" policy.Directory))
+            | false, found when not (isNull found) ->
+                raise (UserError(sprintf "%s already holds a run (checkpointed in %s): continue it with --resume, or choose another directory" directory policy.Directory))
+            | _ -> ()
+            try if resume then Prunerl.Agents.Training.MetricsLog.Reopen directory else new Prunerl.Agents.Training.MetricsLog(directory)
             with :? IO.IOException as e -> raise (UserError e.Message)
-        | None -> null
+        | _ -> null
+    // SIGTERM (Slurm's preemption) and Ctrl-C stop a checkpointed run at its next step, after a checkpoint.
+    use cancellation = new Threading.CancellationTokenSource()
+    let stopOn signal =
+        if checkpoints.IsSome then
+            Runtime.InteropServices.PosixSignalRegistration.Create(signal, fun context -> context.Cancel <- true; cancellation.Cancel())
+        else null
+    use _ = stopOn Runtime.InteropServices.PosixSignal.SIGTERM
+    use _ = stopOn Runtime.InteropServices.PosixSignal.SIGINT
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
@@ -283,9 +342,15 @@ let private train (args: ParseResults<TrainArgs>) =
     let progress =
         { new IProgress<Prunerl.Agents.Training.EvaluationRecord> with
             member _.Report e = printfn "  %8d  %12.1f  %9.3f  %8.1f" e.Step e.MeanReturn e.Sparsity clock.Elapsed.TotalSeconds }
+    let hooks = Prunerl.Agents.Training.RunHooks(progress, null, metrics, Option.toObj checkpoints, cancellation.Token)
     let result =
-        try Prunerl.Agents.Training.DqnTraining.Run(spec, progress, metrics)
-        with :? ArgumentException as e -> raise (argumentError e)
+        try Prunerl.Agents.Training.DqnTraining.Run(spec, hooks)
+        with
+        | :? ArgumentException as e -> raise (argumentError e)
+        | :? Prunerl.Agents.Training.CheckpointException as e -> raise (UserError e.Message)
+        | :? OperationCanceledException as e ->
+            eprintfn "prunerl: %s; checkpointed in %s: continue with the same flags and --resume" e.Message checkpoints.Value.Directory
+            exit 130
     printfn ""
     printfn "Final network (measured on the tensors):"
     printfn "  %-22s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"
@@ -354,6 +419,7 @@ let main argv =
             match args.GetSubCommand() with
             | Envs envArgs -> benchEnvs envArgs
             | BenchArgs.Train trainArgs -> benchTrain trainArgs
+            | Checkpoint checkpointArgs -> benchCheckpoint checkpointArgs
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

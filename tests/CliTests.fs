@@ -101,7 +101,7 @@ let tests =
                 Expect.equal (csv |> Array.filter (fun l -> l.Contains ",analysis/srank,") |> Array.length) 2 "two analyses"
                 Expect.isNonEmpty (Directory.GetFiles(out, "events.out.tfevents.*")) "a TensorBoard event file"
                 let before = File.ReadAllBytes(Path.Combine(out, "metrics.csv"))
-                prunerl [ "train"; "--steps"; "2000"; "--out"; out ] |> expectOneLineError "already holds a run's metrics"
+                prunerl [ "train"; "--steps"; "2000"; "--out"; out ] |> expectOneLineError "already holds a run"
                 Expect.equal (File.ReadAllBytes(Path.Combine(out, "metrics.csv"))) before "the first run's metrics are intact"
             finally
                 if Directory.Exists out then Directory.Delete(out, true)

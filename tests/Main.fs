@@ -31,6 +31,7 @@ let all =
         CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
+        CheckpointTests.tests
         SlurmTests.tests
     ]
 
