@@ -51,15 +51,27 @@ type BenchTrainArgs =
             | Widths _ -> "comma-separated width multipliers (default 1,4)."
             | Threads _ -> "torch threads (default 1)."
 
+type BenchCheckpointArgs =
+    | Steps of count: int64
+    | Width of multiplier: float
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Steps _ -> "agent steps that fill the replay before the checkpoint (default 100000)."
+            | Width _ -> "width multiplier of the MinAtar network (default 1)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
             | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per width."
+            | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
 
 type EnvsArgs =
     | Render of id: string
@@ -210,6 +222,30 @@ let private benchTrain (args: ParseResults<BenchTrainArgs>) =
         printfn "  %6g  %14.0f  %22.0f  %15.1f%%" width speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
     0
 
+let private benchCheckpoint (args: ParseResults<BenchCheckpointArgs>) =
+    let steps = args.GetResult(BenchCheckpointArgs.Steps, 100_000L)
+    let width = args.GetResult(BenchCheckpointArgs.Width, 1.0)
+    Validate.atLeast "steps" 1L steps |> orFail |> ignore
+    Validate.positive "width" width |> orFail |> ignore
+    match TorchRuntime.TryLoad() with
+    | false, error -> raise (UserError error)
+    | true, _ -> ()
+    TorchSharp.torch.set_num_threads 1
+    printfn "Checkpoints after %d agent steps (the replay filled, no learning), one torch thread" steps
+    printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
+    let cases =
+        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
+          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |]), "MLP 128-128 x2" ]
+    for id, agent, network, name in cases do
+        let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
+        try
+            let spec = Prunerl.Agents.Training.TrainingSpec(id, { agent with MinReplay = steps }, network, steps, 0L)
+            let cost = Prunerl.Agents.Training.TrainingBenchmark.MeasureCheckpoint(spec, directory)
+            printfn "  %-18s  %-18s  %10d  %13.1f  %8.3f  %8.3f" id name cost.ReplayHeld (float cost.Bytes / 1e6) cost.SaveSeconds cost.LoadSeconds
+        finally
+            if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
+    0
+
 /// Steps an environment under uniformly random actions and saves every k-th frame side by side.
 let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
     let frames = args.GetResult(Frames, 8)
@@ -267,6 +303,7 @@ let main argv =
             match args.GetSubCommand() with
             | Envs envArgs -> benchEnvs envArgs
             | BenchArgs.Train trainArgs -> benchTrain trainArgs
+            | Checkpoint checkpointArgs -> benchCheckpoint checkpointArgs
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

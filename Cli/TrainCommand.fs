@@ -128,7 +128,14 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         RunFolder.checkWritable "out" run
         if not (RunFolder.isFreshFor config run) then
             raise (UserError(sprintf "out: %s is not empty (it holds a run or other files); continue it with --resume or choose another folder" run))
-    | Some run -> RunFolder.checkWritable "out" run
+    | Some run ->
+        RunFolder.checkWritable "out" run
+        // A checkpoint that is corrupt, truncated or of another format is refused before anything changes.
+        match Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run) with
+        | null -> ()
+        | path ->
+            try (Prunerl.Agents.Checkpoints.CheckpointFile.Open path).Dispose()
+            with :? CheckpointException as e -> raise (UserError("resume: " + e.Message))
     | None -> ()
     if config.Device = DeviceKind.Cuda then
         raise (UserError "device: the training loop keeps its tensors on the CPU for now; use cpu or auto")
@@ -250,17 +257,44 @@ let private describeRun (c: RunConfig) =
     sprintf "Training %s on %s for %d steps, seed %d: %s network at width %s, %s"
         (name RunConfig.agents c.Agent) c.Env c.Steps c.Seed (name RunConfig.networks c.Network) (Validate.show c.Width) what
 
-/// Trains the planned run: config.json and status.json first, metrics as it goes, the final status
-/// last. The exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
+/// Ends the run at its next step, after a checkpoint, on the first SIGINT (exit code 130) or SIGTERM
+/// (143, a scheduler's preemption); a second signal ends the process at once, the run marked interrupted.
+type private Interruption(status: StatusFile) =
+    let cancellation = new Threading.CancellationTokenSource()
+    let mutable code = 0
+    let handle (exitCode: int) (context: Runtime.InteropServices.PosixSignalContext) =
+        if Threading.Interlocked.CompareExchange(&code, exitCode, 0) = 0 then
+            context.Cancel <- true
+            cancellation.Cancel()
+        else status.Settle(RunFolder.Interrupted, None)
+    let registrations =
+        [ Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGINT, handle 130)
+          Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGTERM, handle 143) ]
+
+    member _.Token = cancellation.Token
+
+    /// The exit code of the signal that stopped the run.
+    member _.ExitCode = if code = 0 then 130 else code
+
+    interface IDisposable with
+        member _.Dispose() =
+            for r in registrations do r.Dispose()
+            cancellation.Dispose()
+
+/// Trains the planned run: config.json and status.json first, metrics and checkpoints as it goes, the
+/// final status last. A resumed run continues from its checkpoint, or starts over when it has none. The
+/// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
 let execute (p: Plan) : int =
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
     TorchSharp.torch.set_num_threads 1
     let spec = trainingSpec p.Config
+    let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
     match p.Out with
+    | Some _ when checkpointed -> ()
     | Some run when p.Resume ->
-        // Without a checkpoint to continue from, a resumed run starts over: its partial metrics go.
+        // Nothing to continue from: the run starts over, without the metrics of its earlier attempt.
         for file in Directory.GetFiles run |> Array.filter (fun f -> Path.GetFileName(f).StartsWith "metrics." || Path.GetFileName(f).StartsWith "events.out.tfevents.") do
             File.Delete file
     | Some run ->
@@ -269,36 +303,33 @@ let execute (p: Plan) : int =
     | None -> ()
     let status = StatusFile(p.Out, p.Config.Steps)
     status.Progress 0L
-    // The loop cannot be stopped part way, so a signal ends the process as by default (exit code 130 or
-    // 143); the run's folder says so first.
-    let markInterrupted (_: Runtime.InteropServices.PosixSignalContext) = status.Settle(RunFolder.Interrupted, None)
-    use _sigint = Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGINT, markInterrupted)
-    use _sigterm = Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGTERM, markInterrupted)
-    printfn "%s" (describeRun p.Config)
-    p.Out |> Option.iter (printfn "Run folder: %s")
-    printfn "  %8s  %12s  %9s  %8s" "step" "eval return" "sparsity" "seconds"
+    use interruption = new Interruption(status)
+    let checkpoints =
+        match p.Out with
+        | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
+        | _ -> null
+    let title = describeRun p.Config + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
+    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), fun progress -> status.Progress progress.Step)
     let clock = Diagnostics.Stopwatch.StartNew()
-    let evaluations =
-        { new IProgress<EvaluationRecord> with
-            member _.Report e =
-                printfn "  %8d  %12.1f  %9.3f  %8.1f" e.Step e.MeanReturn e.Sparsity clock.Elapsed.TotalSeconds
-                status.Progress e.Step }
     try
         use metrics =
             match p.Out with
+            | Some run when checkpointed -> MetricsLog.Reopen run
             | Some run -> new MetricsLog(run)
             | None -> null
-        let result = DqnTraining.Run(spec, evaluations, metrics)
-        // A run that reached stop_at ended at that evaluation.
-        let lastStep =
-            match Seq.tryLast result.Evaluations, p.Config.StopAt with
-            | Some e, Some target when e.MeanReturn >= target -> e.Step
-            | _ -> p.Config.Steps
-        status.Progress lastStep
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token)
+        let result = display.Run(fun () -> DqnTraining.Run(spec, hooks))
         status.Settle(RunFolder.Finished, None)
         printNetwork result clock.Elapsed.TotalSeconds
         0
-    with e ->
+    with
+    | :? OperationCanceledException as e ->
+        status.Settle(RunFolder.Interrupted, None)
+        match p.Out with
+        | Some run when not (isNull checkpoints) -> eprintfn "prunerl: %s and checkpointed; continue with: prunerl train --out %s --resume" e.Message run
+        | _ -> eprintfn "prunerl: %s" e.Message
+        interruption.ExitCode
+    | e ->
         let message = oneLine e
         status.Settle(RunFolder.Failed, Some message)
         eprintfn "prunerl: the run failed: %s" message

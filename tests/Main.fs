@@ -32,6 +32,7 @@ let all =
         CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
+        CheckpointTests.tests
         SlurmTests.tests
     ]
 

@@ -9,6 +9,7 @@ open System
 open System.IO
 open Expecto
 open Prunerl.Agents.Envs
+open Prunerl.Agents.Checkpoints
 open Prunerl.Agents.Envs.MuJoCo
 open Prunerl.Tests.Processes
 
@@ -388,21 +389,18 @@ let private taskTests =
                 let warmUp = randomActions 5UL e.Simulation.Nu
                 continueFor e warmUp 8 |> ignore
                 let atSave = e.Observation.ToArray()
-                use saved = new MemoryStream()
-                e.SaveState(new BinaryWriter(saved))
+                let saved = Snapshot.Capture e
                 let original = continueFor e (randomActions 6UL e.Simulation.Nu) 40
                 use restored = make task
                 reset restored 999UL |> ignore
-                saved.Position <- 0L
-                restored.LoadState(new BinaryReader(saved))
+                Snapshot.Restore(restored, saved)
                 Expect.equal (restored.Observation.ToArray()) atSave (task.Id + ": the observation is restored")
                 let replayed = continueFor restored (randomActions 6UL e.Simulation.Nu) 40
                 Expect.equal replayed original (task.Id + ": the same continuation")
                 Expect.isGreaterThan original.Length 5 "several steps compared"
                 // Back into the copy that ran on: the same continuation again.
-                saved.Position <- 0L
                 reset e 3UL |> ignore
-                e.LoadState(new BinaryReader(saved))
+                Snapshot.Restore(e, saved)
                 Expect.equal (continueFor e (randomActions 6UL e.Simulation.Nu) 40) original (task.Id + ": restored in place")
         }
 
@@ -411,14 +409,8 @@ let private taskTests =
             use walker = make LocomotionTask.Walker2d
             reset hopper 0UL |> ignore
             reset walker 0UL |> ignore
-            use saved = new MemoryStream()
-            hopper.SaveState(new BinaryWriter(saved))
-            saved.Position <- 0L
-            throwsWith<InvalidDataException> "mujoco/walker2d: the saved state belongs to mujoco/hopper" (fun () -> walker.LoadState(new BinaryReader(saved)))
-            use other = new MemoryStream()
-            hopper.Simulation.SaveState(new BinaryWriter(other))
-            other.Position <- 0L
-            throwsWith<InvalidDataException> "sizes (nq, nv, na, nu, nbody) = (6, 6, 0, 3, 5)" (fun () -> walker.Simulation.LoadState(new BinaryReader(other)))
+            throwsWith<Prunerl.Agents.Training.CheckpointException> "holds the state of mujoco/hopper, not of mujoco/walker2d" (fun () -> Snapshot.Restore(walker, Snapshot.Capture hopper))
+            throwsWith<Prunerl.Agents.Training.CheckpointException> "sizes (nq, nv, na, nu, nbody) = (6, 6, 0, 3, 5)" (fun () -> Snapshot.Restore(walker.Simulation, Snapshot.Capture hopper.Simulation))
         }
 
         test "a side view follows the torso; drawing does not change the trajectory" {

@@ -195,10 +195,10 @@ let tests =
                 Expect.equal (snapshot out) before "the run is untouched")
         }
 
-        test "SIGTERM ends a run with status interrupted and exit code 143" {
+        test "SIGTERM checkpoints a run and ends it with status interrupted and exit code 143" {
             withFolder "interrupt" (fun out ->
                 let dll = Path.Combine(repoRoot.Value, "Cli", "bin", configuration.Value, "net10.0", "prunerl.dll")
-                let info = ProcessStartInfo(dotnet (), [ dll; "train"; "--steps"; "1000000"; "--eval-every"; "1000"; "--out"; out ])
+                let info = ProcessStartInfo(dotnet (), [ dll; "train"; "--steps"; "1000000"; "--eval-every"; "1000"; "--checkpoint-every"; "1000"; "--out"; out ])
                 info.RedirectStandardOutput <- true
                 info.RedirectStandardError <- true
                 use child = Process.Start info |> nonNull
@@ -208,10 +208,16 @@ let tests =
                 while not (isNull line || line.StartsWith "Run folder:") do
                     line <- child.StandardOutput.ReadLine()
                 if isNull line then failtestf "training did not start; stderr: %s" errors.Result
+                // Wait for a first checkpoint, so that the stop is the one a scheduler's preemption makes.
+                let checkpoint = Path.Combine(out, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName)
+                let waited = Stopwatch.StartNew()
+                while not (File.Exists checkpoint) && waited.Elapsed < TimeSpan.FromMinutes 2.0 do
+                    Threading.Thread.Sleep 50
                 terminate child.Id
                 child.StandardOutput.ReadToEnd() |> ignore
                 Expect.isTrue (child.WaitForExit 60_000) "ended"
                 Expect.equal child.ExitCode 143 "128 + SIGTERM"
+                Expect.stringContains errors.Result (sprintf "continue with: prunerl train --out %s --resume" out) "says how to go on"
                 let status = json (Path.Combine(out, "status.json"))
                 Expect.equal (status.GetProperty("state").GetString()) "interrupted" "interrupted"
                 Expect.equal (status.GetProperty("total_steps").GetInt64()) 1_000_000L "of its steps")
@@ -221,10 +227,14 @@ let tests =
             withFolder "sweep" (fun results ->
                 let grid = [ "--width"; "1,2"; "--seed"; "1,2"; "--steps"; "1500"; "--set"; "eval_every=750"; "--set"; "eval_episodes=2"; "--set"; "analyse_every=0" ]
                 let broken = Path.Combine(results, "cartpole_w2_s0.9_none_seed2")
-                // An interrupted run whose metrics cannot be written: its worker fails.
+                // An interrupted run whose checkpoint is corrupt: its worker fails.
                 writeConfig broken [ "width", Number 2.0; "seed", Number 2.0; "steps", Number 1500.0; "eval_every", Number 750.0; "eval_episodes", Number 2.0; "analyse_every", Number 0.0 ]
-                File.WriteAllText(Path.Combine(broken, "status.json"), """{"state":"interrupted","step":750,"total_steps":1500,"error":null,"updated":"2026-01-01T00:00:00Z"}""")
-                Directory.CreateDirectory(Path.Combine(broken, "metrics.csv")) |> ignore
+                File.WriteAllText(Path.Combine(broken, "status.json"), """{"state":"interrupted","step":1000,"total_steps":1500,"error":null,"updated":"2026-01-01T00:00:00Z"}""")
+                File.WriteAllText(Path.Combine(broken, "metrics.csv"), "step,metric,value\n")
+                File.WriteAllText(Path.Combine(broken, "metrics.jsonl"), "")
+                File.WriteAllText(Path.Combine(broken, "events.out.tfevents.1.prunerl"), "")
+                Directory.CreateDirectory(Path.Combine(broken, "checkpoint")) |> ignore
+                File.WriteAllText(Path.Combine(broken, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName), "not a checkpoint")
                 let first = prunerl ([ "sweep"; "--out"; results; "--workers"; "2" ] @ grid)
                 Expect.equal first.ExitCode 1 (sprintf "a run failed: %s" (describe first))
                 let names = [ "cartpole_w1_s0.9_none_seed1"; "cartpole_w1_s0.9_none_seed2"; "cartpole_w2_s0.9_none_seed1" ]
@@ -232,15 +242,47 @@ let tests =
                     let status = json (Path.Combine(results, name, "status.json"))
                     Expect.equal (status.GetProperty("state").GetString()) "finished" (name + " finished")
                     Expect.equal (json(Path.Combine(results, name, "config.json")).GetProperty("steps").GetInt64()) 1500L "its config"
-                let failed = json (Path.Combine(broken, "status.json"))
-                Expect.equal (failed.GetProperty("state").GetString()) "failed" "the broken run failed"
-                Expect.stringContains first.Output "failed: " "the table reports the failure"
+                let untouched = json (Path.Combine(broken, "status.json"))
+                Expect.equal (untouched.GetProperty("state").GetString()) "interrupted" "the broken run's worker refused it, changing nothing"
+                Expect.stringContains first.Output "failed (exit code 2): resume: " "the table reports the failure"
+                Expect.stringContains first.Output "checkpoint.bin: not a prunerl checkpoint" "and why"
                 Expect.stringContains first.Output "3 finished or skipped, 1 failed" "and counts it"
                 let finishedBefore = names |> List.map (fun n -> snapshot (Path.Combine(results, n)))
                 let second = prunerl ([ "sweep"; "--out"; results; "--workers"; "2" ] @ grid)
                 Expect.equal second.ExitCode 1 (describe second)
                 Expect.equal (second.Output.Split("skipped: finished before").Length - 1) 3 "the finished runs are skipped"
                 Expect.equal (names |> List.map (fun n -> snapshot (Path.Combine(results, n)))) finishedBefore "and left as they were")
+        }
+
+        test "a sweep stopped by SIGTERM passes it to its workers, which checkpoint; the next sweep continues them" {
+            withFolder "sweep-stop" (fun results ->
+                let dll = Path.Combine(repoRoot.Value, "Cli", "bin", configuration.Value, "net10.0", "prunerl.dll")
+                let args = [ dll; "sweep"; "--out"; results; "--seed"; "1,2"; "--steps"; "6000"; "--set"; "eval_every=2000"; "--set"; "eval_episodes=2"; "--set"; "checkpoint_every=500"; "--workers"; "2" ]
+                let info = ProcessStartInfo(dotnet (), args)
+                info.RedirectStandardOutput <- true
+                info.RedirectStandardError <- true
+                use sweep = Process.Start info |> nonNull
+                let output = sweep.StandardOutput.ReadToEndAsync()
+                let errors = sweep.StandardError.ReadToEndAsync()
+                let runs = [ "cartpole_w2_s0.9_none_seed1"; "cartpole_w2_s0.9_none_seed2" ]
+                let checkpointOf run = Path.Combine(results, run, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName)
+                let waited = Stopwatch.StartNew()
+                while not (runs |> List.forall (checkpointOf >> File.Exists)) && waited.Elapsed < TimeSpan.FromMinutes 2.0 do
+                    Threading.Thread.Sleep 50
+                terminate sweep.Id
+                Expect.isTrue (sweep.WaitForExit 60_000) "the sweep ended"
+                Expect.equal sweep.ExitCode 143 (sprintf "interrupted by SIGTERM: %s%s" output.Result errors.Result)
+                for run in runs do
+                    let status = json (Path.Combine(results, run, "status.json"))
+                    Expect.equal (status.GetProperty("state").GetString()) "interrupted" (run + " interrupted")
+                Expect.stringContains output.Result "interrupted at step" "the table says so"
+                let again = prunerl [ "sweep"; "--out"; results; "--seed"; "1,2"; "--steps"; "6000"; "--set"; "eval_every=2000"; "--set"; "eval_episodes=2"; "--set"; "checkpoint_every=500"; "--workers"; "2" ]
+                Expect.equal again.ExitCode 0 (describe again)
+                for run in runs do
+                    let status = json (Path.Combine(results, run, "status.json"))
+                    Expect.equal (status.GetProperty("state").GetString()) "finished" (run + " finished")
+                    let evaluations = File.ReadAllLines(Path.Combine(results, run, "metrics.csv")) |> Array.filter (fun l -> l.Contains ",eval/return,")
+                    Expect.equal (evaluations |> Array.map (fun l -> l.Split(',')[0])) [| "2000"; "4000"; "6000" |] (run + ": each evaluation once, across the interruption"))
         }
 
         test "sweep refuses bad input before writing anything; a dry run lists the grid from flags or a file" {

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Training;
@@ -54,6 +55,10 @@ public sealed class FlatAdam : IFlatOptimizer
     }
 
     public void ZeroGrad() => Parameters.ZeroGrad();
+
+    public void Save(StateWriter writer) => FlatOptimizerState.Save(this, writer);
+
+    public void Load(StateReader reader) => Steps = FlatOptimizerState.Load(this, reader);
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 namespace Prunerl.Agents.Envs.MuJoCo;
 
 /// <summary>
@@ -94,25 +95,10 @@ public sealed class LocomotionEnvironment : Environment, IDisposable
         for (var i = 0; i < qvel.Length; i++) observation[qpos.Length - 1 + i] = (float)Math.Clamp(qvel[i], -limit, limit);
     }
 
-    /// <summary>
-    /// Writes the simulation state (see <see cref="MujocoSimulation.SaveState"/>) under this task's id.
-    /// The base class's own state (random stream, step count) is not included.
-    /// </summary>
-    public void SaveState(BinaryWriter writer)
-    {
-        writer.Write(Id);
-        simulation.SaveState(writer);
-    }
+    /// <summary>The simulation's state (see <see cref="MujocoSimulation.Save"/>); the base class writes the task's id.</summary>
+    protected override void SaveDynamics(StateWriter writer) => simulation.Save(writer);
 
-    /// <summary>Restores a state written by <see cref="SaveState"/> for the same task and rewrites the
-    /// observation from it. Another task's state is an InvalidDataException.</summary>
-    public void LoadState(BinaryReader reader)
-    {
-        var id = reader.ReadString();
-        if (id != Id) throw new InvalidDataException($"{Id}: the saved state belongs to {id}");
-        simulation.LoadState(reader);
-        Observe(WritableObservation);
-    }
+    protected override void LoadDynamics(StateReader reader) => simulation.Load(reader);
 
     /// <summary>
     /// A side view (the x-z plane) that follows the torso: the ground with a mark every half metre, and

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using System.Runtime.InteropServices;
 using System.Text;
 using static Prunerl.Agents.Envs.MuJoCo.MujocoNative;
@@ -12,10 +13,9 @@ namespace Prunerl.Agents.Envs.MuJoCo;
 /// <see cref="MujocoRuntime"/> has checked that the loaded library is that version. The native memory
 /// is freed by <see cref="Dispose"/> or, failing that, by the finalizer.
 /// </summary>
-public sealed unsafe class MujocoSimulation : IDisposable
+public sealed unsafe class MujocoSimulation : IDisposable, ICheckpointable
 {
     private const int ErrorBufferSize = 1000;
-    private const uint StateMagic = 0x314A4D53; // "SMJ1": the layout of SaveState's output
 
     private byte* model;
     private byte* data;
@@ -204,41 +204,35 @@ public sealed unsafe class MujocoSimulation : IDisposable
     /// <summary>
     /// Writes everything the next steps depend on: time, positions, velocities, activations, the
     /// solver's warm start, controls and applied forces (MuJoCo 2.2.2 has no mj_getState, so these are
-    /// mjData's arrays). Restoring it with <see cref="LoadState"/> continues bit for bit.
+    /// mjData's arrays). Restoring it with <see cref="Load"/> continues bit for bit.
     /// </summary>
-    public void SaveState(BinaryWriter writer)
+    public void Save(StateWriter writer)
     {
         ThrowIfDisposed();
-        writer.Write(StateMagic);
-        foreach (var size in Sizes()) writer.Write(size);
+        writer.Write<int>(Sizes());
         writer.Write(Time);
-        for (var k = 0; k < StateArrayCount; k++)
-            foreach (var value in StateArray(k)) writer.Write(value);
+        for (var k = 0; k < StateArrayCount; k++) writer.Write<double>(StateArray(k));
     }
 
-    /// <summary>Restores a state written by <see cref="SaveState"/> for a model of the same sizes, then
-    /// recomputes the derived quantities. A state of another model is an InvalidDataException.</summary>
-    public void LoadState(BinaryReader reader)
+    /// <summary>Restores a state written by <see cref="Save"/> for a model of the same sizes, then
+    /// recomputes the derived quantities. A state of another model is a <see cref="Training.CheckpointException"/>.</summary>
+    public void Load(StateReader reader)
     {
         ThrowIfDisposed();
-        if (reader.ReadUInt32() != StateMagic) throw new InvalidDataException("not a MuJoCo simulation state");
         var expected = Sizes();
-        var found = expected.Select(_ => reader.ReadInt32()).ToArray();
+        var found = reader.ReadArray<int>();
         if (!found.SequenceEqual(expected))
-            throw new InvalidDataException($"the saved state is of a model with sizes (nq, nv, na, nu, nbody) = ({string.Join(", ", found)}), this one has ({string.Join(", ", expected)})");
+            throw reader.Problem($"the saved state is of a model with sizes (nq, nv, na, nu, nbody) = ({string.Join(", ", found)}), this one has ({string.Join(", ", expected)})");
         var time = reader.ReadDouble();
-        var values = new double[Enumerable.Range(0, StateArrayCount).Sum(k => StateArray(k).Length)];
-        for (var i = 0; i < values.Length; i++) values[i] = reader.ReadDouble();
-        // Everything is read before anything is written: a truncated state leaves this one as it was.
-        Time = time;
-        var offset = 0;
+        var arrays = Enumerable.Range(0, StateArrayCount).Select(_ => reader.ReadArray<double>()).ToArray();
         for (var k = 0; k < StateArrayCount; k++)
-        {
-            var array = StateArray(k);
-            values.AsSpan(offset, array.Length).CopyTo(array);
-            offset += array.Length;
-        }
+            if (arrays[k].Length != StateArray(k).Length) throw reader.Problem($"the saved state's array {k} holds {arrays[k].Length} values, not {StateArray(k).Length}");
+        // Everything is read and checked before anything is written: a bad state leaves this one as it was.
+        Time = time;
+        for (var k = 0; k < StateArrayCount; k++) arrays[k].CopyTo(StateArray(k));
         Forward();
+        // mj_forward's solver rewrites the warm start it read: put the saved one back so the state is exactly as saved.
+        arrays[3].CopyTo(StateArray(3));
     }
 
     public void Dispose()
@@ -261,7 +255,7 @@ public sealed unsafe class MujocoSimulation : IDisposable
 
     private const int StateArrayCount = 7;
 
-    /// <summary>The arrays <see cref="SaveState"/> writes, in order.</summary>
+    /// <summary>The arrays <see cref="Save"/> writes, in order.</summary>
     private Span<double> StateArray(int index) => index switch
     {
         0 => new Span<double>(qpos, Nq),
