@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `prunerl sweep --launcher slurm` against a real Slurm: brings a one-node cluster up (tests/slurm/cluster.sh,
 # under a fresh temporary directory), submits a sweep of 8 tiny CartPole runs (widths 1, 2 x dense and
-# pruned to 0.9 x seeds 1, 2) as one throttled job array, cancels one task after its first checkpoint,
-# waits for the array with squeue, and checks that:
+# pruned to 0.9 x seeds 1, 2) as one throttled job array, cancels one task and requeues another after
+# their first checkpoint, waits for the array with squeue, and checks that:
+#   - the requeued task ran again by itself and resumed from its checkpoint;
 #   - the 7 other runs finished, and `sweep --status` reads 7 finished and 1 interrupted;
 #   - `sweep --resubmit-failed` submits that run alone, and it resumes from its checkpoint (its task log
 #     says so, and its metrics.csv is the same file, continued, each evaluation once) and finishes;
@@ -117,13 +118,24 @@ check "the batch script asks for 1 CPU, 1G and 15 minutes per task" \
     "#SBATCH --cpus-per-task=1 #SBATCH --mem=1G #SBATCH --time=0-00:15:00 "
 check "the tasks run this build of prunerl" grep -qF "'$dll' 'train'" "$results"/.slurm/*/job.sh
 
-# Task 0 runs first: cancel it once it has checkpointed, while it is still training.
-victim=$results/$(head -n 1 "$results"/.slurm/*/manifest.txt | xargs basename)
+# Tasks 0 and 1 run first (throttle 2): once each has checkpointed, while still training, cancel task 0
+# (it stays interrupted until resubmitted) and requeue task 1 (Slurm starts it again by itself).
+victim=$(sed -n 1p "$results"/.slurm/*/manifest.txt)
+requeued=$(sed -n 2p "$results"/.slurm/*/manifest.txt)
 check "the task to cancel checkpointed" wait_file "$victim/checkpoint/checkpoint.bin"
 check "scancel ${job}_0 was accepted" scancel "${job}_0"
+check "the task to requeue checkpointed" wait_file "$requeued/checkpoint/checkpoint.bin"
+check "scontrol requeue ${job}_1 was accepted" scontrol requeue "${job}_1"
+status=$(prunerl sweep --status "$results")
+check "sweep --status while the array runs finds every unfinished task in squeue (none lost)" \
+    grep -qE '^8 runs: .*, 0 lost$' <<<"$status"
 check "the array left the queue within ${JOB_TIMEOUT_S}s" wait_job "$job"
+check "the requeued task ran again and resumed from its checkpoint (its log says so)" \
+    grep -q "^Resuming from the checkpoint in $requeued/checkpoint" "$results"/.slurm/*/logs/"${job}"_1.out
+check "the requeued run's evaluations are each in its metrics once" \
+    same "$(grep ',eval/return,' "$requeued/metrics.csv" | cut -d, -f1 | tr '\n' ' ')" "2500 5000 "
 echo "     (the array: $((SECONDS - sweep_started))s from submission to the queue empty)"
-check "the cancelled run is interrupted, with its error-free status" same "$(state_of "$victim")" interrupted
+check "the cancelled run is interrupted" same "$(state_of "$victim")" interrupted
 stopped_at=$(step_of "$victim")
 check "the cancelled run stopped part way ($stopped_at of 5000)" [ "${stopped_at:-0}" -gt 0 -a "${stopped_at:-0}" -lt 5000 ]
 for run in $runs; do
