@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `prunerl sweep --launcher slurm` against a real Slurm: brings a one-node cluster up (tests/slurm/cluster.sh,
 # under a fresh temporary directory), submits a sweep of 8 tiny CartPole runs (widths 1, 2 x dense and
-# pruned to 0.9 x seeds 1, 2) as one throttled job array, cancels one task and requeues another after
-# their first checkpoint, waits for the array with squeue, and checks that:
+# pruned to 0.9 x seeds 1, 2) as one throttled job array; once each has checkpointed, cancels task 0
+# (SIGTERM: it checkpoints and says interrupted), requeues task 1, and kills task 2 outright (SIGKILL: its
+# status still says running); waits for the array with squeue, and checks that:
 #   - the requeued task ran again by itself and resumed from its checkpoint;
-#   - the 7 other runs finished, and `sweep --status` reads 7 finished and 1 interrupted;
-#   - `sweep --resubmit-failed` submits that run alone, and it resumes from its checkpoint (its task log
-#     says so, and its metrics.csv is the same file, continued, each evaluation once) and finishes;
+#   - the 6 other runs finished, and `sweep --status` reads 6 finished, 1 interrupted and 1 lost;
+#   - `sweep --resubmit-failed` submits those two alone, and each resumes from its checkpoint (its task
+#     log says so, and its metrics.csv is the same file, continued, each evaluation once) and finishes;
 #   - `prunerl report` reads all 8 runs.
 # Then stops exactly the daemons it started. Uses the built prunerl (Release; ./test.sh builds it).
 # Prints "slurm sweep test: PASS" or "slurm sweep test: FAIL ..." with the elapsed time and exits 0 only on
@@ -129,6 +130,19 @@ check "scontrol requeue ${job}_1 was accepted" scontrol requeue "${job}_1"
 status=$(prunerl sweep --status "$results")
 check "sweep --status while the array runs finds every unfinished task in squeue (none lost)" \
     grep -qE '^8 runs: .*, 0 lost$' <<<"$status"
+# Task 2 starts once task 0 is gone: kill it outright once it has checkpointed, so that it cannot say so.
+killed=$(sed -n 3p "$results"/.slurm/*/manifest.txt)
+check "the task to kill checkpointed" wait_file "$killed/checkpoint/checkpoint.bin"
+# The task's own processes, as Slurm tracks them (scontrol listpids), get SIGKILL: scancel would send SIGTERM first.
+kill_task() {
+    local id pids
+    id=$(squeue -h -j "$1" -o %A) && [[ -n $id ]] || return 1
+    pids=$(scontrol listpids "$id" | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }')
+    [[ -n $pids ]] || return 1
+    # shellcheck disable=SC2086 # one PID per word
+    kill -KILL $pids
+}
+check "task ${job}_2's processes were killed (SIGKILL)" kill_task "${job}_2"
 check "the array left the queue within ${JOB_TIMEOUT_S}s" wait_job "$job"
 check "the requeued task ran again and resumed from its checkpoint (its log says so)" \
     grep -q "^Resuming from the checkpoint in $requeued/checkpoint" "$results"/.slurm/*/logs/"${job}"_1.out
@@ -137,30 +151,41 @@ check "the requeued run's evaluations are each in its metrics once" \
 echo "     (the array: $((SECONDS - sweep_started))s from submission to the queue empty)"
 check "the cancelled run is interrupted" same "$(state_of "$victim")" interrupted
 stopped_at=$(step_of "$victim")
-check "the cancelled run stopped part way ($stopped_at of 5000)" [ "${stopped_at:-0}" -gt 0 -a "${stopped_at:-0}" -lt 5000 ]
+check "the cancelled run stopped part way (its status: step $stopped_at of 5000)" [ "${stopped_at:-5000}" -lt 5000 ]
+check "the killed run's status still says running (it had no chance to say otherwise)" same "$(state_of "$killed")" running
 for run in $runs; do
-    [[ $results/$run == "$victim" ]] && continue
+    [[ $results/$run == "$victim" || $results/$run == "$killed" ]] && continue
     check "$run finished" same "$(state_of "$results/$run")" finished
 done
 status=$(prunerl sweep --status "$results")
 echo "$status" | sed 's/^/     /'
-check "sweep --status counts 7 finished and 1 interrupted" \
-    grep -qx '8 runs: 0 pending, 0 running, 7 finished, 0 failed, 1 interrupted, 0 lost' <<<"$status"
+check "sweep --status counts 6 finished, 1 interrupted and 1 lost" \
+    grep -qx '8 runs: 0 pending, 0 running, 6 finished, 0 failed, 1 interrupted, 1 lost' <<<"$status"
+check "sweep --status shows the lost run with its task's log" \
+    grep -q "$(basename "$killed") .*lost.*no longer in Slurm's queue; log $results/.slurm/.*/logs/${job}_2.out" <<<"$status"
 
-# --- resubmission: only the interrupted run, resumed from its checkpoint -------------------------------
-inode=$(stat -c %i "$victim/metrics.csv")
+# --- resubmission: the interrupted and the lost run alone, each resumed from its checkpoint ------------
+declare -A inode
+for run in "$victim" "$killed"; do inode[$run]=$(stat -c %i "$run/metrics.csv"); done
 output=$(prunerl sweep --resubmit-failed "$results" 2>&1) || true
 echo "$output" | sed 's/^/     /'
 resubmitted=$(job_of "$output")
 check "sweep --resubmit-failed submitted a job" [ -n "$resubmitted" ]
-check "it submitted the interrupted run alone" grep -q "Submitted job array $resubmitted: 1 tasks" <<<"$output"
+# Submissions are named by their UTC time: the last in order is the newest.
+manifest=$(printf '%s\n' "$results"/.slurm/*/manifest.txt | sort | tail -n 1)
+check "it submitted the interrupted and the lost run alone, in a new manifest" \
+    same "$(sort "$manifest")" "$(printf '%s\n' "$victim" "$killed" | sort)"
 check "the resubmitted job left the queue within ${JOB_TIMEOUT_S}s" wait_job "$resubmitted"
-check "the resubmitted run finished" same "$(state_of "$victim")" finished
-check "the resubmitted task resumed from the checkpoint (its log says so)" \
-    grep -q "^Resuming from the checkpoint in $victim/checkpoint" "$results"/.slurm/*/logs/"${resubmitted}"_0.out
-check "its metrics.csv was continued, not written anew" same "$(stat -c %i "$victim/metrics.csv")" "$inode"
-check "each evaluation is in its metrics once" \
-    same "$(grep ',eval/return,' "$victim/metrics.csv" | cut -d, -f1 | tr '\n' ' ')" "2500 5000 "
+for run in "$victim" "$killed"; do
+    name=$(basename "$run")
+    task=$(($(grep -nx "$run" "$manifest" | cut -d: -f1) - 1))
+    check "$name finished after resubmission" same "$(state_of "$run")" finished
+    check "$name resumed from its checkpoint (its log says so)" \
+        grep -q "^Resuming from the checkpoint in $run/checkpoint" "$results"/.slurm/*/logs/"${resubmitted}_$task".out
+    check "$name's metrics.csv was continued, not written anew" same "$(stat -c %i "$run/metrics.csv")" "${inode[$run]}"
+    check "$name's evaluations are each in its metrics once" \
+        same "$(grep ',eval/return,' "$run/metrics.csv" | cut -d, -f1 | tr '\n' ' ')" "2500 5000 "
+done
 status=$(prunerl sweep --status "$results")
 check "sweep --status counts 8 finished" grep -qx '8 runs: 0 pending, 0 running, 8 finished, 0 failed, 0 interrupted, 0 lost' <<<"$status"
 check "sweep --resubmit-failed then finds nothing to do" \
