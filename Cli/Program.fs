@@ -92,6 +92,7 @@ type EnvsArgs =
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Study of ParseResults<StudyCommand.StudyArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainCommand.TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepCommand.SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
@@ -104,6 +105,7 @@ type Command =
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
+            | Study _ -> "the main job: a small real study (dense vs pruned at two widths on CartPole and MinAtar Breakout, two seeds), then its report."
             | Train _ -> "train one run: a DQN or Rainbow agent, pruned gradually on the paper's schedule (or dense), into a run folder."
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
@@ -293,6 +295,7 @@ let main argv =
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Command.Demo args -> demo args
+        | Command.Study args -> StudyCommand.run args
         | Command.Train args -> TrainCommand.run args
         | Command.Sweep args -> SweepCommand.run args
         | Command.Schedule args -> ScheduleCommand.run args
