@@ -46,12 +46,12 @@ public static class TrainingBenchmark
     public static CheckpointCost MeasureCheckpoint(TrainingSpec spec, string directory)
     {
         var hooks = new RunHooks(Checkpoints: new CheckpointPolicy(directory, long.MaxValue));
-        using var session = new DqnTraining.Session(spec, hooks);
+        using var session = DqnTraining.Session(spec, hooks);
         session.Run();
         var clock = Stopwatch.StartNew();
         session.Checkpoint();
         var save = clock.Elapsed.TotalSeconds;
-        using var resumed = new DqnTraining.Session(spec, hooks);
+        using var resumed = DqnTraining.Session(spec, hooks);
         clock.Restart();
         resumed.Resume();
         var load = clock.Elapsed.TotalSeconds;
