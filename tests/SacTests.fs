@@ -39,13 +39,17 @@ let private prunedSparsity (parameters: seq<Prunerl.Agents.Pruning.ParameterSpar
     let pruned = parameters |> Seq.filter (fun p -> p.Pruned) |> List.ofSeq
     1.0 - float (pruned |> List.sumBy (fun p -> p.NonZero)) / float (pruned |> List.sumBy (fun p -> p.Size))
 
+/// Pendulum-v1 with the tuned preset on 64-64 MLPs, evaluated every 500 steps and stopped at -300; pruned:
+/// the paper's setting of a wider network (width 2) pruned to 90% (ERK), here between 5% and 40% of the
+/// updates, on batches of 128 to keep the test short.
 let private pendulum seed pruned steps =
     let pruning =
         PruningRequest(
             { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.05; PruneEnd = StepPoint.Fraction 0.4; PruneEvery = 250L },
             LayerWise(Erk 1.0), Sparsity.paperScope)
-    SacSpec("pendulum", SacConfig.pendulum, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |]), steps, seed,
-            (if pruned then pruning else null), 1, 1000L, 5)
+    let config = if pruned then { SacConfig.pendulum with BatchSize = 128 } else SacConfig.pendulum
+    SacSpec("pendulum", config, NetworkSpec(TorsoKind.Mlp, Width = (if pruned then 2.0 else 1.0), MlpHidden = [| 64; 64 |]), steps, seed,
+            (if pruned then pruning else null), 1, 500L, 5, null, Nullable -300.0)
 
 let tests =
     testSequenced <| testList "SAC" [
@@ -168,11 +172,11 @@ let tests =
         }
 
         for pruned in [ false; true ] do
-            test (sprintf "SAC %s reaches a mean evaluation return above -300 on Pendulum-v1 within 6000 steps" (if pruned then "pruned to 90%" else "dense")) {
+            test (sprintf "SAC %s reaches a mean evaluation return above -300 on Pendulum-v1 within 6000 steps" (if pruned then "at width 2 pruned to 90%" else "dense")) {
                 torch.set_num_threads 1
                 let result = SacTraining.Run(pendulum 1L pruned 6000L)
                 let best = result.Evaluations |> Seq.maxBy (fun e -> e.MeanReturn)
                 Expect.isGreaterThan best.MeanReturn -300.0 (sprintf "the best evaluation (%A)" (List.ofSeq result.Evaluations))
-                if pruned then Expect.isLessThan (abs (prunedSparsity result.Parameters - 0.9)) 0.002 "the actor and critics end 90% sparse"
+                if pruned then Expect.isGreaterThanOrEqual best.Sparsity 0.899 "reached at 90% sparsity, measured on the tensors"
             }
     ]
