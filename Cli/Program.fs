@@ -89,40 +89,11 @@ type EnvsArgs =
             | Every _ -> "environment steps between frames (default 1)."
             | Seed _ -> "seed of the episode and of the random policy (default 0)."
 
-type TrainArgs =
-    | Env of id: string
-    | Width of multiplier: float
-    | Sparsity of fraction: float
-    | Distribution of name: string
-    | Steps of count: int64
-    | Eval_Every of steps: int64
-    | Stop_At of mean_return: float
-    | Seed of seed: int64
-    | Out of directory: string
-    | Analyse_Every of steps: int64
-    | Checkpoint_Every of steps: int64
-    | Resume
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Out _ -> "directory for the run's metrics (metrics.csv, metrics.jsonl, a TensorBoard event file) and its checkpoints (checkpoint/); must not hold a run unless --resume."
-            | Checkpoint_Every _ -> "agent steps between checkpoints into <out>/checkpoint (default 10000; also on SIGTERM or Ctrl-C, and at the end)."
-            | Resume -> "continue the interrupted run in --out from its checkpoint (give the same flags); it ends as an uninterrupted run would have."
-            | Analyse_Every _ -> "agent steps between measurements of the network on a held-out batch (dormant neurons, srank, ...; default 0: none)."
-            | Env _ -> "environment with discrete actions (default cartpole); see prunerl envs."
-            | Width _ -> "width multiplier of every layer (default 2)."
-            | Sparsity _ -> "final sparsity in [0, 1); 0 trains a dense network (default 0.9)."
-            | Distribution _ -> "how sparsity spreads over layers: uniform or erk (default erk)."
-            | Steps _ -> "agent steps (default 30000)."
-            | Eval_Every _ -> "agent steps between greedy evaluations of 5 episodes (default 2500)."
-            | Stop_At _ -> "stop once an evaluation's mean return reaches this."
-            | Seed _ -> "seed of everything random in the run (default 0)."
-
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
-    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainCommand.TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepCommand.SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
@@ -133,7 +104,8 @@ type Command =
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
-            | Train _ -> "train a DQN agent, pruned gradually on the paper's schedule (or dense), and report how it learns."
+            | Train _ -> "train one run: a DQN or Rainbow agent, pruned gradually on the paper's schedule (or dense), into a run folder."
+            | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
             | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
@@ -274,95 +246,6 @@ let private benchCheckpoint (args: ParseResults<BenchCheckpointArgs>) =
             if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
     0
 
-/// The agent and network a run on this environment starts from: MinAtar's DQN and network for MinAtar,
-/// the CartPole DQN and a 128-128 MLP for classic control.
-let private presetFor (id: string) (width: float) =
-    if id.StartsWith "minatar/" then AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width)
-    else AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = width, MlpHidden = [| 128; 128 |])
-
-let private train (args: ParseResults<TrainArgs>) =
-    let id = args.GetResult(TrainArgs.Env, "cartpole")
-    let width = args.GetResult(TrainArgs.Width, 2.0)
-    let sparsity = args.GetResult(TrainArgs.Sparsity, 0.9)
-    let steps = args.GetResult(Steps, 30_000L)
-    let evalEvery = args.GetResult(Eval_Every, 2500L)
-    let analyseEvery = args.GetResult(Analyse_Every, 0L)
-    let checkpointEvery = args.GetResult(Checkpoint_Every, 10_000L)
-    let resume = args.Contains Resume
-    let seed = args.GetResult(TrainArgs.Seed, 0L)
-    let allocation =
-        match args.GetResult(Distribution, "erk") with
-        | "erk" -> LayerWise(Erk 1.0)
-        | "uniform" -> LayerWise Uniform
-        | other -> raise (UserError(sprintf "distribution must be uniform or erk, got '%s'" other))
-    Validate.inHalfOpen "sparsity" 0.0 1.0 sparsity |> orFail |> ignore
-    Validate.positive "width" width |> orFail |> ignore
-    Validate.atLeast "steps" 1L steps |> orFail |> ignore
-    Validate.atLeast "eval_every" 1L evalEvery |> orFail |> ignore
-    Validate.atLeast "analyse_every" 0L analyseEvery |> orFail |> ignore
-    Validate.atLeast "checkpoint_every" 1L checkpointEvery |> orFail |> ignore
-    let out = args.TryGetResult TrainArgs.Out
-    if resume && out.IsNone then raise (UserError "resume needs --out: the directory of the run to continue")
-    let checkpoints = out |> Option.map (fun d -> Prunerl.Agents.Training.CheckpointPolicy(IO.Path.Combine(d, "checkpoint"), checkpointEvery))
-    let agent, network = presetFor id width
-    let pruning =
-        if sparsity = 0.0 then None
-        else Some(Prunerl.Agents.Training.PruningRequest(Schedule.paperSpec sparsity, allocation, Sparsity.paperScope))
-    let spec =
-        Prunerl.Agents.Training.TrainingSpec(
-            id, agent, network, steps, seed, Option.toObj pruning, 1, evalEvery, 5, null,
-            (match args.TryGetResult Stop_At with Some r -> Nullable r | None -> Nullable()), analyseEvery)
-    use metrics =
-        match out, checkpoints with
-        | Some directory, Some policy ->
-            match resume, Prunerl.Agents.Checkpoints.CheckpointFile.Find policy.Directory with
-            | true, null -> raise (UserError(sprintf "%s holds no checkpoint to resume" policy.Directory))
-            | false, found when not (isNull found) ->
-                raise (UserError(sprintf "%s already holds a run (checkpointed in %s): continue it with --resume, or choose another directory" directory policy.Directory))
-            | _ -> ()
-            try if resume then Prunerl.Agents.Training.MetricsLog.Reopen directory else new Prunerl.Agents.Training.MetricsLog(directory)
-            with :? IO.IOException as e -> raise (UserError e.Message)
-        | _ -> null
-    // SIGTERM (Slurm's preemption) and Ctrl-C stop a checkpointed run at its next step, after a checkpoint.
-    use cancellation = new Threading.CancellationTokenSource()
-    let stopOn signal =
-        if checkpoints.IsSome then
-            Runtime.InteropServices.PosixSignalRegistration.Create(signal, fun context -> context.Cancel <- true; cancellation.Cancel())
-        else null
-    use _ = stopOn Runtime.InteropServices.PosixSignal.SIGTERM
-    use _ = stopOn Runtime.InteropServices.PosixSignal.SIGINT
-    match TorchRuntime.TryLoad() with
-    | false, error -> raise (UserError error)
-    | true, _ -> ()
-    TorchSharp.torch.set_num_threads 1
-    let what = if sparsity = 0.0 then "dense" else sprintf "pruned to %g%% (%s) on the paper's schedule, 20%%-80%% of %d updates" (100.0 * sparsity) (args.GetResult(Distribution, "erk")) spec.TotalUpdates
-    printfn "Training DQN on %s for %d steps, seed %d: %O torso at width %g, %s" id steps seed network.Torso width what
-    printfn "  %8s  %12s  %9s  %8s" "step" "eval return" "sparsity" "seconds"
-    let clock = Diagnostics.Stopwatch.StartNew()
-    let progress =
-        { new IProgress<Prunerl.Agents.Training.EvaluationRecord> with
-            member _.Report e = printfn "  %8d  %12.1f  %9.3f  %8.1f" e.Step e.MeanReturn e.Sparsity clock.Elapsed.TotalSeconds }
-    let hooks = Prunerl.Agents.Training.RunHooks(progress, null, metrics, Option.toObj checkpoints, cancellation.Token)
-    let result =
-        try Prunerl.Agents.Training.DqnTraining.Run(spec, hooks)
-        with
-        | :? ArgumentException as e -> raise (argumentError e)
-        | :? Prunerl.Agents.Training.CheckpointException as e -> raise (UserError e.Message)
-        | :? OperationCanceledException as e ->
-            eprintfn "prunerl: %s; checkpointed in %s: continue with the same flags and --resume" e.Message checkpoints.Value.Directory
-            exit 130
-    printfn ""
-    printfn "Final network (measured on the tensors):"
-    printfn "  %-22s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"
-    for p in result.Parameters do
-        printfn "  %-22s  %-12s  %8d  %8d  %8.4f" p.Name (p.Shape |> Array.map string |> String.concat "x") p.Size p.NonZero p.Sparsity
-    let total, nonZero = result.Parameters |> Seq.sumBy (fun p -> p.Size), result.Parameters |> Seq.sumBy (fun p -> p.NonZero)
-    printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" total nonZero (1.0 - float nonZero / float total)
-    match result.Evaluations |> Seq.sortByDescending (fun e -> e.MeanReturn) |> Seq.tryHead with
-    | Some best -> printfn "Best evaluation: %.1f at step %d; %d episodes, %d gradient updates in %.1f s" best.MeanReturn best.Step result.Episodes.Count result.Updates clock.Elapsed.TotalSeconds
-    | None -> printfn "%d episodes, %d gradient updates in %.1f s" result.Episodes.Count result.Updates clock.Elapsed.TotalSeconds
-    0
-
 /// Steps an environment under uniformly random actions and saves every k-th frame side by side.
 let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
     let frames = args.GetResult(Frames, 8)
@@ -410,7 +293,8 @@ let main argv =
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Command.Demo args -> demo args
-        | Command.Train args -> train args
+        | Command.Train args -> TrainCommand.run args
+        | Command.Sweep args -> SweepCommand.run args
         | Command.Schedule args -> ScheduleCommand.run args
         | Command.Envs args -> envs args
         | Command.Report args -> ReportCommand.run args

@@ -9,6 +9,7 @@ let all =
         MaskProperties.tests
         ValidationProperties.tests
         ValidationProperties.agentTests
+        RunConfigProperties.tests
         SlurmProperties.tests
         MetricProperties.tests
         AggregateProperties.tests

@@ -417,8 +417,8 @@ let tests =
                 waitFor second (fun () -> File.GetLastWriteTimeUtc latest <> written) "a checkpoint of the resumed run"
                 run "kill" [ "-TERM"; string second.Process.Id ] repoRoot.Value |> ignore
                 let stopped = finish second
-                Expect.equal stopped.ExitCode 130 (describe stopped)
-                Expect.stringContains stopped.Error "continue with the same flags and --resume" "says how to go on"
+                Expect.equal stopped.ExitCode 143 (describe stopped)
+                Expect.stringContains stopped.Error (sprintf "continue with: prunerl train --out %s --resume" killed) "says how to go on"
                 let last = run (dotnet ()) (args killed @ [ "--resume" ]) repoRoot.Value
                 Expect.equal last.ExitCode 0 (describe last)
                 Expect.stringContains last.Output "Final network" "the resumed run finished"
@@ -427,16 +427,16 @@ let tests =
                 Expect.equal (File.ReadAllText(Path.Combine(killed, "metrics.csv"))) (File.ReadAllText(Path.Combine(whole, "metrics.csv"))) "metrics.csv as uninterrupted"
                 let mismatched = run (dotnet ()) [ prunerlDll (); "train"; "--steps"; "3000"; "--seed"; "4"; "--out"; killed; "--resume" ] repoRoot.Value
                 Expect.equal mismatched.ExitCode 2 (describe mismatched)
-                Expect.stringContains mismatched.Error "different run configuration" "a mismatched resume is refused"
+                Expect.stringContains mismatched.Error "seed: the run holds 3, asked for 4" "a mismatched resume is refused"
                 let again = run (dotnet ()) (args killed) repoRoot.Value
                 Expect.equal again.ExitCode 2 (describe again)
-                Expect.stringContains again.Error "already holds a run (checkpointed in" "a fresh run does not start over a checkpointed one"
+                Expect.stringContains again.Error "is not empty (it holds a run or other files); continue it with --resume" "a fresh run does not start over a checkpointed one"
                 let bench = run (dotnet ()) [ prunerlDll (); "bench"; "checkpoint"; "--steps"; "300"; "--width"; "0.5" ] repoRoot.Value
                 Expect.equal bench.ExitCode 0 (describe bench)
                 Expect.stringContains bench.Output "minatar/breakout" "bench checkpoint measures MinAtar"
                 let missing = run (dotnet ()) [ prunerlDll (); "train"; "--resume"; "--out"; whole + "-none" ] repoRoot.Value
                 Expect.equal missing.ExitCode 2 (describe missing)
-                Expect.stringContains missing.Error "holds no checkpoint to resume" "nothing to resume"
+                Expect.stringContains missing.Error "does not exist; start the run without --resume" "nothing to resume"
             finally
                 cleanUp [ killed; whole ]
         }

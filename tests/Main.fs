@@ -24,6 +24,7 @@ let all =
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
+        RunCommandTests.tests
         ScheduleCommandTests.tests
         ReportTests.tests
         ArchitectureTests.tests

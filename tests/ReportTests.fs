@@ -481,10 +481,6 @@ let tests =
                     // 1500 gradient updates after the 1000-step warm-up: the pruned run reaches its target at the end.
                     let r = prunerl [ "train"; "--steps"; "4000"; "--eval-every"; "1000"; "--width"; "1"; "--sparsity"; sparsity; "--analyse-every"; "2000"; "--seed"; seed; "--out"; folder ]
                     Expect.equal r.ExitCode 0 (describe r)
-                    // train writes config.json and status.json once the results layout lands on main; until then, as it will.
-                    if not (File.Exists(Path.Combine(folder, "config.json"))) then
-                        File.WriteAllText(Path.Combine(folder, "config.json"), sprintf """{"format":"prunerl-run/1","agent":"dqn","env":"cartpole","width":1.0,"sparsity":%s,"baseline":"none","steps":4000,"seed":%s}""" sparsity seed)
-                        File.WriteAllText(Path.Combine(folder, "status.json"), """{"state":"finished","step":4000,"total_steps":4000,"error":null}""")
                 let r = prunerl [ "report"; results; "--reps"; reps ]
                 Expect.equal r.ExitCode 0 (describe r)
                 let out = Path.Combine(results, "report")

@@ -52,7 +52,7 @@ public sealed record TrainingSpec(
     BaselineRequest? Baseline = null)
 {
     /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
-    public long TotalUpdates => Math.Max(0, TotalSteps - Agent.MinReplay) / Agent.UpdatePeriod * Agent.UpdatesPerStep;
+    public long TotalUpdates => AgentConfigModule.gradientUpdates(Agent, TotalSteps);
 }
 
 /// <summary>A finished episode while training.</summary>

@@ -35,8 +35,10 @@ public sealed record SacSpec(
     EnvironmentOptions? Options = null,
     double? StopAtReturn = null)
 {
-    /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
-    public long TotalUpdates => Math.Max(0, TotalSteps - Agent.MinReplay) / Agent.UpdatePeriod * Agent.UpdatesPerStep;
+    /// <summary>Gradient updates the run will take, the pruning schedule's length: update steps are the steps s
+    /// with MinReplay &lt; s &lt;= TotalSteps and s mod UpdatePeriod = 0 (as AgentConfig.gradientUpdates counts them).</summary>
+    public long TotalUpdates => TotalSteps <= Agent.MinReplay ? 0
+        : (TotalSteps / Agent.UpdatePeriod - Agent.MinReplay / Agent.UpdatePeriod) * Agent.UpdatesPerStep;
 }
 
 /// <summary>SAC's training loop on the shared run loop (<see cref="TrainingSession"/>): uniformly random
