@@ -113,6 +113,18 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
     }
 
     /// <summary>
+    /// Sets the entries of pruned weights to zero in a tensor aligned with the flat buffer, such as a
+    /// target network's values kept by Polyak averaging (so it holds the online network's sparsity).
+    /// </summary>
+    public void MaskAligned(Tensor aligned)
+    {
+        if (flatMask is null) throw new InvalidOperationException("masking an aligned tensor needs a pruner created with a flat optimizer");
+        if (aligned.shape.Length != 1 || aligned.shape[0] != flatMask.shape[0])
+            throw new ArgumentException($"expected a flat tensor of {flatMask.shape[0]} entries, got [{string.Join(", ", aligned.shape)}]", nameof(aligned));
+        using (no_grad()) aligned.mul_(flatMask);
+    }
+
+    /// <summary>
     /// Sets the gradient of every pruned weight to zero (call between backward and the optimizer step):
     /// with the state cleared at mask updates, the step then leaves pruned weights at zero.
     /// </summary>
