@@ -23,44 +23,6 @@ type DemoArgs =
             | Device _ -> "torch device: cpu, cuda or auto (default auto)."
             | Seed _ -> "seed of the network's initial weights (default 0)."
 
-type BenchEnvsArgs =
-    | [<AltCommandLine("-e")>] Env of id: string
-    | Seconds of seconds: float
-    | Copies of count: int
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Env _ -> "environment id to measure (repeatable; default: all registered)."
-            | Seconds _ -> "seconds of measurement per environment and form (default 2)."
-            | Copies _ -> "copies stepped together in the vectorised form (default 64)."
-
-type BenchTrainArgs =
-    | Env of id: string
-    | Network of name: string
-    | Steps of count: int64
-    | Widths of multipliers: string
-    | Threads of count: int
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Env _ -> "MinAtar game to train on (default minatar/breakout)."
-            | Network _ -> "minatar (conv 16, dense 128) or impala (the ResNet) (default minatar)."
-            | Steps _ -> "agent steps per measurement (default 3000)."
-            | Widths _ -> "comma-separated width multipliers (default 1,4)."
-            | Threads _ -> "torch threads (default 1)."
-
-type BenchArgs =
-    | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
-    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
-            | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per width."
-
 type EnvsArgs =
     | Render of id: string
     | Out of path: string
@@ -88,10 +50,12 @@ type TrainArgs =
     | Seed of seed: int64
     | Out of directory: string
     | Analyse_Every of steps: int64
+    | Threads of count: int
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Threads _ -> "torch threads (default: 1 for a network under 500k parameters, else 2; see README, 'Speed')."
             | Out _ -> "directory for the run's metrics: metrics.csv, metrics.jsonl and a TensorBoard event file (must not hold a run)."
             | Analyse_Every _ -> "agent steps between measurements of the network on a held-out batch (dormant neurons, srank, ...; default 0: none)."
             | Env _ -> "environment with discrete actions (default cartpole); see prunerl envs."
@@ -109,7 +73,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
-    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchCommand.BenchArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -167,59 +131,6 @@ let private demo (args: ParseResults<DemoArgs>) =
     printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" final.TotalSize final.NonZero (1.0 - float final.NonZero / float final.TotalSize)
     0
 
-let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =
-    let ids =
-        match args.GetResults BenchEnvsArgs.Env with
-        | [] -> List.ofSeq Prunerl.Agents.Envs.EnvironmentRegistry.Ids
-        | ids -> ids
-    let seconds = args.GetResult(Seconds, 2.0)
-    let copies = args.GetResult(Copies, 64)
-    if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
-    if copies < 1 then raise (UserError(sprintf "copies must be >= 1, got %d" copies))
-    for id in ids do
-        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
-        with :? ArgumentException as e -> raise (argumentError e)
-    let duration = TimeSpan.FromSeconds seconds
-    printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
-    printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
-    for id in ids do
-        let single = Prunerl.Agents.Envs.EnvironmentBenchmark.Single(id, duration)
-        let vector = Prunerl.Agents.Envs.EnvironmentBenchmark.Vectorised(id, copies, duration)
-        printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
-    0
-
-let private benchTrain (args: ParseResults<BenchTrainArgs>) =
-    let id = args.GetResult(BenchTrainArgs.Env, "minatar/breakout")
-    let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
-    let threads = args.GetResult(Threads, 1)
-    let widths =
-        args.GetResult(Widths, "1,4").Split(',')
-        |> Array.map (fun w ->
-            match Double.TryParse(w, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-            | true, x when x > 0.0 -> x
-            | _ -> raise (UserError(sprintf "widths must be positive numbers separated by commas, got '%s'" w)))
-    if not (id.StartsWith "minatar/") then raise (UserError(sprintf "bench train runs on MinAtar games, got '%s'" id))
-    let torso =
-        match args.GetResult(Network, "minatar") with
-        | "minatar" -> TorsoKind.MinAtar
-        | "impala" -> TorsoKind.Impala
-        | other -> raise (UserError(sprintf "network must be minatar or impala, got '%s'" other))
-    Validate.atLeast "steps" 200L steps |> orFail |> ignore
-    Validate.atLeast "threads" 1L (int64 threads) |> orFail |> ignore
-    match TorchRuntime.TryLoad() with
-    | false, error -> raise (UserError error)
-    | true, _ -> ()
-    TorchSharp.torch.set_num_threads threads
-    printfn "DQN on %s, %O network, batch 32, one update per step, %d steps each, %d torch thread(s)" id torso steps threads
-    printfn "  %6s  %14s  %22s  %16s" "width" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
-    for width in widths do
-        let speed =
-            Prunerl.Agents.Training.TrainingBenchmark.Measure(
-                id, NetworkSpec(torso, Width = width), { AgentConfig.minatarDqn with MinReplay = 100L },
-                Prunerl.Agents.Training.PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps)
-        printfn "  %6g  %14.0f  %22.0f  %15.1f%%" width speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
-    0
-
 /// The agent and network a run on this environment starts from: MinAtar's DQN and network for MinAtar,
 /// the CartPole DQN and a 128-128 MLP for classic control.
 let private presetFor (id: string) (width: float) =
@@ -244,6 +155,7 @@ let private train (args: ParseResults<TrainArgs>) =
     Validate.atLeast "steps" 1L steps |> orFail |> ignore
     Validate.atLeast "eval_every" 1L evalEvery |> orFail |> ignore
     Validate.atLeast "analyse_every" 0L analyseEvery |> orFail |> ignore
+    args.TryGetResult TrainArgs.Threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     let agent, network = presetFor id width
     let pruning =
         if sparsity = 0.0 then None
@@ -261,9 +173,13 @@ let private train (args: ParseResults<TrainArgs>) =
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
-    TorchSharp.torch.set_num_threads 1
+    let threads =
+        match args.TryGetResult TrainArgs.Threads with
+        | Some t -> t
+        | None -> TorchThreads.For(network.Torso, TorchThreads.ParameterCount(id, network))
+    TorchSharp.torch.set_num_threads threads
     let what = if sparsity = 0.0 then "dense" else sprintf "pruned to %g%% (%s) on the paper's schedule, 20%%-80%% of %d updates" (100.0 * sparsity) (args.GetResult(Distribution, "erk")) spec.TotalUpdates
-    printfn "Training DQN on %s for %d steps, seed %d: %O torso at width %g, %s" id steps seed network.Torso width what
+    printfn "Training DQN on %s for %d steps, seed %d: %O torso at width %g, %s; %d torch thread(s)" id steps seed network.Torso width what threads
     printfn "  %8s  %12s  %9s  %8s" "step" "eval return" "sparsity" "seconds"
     let clock = Diagnostics.Stopwatch.StartNew()
     let progress =
@@ -333,10 +249,7 @@ let main argv =
         | Command.Train args -> train args
         | Command.Schedule args -> ScheduleCommand.run args
         | Command.Envs args -> envs args
-        | Command.Bench args ->
-            match args.GetSubCommand() with
-            | Envs envArgs -> benchEnvs envArgs
-            | BenchArgs.Train trainArgs -> benchTrain trainArgs
+        | Command.Bench args -> BenchCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

@@ -28,9 +28,10 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
 /// weights at exactly zero whenever <see cref="ApplyMasks"/> is called (after every optimizer step).
 /// Attached to a network whose parameters are a <see cref="FlatParameters"/> buffer, it keeps one flat
 /// mask aligned with that buffer (ones for dense parameters; each parameter's mask is a view of it), so
-/// <see cref="ApplyMasks"/> and <see cref="MaskGradients"/> are one multiply each, and at every mask
-/// update it also multiplies the optimizer's per-weight state by the mask: a pruned weight's running
-/// averages are zero, so with masked gradients an optimizer step leaves it at exactly zero.
+/// <see cref="ApplyMasks"/> is one multiply, and at every mask update it also multiplies the optimizer's
+/// per-weight state by the mask: a pruned weight's running averages are zero, so an optimizer step given
+/// <see cref="StepMask"/> (which counts its gradient as zero) leaves it at exactly zero, with no pass of
+/// its own over the weights.
 /// </summary>
 public sealed class MagnitudePruner : IDisposable
 {
@@ -111,18 +112,12 @@ public sealed class MagnitudePruner : IDisposable
     }
 
     /// <summary>
-    /// Sets the gradient of every pruned weight to zero (call between backward and the optimizer step):
-    /// with the state cleared at mask updates, the step then leaves pruned weights at zero.
+    /// The flat mask (1 kept, 0 pruned) to pass to every <see cref="IFlatOptimizer.Step"/>: the step then
+    /// counts pruned weights' gradients as zero and, their state having been cleared at the mask update,
+    /// leaves them at exactly zero. Null before the first mask update (nothing is pruned yet) and without
+    /// a flat optimizer.
     /// </summary>
-    public void MaskGradients()
-    {
-        using var scope = NewDisposeScope();
-        using (no_grad())
-            if (optimizer is not null) optimizer.Parameters.Gradients.mul_(flatMask!);
-            else
-                for (var i = 0; i < tensors.Count; i++)
-                    if (masks[i] is { } mask && tensors[i].grad is { } gradient) gradient.mul_(mask);
-    }
+    public Tensor? StepMask => Array.Exists(masks, m => m is not null) ? flatMask : null;
 
     /// <summary>Each parameter's size and non-zero count, measured on the tensors.</summary>
     public IReadOnlyList<ParameterSparsity> Measure()

@@ -1,0 +1,35 @@
+using Prunerl.Agents.Envs;
+using Prunerl.Agents.Networks;
+using static TorchSharp.torch;
+
+namespace Prunerl.Agents.Runtime;
+
+/// <summary>
+/// How many intra-op threads torch uses to train a network, by default (a setting: `--threads` overrides it).
+/// Measured with `prunerl bench update` on a 2-core machine (README, 'Speed'): under
+/// <see cref="SmallNetwork"/> parameters a batch-32 update is too small to split (a second thread saves
+/// little or nothing and a busy machine makes it slower); above it, two threads take about a third off.
+/// More than two threads were not measured, so the default stops there.
+/// </summary>
+public static class TorchThreads
+{
+    /// <summary>Networks with fewer parameters than this train on one thread.</summary>
+    public const long SmallNetwork = 500_000;
+
+    /// <summary>The most threads the default asks for.</summary>
+    public const int MaxDefault = 2;
+
+    /// <summary>The default thread count for training a network with this many parameters, at most the machine's cores.</summary>
+    public static int For(TorsoKind torso, long parameters) =>
+        parameters < SmallNetwork ? 1 : Math.Min(MaxDefault, System.Environment.ProcessorCount);
+
+    /// <summary>Parameters of the value network a DQN on this environment trains (the plain Q head).</summary>
+    public static long ParameterCount(string environment, NetworkSpec network)
+    {
+        var env = EnvironmentRegistry.Create(environment);
+        var actions = env.ActionSpace is DiscreteSpace discrete ? discrete.Count : 1;
+        using var scope = NewDisposeScope();
+        using var q = new QNetwork(network, env.ObservationSpace.Shape, actions, 0);
+        return q.parameters().Sum(p => p.numel());
+    }
+}

@@ -1,0 +1,184 @@
+/// `prunerl bench`: benchmarks that print figures (speed targets live here, never in timed tests).
+/// Parse, validate, call the measurements in Prunerl.Agents, report.
+module Prunerl.Cli.BenchCommand
+
+open System
+open System.Globalization
+open Argu
+open Prunerl.Core
+open Prunerl.Agents.Networks
+open Prunerl.Agents.Runtime
+open Prunerl.Agents.Training
+open Prunerl.Cli.UserError
+
+type BenchEnvsArgs =
+    | [<AltCommandLine("-e")>] Env of id: string
+    | Seconds of seconds: float
+    | Copies of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Env _ -> "environment id to measure (repeatable; default: all registered)."
+            | Seconds _ -> "seconds of measurement per environment and form (default 2)."
+            | Copies _ -> "copies stepped together in the vectorised form (default 64)."
+
+type BenchTrainArgs =
+    | Env of id: string
+    | Networks of names: string
+    | Widths of multipliers: string
+    | Steps of count: int64
+    | Threads of count: int
+    | Repeats of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Env _ -> "MinAtar game to train on (default minatar/breakout)."
+            | Networks _ -> "comma-separated networks: minatar (conv 16, dense 128), impala (the ResNet) (default minatar,impala)."
+            | Widths _ -> "comma-separated width multipliers (default 1,4)."
+            | Steps _ -> "agent steps per run (default 3000)."
+            | Threads _ -> "torch threads (default: chosen per network, as prunerl train does)."
+            | Repeats _ -> "runs of each of dense and pruned, alternating; the fastest counts (default 1)."
+
+type BenchUpdateArgs =
+    | Env of id: string
+    | Networks of names: string
+    | Widths of multipliers: string
+    | Threads of counts: string
+    | Seconds of seconds: float
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Env _ -> "MinAtar game whose transitions are replayed (default minatar/breakout)."
+            | Networks _ -> "comma-separated networks: minatar, impala (default minatar,impala)."
+            | Widths _ -> "comma-separated width multipliers (default 1,4)."
+            | Threads _ -> "comma-separated torch thread counts to compare (default 1,2)."
+            | Seconds _ -> "seconds of updates per agent and setting (default 2)."
+
+type BenchArgs =
+    | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Update of ParseResults<BenchUpdateArgs>
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
+            | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per network and width."
+            | Update _ -> "where a training update's time goes (forward, backward, optimizer, pruner) per network, width and thread count."
+
+/// Comma-separated values, each parsed or refused with a one-line error naming the field.
+let private listOf (field: string) (what: string) (parse: string -> 'a option) (text: string) =
+    text.Split(',')
+    |> Array.map (fun item ->
+        match parse (item.Trim()) with
+        | Some x -> x
+        | None -> raise (UserError(sprintf "%s must be %s separated by commas, got '%s'" field what item)))
+
+let private widthsOf =
+    listOf "widths" "positive numbers" (fun w ->
+        match Double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture) with
+        | true, x when x > 0.0 -> Some x
+        | _ -> None)
+
+let private networksOf =
+    listOf "networks" "minatar or impala" (function
+        | "minatar" -> Some TorsoKind.MinAtar
+        | "impala" -> Some TorsoKind.Impala
+        | _ -> None)
+
+let private threadCountsOf =
+    listOf "threads" "whole numbers >= 1" (fun t ->
+        match Int32.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture) with
+        | true, n when n >= 1 -> Some n
+        | _ -> None)
+
+let private minatarGame (id: string) =
+    if not (id.StartsWith "minatar/") then raise (UserError(sprintf "the benchmark runs on MinAtar games, got '%s'" id))
+    try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
+    with :? ArgumentException as e -> raise (argumentError e)
+    id
+
+let private loadTorch () =
+    match TorchRuntime.TryLoad() with
+    | false, error -> raise (UserError error)
+    | true, _ -> ()
+
+/// The MinAtar DQN learning after 100 steps, so that almost every measured step carries an update.
+let private benchAgent = { AgentConfig.minatarDqn with MinReplay = 100L }
+
+let private envs (args: ParseResults<BenchEnvsArgs>) =
+    let ids =
+        match args.GetResults BenchEnvsArgs.Env with
+        | [] -> List.ofSeq Prunerl.Agents.Envs.EnvironmentRegistry.Ids
+        | ids -> ids
+    let seconds = args.GetResult(BenchEnvsArgs.Seconds, 2.0)
+    let copies = args.GetResult(Copies, 64)
+    if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
+    if copies < 1 then raise (UserError(sprintf "copies must be >= 1, got %d" copies))
+    for id in ids do
+        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
+        with :? ArgumentException as e -> raise (argumentError e)
+    let duration = TimeSpan.FromSeconds seconds
+    printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
+    printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
+    for id in ids do
+        let single = Prunerl.Agents.Envs.EnvironmentBenchmark.Single(id, duration)
+        let vector = Prunerl.Agents.Envs.EnvironmentBenchmark.Vectorised(id, copies, duration)
+        printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
+    0
+
+let private train (args: ParseResults<BenchTrainArgs>) =
+    let id = minatarGame (args.GetResult(BenchTrainArgs.Env, "minatar/breakout"))
+    let networks = networksOf (args.GetResult(BenchTrainArgs.Networks, "minatar,impala"))
+    let widths = widthsOf (args.GetResult(BenchTrainArgs.Widths, "1,4"))
+    let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
+    let repeats = args.GetResult(Repeats, 1)
+    let threads = args.TryGetResult BenchTrainArgs.Threads
+    Validate.atLeast "steps" 200L steps |> orFail |> ignore
+    Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
+    threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
+    loadTorch ()
+    printfn "DQN on %s, batch 32, one update per step, %d steps per run, fastest of %d; pruned: 90%% on the paper's schedule" id steps repeats
+    printfn "  %-8s  %6s  %7s  %10s  %14s  %22s  %16s" "network" "width" "threads" "parameters" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
+    for torso in networks do
+        for width in widths do
+            let network = NetworkSpec(torso, Width = width)
+            let parameters = TorchThreads.ParameterCount(id, network)
+            let used = defaultArg threads (TorchThreads.For(torso, parameters))
+            TorchSharp.torch.set_num_threads used
+            let speed =
+                TrainingBenchmark.Measure(
+                    id, network, benchAgent, PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps, repeats)
+            printfn "  %-8O  %6g  %7d  %10d  %14.0f  %22.0f  %15.1f%%" torso width used parameters speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
+    0
+
+let private update (args: ParseResults<BenchUpdateArgs>) =
+    let id = minatarGame (args.GetResult(BenchUpdateArgs.Env, "minatar/breakout"))
+    let networks = networksOf (args.GetResult(BenchUpdateArgs.Networks, "minatar,impala"))
+    let widths = widthsOf (args.GetResult(BenchUpdateArgs.Widths, "1,4"))
+    let threadCounts = threadCountsOf (args.GetResult(BenchUpdateArgs.Threads, "1,2"))
+    let seconds = args.GetResult(BenchUpdateArgs.Seconds, 2.0)
+    if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
+    loadTorch ()
+    printfn "One DQN update (batch 32, centered RMSProp) on %s transitions: mean microseconds per update, dense and pruned to 90%%" id
+    printfn "  forward, backward: the dense agent's; optimizer: dense / pruned (the pruner's mask rides in the pruned step);"
+    printfn "  overhead: pruned over dense per update, with one mask recomputation (recompute) per 1000 updates"
+    printfn "  %-8s  %5s  %3s  %9s  %7s  %8s  %8s  %15s  %9s  %9s  %8s  %9s  %7s  %7s" "network" "width" "thr" "params" "updates" "forward" "backward" "optimizer d/p" "dense" "pruned" "overhead" "recompute" "act" "sample"
+    for torso in networks do
+        for width in widths do
+            for threads in threadCounts do
+                TorchSharp.torch.set_num_threads threads
+                let b = UpdateBenchmark.Measure(id, NetworkSpec(torso, Width = width), benchAgent, threads, seconds)
+                printfn "  %-8O  %5g  %3d  %9d  %7d  %8.0f  %8.0f  %7.0f/%-7.0f  %9.0f  %9.0f  %7.1f%%  %9.0f  %7.0f  %7.0f"
+                    torso width threads b.Parameters b.Updates b.Dense.Forward b.Dense.Backward b.Dense.Optimizer b.Pruned.Optimizer
+                    b.Dense.Total b.Pruned.Total (100.0 * b.PruningOverhead) b.MaskRecompute b.Act b.Sample
+    0
+
+let run (args: ParseResults<BenchArgs>) : int =
+    match args.GetSubCommand() with
+    | Envs a -> envs a
+    | Train a -> train a
+    | Update a -> update a
