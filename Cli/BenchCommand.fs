@@ -75,7 +75,7 @@ let private listOf (field: string) (what: string) (parse: string -> 'a option) (
     |> Array.map (fun item ->
         match parse (item.Trim()) with
         | Some x -> x
-        | None -> raise (UserError(sprintf "%s must be %s separated by commas, got '%s'" field what item)))
+        | None -> raise (UserError(sprintf "%s must be %s, separated by commas, got '%s'" field what item)))
 
 let private widthsOf =
     listOf "widths" "positive numbers" (fun w ->
@@ -95,8 +95,8 @@ let private threadCountsOf =
         | true, n when n >= 1 -> Some n
         | _ -> None)
 
-let private minatarGame (id: string) =
-    if not (id.StartsWith "minatar/") then raise (UserError(sprintf "the benchmark runs on MinAtar games, got '%s'" id))
+let private minatarGame (command: string) (id: string) =
+    if not (id.StartsWith "minatar/") then raise (UserError(sprintf "bench %s runs on MinAtar games, got '%s'" command id))
     try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
     with :? ArgumentException as e -> raise (argumentError e)
     id
@@ -131,7 +131,7 @@ let private envs (args: ParseResults<BenchEnvsArgs>) =
     0
 
 let private train (args: ParseResults<BenchTrainArgs>) =
-    let id = minatarGame (args.GetResult(BenchTrainArgs.Env, "minatar/breakout"))
+    let id = minatarGame "train" (args.GetResult(BenchTrainArgs.Env, "minatar/breakout"))
     let networks = networksOf (args.GetResult(BenchTrainArgs.Networks, "minatar,impala"))
     let widths = widthsOf (args.GetResult(BenchTrainArgs.Widths, "1,4"))
     let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
@@ -156,25 +156,28 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     0
 
 let private update (args: ParseResults<BenchUpdateArgs>) =
-    let id = minatarGame (args.GetResult(BenchUpdateArgs.Env, "minatar/breakout"))
+    let id = minatarGame "update" (args.GetResult(BenchUpdateArgs.Env, "minatar/breakout"))
     let networks = networksOf (args.GetResult(BenchUpdateArgs.Networks, "minatar,impala"))
     let widths = widthsOf (args.GetResult(BenchUpdateArgs.Widths, "1,4"))
     let threadCounts = threadCountsOf (args.GetResult(BenchUpdateArgs.Threads, "1,2"))
     let seconds = args.GetResult(BenchUpdateArgs.Seconds, 2.0)
     if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
     loadTorch ()
-    printfn "One DQN update (batch 32, centered RMSProp) on %s transitions: mean microseconds per update, dense and pruned to 90%%" id
-    printfn "  forward, backward: the dense agent's; optimizer: dense / pruned (the pruner's mask rides in the pruned step);"
-    printfn "  overhead: pruned over dense per update, with one mask recomputation (recompute) per 1000 updates"
-    printfn "  %-8s  %5s  %3s  %9s  %7s  %8s  %8s  %15s  %9s  %9s  %8s  %9s  %7s  %7s" "network" "width" "thr" "params" "updates" "forward" "backward" "optimizer d/p" "dense" "pruned" "overhead" "recompute" "act" "sample"
+    printfn "One DQN update (batch 32, centered RMSProp) on %s transitions, dense and pruned to 90%%: median microseconds" id
+    printfn "per update over blocks of 10. forward, backward: the dense agent's; optimizer: dense/pruned step, fused (the pruner's"
+    printfn "mask rides in it) and as torch ops (with a gradient mask multiply when pruned); overhead: pruned over dense with one"
+    printfn "mask recomputation (recompute) per 1000 updates, fused and torch ops; act: one action at batch 1; sample: one batch"
+    printfn "  %-7s %5s %3s %8s %6s %7s %7s %13s %13s %7s %7s %6s %6s %9s %6s %6s"
+        "network" "width" "thr" "params" "upd" "forward" "backwrd" "optim fused" "optim ops" "dense" "pruned" "ovhd" "ovhd-op" "recompute" "act" "sample"
     for torso in networks do
         for width in widths do
             for threads in threadCounts do
                 TorchSharp.torch.set_num_threads threads
                 let b = UpdateBenchmark.Measure(id, NetworkSpec(torso, Width = width), benchAgent, threads, seconds)
-                printfn "  %-8O  %5g  %3d  %9d  %7d  %8.0f  %8.0f  %7.0f/%-7.0f  %9.0f  %9.0f  %7.1f%%  %9.0f  %7.0f  %7.0f"
+                printfn "  %-7O %5g %3d %8d %6d %7.0f %7.0f %6.0f/%-6.0f %6.0f/%-6.0f %7.0f %7.0f %5.1f%% %6.1f%% %9.0f %6.0f %6.0f"
                     torso width threads b.Parameters b.Updates b.Dense.Forward b.Dense.Backward b.Dense.Optimizer b.Pruned.Optimizer
-                    b.Dense.Total b.Pruned.Total (100.0 * b.PruningOverhead) b.MaskRecompute b.Act b.Sample
+                    b.DenseTorchOps.Optimizer b.PrunedTorchOps.Optimizer b.Dense.Total b.Pruned.Total
+                    (100.0 * b.PruningOverhead) (100.0 * b.TorchOpsPruningOverhead) b.MaskRecompute b.Act b.Sample
     0
 
 let run (args: ParseResults<BenchArgs>) : int =

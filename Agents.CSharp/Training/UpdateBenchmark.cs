@@ -18,25 +18,35 @@ public sealed record PhaseTimes(double MaskUpdate, double Forward, double Backwa
 }
 
 /// <summary>
-/// Where a training update's time goes for one network on one thread count, dense and pruned to 90%.
-/// <paramref name="MaskRecompute"/> is one mask recomputation (the paper's schedule does one every 1000
-/// updates); <paramref name="Act"/> one greedy action at batch 1, <paramref name="Sample"/> one replay batch.
+/// Where a training update's time goes for one network on one thread count: dense and pruned to 90%, with
+/// the optimizer's fused step (<see cref="Dense"/>, <see cref="Pruned"/>) and with torch ops and a separate
+/// gradient mask multiply (<see cref="DenseTorchOps"/>, <see cref="PrunedTorchOps"/>, the form before the
+/// fused step). <paramref name="MaskRecompute"/> is one mask recomputation (the paper's schedule does one
+/// every 1000 updates); <paramref name="Act"/> one greedy action at batch 1, <paramref name="Sample"/> one
+/// replay batch; all in microseconds.
 /// </summary>
 public sealed record UpdateBreakdown(
     TorsoKind Torso, double Width, int Threads, long Parameters, long Updates,
-    PhaseTimes Dense, PhaseTimes Pruned, double MaskRecompute, double Act, double Sample)
+    PhaseTimes Dense, PhaseTimes Pruned, PhaseTimes DenseTorchOps, PhaseTimes PrunedTorchOps,
+    double MaskRecompute, double Act, double Sample)
 {
     /// <summary>The paper's mask update period, in gradient updates.</summary>
     public const long PaperMaskPeriod = 1000;
 
     /// <summary>How much longer a pruned update takes than a dense one, mask recomputations amortised at the paper's period.</summary>
-    public double PruningOverhead => (Pruned.Total + MaskRecompute / PaperMaskPeriod) / Dense.Total - 1;
+    public double PruningOverhead => Overhead(Dense, Pruned);
+
+    /// <summary>The same with torch-op optimizer steps and a gradient mask pass.</summary>
+    public double TorchOpsPruningOverhead => Overhead(DenseTorchOps, PrunedTorchOps);
+
+    private double Overhead(PhaseTimes dense, PhaseTimes pruned) => (pruned.Total + MaskRecompute / PaperMaskPeriod) / dense.Total - 1;
 }
 
 /// <summary>
 /// Times the agent's own update (<see cref="DqnAgent.Update"/> with an <see cref="UpdateTimer"/>) on
-/// batches replayed from random-policy transitions, for `prunerl bench update`: a dense agent and one
-/// pruned to 90% alternate in short blocks, so a busy machine slows both alike.
+/// batches replayed from random-policy transitions, for `prunerl bench update`. Four agents (dense and
+/// pruned, fused and torch-op steps) take turns in blocks of 10 updates, so a busy machine slows them
+/// alike; each reports its median block.
 /// </summary>
 public static class UpdateBenchmark
 {
@@ -57,37 +67,57 @@ public static class UpdateBenchmark
         FillRandomly(vector, replay, actionCount, Math.Max(config.BatchSize, 1000), ref random, seed);
 
         var shape = vector.ObservationSpace.Shape;
-        using var dense = new DqnAgent(config, network, shape, actionCount, null, seed);
-        using var pruned = new DqnAgent(config, network, shape, actionCount, NinetyPercent(), seed);
-        var batch = new ReplayBatch(config.BatchSize, vector.ObservationSize);
-        var sampleClock = new Stopwatch();
-        void Run(DqnAgent agent, int updates, UpdateTimer? timer, Stopwatch? clock)
+        DqnAgent Agent(bool pruned, bool torchOps)
         {
-            for (var i = 0; i < updates; i++)
+            var agent = new DqnAgent(config, network, shape, actionCount, pruned ? NinetyPercent() : null, seed);
+            switch (agent.Optimizer)
             {
-                sampleClock.Start();
-                replay.Sample(config.BatchSize, ref random, batch);
-                sampleClock.Stop();
-                clock?.Start();
-                agent.Update(batch, timer);
-                clock?.Stop();
+                case FlatRmsProp rmsProp: rmsProp.TorchOpsOnly = torchOps; break;
+                case FlatAdam adam: adam.TorchOpsOnly = torchOps; break;
             }
+            return agent;
         }
-        Run(dense, WarmUp, null, null);
-        Run(pruned, WarmUp, null, null);
-        sampleClock.Reset();
-        UpdateTimer denseTimer = new(), prunedTimer = new();
-        Stopwatch denseClock = new(), prunedClock = new();
-        while (denseTimer.Updates < 2 * Block || denseClock.Elapsed.TotalSeconds + prunedClock.Elapsed.TotalSeconds < 2 * seconds)
+        var agents = new[] { Agent(false, false), Agent(true, false), Agent(false, true), Agent(true, true) };
+        try
         {
-            Run(dense, Block, denseTimer, denseClock);
-            Run(pruned, Block, prunedTimer, prunedClock);
+            var batch = new ReplayBatch(config.BatchSize, vector.ObservationSize);
+            var sampleClock = new Stopwatch();
+            (UpdateTimer Timer, double Microseconds) RunBlock(DqnAgent agent, int updates)
+            {
+                var timer = new UpdateTimer();
+                var clock = new Stopwatch();
+                for (var i = 0; i < updates; i++)
+                {
+                    sampleClock.Start();
+                    replay.Sample(config.BatchSize, ref random, batch);
+                    sampleClock.Stop();
+                    clock.Start();
+                    agent.Update(batch, timer);
+                    clock.Stop();
+                }
+                return (timer, clock.Elapsed.TotalMicroseconds);
+            }
+            foreach (var agent in agents) RunBlock(agent, WarmUp);
+            sampleClock.Reset();
+            var blocks = agents.Select(_ => new List<(UpdateTimer Timer, double Microseconds)>()).ToArray();
+            var elapsed = Stopwatch.StartNew();
+            while (blocks[0].Count < 3 || elapsed.Elapsed.TotalSeconds < agents.Length * seconds)
+                for (var k = 0; k < agents.Length; k++) blocks[k].Add(RunBlock(agents[k], Block));
+            PhaseTimes Median(int k)
+            {
+                var median = blocks[k].OrderBy(b => b.Microseconds).ElementAt(blocks[k].Count / 2);
+                return PhaseTimes.Of(median.Timer, median.Microseconds);
+            }
+            var updates = (long)blocks[0].Count * Block;
+            return new UpdateBreakdown(
+                network.Torso, network.Width, threads, agents[0].Optimizer.Parameters.Count, updates,
+                Median(0), Median(1), Median(2), Median(3),
+                MaskRecompute(agents[1]), Act(agents[0], vector), sampleClock.Elapsed.TotalMicroseconds / (agents.Length * updates));
         }
-        var updates = denseTimer.Updates;
-        return new UpdateBreakdown(
-            network.Torso, network.Width, threads, dense.Optimizer.Parameters.Count, updates,
-            PhaseTimes.Of(denseTimer, denseClock.Elapsed.TotalMicroseconds), PhaseTimes.Of(prunedTimer, prunedClock.Elapsed.TotalMicroseconds),
-            MaskRecompute(pruned), Act(dense, vector), sampleClock.Elapsed.TotalMicroseconds / (2 * updates));
+        finally
+        {
+            foreach (var agent in agents) agent.Dispose();
+        }
     }
 
     /// <summary>90% sparsity (uniform over the weights) from the first update, masks recomputed every 1000 updates.</summary>
