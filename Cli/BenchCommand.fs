@@ -178,6 +178,9 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
                     torso width threads b.Parameters b.Updates b.Dense.Forward b.Dense.Backward b.Dense.Optimizer b.Pruned.Optimizer
                     b.DenseTorchOps.Optimizer b.PrunedTorchOps.Optimizer b.Dense.Total b.Pruned.Total
                     (100.0 * b.PruningOverhead) (100.0 * b.TorchOpsPruningOverhead) b.MaskRecompute b.Act b.Sample
+                if Environment.GetEnvironmentVariable "PRUNERL_PHASES" = "1" then
+                    for name, p in [ "dense", b.Dense; "pruned", b.Pruned; "dense-ops", b.DenseTorchOps; "pruned-ops", b.PrunedTorchOps ] do
+                        printfn "      %-10s %A" name p
     0
 
 let run (args: ParseResults<BenchArgs>) : int =

@@ -55,7 +55,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Threads _ -> "torch threads (default: 1 for a network under 500k parameters, else 2; see README, 'Speed')."
+            | Threads _ -> "torch threads (default: 1 for a network under 500k parameters, else 2; see README, 'Benchmarks')."
             | Out _ -> "directory for the run's metrics: metrics.csv, metrics.jsonl and a TensorBoard event file (must not hold a run)."
             | Analyse_Every _ -> "agent steps between measurements of the network on a held-out batch (dormant neurons, srank, ...; default 0: none)."
             | Env _ -> "environment with discrete actions (default cartpole); see prunerl envs."

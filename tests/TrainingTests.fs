@@ -122,7 +122,7 @@ let tests =
                     use fused = create fusedFlat false
                     use ops = create opsFlat true
                     use generator = new torch.Generator(5UL)
-                    use keep = torch.rand([| fusedFlat.Count |], generator = generator).gt((0.5).ToScalar()).to_type(torch.ScalarType.Float32)
+                    use keep = torch.rand([| fusedFlat.Count |], generator = generator).gt((0.5).ToScalar()).to_type(torch.ScalarType.Byte)
                     for step in 1..40 do
                         use scope = torch.NewDisposeScope()
                         let gradient = torch.randn([| fusedFlat.Count |], generator = generator)

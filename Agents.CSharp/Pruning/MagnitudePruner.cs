@@ -40,6 +40,8 @@ public sealed class MagnitudePruner : IDisposable
     private readonly Tensor?[] masks;
     private readonly IFlatOptimizer? optimizer;
     private readonly Tensor? flatMask;
+    /// <summary>The flat mask as bytes for the optimizer's step (a quarter of the float mask's memory traffic); null until the first mask update.</summary>
+    private Tensor? stepMask;
 
     private MagnitudePruner(Plan plan, IReadOnlyList<TorchSharp.Modules.Parameter> tensors, IFlatOptimizer? optimizer)
     {
@@ -95,7 +97,11 @@ public sealed class MagnitudePruner : IDisposable
             }
             if (pooled.Count > 0) UpdatePooled(pooled, targets.PrunableKept);
             if (optimizer is not null)
+            {
                 foreach (var state in optimizer.State) state.mul_(flatMask!);
+                stepMask ??= empty_like(flatMask!, dtype: ScalarType.Byte).DetachFromDisposeScope();
+                stepMask.copy_(flatMask!);
+            }
         }
         ApplyMasks();
         return true;
@@ -112,12 +118,12 @@ public sealed class MagnitudePruner : IDisposable
     }
 
     /// <summary>
-    /// The flat mask (1 kept, 0 pruned) to pass to every <see cref="IFlatOptimizer.Step"/>: the step then
-    /// counts pruned weights' gradients as zero and, their state having been cleared at the mask update,
-    /// leaves them at exactly zero. Null before the first mask update (nothing is pruned yet) and without
-    /// a flat optimizer.
+    /// The flat mask (uint8, 1 kept, 0 pruned) to pass to every <see cref="IFlatOptimizer.Step"/>: the step
+    /// then counts pruned weights' gradients as zero and, their state having been cleared at the mask
+    /// update, leaves them at exactly zero. Null before the first mask update (nothing is pruned yet) and
+    /// without a flat optimizer.
     /// </summary>
-    public Tensor? StepMask => Array.Exists(masks, m => m is not null) ? flatMask : null;
+    public Tensor? StepMask => stepMask;
 
     /// <summary>Each parameter's size and non-zero count, measured on the tensors.</summary>
     public IReadOnlyList<ParameterSparsity> Measure()
@@ -166,5 +172,6 @@ public sealed class MagnitudePruner : IDisposable
     {
         foreach (var mask in masks) mask?.Dispose();
         flatMask?.Dispose();
+        stepMask?.Dispose();
     }
 }

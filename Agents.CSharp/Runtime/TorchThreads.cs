@@ -6,7 +6,7 @@ namespace Prunerl.Agents.Runtime;
 
 /// <summary>
 /// How many intra-op threads torch uses to train a network, by default (a setting: `--threads` overrides it).
-/// Measured with `prunerl bench update` on a 2-core machine (README, 'Speed'): under
+/// Measured with `prunerl bench update` on a 2-core machine (README, 'Benchmarks'): under
 /// <see cref="SmallNetwork"/> parameters a batch-32 update is too small to split (a second thread saves
 /// little or nothing and a busy machine makes it slower); above it, two threads take about a third off.
 /// More than two threads were not measured, so the default stops there.

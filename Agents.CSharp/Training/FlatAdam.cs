@@ -52,9 +52,11 @@ public sealed class FlatAdam : IFlatOptimizer
         var gradient = Parameters.Gradients;
         var correction2 = Math.Sqrt(1 - Math.Pow(beta2, Steps));
         var stepSize = learningRate / (1 - Math.Pow(beta1, Steps));
-        if (!TorchOpsOnly && FlatKernel.Applies(Parameters.Values, gradient, ExpAvg, ExpAvgSq, keep))
+        if (!TorchOpsOnly && FlatKernel.Applies(keep, Parameters.Values, gradient, ExpAvg, ExpAvgSq))
         {
-            FlatKernel.Run(Parameters.Count, (start, length) => Fused(start, length, keep, (float)correction2, (float)-stepSize));
+            var count = (int)Parameters.Count;
+            var entries = new Entries(this, 0, count, (float)correction2, (float)-stepSize);
+            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep, 0, count));
             return;
         }
         using var scope = NewDisposeScope();
@@ -67,40 +69,46 @@ public sealed class FlatAdam : IFlatOptimizer
     }
 
     /// <summary>
-    /// The step over entries [start, start + length), each read and written once, rounding as torch's ops
-    /// above do (add with alpha is a fused multiply-add there; addcmul and addcdiv are not).
+    /// The step's arithmetic on entries [start, start + length), rounding as torch's ops above do (add with
+    /// alpha is a fused multiply-add there; addcmul and addcdiv are not).
     /// </summary>
-    private void Fused(int start, int length, Tensor? keep, float correction2, float rate)
+    private ref struct Entries : FlatKernel.IEntries
     {
-        var values = FlatKernel.Floats(Parameters.Values).Slice(start, length);
-        var gradients = FlatKernel.Floats(Parameters.Gradients).Slice(start, length);
-        var means = FlatKernel.Floats(ExpAvg).Slice(start, length);
-        var squares = FlatKernel.Floats(ExpAvgSq).Slice(start, length);
-        var masked = keep is not null;
-        var kept = masked ? FlatKernel.Floats(keep!).Slice(start, length) : default;
-        float b1 = (float)beta1, c1 = (float)(1 - beta1), b2 = (float)beta2, c2 = (float)(1 - beta2), eps = (float)epsilon;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
+        private readonly Span<float> values, gradients, means, squares;
+        private readonly float beta1, complement1, beta2, complement2, epsilon, correction2, rate;
+
+        public Entries(FlatAdam optimizer, int start, int length, float correction2, float rate)
         {
-            Vector<float> vb1 = new(b1), vc1 = new(c1), vb2 = new(b2), vc2 = new(c2), ve = new(eps), vr = new(rate), vk = new(correction2);
-            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                var at = (nuint)i;
-                var g = Vector.LoadUnsafe(ref gradients[0], at);
-                if (masked) g *= Vector.LoadUnsafe(ref kept[0], at);
-                var m = Vector.FusedMultiplyAdd(g, vc1, Vector.LoadUnsafe(ref means[0], at) * vb1);
-                m.StoreUnsafe(ref means[0], at);
-                var v = Vector.LoadUnsafe(ref squares[0], at) * vb2 + vc2 * g * g;
-                v.StoreUnsafe(ref squares[0], at);
-                (Vector.LoadUnsafe(ref values[0], at) + vr * m / (Vector.SquareRoot(v) / vk + ve)).StoreUnsafe(ref values[0], at);
-            }
+            values = FlatKernel.Floats(optimizer.Parameters.Values, start, length);
+            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients, start, length);
+            means = FlatKernel.Floats(optimizer.ExpAvg, start, length);
+            squares = FlatKernel.Floats(optimizer.ExpAvgSq, start, length);
+            beta1 = (float)optimizer.beta1;
+            complement1 = (float)(1 - optimizer.beta1);
+            beta2 = (float)optimizer.beta2;
+            complement2 = (float)(1 - optimizer.beta2);
+            epsilon = (float)optimizer.epsilon;
+            this.correction2 = correction2;
+            this.rate = rate;
         }
-        for (; i < length; i++)
+
+        public readonly void Vector(nuint at, Vector<float> keep)
         {
-            var g = masked ? gradients[i] * kept[i] : gradients[i];
-            var m = means[i] = MathF.FusedMultiplyAdd(g, c1, means[i] * b1);
-            var v = squares[i] = squares[i] * b2 + c2 * g * g;
-            values[i] += rate * m / (MathF.Sqrt(v) / correction2 + eps);
+            var g = System.Numerics.Vector.LoadUnsafe(ref gradients[0], at) * keep;
+            var m = System.Numerics.Vector.FusedMultiplyAdd(g, new Vector<float>(complement1), System.Numerics.Vector.LoadUnsafe(ref means[0], at) * beta1);
+            m.StoreUnsafe(ref means[0], at);
+            var v = System.Numerics.Vector.LoadUnsafe(ref squares[0], at) * beta2 + new Vector<float>(complement2) * g * g;
+            v.StoreUnsafe(ref squares[0], at);
+            var step = new Vector<float>(rate) * m / (System.Numerics.Vector.SquareRoot(v) / correction2 + new Vector<float>(epsilon));
+            (System.Numerics.Vector.LoadUnsafe(ref values[0], at) + step).StoreUnsafe(ref values[0], at);
+        }
+
+        public readonly void Scalar(int at, float keep)
+        {
+            var g = gradients[at] * keep;
+            var m = means[at] = MathF.FusedMultiplyAdd(g, complement1, means[at] * beta1);
+            var v = squares[at] = squares[at] * beta2 + complement2 * g * g;
+            values[at] += rate * m / (MathF.Sqrt(v) / correction2 + epsilon);
         }
     }
 

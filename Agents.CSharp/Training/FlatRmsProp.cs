@@ -48,9 +48,11 @@ public sealed class FlatRmsProp : IFlatOptimizer
     {
         Steps++;
         var gradient = Parameters.Gradients;
-        if (!TorchOpsOnly && FlatKernel.Applies(Parameters.Values, gradient, SquareAvg, GradAvg, keep))
+        if (!TorchOpsOnly && FlatKernel.Applies(keep, Parameters.Values, gradient, SquareAvg, GradAvg))
         {
-            FlatKernel.Run(Parameters.Count, (start, length) => Fused(start, length, keep));
+            var count = (int)Parameters.Count;
+            var entries = new Entries(this, 0, count);
+            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep, 0, count));
             return;
         }
         using var scope = NewDisposeScope();
@@ -68,49 +70,53 @@ public sealed class FlatRmsProp : IFlatOptimizer
     }
 
     /// <summary>
-    /// The step over entries [start, start + length), each read and written once, rounding as torch's ops
-    /// above do (add with alpha is a fused multiply-add there; addcmul and addcdiv are not).
+    /// The step's arithmetic on entries [start, start + length), rounding as torch's ops above do (add with
+    /// alpha is a fused multiply-add there; addcmul and addcdiv are not).
     /// </summary>
-    private void Fused(int start, int length, Tensor? keep)
+    private ref struct Entries : FlatKernel.IEntries
     {
-        var values = FlatKernel.Floats(Parameters.Values).Slice(start, length);
-        var gradients = FlatKernel.Floats(Parameters.Gradients).Slice(start, length);
-        var squares = FlatKernel.Floats(SquareAvg).Slice(start, length);
-        var centered = GradAvg is not null;
-        var means = centered ? FlatKernel.Floats(GradAvg!).Slice(start, length) : default;
-        var masked = keep is not null;
-        var kept = masked ? FlatKernel.Floats(keep!).Slice(start, length) : default;
-        float a = (float)alpha, c = (float)(1 - alpha), eps = (float)epsilon, rate = (float)-learningRate;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
+        private readonly Span<float> values, gradients, squares, means;
+        private readonly bool centered;
+        private readonly float alpha, complement, epsilon, rate;
+
+        public Entries(FlatRmsProp optimizer, int start, int length)
         {
-            Vector<float> va = new(a), vc = new(c), ve = new(eps), vr = new(rate);
-            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                var at = (nuint)i;
-                var g = Vector.LoadUnsafe(ref gradients[0], at);
-                if (masked) g *= Vector.LoadUnsafe(ref kept[0], at);
-                var s = Vector.LoadUnsafe(ref squares[0], at) * va + vc * g * g;
-                s.StoreUnsafe(ref squares[0], at);
-                if (centered)
-                {
-                    var m = Vector.FusedMultiplyAdd(g, vc, Vector.LoadUnsafe(ref means[0], at) * va);
-                    m.StoreUnsafe(ref means[0], at);
-                    s -= m * m;
-                }
-                (Vector.LoadUnsafe(ref values[0], at) + vr * g / (Vector.SquareRoot(s) + ve)).StoreUnsafe(ref values[0], at);
-            }
+            values = FlatKernel.Floats(optimizer.Parameters.Values, start, length);
+            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients, start, length);
+            squares = FlatKernel.Floats(optimizer.SquareAvg, start, length);
+            centered = optimizer.GradAvg is not null;
+            means = centered ? FlatKernel.Floats(optimizer.GradAvg!, start, length) : default;
+            alpha = (float)optimizer.alpha;
+            complement = (float)(1 - optimizer.alpha);
+            epsilon = (float)optimizer.epsilon;
+            rate = (float)-optimizer.learningRate;
         }
-        for (; i < length; i++)
+
+        public readonly void Vector(nuint at, Vector<float> keep)
         {
-            var g = masked ? gradients[i] * kept[i] : gradients[i];
-            var s = squares[i] = squares[i] * a + c * g * g;
+            var g = System.Numerics.Vector.LoadUnsafe(ref gradients[0], at) * keep;
+            var s = System.Numerics.Vector.LoadUnsafe(ref squares[0], at) * alpha + new Vector<float>(complement) * g * g;
+            s.StoreUnsafe(ref squares[0], at);
             if (centered)
             {
-                var m = means[i] = MathF.FusedMultiplyAdd(g, c, means[i] * a);
+                var m = System.Numerics.Vector.FusedMultiplyAdd(g, new Vector<float>(complement), System.Numerics.Vector.LoadUnsafe(ref means[0], at) * alpha);
+                m.StoreUnsafe(ref means[0], at);
                 s -= m * m;
             }
-            values[i] += rate * g / (MathF.Sqrt(s) + eps);
+            var step = new Vector<float>(rate) * g / (System.Numerics.Vector.SquareRoot(s) + new Vector<float>(epsilon));
+            (System.Numerics.Vector.LoadUnsafe(ref values[0], at) + step).StoreUnsafe(ref values[0], at);
+        }
+
+        public readonly void Scalar(int at, float keep)
+        {
+            var g = gradients[at] * keep;
+            var s = squares[at] = squares[at] * alpha + complement * g * g;
+            if (centered)
+            {
+                var m = means[at] = MathF.FusedMultiplyAdd(g, complement, means[at] * alpha);
+                s -= m * m;
+            }
+            values[at] += rate * g / (MathF.Sqrt(s) + epsilon);
         }
     }
 

@@ -20,8 +20,8 @@ public interface IFlatOptimizer : IDisposable
 
     /// <summary>
     /// Updates the values from the gradients accumulated in <see cref="FlatParameters.Gradients"/>. With
-    /// <paramref name="keep"/> (a 0/1 mask aligned with the values), every entry where it is 0 steps as if
-    /// its gradient were 0: its state, when already 0, stays 0, and so its value does not move.
+    /// <paramref name="keep"/> (a uint8 0/1 mask aligned with the values), every entry where it is 0 steps
+    /// as if its gradient were 0: its state, when already 0, stays 0, and so its value does not move.
     /// </summary>
     void Step(Tensor? keep = null);
 
