@@ -8,6 +8,12 @@ cd "$(dirname "$0")"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
+# The MuJoCo tasks' tests need the engine (Debian's libmujoco-dev, MuJoCo 2.2.2): install it where it
+# is missing (as root, or through sudo). Without it those tests fail and say how to install it.
+if ! build/install-mujoco.sh; then
+  echo "MuJoCo could not be installed (build/install-mujoco.sh): the MuJoCo tests will fail"
+fi
+
 echo "Building Hybrid.sln (Release)..."
 if ! dotnet build Hybrid.sln -c Release -nologo -v quiet >"$logs/build" 2>&1; then
   cat "$logs/build"

@@ -38,7 +38,7 @@ type BenchTrainArgs =
             | Networks _ -> "comma-separated networks: minatar (conv 16, dense 128), impala (the ResNet) (default minatar,impala)."
             | Widths _ -> "comma-separated width multipliers (default 1,4)."
             | Steps _ -> "agent steps per run (default 3000)."
-            | Threads _ -> "torch threads (default: chosen per network, as prunerl train does)."
+            | Threads _ -> "torch threads (default: chosen per network size, as prunerl train does)."
             | Repeats _ -> "runs of each of dense and pruned, alternating; the fastest counts (default 1)."
 
 type BenchUpdateArgs =
@@ -57,10 +57,21 @@ type BenchUpdateArgs =
             | Threads _ -> "comma-separated torch thread counts to compare (default 1,2)."
             | Seconds _ -> "seconds of updates per agent and setting (default 2)."
 
+type BenchCheckpointArgs =
+    | Steps of count: int64
+    | Width of multiplier: float
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Steps _ -> "agent steps that fill the replay before the checkpoint (default 100000)."
+            | Width _ -> "width multiplier of the MinAtar network (default 1)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Update of ParseResults<BenchUpdateArgs>
+    | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -68,6 +79,7 @@ type BenchArgs =
             | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
             | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per network and width."
             | Update _ -> "where a training update's time goes (forward, backward, optimizer, pruner) per network, width and thread count."
+            | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
 
 /// Comma-separated values, each parsed or refused with a one-line error naming the field.
 let private listOf (field: string) (what: string) (parse: string -> 'a option) (text: string) =
@@ -97,8 +109,7 @@ let private threadCountsOf =
 
 let private minatarGame (command: string) (id: string) =
     if not (id.StartsWith "minatar/") then raise (UserError(sprintf "bench %s runs on MinAtar games, got '%s'" command id))
-    try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
-    with :? ArgumentException as e -> raise (argumentError e)
+    createEnvironment id |> ignore
     id
 
 let private loadTorch () =
@@ -110,18 +121,21 @@ let private loadTorch () =
 let private benchAgent = { AgentConfig.minatarDqn with MinReplay = 100L }
 
 let private envs (args: ParseResults<BenchEnvsArgs>) =
-    let ids =
+    // By default every environment that can run here; one named explicitly must be able to.
+    let ids, skipped =
         match args.GetResults BenchEnvsArgs.Env with
-        | [] -> List.ofSeq Prunerl.Agents.Envs.EnvironmentRegistry.Ids
-        | ids -> ids
+        | [] ->
+            let entries = Prunerl.Agents.Envs.EnvironmentRegistry.Entries
+            [ for e in entries do if isNull e.UnavailableReason then e.Id ],
+            [ for e in entries do if not (isNull e.UnavailableReason) then e.Id, e.UnavailableReason ]
+        | ids -> ids, []
     let seconds = args.GetResult(BenchEnvsArgs.Seconds, 2.0)
     let copies = args.GetResult(Copies, 64)
     if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
     if copies < 1 then raise (UserError(sprintf "copies must be >= 1, got %d" copies))
-    for id in ids do
-        try Prunerl.Agents.Envs.EnvironmentRegistry.Create id |> ignore
-        with :? ArgumentException as e -> raise (argumentError e)
+    for id in ids do createEnvironment id |> ignore
     let duration = TimeSpan.FromSeconds seconds
+    for id, reason in skipped do printfn "Skipping %s: %s" id reason
     printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
     printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
     for id in ids do
@@ -147,7 +161,7 @@ let private train (args: ParseResults<BenchTrainArgs>) =
         for width in widths do
             let network = NetworkSpec(torso, Width = width)
             let parameters = TorchThreads.ParameterCount(id, network)
-            let used = defaultArg threads (TorchThreads.For(torso, parameters))
+            let used = defaultArg threads (TorchThreads.For parameters)
             TorchSharp.torch.set_num_threads used
             let speed =
                 TrainingBenchmark.Measure(
@@ -183,8 +197,31 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
                         printfn "      %-10s %A" name p
     0
 
+let private checkpoint (args: ParseResults<BenchCheckpointArgs>) =
+    let steps = args.GetResult(BenchCheckpointArgs.Steps, 100_000L)
+    let width = args.GetResult(BenchCheckpointArgs.Width, 1.0)
+    Validate.atLeast "steps" 1L steps |> orFail |> ignore
+    Validate.positive "width" width |> orFail |> ignore
+    loadTorch ()
+    TorchSharp.torch.set_num_threads 1
+    printfn "Checkpoints after %d agent steps (the replay filled, no learning), one torch thread" steps
+    printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
+    let cases =
+        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
+          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |]), "MLP 128-128 x2" ]
+    for id, agent, network, name in cases do
+        let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
+        try
+            let spec = TrainingSpec(id, { agent with MinReplay = steps }, network, steps, 0L)
+            let cost = TrainingBenchmark.MeasureCheckpoint(spec, directory)
+            printfn "  %-18s  %-18s  %10d  %13.1f  %8.3f  %8.3f" id name cost.ReplayHeld (float cost.Bytes / 1e6) cost.SaveSeconds cost.LoadSeconds
+        finally
+            if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
+    0
+
 let run (args: ParseResults<BenchArgs>) : int =
     match args.GetSubCommand() with
     | Envs a -> envs a
     | Train a -> train a
     | Update a -> update a
+    | Checkpoint a -> checkpoint a

@@ -295,21 +295,6 @@ let private png (plan: Plan) (total: int64) (steps: PlanStep[]) =
     plot.ShowLegend() |> ignore
     plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png)
 
-/// Writes the file whole or not at all: into a temporary file beside it, then renamed over it.
-let private writeAtomically (path: string) (bytes: byte[]) =
-    let full = Path.GetFullPath path
-    let temp = Path.Combine(Path.GetDirectoryName full |> nonNull, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString("N")))
-    try
-        File.WriteAllBytes(temp, bytes)
-        File.Move(temp, full, true)
-    with :? IOException | :? UnauthorizedAccessException as e ->
-        if File.Exists temp then File.Delete temp
-        let reason =
-            match e with
-            | :? DirectoryNotFoundException -> sprintf "the folder %s does not exist" (Path.GetDirectoryName full)
-            | _ -> e.Message.Split('\n').[0]
-        raise (UserError(sprintf "cannot write %s: %s" path reason))
-
 let private printTable (plan: Plan) (total: int64) (steps: PlanStep[]) =
     let parameters = plan.Prunable.Parameters
     printfn "%s" (describe plan total)
@@ -341,6 +326,6 @@ let run (args: ParseResults<ScheduleArgs>) : int =
         |> List.choose id
     printTable plan total steps
     for path, bytes in outputs do
-        writeAtomically path bytes
+        Files.writeAtomically path bytes
         printfn "wrote %s" path
     0

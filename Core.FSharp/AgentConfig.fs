@@ -122,6 +122,21 @@ module AgentConfig =
             Optimizer = Adam(2.3e-3, 1e-8)
             DoubleQ = true }
 
+    /// Gradient updates in a run of `steps` agent steps, as the training loop takes them: an update step
+    /// is every step s with min_replay &lt; s &lt;= steps and s mod update_period = 0, and each takes
+    /// updates_per_step updates: (floor(steps / period) - floor(min_replay / period)) * updates_per_step,
+    /// or 0 when steps &lt;= min_replay. The pruning schedule's length.
+    let gradientUpdates (c: AgentConfig) (steps: int64) : int64 =
+        let period = int64 c.UpdatePeriod
+        if steps <= c.MinReplay then 0L
+        else (steps / period - c.MinReplay / period) * int64 c.UpdatesPerStep
+
+    /// The agent step at which gradient update u (counted from 0, as the pruner reads it) is taken: the
+    /// (u / updates_per_step + 1)-th update step, (floor(min_replay / period) + u / updates_per_step + 1) * period.
+    let stepOfUpdate (c: AgentConfig) (update: int64) : int64 =
+        let period = int64 c.UpdatePeriod
+        (c.MinReplay / period + update / int64 c.UpdatesPerStep + 1L) * period
+
     let private positiveInt field (n: int64) = atLeast field 1L n |> Result.map ignore
 
     /// Checks every field's range; the first failure names the field and its range.

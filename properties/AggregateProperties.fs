@@ -57,6 +57,53 @@ let tests =
                 // Sixteen times the runs: the width should fall about four times; ask for half.
                 if w > 1e-9 then Expect.isTrue (width (s |> Array.map (fun runs -> Array.replicate 16 runs |> Array.concat)) < 0.5 * w) "narrower")
 
+        testPropertyWithConfig config "the IQM is the mean of the middle half: k scores below and k above a known middle of 2k to 2k + 3" <|
+            Prop.forAll (arb (Gen.zip (Gen.choose (0, 6)) (Gen.choose (0, 3)) |> Gen.bind (fun (k, extra) ->
+                Gen.zip3 (Gen.arrayOfLength (2 * k + extra + 1) (Gen.choose (-1000, 1000))) (Gen.arrayOfLength k (Gen.choose (1, 500))) (Gen.arrayOfLength k (Gen.choose (1, 500)))
+                |> Gen.map (fun (middle, below, above) -> middle, below, above, k)))) (fun (middle, below, above, k) ->
+                // n = 2k + m scores with 2k < m <= 2k + 3 (never empty): scipy's trim cuts floor(n / 4) = k from each end.
+                let middle = if middle.Length > 2 * k + 3 then middle[.. 2 * k + 2] else middle
+                let middle = middle |> Array.map float
+                let lo, hi = Array.min middle, Array.max middle
+                let all = Array.concat [ below |> Array.map (fun d -> lo - float d); middle; above |> Array.map (fun d -> hi + float d) ]
+                // Spread over tasks in a scrambled order: the IQM pools every run of every task.
+                let tasks = all |> Array.rev |> Array.chunkBySize 3
+                Expect.floatClose Accuracy.veryHigh (Aggregate.iqm tasks) (Array.average middle) "mean of the known middle")
+
+        testPropertyWithConfig config "vector intervals are the scalar intervals of each component from the same resamples" <|
+            Prop.forAll (arb (Gen.zip scores (Gen.choose (0, 1000)))) (fun (s, seed) ->
+                let vector = Bootstrap.intervals (fun x -> aggregates |> List.map (fun (_, a) -> a x) |> Array.ofList) 0.95 300 (uint64 seed) s |> ok
+                aggregates |> List.iteri (fun j (name, aggregate) ->
+                    Expect.equal vector[j] (Bootstrap.interval aggregate 0.95 300 (uint64 seed) s |> ok) name))
+
+        testPropertyWithConfig config "the probability of improvement's interval holds its estimate within [0, 1] and repeats with the seed" <|
+            Prop.forAll (arb (Gen.zip (Gen.two scores) (Gen.choose (0, 1000)))) (fun ((x, y), seed) ->
+                let y = Array.init x.Length (fun t -> y[t % y.Length])
+                let i = Profile.probabilityOfImprovementInterval 0.95 500 (uint64 seed) x y |> ok
+                Expect.equal i.Estimate (Profile.probabilityOfImprovement x y |> ok) "the estimate is P(X > Y)"
+                Expect.isTrue (0.0 <= i.Lower && i.Lower <= i.Upper && i.Upper <= 1.0) (sprintf "ordered within [0, 1]: %A" i)
+                Expect.equal (Profile.probabilityOfImprovementInterval 0.95 500 (uint64 seed) x y |> ok) i "same seed, same interval")
+
+        test "bootstrap intervals narrow as runs drawn from one distribution grow (fixed seeds, averaged over 20 draws)" {
+            // Scores of 3 tasks with n runs each, drawn uniform in [task, task + 1) from a seeded stream.
+            let draw (n: int) (seed: uint64) : Scores =
+                let mutable rng = Rng.create seed
+                Array.init 3 (fun task ->
+                    Array.init n (fun _ ->
+                        let v, next = Rng.next rng
+                        rng <- next
+                        float task + float (v >>> 11) / float (1UL <<< 53)))
+            for name, aggregate in aggregates do
+                let meanWidth (n: int) =
+                    [ for seed in 1UL .. 20UL ->
+                        let i = Bootstrap.interval aggregate 0.95 400 seed (draw n (1000UL * seed)) |> ok
+                        i.Upper - i.Lower ]
+                    |> List.average
+                let widths = [ 5; 20; 80 ] |> List.map meanWidth
+                // The width falls as 1 / sqrt(n): each fourfold step should about halve it; ask for 0.7.
+                widths |> List.pairwise |> List.iter (fun (a, b) -> Expect.isLessThan b (0.7 * a) (sprintf "%s: widths %A" name widths))
+        }
+
         testPropertyWithConfig config "P(X > Y) + P(Y > X) = 1, P(X > X) = 1/2, and X above Y everywhere gives 1" <|
             Prop.forAll (arb (Gen.two scores)) (fun (x, y) ->
                 let y = Array.init x.Length (fun t -> y[t % y.Length])

@@ -9,8 +9,11 @@ let all =
         MaskProperties.tests
         ValidationProperties.tests
         ValidationProperties.agentTests
+        RunConfigProperties.tests
+        SlurmProperties.tests
         MetricProperties.tests
         AggregateProperties.tests
+        ReportProperties.tests
         TensorMaskProperties.tests
     ]
 

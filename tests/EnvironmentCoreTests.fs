@@ -20,6 +20,8 @@ type private Walk() =
         position <- position + action
         observation[0] <- float32 position
         StepResult((if position = 3 then 1f else 0f), (position = 3), false)
+    override _.SaveDynamics writer = writer.Write position
+    override _.LoadDynamics reader = position <- reader.ReadInt32()
 
 /// Resets and drops the observation (a span, which F# cannot pipe).
 let private reset (e: Prunerl.Agents.Envs.Environment) (seed: uint64 option) =

@@ -99,14 +99,22 @@ let tests =
             Expect.isLessThan last.NonZeroParameters first.NonZeroParameters "pruning removes parameters"
         }
     
-        test "no tensor outlives a run: per step nothing leaks (training, evaluation, analysis, pruning)" {
+        test "no tensor outlives a run: per step nothing leaks (training, evaluation, analysis, pruning, checkpoints saved and loaded)" {
             let live () = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount
-            let run steps = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, steps, 8L, pruning, 1, 1000L, 1, null, Nullable(), 1000L)) |> ignore
-            run 1500L
+            // Checkpoints every 500 steps, then the finished run resumed (every part loaded) a number of times.
+            let run steps resumes =
+                let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-leak-" + Guid.NewGuid().ToString("N"))
+                try
+                    let hooks = RunHooks(Checkpoints = CheckpointPolicy(directory, 500L))
+                    let spec = TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, steps, 8L, pruning, 1, 1000L, 1, null, Nullable(), 1000L)
+                    for _ in 0..resumes do DqnTraining.Run(spec, hooks) |> ignore
+                finally
+                    IO.Directory.Delete(directory, true)
+            run 1500L 1
             let before = live ()
-            run 3000L
+            run 3000L 3
             let grown = live () - before
-            // A tensor left behind per step or per update would leave thousands.
+            // A tensor left behind per step, per update, per checkpoint or per load would leave some.
             Expect.isLessThanOrEqual grown 0L (sprintf "%d tensors outlived the run" grown)
         }
     ]

@@ -20,15 +20,20 @@ let all =
         MinAtarBreakoutFreewayAsterixTests.tests
         MinAtarSeaquestSpaceInvadersTests.tests
         ClassicControlTests.tests
+        MujocoTests.tests
         NativeFixTests.tests
         BuildTests.tests
         CliTests.tests
+        RunCommandTests.tests
         ScheduleCommandTests.tests
+        ReportTests.tests
         ArchitectureTests.tests
         ApiTests.tests
         CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
+        CheckpointTests.tests
+        SlurmTests.tests
     ]
 
 [<EntryPoint>]

@@ -107,4 +107,30 @@ let tests =
             finally
                 Directory.Delete(directory, true)
         }
+
+        test "a reopened log rewinds to a mark and goes on as if nothing had followed it; a mark past the files is refused" {
+            let directory = scratch ()
+            try
+                let mark =
+                    use log = new MetricsLog(directory)
+                    log.Write(1L, "a", 1.0)
+                    let mark = log.Mark()
+                    log.Write(2L, "b", 2.0)
+                    mark
+                Expect.equal [ for m in mark -> m.File ] [ "metrics.csv"; "metrics.jsonl"; Path.GetFileName(Directory.GetFiles(directory, "events.*")[0]) ] "the log's three files"
+                let files () = [ for f in Directory.GetFiles directory |> Array.sort -> f, File.ReadAllBytes f ]
+                let before = files ()
+                using (MetricsLog.Reopen directory) (fun log ->
+                    Expect.throwsT<IOException> (fun () -> log.Rewind [ for m in mark -> MetricsFileMark(m.File, m.Length + 1000L) ]) "a mark past the files")
+                Expect.equal (files ()) before "nothing cut"
+                using (MetricsLog.Reopen directory) (fun log ->
+                    log.Rewind mark
+                    log.Write(3L, "c", 3.0))
+                Expect.equal (File.ReadAllLines(Path.Combine(directory, "metrics.csv"))) [| "step,metric,value"; "1,a,1"; "3,c,3" |] "CSV cut back and continued"
+                Expect.equal (File.ReadAllLines(Path.Combine(directory, "metrics.jsonl")).Length) 2 "JSON lines cut back and continued"
+                Expect.equal (records (Directory.GetFiles(directory, "events.*") |> Array.exactlyOne)).Length 3 "whole event records: version, a, c"
+                Expect.throwsT<IOException> (fun () -> MetricsLog.Reopen(scratch ()) |> ignore) "no log to reopen"
+            finally
+                Directory.Delete(directory, true)
+        }
     ]

@@ -15,10 +15,16 @@ type ProcessResult =
     /// Standard output followed by standard error.
     member r.All = r.Output + r.Error
 
-/// Runs a program to completion (2 minutes at most) with extra environment variables. MSBuild's own
+/// A child process started with its output being read, for tests that wait on it, signal it or kill it.
+type RunningProcess =
+    { Process: Process
+      Output: Threading.Tasks.Task<string>
+      Error: Threading.Tasks.Task<string> }
+
+/// Starts a program with extra environment variables, reading its output as it comes. MSBuild's own
 /// environment variables are dropped so that a child `dotnet msbuild` resolves its SDK afresh instead
 /// of inheriting the settings of the build that started these tests.
-let runWith (environment: (string * string) list) (fileName: string) (args: string list) (workingDirectory: string) : ProcessResult =
+let startWith (environment: (string * string) list) (fileName: string) (args: string list) (workingDirectory: string) : RunningProcess =
     let info = ProcessStartInfo(fileName, args)
     info.WorkingDirectory <- workingDirectory
     info.RedirectStandardOutput <- true
@@ -31,16 +37,21 @@ let runWith (environment: (string * string) list) (fileName: string) (args: stri
     info.Environment["DOTNET_NOLOGO"] <- "1"
     for key, value in environment do
         info.Environment[key] <- value
-    use p =
-        match Process.Start info with
-        | null -> failtestf "could not start %s" fileName
-        | p -> p
-    let stdout = p.StandardOutput.ReadToEndAsync()
-    let stderr = p.StandardError.ReadToEndAsync()
+    match Process.Start info with
+    | null -> failtestf "could not start %s" fileName
+    | p -> { Process = p; Output = p.StandardOutput.ReadToEndAsync(); Error = p.StandardError.ReadToEndAsync() }
+
+/// Waits for a started program to end (2 minutes at most) and returns what it did.
+let finish (running: RunningProcess) : ProcessResult =
+    use p = running.Process
     if not (p.WaitForExit(TimeSpan.FromMinutes 2.0)) then
         p.Kill true
-        failtestf "%s %s did not finish within 2 minutes" fileName (String.Join(" ", args))
-    { ExitCode = p.ExitCode; Output = stdout.Result; Error = stderr.Result }
+        failtestf "%s %s did not finish within 2 minutes" p.StartInfo.FileName (String.Join(" ", p.StartInfo.ArgumentList))
+    { ExitCode = p.ExitCode; Output = running.Output.Result; Error = running.Error.Result }
+
+/// Runs a program to completion (2 minutes at most) with extra environment variables (see startWith).
+let runWith (environment: (string * string) list) (fileName: string) (args: string list) (workingDirectory: string) : ProcessResult =
+    startWith environment fileName args workingDirectory |> finish
 
 /// Runs a program to completion (2 minutes at most); see runWith.
 let run (fileName: string) (args: string list) (workingDirectory: string) : ProcessResult = runWith [] fileName args workingDirectory

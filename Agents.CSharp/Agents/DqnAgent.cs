@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
@@ -18,8 +19,10 @@ public sealed record PruningSetup(Schedule Schedule, Allocation Allocation, Scop
 /// Parameters live in one flat buffer each (cheap optimizer steps); when pruning, the pruner recomputes
 /// masks at the schedule's updates (counted in gradient updates, as JaxPruner does), keeps pruned weights'
 /// gradients and optimizer state at zero, and the target network copies the masked weights.
+/// Its state (both networks' parameters and buffers, the optimizer's state, the masks, the update count)
+/// can be saved and loaded into an agent built with the same configuration.
 /// </summary>
-public sealed class DqnAgent : IDisposable
+public sealed class DqnAgent : IDisposable, ICheckpointable
 {
     private readonly AgentConfig config;
     private readonly long[] observationShape;
@@ -157,6 +160,62 @@ public sealed class DqnAgent : IDisposable
     {
         using var _ = no_grad();
         targetParameters.Values.copy_(onlineParameters.Values);
+    }
+
+    /// <summary>
+    /// Writes the agent's state. The gradients are not part of it: every update zeroes them before its
+    /// backward pass, and the analysis takes its gradients with autograd.grad.
+    /// </summary>
+    public void Save(StateWriter writer)
+    {
+        writer.Write(Updates);
+        writer.Write(onlineParameters.Values);
+        writer.Write(targetParameters.Values);
+        SaveBuffers(online, writer);
+        SaveBuffers(target, writer);
+        optimizer.Save(writer);
+        writer.Write(pruner is not null);
+        pruner?.Save(writer);
+        writer.Write<float>(sampleLosses);
+    }
+
+    public void Load(StateReader reader)
+    {
+        Updates = reader.ReadInt64();
+        reader.ReadInto(onlineParameters.Values);
+        reader.ReadInto(targetParameters.Values);
+        LoadBuffers(online, reader);
+        LoadBuffers(target, reader);
+        optimizer.Load(reader);
+        if (reader.ReadBoolean() != pruner is not null)
+            throw reader.Problem(pruner is null ? "holds a pruned agent where a dense one is expected" : "holds a dense agent where a pruned one is expected");
+        pruner?.Load(reader);
+        reader.ReadInto<float>(sampleLosses);
+    }
+
+    /// <summary>A network's buffers by name (C51's support, noisy layers' noise).</summary>
+    private static void SaveBuffers(QNetwork network, StateWriter writer)
+    {
+        var buffers = network.named_buffers().ToList();
+        writer.Write(buffers.Count);
+        foreach (var (name, buffer) in buffers)
+        {
+            writer.Write(name);
+            writer.Write(buffer);
+        }
+    }
+
+    private static void LoadBuffers(QNetwork network, StateReader reader)
+    {
+        var buffers = network.named_buffers().ToList();
+        var count = reader.ReadInt32();
+        if (count != buffers.Count) throw reader.Problem($"holds {count} network buffers where {buffers.Count} are expected");
+        foreach (var (name, buffer) in buffers)
+        {
+            var stored = reader.ReadString();
+            if (stored != name) throw reader.Problem($"holds buffer '{stored}' where '{name}' is expected");
+            reader.ReadInto(buffer);
+        }
     }
 
     private (Tensor Loss, Tensor PerSample) ExpectedValueLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)

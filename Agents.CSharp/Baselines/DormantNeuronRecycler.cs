@@ -1,4 +1,5 @@
 using Prunerl.Agents.Analysis;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using static TorchSharp.torch;
 
@@ -11,7 +12,7 @@ namespace Prunerl.Agents.Baselines;
 /// never recycled; in the Impala ResNet only each block's first convolution and the dense layer are.
 /// The returned renewal names every rewritten entry, for resetting the optimizer's moments there.
 /// </summary>
-public sealed class DormantNeuronRecycler : IDisposable
+public sealed class DormantNeuronRecycler : IDisposable, ICheckpointable
 {
     private readonly double tau;
     private readonly Generator generator;
@@ -54,6 +55,11 @@ public sealed class DormantNeuronRecycler : IDisposable
         }
         return renewal;
     }
+
+    /// <summary>Writes the generator of fresh weights (its only state).</summary>
+    public void Save(StateWriter writer) => writer.Write(generator);
+
+    public void Load(StateReader reader) => reader.ReadInto(generator);
 
     public void Dispose() => generator.Dispose();
 }

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace Prunerl.Agents.Baselines;
 /// learning"): gives the last layers of the network fresh initial values, keeping everything else (and the
 /// replay memory). One layer is the head (both streams when dueling); two adds the torso's last layer.
 /// </summary>
-public sealed class LastLayerReset : IDisposable
+public sealed class LastLayerReset : IDisposable, ICheckpointable
 {
     private readonly int layers;
     private readonly Generator generator;
@@ -33,6 +34,11 @@ public sealed class LastLayerReset : IDisposable
         }
         return renewal;
     }
+
+    /// <summary>Writes the generator of fresh weights (its only state).</summary>
+    public void Save(StateWriter writer) => writer.Write(generator);
+
+    public void Load(StateReader reader) => reader.ReadInto(generator);
 
     public void Dispose() => generator.Dispose();
 }

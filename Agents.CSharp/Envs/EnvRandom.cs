@@ -16,6 +16,17 @@ public struct EnvRandom
         s3 = SplitMix64(ref seed);
     }
 
+    /// <summary>The generator's position (its four words), for checkpoints.</summary>
+    internal (ulong S0, ulong S1, ulong S2, ulong S3) State => (s0, s1, s2, s3);
+
+    /// <summary>A generator at a position read back from <see cref="State"/>.</summary>
+    internal static EnvRandom FromState(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        var random = default(EnvRandom);
+        (random.s0, random.s1, random.s2, random.s3) = (s0, s1, s2, s3);
+        return random;
+    }
+
     /// <summary>SplitMix64 (Steele et al. 2014): also how per-copy seeds are derived from one seed.</summary>
     public static ulong SplitMix64(ref ulong state)
     {
@@ -50,6 +61,14 @@ public struct EnvRandom
 
     /// <summary>Uniform in [low, high).</summary>
     public double Uniform(double low, double high) => low + (high - low) * NextDouble();
+
+    /// <summary>A standard normal draw (Box-Muller from two uniform draws; the second normal of the pair is
+    /// not kept, so the generator stays the only state).</summary>
+    public double StandardNormal()
+    {
+        var radius = Math.Sqrt(-2.0 * Math.Log(1.0 - NextDouble()));
+        return radius * Math.Cos(2.0 * Math.PI * NextDouble());
+    }
 
     /// <summary>Uniform integer in [0, n), without modulo bias (Lemire 2019).</summary>
     public int NextInt(int n)

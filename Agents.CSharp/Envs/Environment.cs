@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs;
 
 /// <summary>
@@ -6,8 +8,11 @@ namespace Prunerl.Agents.Envs;
 /// vectorised buffer that a network reads without copies), so stepping allocates nothing. This class
 /// checks the caller's side of the contract (actions in the space, no stepping a finished episode,
 /// seeding before the first episode) and applies the time limit; subclasses hold the dynamics.
+/// Its whole state (random stream, time-limit counter, observation and the dynamics' own fields) can be
+/// saved and loaded into a fresh environment of the same id and options, which then goes on exactly as
+/// the original would have.
 /// </summary>
-public abstract class Environment
+public abstract class Environment : ICheckpointable
 {
     private Memory<float> observation;
     private EnvRandom random;
@@ -94,6 +99,35 @@ public abstract class Environment
 
     /// <summary>A picture of the current state, for people (not for agents).</summary>
     public virtual Frame Render() => throw new NotSupportedException($"{Id} cannot render");
+
+    public void Save(StateWriter writer)
+    {
+        writer.Write(Id);
+        writer.Write(random);
+        writer.Write(seeded);
+        writer.Write(episodeOver);
+        writer.Write(elapsed);
+        writer.Write<float>(observation.Span);
+        SaveDynamics(writer);
+    }
+
+    public void Load(StateReader reader)
+    {
+        var id = reader.ReadString();
+        if (id != Id) throw reader.Problem($"holds the state of {id}, not of {Id}");
+        random = reader.ReadRandom();
+        seeded = reader.ReadBoolean();
+        episodeOver = reader.ReadBoolean();
+        elapsed = reader.ReadInt32();
+        reader.ReadInto(observation.Span);
+        LoadDynamics(reader);
+    }
+
+    /// <summary>Writes every field of the dynamics that changes as the environment runs.</summary>
+    protected abstract void SaveDynamics(StateWriter writer);
+
+    /// <summary>Reads back what <see cref="SaveDynamics"/> wrote.</summary>
+    protected abstract void LoadDynamics(StateReader reader);
 
     /// <summary>The environment's random stream, for the dynamics' own draws.</summary>
     protected ref EnvRandom Random => ref random;

@@ -10,18 +10,28 @@ public sealed record EnvironmentOptions(double StickyActionProbability = 0.1, bo
 }
 
 /// <summary>One registered environment: its id and how to make it.</summary>
-public sealed record EnvironmentEntry(string Id, string Description, Func<EnvironmentOptions, Environment> Create);
+/// <param name="Id">The registry id, e.g. <c>cartpole</c>.</param>
+/// <param name="Description">One line for listings.</param>
+/// <param name="Create">Makes a new copy with the given options.</param>
+/// <param name="Unavailable">Null when the environment can run here; otherwise one line saying what is
+/// missing (for example a physics engine) and how to install it. Null for environments that always can.</param>
+public sealed record EnvironmentEntry(string Id, string Description, Func<EnvironmentOptions, Environment> Create, Func<string?>? Unavailable = null)
+{
+    /// <summary>Why this environment cannot run here, or null when it can.</summary>
+    public string? UnavailableReason => Unavailable?.Invoke();
+}
 
 /// <summary>Every environment by id, as Gymnasium's registry: <c>Create("minatar/breakout")</c>.</summary>
 public static class EnvironmentRegistry
 {
     /// <summary>The registered environments, in the order they are listed.</summary>
     public static readonly IReadOnlyList<EnvironmentEntry> Entries =
-        ClassicControl.ClassicControlSuite.Entries.Concat(MinAtar.MinAtarSuite.Entries).ToList();
+        ClassicControl.ClassicControlSuite.Entries.Concat(MinAtar.MinAtarSuite.Entries).Concat(MuJoCo.MujocoSuite.Entries).ToList();
 
     public static IReadOnlyList<string> Ids { get; } = Entries.Select(e => e.Id).ToList();
 
-    /// <summary>A new environment; an unknown id is an ArgumentException naming the known ones.</summary>
+    /// <summary>A new environment; an unknown id is an ArgumentException naming the known ones, and one that
+    /// cannot run here an <see cref="EnvironmentUnavailableException"/> saying why.</summary>
     public static Environment Create(string id, EnvironmentOptions? options = null)
     {
         var entry = Entries.FirstOrDefault(e => string.Equals(e.Id, id, StringComparison.OrdinalIgnoreCase))

@@ -1,12 +1,15 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs;
 
 /// <summary>
 /// N copies of an environment stepped together. Their observations live in one contiguous buffer of
 /// N x observation-size values (copy i at offset i * size) that a network can read without copying;
 /// each copy has its own seed derived from one, resets itself when its episode ends, and reports that
-/// episode's return and length. Nothing is allocated per step.
+/// episode's return and length. Nothing is allocated per step. Its state (every copy's, and the last
+/// step's results) can be saved and loaded into a fresh vector of the same environments.
 /// </summary>
-public sealed class VectorEnvironment
+public sealed class VectorEnvironment : ICheckpointable
 {
     private readonly Environment[] copies;
     private readonly Memory<float> observations;
@@ -61,6 +64,37 @@ public sealed class VectorEnvironment
     public ReadOnlySpan<bool> EpisodeEnded => episodeEnded;
     public ReadOnlySpan<float> EpisodeReturns => endedReturns;
     public ReadOnlySpan<int> EpisodeLengths => endedLengths;
+
+    public void Save(StateWriter writer)
+    {
+        writer.Write(Count);
+        foreach (var copy in copies) copy.Save(writer);
+        writer.Write<float>(finalObservations);
+        writer.Write<float>(rewards);
+        writer.Write<bool>(terminated);
+        writer.Write<bool>(truncated);
+        writer.Write<bool>(episodeEnded);
+        writer.Write<float>(endedReturns);
+        writer.Write<int>(endedLengths);
+        writer.Write<double>(runningReturns);
+        writer.Write<int>(runningLengths);
+    }
+
+    public void Load(StateReader reader)
+    {
+        var count = reader.ReadInt32();
+        if (count != Count) throw reader.Problem($"holds {count} environment copies where {Count} are expected");
+        foreach (var copy in copies) copy.Load(reader);
+        reader.ReadInto<float>(finalObservations);
+        reader.ReadInto<float>(rewards);
+        reader.ReadInto<bool>(terminated);
+        reader.ReadInto<bool>(truncated);
+        reader.ReadInto<bool>(episodeEnded);
+        reader.ReadInto<float>(endedReturns);
+        reader.ReadInto<int>(endedLengths);
+        reader.ReadInto<double>(runningReturns);
+        reader.ReadInto<int>(runningLengths);
+    }
 
     /// <summary>Resets every copy, copy i with the seed derived from (seed, i).</summary>
     public void Reset(ulong seed)

@@ -1,4 +1,5 @@
 using Microsoft.FSharp.Core;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Core;
 using Prunerl.Agents.Training;
 using static TorchSharp.torch;
@@ -32,8 +33,9 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
 /// per-weight state by the mask: a pruned weight's running averages are zero, so an optimizer step given
 /// <see cref="StepMask"/> (which counts its gradient as zero) leaves it at exactly zero, with no pass of
 /// its own over the weights.
+/// Its state is the masks (which parameters have one yet, and their values), saved and loaded whole.
 /// </summary>
-public sealed class MagnitudePruner : IDisposable
+public sealed class MagnitudePruner : IDisposable, ICheckpointable
 {
     private readonly Plan plan;
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> tensors;
@@ -99,8 +101,7 @@ public sealed class MagnitudePruner : IDisposable
             if (optimizer is not null)
             {
                 foreach (var state in optimizer.State) state.mul_(flatMask!);
-                stepMask ??= empty_like(flatMask!, dtype: ScalarType.Byte).DetachFromDisposeScope();
-                stepMask.copy_(flatMask!);
+                SyncStepMask();
             }
         }
         ApplyMasks();
@@ -132,6 +133,58 @@ public sealed class MagnitudePruner : IDisposable
         var parameters = plan.Prunable.Parameters;
         return tensors.Select((t, i) => new ParameterSparsity(
             parameters[i].Name, t.shape, t.numel(), t.count_nonzero().item<long>(), plan.Prunable.IsPrunable(i))).ToList();
+    }
+
+    public void Save(StateWriter writer)
+    {
+        writer.Write(masks.Length);
+        foreach (var mask in masks)
+        {
+            writer.Write(mask is not null);
+            if (mask is not null && flatMask is null) writer.Write(mask);
+        }
+        if (flatMask is not null) writer.Write(flatMask);
+    }
+
+    public void Load(StateReader reader)
+    {
+        // The masks made here are detached from it; the views' intermediates are not.
+        using var scope = NewDisposeScope();
+        var count = reader.ReadInt32();
+        if (count != masks.Length) throw reader.Problem($"holds masks for {count} parameters where the network has {masks.Length}");
+        var present = new bool[count];
+        for (var i = 0; i < count; i++)
+        {
+            present[i] = reader.ReadBoolean();
+            if (!present[i])
+            {
+                masks[i]?.Dispose();
+                masks[i] = null;
+            }
+            else if (flatMask is null)
+            {
+                masks[i] ??= zeros_like(tensors[i]).DetachFromDisposeScope();
+                reader.ReadInto(masks[i]!);
+            }
+        }
+        if (flatMask is null) return;
+        reader.ReadInto(flatMask);
+        for (var i = 0; i < count; i++)
+            if (present[i]) masks[i] ??= optimizer!.Parameters.View(flatMask, i).DetachFromDisposeScope();
+        SyncStepMask();
+    }
+
+    /// <summary>The flat mask copied into <see cref="StepMask"/> once any parameter has a mask (null before).</summary>
+    private void SyncStepMask()
+    {
+        if (!Array.Exists(masks, m => m is not null))
+        {
+            stepMask?.Dispose();
+            stepMask = null;
+            return;
+        }
+        stepMask ??= empty_like(flatMask!, dtype: ScalarType.Byte).DetachFromDisposeScope();
+        stepMask.copy_(flatMask!);
     }
 
     /// <summary>Global magnitude pruning: one ranking over all pooled parameters together.</summary>

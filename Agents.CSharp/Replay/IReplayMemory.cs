@@ -1,12 +1,14 @@
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 
 namespace Prunerl.Agents.Replay;
 
 /// <summary>
 /// A replay memory fed one vector step at a time and sampled in preallocated batches of n-step
-/// transitions; managed memory only (the agent copies a batch into tensors once).
+/// transitions; managed memory only (the agent copies a batch into tensors once). Its whole state
+/// (stored transitions, cursors, sampling structures) can be saved and loaded into a fresh memory of the same options.
 /// </summary>
-public interface IReplayMemory
+public interface IReplayMemory : ICheckpointable
 {
     /// <summary>Slots over all copies; a slot holds a transition, or an ended episode's final observation.</summary>
     int Capacity { get; }

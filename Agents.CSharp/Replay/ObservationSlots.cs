@@ -1,4 +1,5 @@
 using System.Numerics;
+using Prunerl.Agents.Checkpoints;
 
 namespace Prunerl.Agents.Replay;
 
@@ -23,6 +24,18 @@ internal sealed class ObservationSlots
         var at = values.IndexOfAnyExcept(0f, 1f);
         if (at >= 0)
             throw new ArgumentException($"binary observation storage holds 0/1 values only, got {values[at]} at position {at}", parameter);
+    }
+
+    public void Save(StateWriter writer)
+    {
+        if (bits is null) writer.Write<float>(floats);
+        else writer.Write<byte>(bits);
+    }
+
+    public void Load(StateReader reader)
+    {
+        if (bits is null) reader.ReadInto<float>(floats);
+        else reader.ReadInto<byte>(bits);
     }
 
     public void Write(int slot, ReadOnlySpan<float> observation)

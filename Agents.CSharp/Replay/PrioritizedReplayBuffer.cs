@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 
 namespace Prunerl.Agents.Replay;
@@ -46,6 +47,20 @@ public sealed class PrioritizedReplayBuffer : IReplayMemory
         ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations) =>
         streams.Add(observations, actions, rewards, terminated, truncated, finalObservations);
 
+    public void Save(StateWriter writer)
+    {
+        streams.Save(writer);
+        priorities.Save(writer);
+        writer.Write(beta);
+    }
+
+    public void Load(StateReader reader)
+    {
+        streams.Load(reader);
+        priorities.Load(reader);
+        Beta = reader.ReadDouble();
+    }
+
     public void Sample(int batchSize, ref EnvRandom random, ReplayBatch into)
     {
         streams.CheckSample(batchSize, into);
@@ -88,6 +103,18 @@ internal sealed class PriorityIndex(int slots, double alpha) : ISampleableIndex
     public SumTree Tree { get; } = new(slots);
     public double Alpha => alpha;
     public double MaxPriority { get; private set; } = 1;
+
+    public void Save(StateWriter writer)
+    {
+        Tree.Save(writer);
+        writer.Write(MaxPriority);
+    }
+
+    public void Load(StateReader reader)
+    {
+        Tree.Load(reader);
+        MaxPriority = reader.ReadDouble();
+    }
 
     public void Include(int index) => Tree.Set(index, Math.Pow(MaxPriority, alpha));
 

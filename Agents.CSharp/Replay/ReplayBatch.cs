@@ -1,10 +1,12 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Replay;
 
 /// <summary>
 /// A preallocated batch of sampled n-step transitions, row after row, that a replay memory fills in
 /// place and an agent copies into tensors once per batch.
 /// </summary>
-public sealed class ReplayBatch
+public sealed class ReplayBatch : ICheckpointable
 {
     public ReplayBatch(int batchSize, int observationSize)
     {
@@ -37,4 +39,26 @@ public sealed class ReplayBatch
     public float[] Weights { get; }
     /// <summary>Where each row lives in the memory, for priority updates.</summary>
     public int[] Indices { get; }
+
+    public void Save(StateWriter writer)
+    {
+        writer.Write<float>(Observations);
+        writer.Write<long>(Actions);
+        writer.Write<float>(Returns);
+        writer.Write<float>(NextObservations);
+        writer.Write<float>(Discounts);
+        writer.Write<float>(Weights);
+        writer.Write<int>(Indices);
+    }
+
+    public void Load(StateReader reader)
+    {
+        reader.ReadInto<float>(Observations);
+        reader.ReadInto<long>(Actions);
+        reader.ReadInto<float>(Returns);
+        reader.ReadInto<float>(NextObservations);
+        reader.ReadInto<float>(Discounts);
+        reader.ReadInto<float>(Weights);
+        reader.ReadInto<int>(Indices);
+    }
 }

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 
 namespace Prunerl.Agents.Replay;
@@ -27,6 +28,20 @@ public sealed class ReplayBuffer : IReplayMemory
         ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations) =>
         streams.Add(observations, actions, rewards, terminated, truncated, finalObservations);
 
+    public void Save(StateWriter writer)
+    {
+        streams.Save(writer);
+        sampleable.Save(writer);
+    }
+
+    public void Load(StateReader reader)
+    {
+        streams.Load(reader);
+        sampleable.Load(reader);
+        if (sampleable.Count != streams.SampleableCount)
+            throw reader.Problem($"the sampleable set holds {sampleable.Count} transitions where the streams have {streams.SampleableCount}");
+    }
+
     public void Sample(int batchSize, ref EnvRandom random, ReplayBatch into)
     {
         streams.CheckSample(batchSize, into);
@@ -53,6 +68,22 @@ internal sealed class SampleableSet : ISampleableIndex
     public int Count { get; private set; }
 
     public int this[int i] => members[i];
+
+    /// <summary>Writes the members in order (the order decides which slot a draw picks).</summary>
+    public void Save(StateWriter writer)
+    {
+        writer.Write<int>(members);
+        writer.Write<int>(positions);
+        writer.Write(Count);
+    }
+
+    public void Load(StateReader reader)
+    {
+        reader.ReadInto<int>(members);
+        reader.ReadInto<int>(positions);
+        var count = reader.ReadInt32();
+        Count = count >= 0 && count <= members.Length ? count : throw reader.Problem($"a set of {count} members in {members.Length} slots");
+    }
 
     public void Include(int index)
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Prunerl.Agents.Checkpoints;
 
 namespace Prunerl.Agents.Replay;
 
@@ -8,7 +9,7 @@ namespace Prunerl.Agents.Replay;
 /// proportional prioritized replay, as Dopamine's <c>sum_tree.py</c>). Parents are recomputed from
 /// their children on every update, so sums never drift.
 /// </summary>
-public sealed class SumTree
+public sealed class SumTree : ICheckpointable
 {
     private readonly double[] nodes;
     private readonly int firstLeaf;
@@ -23,6 +24,11 @@ public sealed class SumTree
     }
 
     public int Capacity { get; }
+
+    /// <summary>Writes every node (leaves and sums), so sampling goes on bit for bit.</summary>
+    public void Save(StateWriter writer) => writer.Write<double>(nodes);
+
+    public void Load(StateReader reader) => reader.ReadInto<double>(nodes);
 
     /// <summary>The sum of all values.</summary>
     public double Total => nodes[1];

@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Replay;
 
 /// <summary>Told when a stored transition becomes sampleable and when it stops being (evicted).</summary>
@@ -50,6 +52,31 @@ internal sealed class TransitionStreams
     public int SampleableCount { get; private set; }
 
     public bool IsSampleable(int slot) => sampleable[slot];
+
+    /// <summary>Writes the stored slots and cursors (the sampleable index is its owner's to save).</summary>
+    public void Save(StateWriter writer)
+    {
+        observations.Save(writer);
+        writer.Write<int>(actions);
+        writer.Write<float>(rewards);
+        writer.Write<byte>(flags);
+        writer.Write<bool>(sampleable);
+        writer.Write<long>(written);
+        writer.Write(Count);
+        writer.Write(SampleableCount);
+    }
+
+    public void Load(StateReader reader)
+    {
+        observations.Load(reader);
+        reader.ReadInto<int>(actions);
+        reader.ReadInto<float>(rewards);
+        reader.ReadInto<byte>(flags);
+        reader.ReadInto<bool>(sampleable);
+        reader.ReadInto<long>(written);
+        Count = reader.ReadInt32();
+        SampleableCount = reader.ReadInt32();
+    }
 
     /// <summary>Stores one vector step: copy i took actions[i] in its observation and got rewards[i]; finalObservations[i] is read only where the episode ended.</summary>
     public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<float> rewards,

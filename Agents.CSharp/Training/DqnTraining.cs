@@ -1,5 +1,6 @@
 using Prunerl.Agents.Agents;
 using Prunerl.Agents.Analysis;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
@@ -51,7 +52,7 @@ public sealed record TrainingSpec(
     BaselineRequest? Baseline = null)
 {
     /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
-    public long TotalUpdates => Math.Max(0, TotalSteps - Agent.MinReplay) / Agent.UpdatePeriod * Agent.UpdatesPerStep;
+    public long TotalUpdates => AgentConfigModule.gradientUpdates(Agent, TotalSteps);
 }
 
 /// <summary>A finished episode while training.</summary>
@@ -79,20 +80,37 @@ public static class DqnTraining
     /// <summary>Loss values are written as their mean over this many gradient updates.</summary>
     public const int LossWindow = 100;
 
-    /// <summary>Trains an agent as the spec says and reports its episodes and evaluations (each evaluation
-    /// also to <paramref name="progress"/> as it happens), writing every measurement to <paramref name="metrics"/>.</summary>
-    public static TrainingResult Run(TrainingSpec spec, IProgress<EvaluationRecord>? progress = null, IMetricsSink? metrics = null)
+    /// <summary>Agent steps between progress reports.</summary>
+    public const int ProgressEvery = 1000;
+
+    /// <summary>Episodes in a progress report's recent mean return.</summary>
+    public const int RecentEpisodes = 20;
+
+    /// <summary>
+    /// Trains an agent as the spec says and returns its episodes, evaluations, analyses and renewals. The
+    /// hooks receive evaluations, progress and every measurement as they happen. With a checkpoint
+    /// policy, the run checkpoints everything it holds every so many agent steps, when cancelled and at
+    /// the end, and resumes from the policy's directory when that holds a checkpoint: a resumed run ends
+    /// exactly as the uninterrupted one would have (on CPU), its rewindable metrics log included. A
+    /// checkpoint that is corrupt or from another configuration is a <see cref="CheckpointException"/>,
+    /// thrown before anything is changed. Cancellation stops the run at the next step boundary, after
+    /// checkpointing there, with an OperationCanceledException.
+    /// </summary>
+    public static TrainingResult Run(TrainingSpec spec, RunHooks? hooks = null)
     {
-        using var session = new Session(spec, progress, metrics);
+        hooks ??= new RunHooks();
+        if (hooks.Checkpoints is { } policy && (policy.Every < 1 || string.IsNullOrWhiteSpace(policy.Directory)))
+            throw new ArgumentException($"a checkpoint policy needs a directory and a period >= 1, got '{policy.Directory}' every {policy.Every}", nameof(hooks));
+        using var session = new Session(spec, hooks);
         return session.Run();
     }
 
     /// <summary>One run's state: the agent, its environments and replay, its random streams and its records.</summary>
-    private sealed class Session : IDisposable
+    internal sealed class Session : IDisposable
     {
         private readonly TrainingSpec spec;
         private readonly AgentConfig config;
-        private readonly IProgress<EvaluationRecord>? progress;
+        private readonly RunHooks hooks;
         private readonly IMetricsSink? metrics;
         private readonly VectorEnvironment environment;
         private readonly DqnAgent agent;
@@ -110,13 +128,18 @@ public static class DqnTraining
         private readonly List<AnalysisRecord> analyses = [];
         private readonly List<RenewalRecord> renewals = [];
         private double lossSum;
+        /// <summary>Agent steps taken; the loop stops only at vector-step boundaries, where checkpoints are taken.</summary>
+        private long step;
+        /// <summary>Whether the run has ended (its length reached, or the target return): its last checkpoint says so.</summary>
+        private bool finished;
+        private long lastCheckpoint, lastProgress;
 
-        public Session(TrainingSpec spec, IProgress<EvaluationRecord>? progress, IMetricsSink? metrics)
+        public Session(TrainingSpec spec, RunHooks hooks)
         {
             this.spec = spec;
             config = spec.Agent;
-            this.progress = progress;
-            this.metrics = metrics;
+            this.hooks = hooks;
+            metrics = hooks.Metrics;
             environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
             var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
@@ -135,26 +158,36 @@ public static class DqnTraining
 
         public TrainingResult Run()
         {
-            environment.Reset((ulong)spec.Seed);
-            for (var step = 0L; step < spec.TotalSteps;)
+            if (!Resume()) environment.Reset((ulong)spec.Seed);
+            if (finished)
             {
-                ActAndRemember(step);
+                // A finished run's checkpoint: its result as it ended.
+                ReportProgress();
+                return Result();
+            }
+            while (step < spec.TotalSteps)
+            {
+                StopIfCancelled();
+                ActAndRemember();
                 // One vector step is one agent step per copy: the schedules below count agent steps.
                 for (var copy = 0; copy < spec.Copies; copy++)
                 {
                     step++;
-                    if (environment.EpisodeEnded[copy]) RecordEpisode(copy, step);
-                    if (step > config.MinReplay && step % config.UpdatePeriod == 0) LearnAt(step);
+                    if (environment.EpisodeEnded[copy]) RecordEpisode(copy);
+                    if (step > config.MinReplay && step % config.UpdatePeriod == 0) LearnAt();
                     if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
-                    if (Due(spec.AnalyseEvery, step)) AnalyseAt(step);
-                    if (Due(spec.EvaluateEvery, step) && EvaluateAt(step) >= spec.StopAtReturn) return Result();
+                    if (Due(spec.AnalyseEvery, step)) AnalyseAt();
+                    if (Due(spec.EvaluateEvery, step) && EvaluateAt() >= spec.StopAtReturn) return Finish();
                 }
+                if (step >= spec.TotalSteps) break;
+                if (step / ProgressEvery > lastProgress / ProgressEvery) ReportProgress();
+                if (hooks.Checkpoints is { } policy && step / policy.Every > lastCheckpoint / policy.Every) Checkpoint();
             }
-            return Result();
+            return Finish();
         }
 
         /// <summary>Epsilon-greedy actions for every copy, one environment step, and the transitions into replay.</summary>
-        private void ActAndRemember(long step)
+        private void ActAndRemember()
         {
             var epsilon = Exploration.epsilon(config.EpsilonDecaySteps, config.MinReplay, config.EpsilonTrain, step);
             environment.Observations.CopyTo(observations);
@@ -163,7 +196,7 @@ public static class DqnTraining
             replay.Add(observations, actions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
         }
 
-        private void RecordEpisode(int copy, long step)
+        private void RecordEpisode(int copy)
         {
             episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
             metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
@@ -171,7 +204,7 @@ public static class DqnTraining
         }
 
         /// <summary>The configured number of gradient updates, each followed by the baseline when it is due.</summary>
-        private void LearnAt(long step)
+        private void LearnAt()
         {
             for (var k = 0; k < config.UpdatesPerStep; k++)
             {
@@ -190,7 +223,7 @@ public static class DqnTraining
             }
         }
 
-        private void AnalyseAt(long step)
+        private void AnalyseAt()
         {
             if (!heldOutDrawn && replay.SampleableCount >= config.BatchSize)
             {
@@ -204,14 +237,40 @@ public static class DqnTraining
         }
 
         /// <summary>Evaluates the agent greedily, records it, and returns the mean return.</summary>
-        private double EvaluateAt(long step)
+        private double EvaluateAt()
         {
             var evaluation = new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent));
             evaluations.Add(evaluation);
-            progress?.Report(evaluation);
+            hooks.Evaluations?.Report(evaluation);
             metrics?.Write(step, "eval/return", evaluation.MeanReturn);
             metrics?.Write(step, "eval/sparsity", evaluation.Sparsity);
             return evaluation.MeanReturn;
+        }
+
+        private void ReportProgress()
+        {
+            lastProgress = step;
+            if (hooks.Progress is not { } progress) return;
+            var recent = episodes.Count == 0 ? double.NaN : episodes.TakeLast(RecentEpisodes).Average(e => (double)e.Return);
+            var sparsity = agent.Pruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+            progress.Report(new TrainingProgress(step, spec.TotalSteps, episodes.Count, recent, sparsity, agent.Updates));
+        }
+
+        /// <summary>The run has ended: the last progress report, and a checkpoint that says so (resuming it gives this result).</summary>
+        private TrainingResult Finish()
+        {
+            finished = true;
+            ReportProgress();
+            if (hooks.Checkpoints is not null) Checkpoint();
+            return Result();
+        }
+
+        /// <summary>When cancelled: a checkpoint at this step boundary (if there is not one already), then the cancellation.</summary>
+        private void StopIfCancelled()
+        {
+            if (!hooks.Cancellation.IsCancellationRequested) return;
+            if (hooks.Checkpoints is not null && lastCheckpoint != step) Checkpoint();
+            throw new OperationCanceledException($"the run was cancelled at step {step}", hooks.Cancellation);
         }
 
         private static bool Due(long period, long step) => period > 0 && step % period == 0;
@@ -219,10 +278,68 @@ public static class DqnTraining
         private TrainingResult Result() =>
             new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
 
+        /// <summary>Writes everything the run holds as the latest checkpoint in the policy's directory.</summary>
+        public void Checkpoint()
+        {
+            lastCheckpoint = step;
+            RunCheckpoint.Save(hooks.Checkpoints!.Directory, Sections(), RunFingerprint.Of(spec), metrics as IRewindableMetrics);
+        }
+
+        /// <summary>Loads the checkpoint in the policy's directory, if there is one; whether it did.</summary>
+        public bool Resume()
+        {
+            if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
+            RunCheckpoint.Load(path, Sections(), RunFingerprint.Of(spec), metrics as IRewindableMetrics);
+            lastCheckpoint = lastProgress = step;
+            return true;
+        }
+
+        /// <summary>Everything the run holds, by section: the run's own counters and records, then each part.</summary>
+        private List<(string Name, ICheckpointable State)> Sections()
+        {
+            var sections = new List<(string, ICheckpointable)>
+            {
+                ("run", new RunState(this)),
+                ("environment", environment),
+                ("agent", agent),
+                ("replay", replay),
+            };
+            if (baseline is not null) sections.Add(("baseline", baseline));
+            return sections;
+        }
+
         public void Dispose()
         {
             baseline?.Dispose();
             agent.Dispose();
+        }
+
+        /// <summary>The session's own state: position, flags, random streams, held-out batch, loss window and records.</summary>
+        private sealed class RunState(Session session) : ICheckpointable
+        {
+            public void Save(StateWriter writer)
+            {
+                writer.Write(session.step);
+                writer.Write(session.finished);
+                writer.Write(session.acting);
+                writer.Write(session.sampling);
+                writer.Write(session.heldOutDrawn);
+                session.heldOut.Save(writer);
+                writer.Write(session.lossSum);
+                RunRecords.Save(writer, session.episodes, session.evaluations, session.analyses, session.renewals);
+            }
+
+            public void Load(StateReader reader)
+            {
+                session.step = reader.ReadInt64();
+                session.finished = reader.ReadBoolean();
+                session.acting = reader.ReadRandom();
+                session.sampling = reader.ReadRandom();
+                session.heldOutDrawn = reader.ReadBoolean();
+                session.heldOut.Load(reader);
+                session.lossSum = reader.ReadDouble();
+                RunRecords.Load(reader, session.episodes, session.evaluations, session.analyses, session.renewals);
+            }
         }
     }
 
@@ -258,7 +375,7 @@ public static class DqnTraining
     }
 
     /// <summary>Applies a baseline to the agent's online network and forgets the optimizer state it made stale.</summary>
-    private sealed class Renewer(BaselineRequest request, ulong seed) : IDisposable
+    private sealed class Renewer(BaselineRequest request, ulong seed) : IDisposable, ICheckpointable
     {
         private readonly Baselines.LastLayerReset? reset =
             request is ResetRequest r ? new Baselines.LastLayerReset(r.Layers, EnvRandom.Derive(seed, 6)) : null;
@@ -278,6 +395,10 @@ public static class DqnTraining
         /// <summary>For a reset: the units of the renewed layers (their biases' lengths).</summary>
         private static int NeuronsOf(Baselines.Renewal renewal) =>
             (int)renewal.Touched.Where(t => t.Parameter.dim() == 1).Sum(t => t.Parameter.shape[0]);
+
+        public void Save(StateWriter writer) => ((ICheckpointable?)reset ?? recycler!).Save(writer);
+
+        public void Load(StateReader reader) => ((ICheckpointable?)reset ?? recycler!).Load(reader);
 
         public void Dispose()
         {

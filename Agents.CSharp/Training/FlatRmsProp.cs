@@ -1,4 +1,5 @@
 using System.Numerics;
+using Prunerl.Agents.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Training;
@@ -121,6 +122,10 @@ public sealed class FlatRmsProp : IFlatOptimizer
     }
 
     public void ZeroGrad() => Parameters.ZeroGrad();
+
+    public void Save(StateWriter writer) => FlatOptimizerState.Save(this, writer);
+
+    public void Load(StateReader reader) => Steps = FlatOptimizerState.Load(this, reader);
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Training;
@@ -5,9 +6,11 @@ namespace Prunerl.Agents.Training;
 /// <summary>
 /// An optimizer over one <see cref="FlatParameters"/> buffer: each step is one pass over the buffers
 /// (on CPU) or a few in-place ops on whole tensors. Its per-weight state is aligned with the flat buffer,
-/// so a pruner can clear the state of pruned weights with one multiply per state tensor.
+/// so a pruner can clear the state of pruned weights with one multiply per state tensor. Its state (the step
+/// count and every state tensor) can be saved and loaded into an optimizer of the same kind over a buffer
+/// of the same size.
 /// </summary>
-public interface IFlatOptimizer : IDisposable
+public interface IFlatOptimizer : IDisposable, ICheckpointable
 {
     /// <summary>The parameters this optimizer updates.</summary>
     FlatParameters Parameters { get; }
@@ -27,4 +30,26 @@ public interface IFlatOptimizer : IDisposable
 
     /// <summary>Sets every gradient to zero in place.</summary>
     void ZeroGrad();
+}
+
+/// <summary>Every flat optimizer's checkpoint: its step count and its state tensors in order.</summary>
+internal static class FlatOptimizerState
+{
+    public static void Save(IFlatOptimizer optimizer, StateWriter writer)
+    {
+        writer.Write(optimizer.Steps);
+        writer.Write(optimizer.State.Count);
+        foreach (var state in optimizer.State) writer.Write(state);
+    }
+
+    /// <summary>Reads the state tensors into the optimizer's and returns the step count to set.</summary>
+    public static long Load(IFlatOptimizer optimizer, StateReader reader)
+    {
+        var steps = reader.ReadInt64();
+        var count = reader.ReadInt32();
+        if (count != optimizer.State.Count)
+            throw reader.Problem($"holds {count} optimizer state tensors where {optimizer.State.Count} are expected");
+        foreach (var state in optimizer.State) reader.ReadInto(state);
+        return steps;
+    }
 }

@@ -12,32 +12,122 @@ public interface IMetricsSink
     void Write(long step, string name, double value);
 }
 
+/// <summary>One file of a metrics log and its length in bytes at some point.</summary>
+public readonly record struct MetricsFileMark(string File, long Length);
+
+/// <summary>
+/// A metrics sink whose output can be cut back to an earlier point, so that a run resumed from a
+/// checkpoint rewrites exactly what followed it and its log ends up as an uninterrupted run's.
+/// </summary>
+public interface IRewindableMetrics : IMetricsSink
+{
+    /// <summary>Where the output stands now, everything written flushed: each file's name and length.</summary>
+    IReadOnlyList<MetricsFileMark> Mark();
+
+    /// <summary>
+    /// Cuts the output back to an earlier <see cref="Mark"/>; an IOException, with nothing cut, when the
+    /// mark names other files or a file is now shorter than it says.
+    /// </summary>
+    void Rewind(IReadOnlyList<MetricsFileMark> mark);
+}
+
 /// <summary>
 /// A run's metrics on disk as it trains, in three forms for people and scripts: <c>metrics.csv</c>
 /// (step,metric,value), <c>metrics.jsonl</c> (one object per value), and a TensorBoard event file
 /// (<c>events.out.tfevents.*</c>: scalar summaries). Each line or record is appended whole and flushed,
-/// so an interrupted run leaves every earlier value readable.
+/// so an interrupted run leaves every earlier value readable. <see cref="Reopen"/> continues the log
+/// of an interrupted run, which <see cref="Rewind"/> first cuts back to its last checkpoint.
 /// </summary>
-public sealed class MetricsLog : IMetricsSink, IDisposable
+public sealed class MetricsLog : IRewindableMetrics, IDisposable
 {
+    private const string CsvName = "metrics.csv", JsonlName = "metrics.jsonl", EventsPattern = "events.out.tfevents.*.prunerl";
+
     private readonly StreamWriter csv;
     private readonly StreamWriter jsonl;
     private readonly FileStream events;
 
     /// <summary>Opens the log in <paramref name="directory"/>, which must not hold one already.</summary>
-    public MetricsLog(string directory)
+    public MetricsLog(string directory) : this(CreateFiles(directory, out var wallTime))
     {
-        Directory.CreateDirectory(directory);
-        if (File.Exists(Path.Combine(directory, "metrics.csv")))
-            throw new IOException($"{directory} already holds a run's metrics; choose another directory");
-        csv = new StreamWriter(Path.Combine(directory, "metrics.csv"), append: false, new UTF8Encoding(false));
         csv.WriteLine("step,metric,value");
-        jsonl = new StreamWriter(Path.Combine(directory, "metrics.jsonl"), append: false, new UTF8Encoding(false));
-        var wallTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
-        events = new FileStream(Path.Combine(directory, $"events.out.tfevents.{(long)wallTime}.prunerl"), FileMode.CreateNew);
         WriteRecord(TensorBoardEvents.FileVersion(wallTime));
         Flush();
     }
+
+    private MetricsLog((FileStream Csv, FileStream Jsonl, FileStream Events) files)
+    {
+        csv = new StreamWriter(files.Csv, new UTF8Encoding(false));
+        jsonl = new StreamWriter(files.Jsonl, new UTF8Encoding(false));
+        events = files.Events;
+    }
+
+    /// <summary>
+    /// Opens the log an earlier run left in <paramref name="directory"/> to append to it, changing nothing
+    /// in it yet (an IOException when there is none); a resumed run then rewinds it to its checkpoint.
+    /// </summary>
+    public static MetricsLog Reopen(string directory)
+    {
+        if (!File.Exists(Path.Combine(directory, CsvName)))
+            throw new IOException($"{directory} holds no run's metrics to continue (no {CsvName})");
+        var eventFiles = Directory.GetFiles(directory, EventsPattern);
+        if (eventFiles.Length != 1)
+            throw new IOException($"{directory} holds {eventFiles.Length} TensorBoard event files ({EventsPattern}); a run's log has one");
+        var opened = new List<FileStream>();
+        try
+        {
+            foreach (var path in new[] { Path.Combine(directory, CsvName), Path.Combine(directory, JsonlName), eventFiles[0] })
+            {
+                var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+                opened.Add(file);
+                file.Seek(0, SeekOrigin.End);
+            }
+        }
+        catch
+        {
+            foreach (var file in opened) file.Dispose();
+            throw;
+        }
+        return new MetricsLog((opened[0], opened[1], opened[2]));
+    }
+
+    public IReadOnlyList<MetricsFileMark> Mark()
+    {
+        Flush();
+        return Files().Select(f => new MetricsFileMark(Path.GetFileName(f.Name), f.Length)).ToList();
+    }
+
+    public void Rewind(IReadOnlyList<MetricsFileMark> mark)
+    {
+        Flush();
+        var files = Files();
+        if (mark.Count != files.Count)
+            throw new IOException($"the mark names {mark.Count} metrics files where the log has {files.Count}");
+        for (var i = 0; i < files.Count; i++)
+        {
+            var name = Path.GetFileName(files[i].Name);
+            if (mark[i].File != name) throw new IOException($"the mark names {mark[i].File} where the log has {name}");
+            if (files[i].Length < mark[i].Length)
+                throw new IOException($"{name} holds {files[i].Length} bytes, fewer than the {mark[i].Length} it held at the checkpoint");
+        }
+        for (var i = 0; i < files.Count; i++)
+        {
+            files[i].SetLength(mark[i].Length);
+            files[i].Seek(0, SeekOrigin.End);
+        }
+    }
+
+    private static (FileStream, FileStream, FileStream) CreateFiles(string directory, out double wallTime)
+    {
+        Directory.CreateDirectory(directory);
+        if (File.Exists(Path.Combine(directory, CsvName)))
+            throw new IOException($"{directory} already holds a run's metrics; choose another directory");
+        wallTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        return (new FileStream(Path.Combine(directory, CsvName), FileMode.Create),
+            new FileStream(Path.Combine(directory, JsonlName), FileMode.Create),
+            new FileStream(Path.Combine(directory, $"events.out.tfevents.{(long)wallTime}.prunerl"), FileMode.CreateNew));
+    }
+
+    private List<FileStream> Files() => [(FileStream)csv.BaseStream, (FileStream)jsonl.BaseStream, events];
 
     public void Write(long step, string name, double value)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using Prunerl.Core;
 
@@ -10,6 +11,9 @@ public sealed record TrainingSpeed(string Environment, TorsoKind Torso, double W
     /// <summary>How much longer a pruned step takes than a dense one, as a fraction.</summary>
     public double PruningOverhead => DenseStepsPerSecond / PrunedStepsPerSecond - 1;
 }
+
+/// <summary>What checkpointing a run costs: the checkpoint's size, and the time to save it and to load it into a fresh run.</summary>
+public sealed record CheckpointCost(string Environment, long Steps, int ReplayHeld, long Bytes, double SaveSeconds, double LoadSeconds);
 
 /// <summary>
 /// Measures the DQN loop as it trains (acting, replay, one batch update per step as the MinAtar DQN does),
@@ -38,5 +42,26 @@ public static class TrainingBenchmark
             pruned = Math.Max(pruned, StepsPerSecond(pruning));
         }
         return new TrainingSpeed(environment, network.Torso, network.Width, steps, dense, pruned);
+    }
+
+    /// <summary>
+    /// Runs the spec to its end with a checkpoint in <paramref name="directory"/>, then times one more save
+    /// of its whole state and a load of it into a fresh run (the file checked whole, then read). Give the
+    /// spec a MinReplay of its length to fill the replay without learning.
+    /// </summary>
+    public static CheckpointCost MeasureCheckpoint(TrainingSpec spec, string directory)
+    {
+        var hooks = new RunHooks(Checkpoints: new CheckpointPolicy(directory, long.MaxValue));
+        using var session = new DqnTraining.Session(spec, hooks);
+        session.Run();
+        var clock = Stopwatch.StartNew();
+        session.Checkpoint();
+        var save = clock.Elapsed.TotalSeconds;
+        using var resumed = new DqnTraining.Session(spec, hooks);
+        clock.Restart();
+        resumed.Resume();
+        var load = clock.Elapsed.TotalSeconds;
+        var held = (int)Math.Min(spec.TotalSteps, spec.Agent.ReplayCapacity);
+        return new CheckpointCost(spec.Environment, spec.TotalSteps, held, new FileInfo(Path.Combine(directory, CheckpointFile.LatestName)).Length, save, load);
     }
 }

@@ -88,8 +88,9 @@ module Bootstrap =
                     runs[index]))
         drawn, rng
 
-    /// The aggregate over `repetitions` stratified resamples drawn from the seed's stream.
-    let replicate (aggregate: Scores -> float) (repetitions: int) (seed: uint64) (scores: Scores) : float[] =
+    /// The aggregate over `repetitions` stratified resamples drawn from the seed's stream (any result
+    /// type: a vector aggregate such as a performance profile gives one array per resample).
+    let replicate (aggregate: Scores -> 'T) (repetitions: int) (seed: uint64) (scores: Scores) : 'T[] =
         let out = Array.zeroCreate repetitions
         let mutable rng = Rng.create seed
         for k in 0 .. repetitions - 1 do
@@ -98,16 +99,52 @@ module Bootstrap =
             out[k] <- aggregate sample
         out
 
+    /// The percentile interval at the given confidence: the (1 - c)/2 and (1 + c)/2 quantiles of the
+    /// bootstrap replicates, around the point estimate computed on the scores themselves.
+    let percentileInterval (confidence: float) (estimate: float) (replicates: float[]) : Interval =
+        let tail = (1.0 - confidence) / 2.0
+        { Estimate = estimate; Lower = quantile tail replicates; Upper = quantile (1.0 - tail) replicates }
+
+    let private checkSettings (confidence: float) (repetitions: int) =
+        result {
+            let! _ = inHalfOpen "confidence" 0.0 1.0 confidence
+            let! _ = atLeast "repetitions" 1L (int64 repetitions)
+            return ()
+        }
+
+    /// Point estimates and stratified-bootstrap percentile intervals of a vector of aggregates computed
+    /// from the same resamples (as rliable's get_interval_estimates with a function returning an array):
+    /// component j's interval is the percentile interval of the j-th values of the replicates.
+    let intervals (aggregate: Scores -> float[]) (confidence: float) (repetitions: int) (seed: uint64) (scores: Scores) : Result<Interval[], string> =
+        result {
+            let! scores = Aggregate.validate scores
+            do! checkSettings confidence repetitions
+            let estimates = aggregate scores
+            let replicates = replicate aggregate repetitions seed scores
+            return estimates |> Array.mapi (fun j estimate -> percentileInterval confidence estimate (replicates |> Array.map (fun r -> r[j])))
+        }
+
     /// The aggregate's point estimate and its stratified-bootstrap percentile interval at the given
     /// confidence (0.95 in rliable), from the given number of repetitions and seed.
     let interval (aggregate: Scores -> float) (confidence: float) (repetitions: int) (seed: uint64) (scores: Scores) : Result<Interval, string> =
+        intervals (fun s -> [| aggregate s |]) confidence repetitions seed scores |> Result.map Array.exactlyOne
+
+    /// A statistic of two sets of scores with its percentile interval from independent stratified
+    /// resamples of each (rliable's StratifiedIndependentBootstrap, used for the probability of
+    /// improvement): each repetition resamples x's runs within each task, then y's, from one stream.
+    let pairInterval (statistic: Scores -> Scores -> float) (confidence: float) (repetitions: int) (seed: uint64) (x: Scores) (y: Scores) : Result<Interval, string> =
         result {
-            let! scores = Aggregate.validate scores
-            let! confidence = inHalfOpen "confidence" 0.0 1.0 confidence
-            let! repetitions = atLeast "repetitions" 1L (int64 repetitions)
-            let replicates = replicate aggregate (int repetitions) seed scores
-            let tail = (1.0 - confidence) / 2.0
-            return { Estimate = aggregate scores; Lower = quantile tail replicates; Upper = quantile (1.0 - tail) replicates }
+            let! x = Aggregate.validate x
+            let! y = Aggregate.validate y
+            do! checkSettings confidence repetitions
+            let replicates =
+                Array.unfold (fun (k, rng) ->
+                    if k = repetitions then None
+                    else
+                        let xs, afterX = resample x rng
+                        let ys, afterY = resample y afterX
+                        Some(statistic xs ys, (k + 1, afterY))) (0, Rng.create seed)
+            return percentileInterval confidence (statistic x y) replicates
         }
 
 /// Performance profiles and the probability of improvement (rliable).
@@ -121,18 +158,32 @@ module Profile =
         |> Array.map (fun tau ->
             scores |> Array.averageBy (fun runs -> runs |> Array.averageBy (fun x -> if x > tau then 1.0 else 0.0)))
 
-    /// P(X > Y): per task the Mann-Whitney statistic over all pairs of runs (a win counts 1, a tie 1/2)
-    /// divided by the number of pairs, averaged over tasks (rliable's probability_of_improvement).
-    let probabilityOfImprovement (x: Scores) (y: Scores) : Result<float, string> =
+    /// P(X > Y) without checks: per task the Mann-Whitney statistic over all pairs of runs (a win counts
+    /// 1, a tie 1/2) divided by the number of pairs, averaged over tasks.
+    let private improvement (x: Scores) (y: Scores) =
+        let perTask (xs: float[]) (ys: float[]) =
+            let mutable wins = 0.0
+            for a in xs do
+                for b in ys do
+                    wins <- wins + (if a > b then 1.0 elif a = b then 0.5 else 0.0)
+            wins / float (xs.Length * ys.Length)
+        Array.map2 perTask x y |> Array.average
+
+    let private sameTasks (x: Scores) (y: Scores) =
         result {
             let! x = Aggregate.validate x
             let! y = Aggregate.validate y
             if x.Length <> y.Length then
                 return! Error(sprintf "scores: %d tasks against %d; both sides need the same tasks" x.Length y.Length)
-            else
-                let perTask (xs: float[]) (ys: float[]) =
-                    let wins =
-                        Seq.sum (seq { for a in xs do for b in ys -> if a > b then 1.0 elif a = b then 0.5 else 0.0 })
-                    wins / float (xs.Length * ys.Length)
-                return Array.map2 perTask x y |> Array.average
         }
+
+    /// P(X > Y): per task the Mann-Whitney statistic over all pairs of runs (a win counts 1, a tie 1/2)
+    /// divided by the number of pairs, averaged over tasks (rliable's probability_of_improvement). Task
+    /// t of x is compared with task t of y.
+    let probabilityOfImprovement (x: Scores) (y: Scores) : Result<float, string> =
+        sameTasks x y |> Result.map (fun () -> improvement x y)
+
+    /// P(X > Y) with its percentile interval from independent stratified resamples of x and y (rliable
+    /// computes the probability of improvement's interval this way).
+    let probabilityOfImprovementInterval (confidence: float) (repetitions: int) (seed: uint64) (x: Scores) (y: Scores) : Result<Interval, string> =
+        sameTasks x y |> Result.bind (fun () -> Bootstrap.pairInterval improvement confidence repetitions seed x y)

@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.ClassicControl;
 
 /// <summary>
@@ -43,6 +45,17 @@ public sealed class Acrobot : Environment
         float[] high = [1f, 1f, 1f, 1f, (float)MaxVelocity1, (float)MaxVelocity2];
         return new BoxSpace(high.Select(h => -h).ToArray(), high, [4 + 2]);
     }
+
+    protected override void SaveDynamics(StateWriter writer)
+    {
+        writer.Write(state.Theta1);
+        writer.Write(state.Theta2);
+        writer.Write(state.Theta1Dot);
+        writer.Write(state.Theta2Dot);
+    }
+
+    protected override void LoadDynamics(StateReader reader) =>
+        state = new AcrobotState(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
 
     protected override void ResetCore(Span<float> observation)
     {

@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.ClassicControl;
 
 /// <summary>
@@ -41,6 +43,17 @@ public sealed class CartPole : Environment
         float[] high = [(float)(XThreshold * 2), float.PositiveInfinity, (float)(ThetaThreshold * 2), float.PositiveInfinity];
         return new BoxSpace(high.Select(h => -h).ToArray(), high, [4]);
     }
+
+    protected override void SaveDynamics(StateWriter writer)
+    {
+        writer.Write(x);
+        writer.Write(xDot);
+        writer.Write(theta);
+        writer.Write(thetaDot);
+    }
+
+    protected override void LoadDynamics(StateReader reader) =>
+        (x, xDot, theta, thetaDot) = (reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
 
     protected override void ResetCore(Span<float> observation)
     {

@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.ClassicControl;
 
 /// <summary>
@@ -28,6 +30,14 @@ public sealed class MountainCar : Environment
 
     /// <summary>Puts the car in a given state (for tests and analysis); the observation follows at the next step.</summary>
     public void SetState(MountainCarState state) => (position, velocity) = (state.Position, state.Velocity);
+
+    protected override void SaveDynamics(StateWriter writer)
+    {
+        writer.Write(position);
+        writer.Write(velocity);
+    }
+
+    protected override void LoadDynamics(StateReader reader) => (position, velocity) = (reader.ReadDouble(), reader.ReadDouble());
 
     protected override void ResetCore(Span<float> observation)
     {

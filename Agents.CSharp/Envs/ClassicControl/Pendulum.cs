@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.ClassicControl;
 
 /// <summary>
@@ -41,6 +43,22 @@ public sealed class Pendulum : Environment
         var remainder = a % b;
         if (remainder == 0) return Math.CopySign(0.0, b);
         return (b < 0) != (remainder < 0) ? remainder + b : remainder;
+    }
+
+    protected override void SaveDynamics(StateWriter writer)
+    {
+        writer.Write(theta);
+        writer.Write(thetaDot);
+        writer.Write(lastTorque.HasValue);
+        writer.Write(lastTorque.GetValueOrDefault());
+    }
+
+    protected override void LoadDynamics(StateReader reader)
+    {
+        (theta, thetaDot) = (reader.ReadDouble(), reader.ReadDouble());
+        var hasTorque = reader.ReadBoolean();
+        var torque = reader.ReadDouble();
+        lastTorque = hasTorque ? torque : null;
     }
 
     protected override void ResetCore(Span<float> observation)

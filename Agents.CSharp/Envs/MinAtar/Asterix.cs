@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.MinAtar;
 
 /// <summary>
@@ -36,6 +38,27 @@ public sealed class Asterix : MinAtarGame
         : base("minatar/asterix", 4,
                [MinAtarAction.NoOp, MinAtarAction.Left, MinAtarAction.Up, MinAtarAction.Right, MinAtarAction.Down], options)
     {
+    }
+
+    protected override void SaveGame(StateWriter writer)
+    {
+        foreach (var entity in entities)
+        {
+            writer.Write(entity.Active);
+            writer.Write(entity.X);
+            writer.Write(entity.MovesRight);
+            writer.Write(entity.IsGold);
+        }
+        foreach (var value in (int[])[playerX, playerY, spawnInterval, spawnTimer, moveInterval, moveTimer, rampTimer, rampIndex])
+            writer.Write(value);
+    }
+
+    protected override void LoadGame(StateReader reader)
+    {
+        for (var i = 0; i < entities.Length; i++)
+            entities[i] = new Entity { Active = reader.ReadBoolean(), X = reader.ReadInt32(), MovesRight = reader.ReadBoolean(), IsGold = reader.ReadBoolean() };
+        (playerX, playerY, spawnInterval, spawnTimer) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        (moveInterval, moveTimer, rampTimer, rampIndex) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
     }
 
     protected override void ResetGame()

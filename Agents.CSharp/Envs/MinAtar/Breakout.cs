@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.MinAtar;
 
 /// <summary>
@@ -26,6 +28,22 @@ public sealed class Breakout : MinAtarGame
     public Breakout(EnvironmentOptions options)
         : base("minatar/breakout", 4, [MinAtarAction.NoOp, MinAtarAction.Left, MinAtarAction.Right], options)
     {
+    }
+
+    protected override void SaveGame(StateWriter writer)
+    {
+        writer.Write<ushort>(brickRows);
+        foreach (var value in (int[])[brickCount, paddleX, ballX, ballY, lastX, lastY, directionX, directionY])
+            writer.Write(value);
+        writer.Write(strike);
+    }
+
+    protected override void LoadGame(StateReader reader)
+    {
+        reader.ReadInto<ushort>(brickRows);
+        (brickCount, paddleX, ballX, ballY) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        (lastX, lastY, directionX, directionY) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        strike = reader.ReadBoolean();
     }
 
     protected override void ResetGame()

@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.MinAtar;
 
 /// <summary>
@@ -40,6 +42,26 @@ public sealed class Freeway : MinAtarGame
     public Freeway(EnvironmentOptions options)
         : base("minatar/freeway", 7, [MinAtarAction.NoOp, MinAtarAction.Up, MinAtarAction.Down], options)
     {
+    }
+
+    protected override void SaveGame(StateWriter writer)
+    {
+        foreach (var car in cars)
+        {
+            writer.Write(car.X);
+            writer.Write(car.Velocity);
+            writer.Write(car.Timer);
+        }
+        writer.Write(chickenRow);
+        writer.Write(moveTimer);
+        writer.Write(terminateTimer);
+    }
+
+    protected override void LoadGame(StateReader reader)
+    {
+        for (var i = 0; i < cars.Length; i++)
+            cars[i] = new CarState { X = reader.ReadInt32(), Velocity = reader.ReadInt32(), Timer = reader.ReadInt32() };
+        (chickenRow, moveTimer, terminateTimer) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
     }
 
     protected override void ResetGame()

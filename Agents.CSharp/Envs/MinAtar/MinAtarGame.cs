@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.MinAtar;
 
 /// <summary>MinAtar's six actions, in the reference's order ('n', 'l', 'u', 'r', 'd', 'f').</summary>
@@ -55,6 +57,25 @@ public abstract class MinAtarGame : Environment
         Draw(observation);
         return new StepResult(reward, terminal, false);
     }
+
+    protected sealed override void SaveDynamics(StateWriter writer)
+    {
+        writer.Write((int)lastAction);
+        SaveGame(writer);
+    }
+
+    protected sealed override void LoadDynamics(StateReader reader)
+    {
+        var action = (MinAtarAction)reader.ReadInt32();
+        lastAction = Enum.IsDefined(action) ? action : throw reader.Problem($"{(int)action} is not a MinAtar action");
+        LoadGame(reader);
+    }
+
+    /// <summary>Writes every field of the game that changes as it is played.</summary>
+    protected abstract void SaveGame(StateWriter writer);
+
+    /// <summary>Reads back what <see cref="SaveGame"/> wrote.</summary>
+    protected abstract void LoadGame(StateReader reader);
 
     /// <summary>Starts a new game (the reference's reset()).</summary>
     protected abstract void ResetGame();

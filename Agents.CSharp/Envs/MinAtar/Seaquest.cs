@@ -1,3 +1,5 @@
+using Prunerl.Agents.Checkpoints;
+
 namespace Prunerl.Agents.Envs.MinAtar;
 
 /// <summary>
@@ -55,6 +57,24 @@ public sealed class Seaquest : MinAtarGame
 
     /// <summary>How many times the difficulty has ramped up this episode (the reference's difficulty_ramp()).</summary>
     public int DifficultyRamp => rampIndex;
+
+    protected override void SaveGame(StateWriter writer)
+    {
+        foreach (var movers in (MoverList[])[friendlyBullets, enemyBullets, fish, enemySubs, divers]) movers.Save(writer);
+        foreach (var value in (int[])[oxygen, diverCount, subX, subY, enemySpawnSpeed, enemySpawnTimer, diverSpawnTimer, moveInterval, rampIndex, shotTimer])
+            writer.Write(value);
+        writer.Write(subFacingRight);
+        writer.Write(surfaced);
+        writer.Write(terminal);
+    }
+
+    protected override void LoadGame(StateReader reader)
+    {
+        foreach (var movers in (MoverList[])[friendlyBullets, enemyBullets, fish, enemySubs, divers]) movers.Load(reader);
+        (oxygen, diverCount, subX, subY, enemySpawnSpeed) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        (enemySpawnTimer, diverSpawnTimer, moveInterval, rampIndex, shotTimer) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        (subFacingRight, surfaced, terminal) = (reader.ReadBoolean(), reader.ReadBoolean(), reader.ReadBoolean());
+    }
 
     protected override void ResetGame()
     {
@@ -433,6 +453,27 @@ public sealed class Seaquest : MinAtarGame
         public ref Mover this[int index] => ref items[index];
 
         public void Clear() => Count = 0;
+
+        /// <summary>Writes the movers in order, each as its five fields.</summary>
+        public void Save(StateWriter writer)
+        {
+            writer.Write(Count);
+            for (var i = 0; i < Count; i++)
+            {
+                var mover = items[i];
+                foreach (var value in (int[])[mover.X, mover.Y, mover.MovingRight ? 1 : 0, mover.MoveTimer, mover.ShotTimer]) writer.Write(value);
+            }
+        }
+
+        /// <summary>Replaces the movers with those <see cref="Save"/> wrote.</summary>
+        public void Load(StateReader reader)
+        {
+            var count = reader.ReadInt32();
+            if (count < 0) throw reader.Problem($"a list of {count} movers");
+            Clear();
+            for (var i = 0; i < count; i++)
+                Add(new Mover(reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32() != 0, reader.ReadInt32(), reader.ReadInt32()));
+        }
 
         public void Add(Mover mover)
         {

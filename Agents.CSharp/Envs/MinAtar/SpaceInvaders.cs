@@ -1,4 +1,5 @@
 using System.Numerics;
+using Prunerl.Agents.Checkpoints;
 
 namespace Prunerl.Agents.Envs.MinAtar;
 
@@ -44,6 +45,24 @@ public sealed class SpaceInvaders : MinAtarGame
 
     /// <summary>How many times the difficulty has ramped up this episode (the reference's difficulty_ramp()).</summary>
     public int DifficultyRamp => rampIndex;
+
+    protected override void SaveGame(StateWriter writer)
+    {
+        writer.Write<UInt128>([aliens, friendlyBullets, enemyBullets]);
+        foreach (var value in (int[])[cannon, alienDirection, enemyMoveInterval, alienMoveTimer, alienShotTimer, rampIndex, shotTimer])
+            writer.Write(value);
+        writer.Write(terminal);
+    }
+
+    protected override void LoadGame(StateReader reader)
+    {
+        Span<UInt128> maps = stackalloc UInt128[3];
+        reader.ReadInto(maps);
+        (aliens, friendlyBullets, enemyBullets) = (maps[0], maps[1], maps[2]);
+        (cannon, alienDirection, enemyMoveInterval, alienMoveTimer) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        (alienShotTimer, rampIndex, shotTimer) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        terminal = reader.ReadBoolean();
+    }
 
     protected override void ResetGame()
     {

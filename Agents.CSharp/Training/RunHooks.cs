@@ -1,0 +1,29 @@
+namespace Prunerl.Agents.Training;
+
+/// <summary>
+/// Checkpoints every <paramref name="Every"/> agent steps (and when cancelled, and at the end) into
+/// <paramref name="Directory"/>; if Directory already holds a valid checkpoint, Run resumes from it.
+/// </summary>
+public sealed record CheckpointPolicy(string Directory, long Every);
+
+/// <summary>Live progress, reported at least every 1000 agent steps and once at the end.</summary>
+/// <param name="Step">Agent steps taken.</param>
+/// <param name="TotalSteps">The run's length in agent steps.</param>
+/// <param name="Episodes">Episodes finished.</param>
+/// <param name="RecentReturn">The mean return of the last 20 episodes; NaN before the first.</param>
+/// <param name="Sparsity">The schedule's current target sparsity over the pruned parameters; 0 for a dense network.</param>
+/// <param name="Updates">Gradient updates taken.</param>
+public readonly record struct TrainingProgress(long Step, long TotalSteps, int Episodes, double RecentReturn, double Sparsity, long Updates);
+
+/// <summary>What a run reports to, where it checkpoints, and what stops it.</summary>
+/// <param name="Evaluations">Each evaluation as it happens.</param>
+/// <param name="Progress">Progress at least every 1000 agent steps and once at the end.</param>
+/// <param name="Metrics">Every measurement; a rewindable sink (<see cref="MetricsLog"/>) is cut back to the checkpoint on resume.</param>
+/// <param name="Checkpoints">Where and how often to checkpoint; null for none.</param>
+/// <param name="Cancellation">Stops the run at the next step boundary, after checkpointing there, with an OperationCanceledException.</param>
+public sealed record RunHooks(
+    IProgress<EvaluationRecord>? Evaluations = null,
+    IProgress<TrainingProgress>? Progress = null,
+    IMetricsSink? Metrics = null,
+    CheckpointPolicy? Checkpoints = null,
+    CancellationToken Cancellation = default);

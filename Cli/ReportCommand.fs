@@ -1,0 +1,235 @@
+/// `prunerl report`: rliable's aggregates (IQM, median, mean, optimality gap) over the runs and tasks of
+/// a results folder, per group, with stratified-bootstrap intervals, performance profiles and the
+/// probability of improvement of pruned over dense networks; a markdown summary, CSV tables and plots.
+module Prunerl.Cli.ReportCommand
+
+open System
+open System.IO
+open Argu
+open Prunerl.Core
+open Prunerl.Core.Metrics
+open Prunerl.Cli.UserError
+
+[<RequireQualifiedAccess>]
+type ReportArgs =
+    | [<MainCommand; ExactlyOnce>] Results of directory: string
+    | Out of directory: string
+    | Group_By of keys: string
+    | Scores of path: string
+    | Score_Window of fraction: float
+    | Include_Unfinished
+    | Reps of count: int
+    | Seed of seed: int64
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Results _ -> "the results folder: runs (folders holding config.json) at any depth under it."
+            | Out _ -> "folder for report.md, the CSV tables and the PNG plots (default <results>/report)."
+            | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width)."
+            | Scores _ -> "CSV file of normalisation scores, lines env,random,reference (reference empty: random-only); replaces the built-in ones for those envs."
+            | Score_Window _ -> "a run's score is the mean of its evaluations in this last fraction of its steps, at least the final one; 0 takes the final evaluation (default 0.1)."
+            | Include_Unfinished -> "take running and interrupted runs too (default: finished runs only)."
+            | Reps _ -> "bootstrap repetitions per interval (default 2000; rliable uses 50000)."
+            | Seed _ -> "seed of the bootstrap (default 0)."
+
+/// Thresholds of the performance profiles.
+let private profilePoints = 101
+
+let private readScales (args: ParseResults<ReportArgs>) =
+    match args.TryGetResult ReportArgs.Scores with
+    | None -> Normalization.builtIn
+    | Some path ->
+        let text =
+            try File.ReadAllText path
+            with :? IOException | :? UnauthorizedAccessException as e -> raise (UserError(sprintf "scores: cannot read %s: %s" path (e.Message.Split('\n').[0])))
+        Normalization.overlay (Normalization.parse path text |> orFail) Normalization.builtIn
+
+/// Everything a report holds, computed before anything is written.
+type private Computed =
+    { Runs: Run list
+      Skipped: (Run * string) list
+      Scored: ScoredRun list
+      Summaries: GroupSummary list
+      Improvements: Improvement list
+      Profiles: ProfileCurve list
+      Learning: Curve list
+      WidthScaling: GroupSummary list
+      Sparsity: Curve list
+      Analysis: (string * Curve list) list }
+
+let private compute (settings: ReportSettings) (keys: string list) (runs: Run list) (skipped: (Run * string) list) =
+    let scored = Report.score settings runs |> orFail
+    let taus = Report.thresholds profilePoints scored
+    let sparsitySeries = runs |> List.choose (fun r -> r.Series.TryFind "eval/sparsity" |> Option.map (fun s -> r, s))
+    { Runs = runs
+      Skipped = skipped
+      Scored = scored
+      Summaries = Report.summarise settings keys scored |> orFail
+      Improvements = Report.improvements settings keys scored |> orFail
+      Profiles = Report.profiles settings keys taus scored |> orFail
+      Learning = Report.curves settings Aggregate.iqm keys (scored |> List.map (fun s -> s.Run, s.Evaluations)) |> orFail
+      WidthScaling = Report.summarise settings Report.defaultGroupBy scored |> orFail
+      Sparsity = Report.curves settings Aggregate.mean [ "sparsity" ] sparsitySeries |> orFail
+      Analysis = AnalyzeCommand.curves settings keys runs }
+
+let private intervalCells (i: Interval) = [ Tables.number i.Estimate; Tables.number i.Lower; Tables.number i.Upper ]
+
+let private aggregatesCsv (keys: string list) (summaries: GroupSummary list) =
+    Tables.csv
+        ([ "group" ] @ keys @ [ "runs"; "tasks" ]
+         @ [ for m in [ "iqm"; "median"; "mean"; "optimality_gap" ] do yield! [ m; m + "_lower"; m + "_upper" ] ])
+        [ for s in summaries ->
+            [ Report.label s.Group ] @ (s.Group.Values |> List.map snd) @ [ string s.Runs; string s.Tasks ]
+            @ intervalCells s.Iqm @ intervalCells s.Median @ intervalCells s.Mean @ intervalCells s.OptimalityGap ]
+
+let private scoresCsv (keys: string list) (scored: ScoredRun list) =
+    let columns = keys |> List.filter (fun k -> k <> "env" && k <> "seed")
+    Tables.csv
+        ([ "run"; "env"; "seed"; "state"; "group" ] @ columns @ [ "raw_score"; "normalised_score" ])
+        [ for s in scored ->
+            [ s.Run.Id; s.Env; Report.value "seed" s.Run; s.Run.State; Report.label (Report.groupOf keys s.Run) ]
+            @ (columns |> List.map (fun k -> Report.value k s.Run)) @ [ Tables.number s.Raw; Tables.number s.Normalised ] ]
+
+let private improvementCsv (improvements: Improvement list) =
+    Tables.csv
+        [ "x"; "y"; "tasks"; "probability"; "lower"; "upper" ]
+        [ for i in improvements -> [ Report.label i.Candidate; Report.label i.Baseline; string i.Tasks ] @ intervalCells i.Probability ]
+
+let private profilesCsv (profiles: ProfileCurve list) =
+    Tables.csv
+        [ "group"; "threshold"; "fraction"; "lower"; "upper" ]
+        [ for p in profiles do
+            for tau, f in Array.zip p.Thresholds p.Fractions -> [ Report.label p.Group; Tables.number tau ] @ intervalCells f ]
+
+let private curvesCsv (curves: Curve list) =
+    Tables.csv
+        [ "group"; "step"; "runs"; "iqm"; "lower"; "upper" ]
+        [ for c in curves do
+            for p in c.Points -> [ Report.label c.Group; string p.Step; string p.Runs ] @ intervalCells p.Value ]
+
+/// Width-scaling points per kind: (kind, [(width, IQM interval, runs)]) for numeric widths.
+let private widthPoints (summaries: GroupSummary list) =
+    summaries
+    |> List.choose (fun s ->
+        match s.Group.Values with
+        | [ (_, kind); (_, width) ] ->
+            match Double.TryParse(width, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+            | true, w -> Some(kind, (w, s))
+            | _ -> None
+        | _ -> None)
+    |> List.groupBy fst
+    |> List.map (fun (kind, points) -> kind, points |> List.map snd |> List.sortBy fst)
+
+let private widthScalingCsv (summaries: GroupSummary list) =
+    Tables.csv
+        [ "kind"; "width"; "runs"; "tasks"; "iqm"; "lower"; "upper" ]
+        [ for kind, points in widthPoints summaries do
+            for width, s in points -> [ kind; Tables.number width; string s.Runs; string s.Tasks ] @ intervalCells s.Iqm ]
+
+let private plots (c: Computed) =
+    let learning =
+        Plots.chart "Learning curves: IQM of normalised evaluation returns (95% CI)" "agent step" "normalised score" Plots.Band
+            (c.Learning |> List.map (fun curve -> Plots.ofCurve (Report.label curve.Group) curve true))
+    let profiles =
+        Plots.chart "Performance profiles: fraction of runs with score > tau (95% CI)" "normalised score tau" "fraction of runs" Plots.Band
+            [ for p in c.Profiles ->
+                { Label = Report.label p.Group
+                  Xs = p.Thresholds
+                  Ys = p.Fractions |> Array.map (fun f -> f.Estimate)
+                  Interval = Some(p.Fractions |> Array.map (fun f -> f.Lower), p.Fractions |> Array.map (fun f -> f.Upper)) } ]
+    let widths =
+        match widthPoints c.WidthScaling with
+        | [] -> []
+        | kinds ->
+            [ "width_scaling.png",
+              Plots.chart "Final score against width: IQM of normalised scores (95% CI)" "width multiplier" "IQM normalised score" Plots.Bars
+                  [ for kind, points in kinds ->
+                      { Label = kind
+                        Xs = points |> List.map fst |> Array.ofList
+                        Ys = points |> List.map (fun (_, s) -> s.Iqm.Estimate) |> Array.ofList
+                        Interval = Some(points |> List.map (fun (_, s) -> s.Iqm.Lower) |> Array.ofList, points |> List.map (fun (_, s) -> s.Iqm.Upper) |> Array.ofList) } ] ]
+    let sparsity =
+        if c.Sparsity.IsEmpty then []
+        else
+            [ "sparsity.png",
+              Plots.chart "Sparsity measured at the evaluations (mean over runs)" "agent step" "sparsity" Plots.Band
+                  (c.Sparsity |> List.map (fun curve -> Plots.ofCurve ("final " + Report.label curve.Group) curve false)) ]
+    [ "learning_curves.png", learning; "profiles.png", profiles ] @ widths @ sparsity
+
+let private markdown (root: string) (settings: ReportSettings) (keys: string list) (c: Computed) (fileNames: string list) =
+    let window =
+        if settings.ScoreWindow = 0.0 then "its final evaluation (rliable's convention on Atari)"
+        else sprintf "the mean of its evaluations in the last %s%% of its steps (at least the final one)" (Validate.show (100.0 * settings.ScoreWindow))
+    let aggregates =
+        Tables.markdown
+            [ "group"; "runs"; "tasks"; "IQM [95% CI]"; "median [95% CI]"; "mean [95% CI]"; "optimality gap [95% CI]" ]
+            [ "---"; "--:"; "--:"; "---"; "---"; "---"; "---" ]
+            [ for s in c.Summaries ->
+                [ Report.label s.Group; string s.Runs; string s.Tasks; Tables.interval s.Iqm; Tables.interval s.Median; Tables.interval s.Mean; Tables.interval s.OptimalityGap ] ]
+    let improvement =
+        if c.Improvements.IsEmpty then
+            if List.contains Report.kindKey keys then "No group has a dense counterpart with the same other keys."
+            else "Group by kind (--group-by kind,...) to compare pruned and baseline runs with dense ones."
+        else
+            Tables.markdown [ "X"; "Y"; "tasks"; "P(X > Y) [95% CI]" ] [ "---"; "---"; "--:"; "---" ]
+                [ for i in c.Improvements -> [ Report.label i.Candidate; Report.label i.Baseline; string i.Tasks; Tables.interval i.Probability ] ]
+    let used = c.Scored |> List.countBy (fun s -> s.Env) |> List.sortBy fst
+    let normalisation =
+        Tables.markdown [ "env"; "runs"; "normalised score"; "source" ] [ "---"; "--:"; "---"; "---" ]
+            [ for env, n in used ->
+                let scale = Normalization.find settings.Scales env |> orFail
+                [ env; string n; Normalization.describe scale; scale.Source ] ]
+    let randomOnly = used |> List.exists (fun (env, _) -> (Normalization.find settings.Scales env |> orFail).ReferenceScore.IsNone)
+    String.concat "\n" [
+        "# prunerl report"
+        ""
+        sprintf "%d runs from %s in %d groups (by %s), %d tasks." c.Runs.Length root c.Summaries.Length (String.concat ", " keys) (used.Length)
+        sprintf "A run's score is %s, normalised per environment (below)." window
+        sprintf "Aggregates over runs and tasks as rliable defines them; 95%% stratified-bootstrap percentile intervals from %d repetitions (rliable's default is 50,000), seed %d." settings.Repetitions settings.Seed
+        ""
+        "## Aggregates of normalised scores"
+        ""
+        aggregates
+        ""
+        "## Probability of improvement"
+        ""
+        improvement
+        ""
+        "## Normalisation"
+        ""
+        normalisation
+        (if randomOnly then "\nRandom-only environments have no published reference score: their normalised score is in the game's own units above random, and the optimality gap (gamma = 1) means little for them. Pass --scores FILE to set references." else "")
+        AnalyzeCommand.skippedSection c.Skipped
+        ""
+        "## Files"
+        ""
+        String.concat "\n" (fileNames |> List.map (fun f -> "- " + f))
+        "" ]
+
+/// Runs `prunerl report`.
+let run (args: ParseResults<ReportArgs>) : int =
+    let root = args.GetResult ReportArgs.Results
+    let out = args.GetResult(ReportArgs.Out, Path.Combine(root, "report"))
+    let scales = readScales args
+    let settings =
+        AnalyzeCommand.settingsOf (args.GetResult(ReportArgs.Reps, 2000)) (args.GetResult(ReportArgs.Seed, 0L))
+            (Validate.inClosed "score_window" 0.0 1.0 (args.GetResult(ReportArgs.Score_Window, 0.1)) |> orFail) scales
+    let keys = AnalyzeCommand.parseKeys (args.GetResult(ReportArgs.Group_By, String.concat "," Report.defaultGroupBy))
+    let runs, skipped = Results.gather root (args.Contains ReportArgs.Include_Unfinished) Report.evaluationMetric ""
+    Report.checkGroupBy runs keys |> orFail |> ignore
+    let c = compute settings keys runs skipped
+    let tables =
+        [ "aggregates.csv", aggregatesCsv keys c.Summaries
+          "scores.csv", scoresCsv keys c.Scored
+          "improvement.csv", improvementCsv c.Improvements
+          "profiles.csv", profilesCsv c.Profiles
+          "learning_curves.csv", curvesCsv c.Learning
+          "width_scaling.csv", widthScalingCsv c.WidthScaling ]
+    let analysis = if c.Analysis.IsEmpty then [] else AnalyzeCommand.render keys c.Analysis
+    let files = tables @ plots c @ analysis
+    let text = markdown root settings keys c ("report.md" :: (files |> List.map fst))
+    Files.writeFolder out (("report.md", Text.Encoding.UTF8.GetBytes text) :: files)
+    printfn "%s" text
+    printfn "wrote %d files to %s" (files.Length + 1) out
+    0

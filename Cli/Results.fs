@@ -1,0 +1,126 @@
+/// Reading a results folder: every run under it (a folder holding config.json, at any depth) with its
+/// config.json, status.json and metrics.csv, into the core's Run records. Malformed files are
+/// one-line errors naming the file and what is wrong.
+module Prunerl.Cli.Results
+
+open System
+open System.Globalization
+open System.IO
+open System.Text.Json
+open Prunerl.Core
+open Prunerl.Cli.UserError
+
+/// The results layout's version, config.json's "format".
+let format = "prunerl-run/1"
+
+/// The states status.json may hold.
+let states = [ "running"; "finished"; "failed"; "interrupted" ]
+
+let private fail (path: string) (problem: string) = raise (UserError(sprintf "%s: %s" path problem))
+
+let private readText (path: string) =
+    try File.ReadAllText path
+    with :? IOException | :? UnauthorizedAccessException as e -> fail path (sprintf "cannot read it: %s" (e.Message.Split('\n').[0]))
+
+/// A JSON file's top-level object.
+let private readObject (path: string) : JsonElement =
+    let document =
+        try JsonDocument.Parse(readText path)
+        with :? JsonException as e -> fail path (sprintf "not valid JSON (%s)" (e.Message.Split('\n').[0]))
+    if document.RootElement.ValueKind <> JsonValueKind.Object then fail path "must hold a JSON object"
+    document.RootElement
+
+/// A JSON value as config text: strings as they are, numbers in shortest round-trip form (1.0 -> "1"),
+/// booleans as true/false, anything else as compact JSON; null fields are left out.
+let private configText (value: JsonElement) : string option =
+    match value.ValueKind with
+    | JsonValueKind.String -> Some(value.GetString() |> nonNull)
+    | JsonValueKind.Number -> Some(Validate.show (value.GetDouble()))
+    | JsonValueKind.True -> Some "true"
+    | JsonValueKind.False -> Some "false"
+    | JsonValueKind.Null -> None
+    | _ -> Some(value.GetRawText())
+
+/// config.json as key -> text; it must name the env and give sparsity and steps as numbers.
+let readConfig (path: string) : Map<string, string> =
+    let root = readObject path
+    let fields = [ for p in root.EnumerateObject() do match configText p.Value with Some text -> p.Name, text | None -> () ] |> Map.ofList
+    let kindOf (name: string) = match root.TryGetProperty name with | true, v -> Some v.ValueKind | _ -> None
+    match fields.TryFind "format" with
+    | Some f when f <> format -> fail path (sprintf "format must be %s, got '%s'" format f)
+    | _ -> ()
+    if kindOf "env" <> Some JsonValueKind.String then fail path "env must be a string (an environment id such as cartpole)"
+    for name in [ "sparsity"; "steps" ] do
+        if kindOf name <> Some JsonValueKind.Number then fail path (sprintf "%s must be a number" name)
+    fields
+
+/// status.json's state ("unknown" when the run has no status.json).
+let readState (path: string) : string =
+    if not (File.Exists path) then "unknown"
+    else
+        let root = readObject path
+        match root.TryGetProperty "state" with
+        | true, v when v.ValueKind = JsonValueKind.String && List.contains (v.GetString() |> nonNull) states -> v.GetString() |> nonNull
+        | true, v -> fail path (sprintf "state must be one of %s, got %s" (String.concat ", " states) (v.GetRawText()))
+        | _ -> fail path (sprintf "has no state (one of %s)" (String.concat ", " states))
+
+/// metrics.csv ("step,metric,value" lines) as series by metric in step order; an empty map when the
+/// run has none. A last line cut short (no line end) is dropped for a run still writing.
+let readSeries (path: string) (finished: bool) : Map<string, Point[]> =
+    if not (File.Exists path) then Map.empty
+    else
+        let text = readText path
+        let lines = text.Split('\n')
+        if lines[0].TrimEnd('\r') <> "step,metric,value" then fail path (sprintf "the first line must be 'step,metric,value', got '%s'" (lines[0].TrimEnd('\r')))
+        let lastComplete = if text.EndsWith "\n" || finished then lines.Length - 1 else lines.Length - 2
+        let points = Collections.Generic.Dictionary<string, Collections.Generic.List<Point>>()
+        for i in 1 .. lastComplete do
+            let line = lines[i].TrimEnd('\r')
+            if line <> "" then
+                let first, last = line.IndexOf ',', line.LastIndexOf ','
+                let parsed =
+                    if first < 0 || last <= first then None
+                    else
+                        match Int64.TryParse(line[.. first - 1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
+                              Double.TryParse(line[last + 1 ..], NumberStyles.Float, CultureInfo.InvariantCulture) with
+                        | (true, step), (true, value) when last - first > 1 -> Some(line[first + 1 .. last - 1], { Step = step; Value = value })
+                        | _ -> None
+                match parsed with
+                | Some(metric, point) ->
+                    match points.TryGetValue metric with
+                    | true, list -> list.Add point
+                    | _ -> points[metric] <- Collections.Generic.List [ point ]
+                | None -> fail path (sprintf "line %d must be step,metric,value (a whole step and a number), got '%s'" (i + 1) line)
+        points |> Seq.map (fun kv -> kv.Key, kv.Value.ToArray() |> Array.sortBy (fun p -> p.Step)) |> Map.ofSeq
+
+/// Every run under the folder (config and state; series not read yet) with its folder, in Id order.
+let find (root: string) : (Run * string) list =
+    if not (Directory.Exists root) then raise (UserError(sprintf "results: no folder '%s'" root))
+    let options = EnumerationOptions(RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = (FileAttributes.Hidden ||| FileAttributes.ReparsePoint))
+    let full = Path.GetFullPath root
+    let runs =
+        Directory.EnumerateFiles(full, "config.json", options)
+        |> Seq.map (fun config ->
+            let folder = Path.GetDirectoryName config |> nonNull
+            let id = match Path.GetRelativePath(full, folder).Replace('\\', '/') with "." -> Path.GetFileName folder | relative -> relative
+            { Id = id; Config = readConfig config; State = readState (Path.Combine(folder, "status.json")); Series = Map.empty }, folder)
+        |> List.ofSeq
+        |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))
+    if runs.IsEmpty then raise (UserError(sprintf "results: no runs under '%s' (a run is a folder holding config.json)" root))
+    runs
+
+/// The runs a command takes: finished ones (or every one not failed, if asked), with their metrics
+/// read, that measured the metric; and those skipped, with why. At least one must be taken, else the
+/// error says so, with the hint.
+let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: string) : Run list * (Run * string) list =
+    let found = find root
+    let folders = found |> List.map (fun (r, folder) -> r.Id, folder) |> Map.ofList
+    let runs = found |> List.map fst
+    let candidates, notFinished = Report.selectFinished includeUnfinished runs
+    if candidates.IsEmpty then
+        let states = runs |> List.countBy (fun r -> r.State) |> List.map (fun (s, n) -> sprintf "%s %d" s n) |> String.concat ", "
+        raise (UserError(sprintf "results: none of the %d runs under '%s' has finished (%s); --include-unfinished takes running and interrupted ones" runs.Length root states))
+    let loaded = candidates |> List.map (fun r -> { r with Series = readSeries (Path.Combine(folders[r.Id], "metrics.csv")) (r.State = "finished") })
+    let taken, unmeasured = Report.selectMeasured metric loaded
+    if taken.IsEmpty then raise (UserError(sprintf "results: no run under '%s' has %s in its metrics.csv%s" root metric hint))
+    taken, notFinished @ unmeasured |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))

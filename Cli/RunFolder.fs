@@ -1,0 +1,200 @@
+/// A run's folder, laid out for people and scripts alike:
+///   config.json    the resolved run config (every field), written before training starts
+///   status.json    {"state": "running|finished|failed|interrupted", "step", "total_steps", "error", "updated"}
+///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics (MetricsLog)
+///   checkpoint/    the training state a resumed run continues from
+/// config.json and status.json are written atomically (Files.writeAtomically). Config files are parsed here (System.Text.Json);
+/// what their fields mean is the core's (RunConfig).
+module Prunerl.Cli.RunFolder
+
+open System
+open System.IO
+open System.Runtime.InteropServices
+open System.Text
+open System.Text.Json
+open Prunerl.Core
+open Prunerl.Cli.UserError
+
+/// The run's resolved configuration.
+let configPath (run: string) = Path.Combine(run, "config.json")
+
+/// The run's state, step and error.
+let statusPath (run: string) = Path.Combine(run, "status.json")
+
+/// The folder of the run's checkpoints.
+let checkpointPath (run: string) = Path.Combine(run, "checkpoint")
+
+/// Every registered environment as the core checks runs against it.
+let environments: Lazy<EnvironmentInfo list> =
+    lazy
+        [ for entry in Prunerl.Agents.Envs.EnvironmentRegistry.Entries do
+              match entry.UnavailableReason with
+              | null ->
+                  let environment = entry.Create.Invoke Prunerl.Agents.Envs.EnvironmentOptions.Default
+                  { Id = entry.Id
+                    ObservationShape = List.ofArray environment.ObservationSpace.Shape
+                    DiscreteActions = environment.ActionSpace :? Prunerl.Agents.Envs.DiscreteSpace
+                    Unavailable = None }
+              | reason -> { Id = entry.Id; ObservationShape = []; DiscreteActions = false; Unavailable = Some reason } ]
+
+let private readJson (what: string) (path: string) : JsonElement =
+    let text =
+        try File.ReadAllText path
+        with :? IOException | :? UnauthorizedAccessException as e -> raise (UserError(sprintf "%s: cannot read %s: %s" what path (e.Message.Split('\n').[0])))
+    try
+        use document = JsonDocument.Parse(text, JsonDocumentOptions(CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true))
+        document.RootElement.Clone()
+    with :? JsonException as e -> raise (UserError(sprintf "%s: %s is not valid JSON: %s" what path (e.Message.Split('\n').[0])))
+
+let private scalar (what: string) (key: string) (element: JsonElement) : FieldValue =
+    match element.ValueKind with
+    | JsonValueKind.String -> Text(element.GetString() |> nonNull)
+    | JsonValueKind.Number -> Number(element.GetDouble())
+    | JsonValueKind.True -> Switch true
+    | JsonValueKind.False -> Switch false
+    | JsonValueKind.Null -> Empty
+    | kind -> raise (UserError(sprintf "%s: %s must be a string, a number, true, false or null, got a JSON %O" what key kind))
+
+/// The object's members in order, each key once.
+let private members (what: string) (path: string) (root: JsonElement) =
+    if root.ValueKind <> JsonValueKind.Object then
+        raise (UserError(sprintf "%s: %s must hold a JSON object of run fields, got a JSON %O" what path root.ValueKind))
+    let items = root.EnumerateObject() |> Seq.map (fun p -> p.Name, p.Value) |> List.ofSeq
+    match items |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
+    | Some(key, _) -> raise (UserError(sprintf "%s: %s gives %s twice" what path key))
+    | None -> ()
+    for key, _ in items do
+        match RunConfig.field key with
+        | Ok _ -> ()
+        | Error e -> raise (UserError(sprintf "%s: %s: %s" what path e))
+    items
+
+/// A run config file's fields (any subset of config.json's); an unknown key, a repeated key or a value
+/// that is not a scalar is a one-line error naming it.
+let readFields (what: string) (path: string) : (string * FieldValue) list =
+    readJson what path |> members what path |> List.map (fun (key, value) -> key, scalar what key value)
+
+/// A sweep file's fields: each a value, or a list of values to sweep over.
+let readAxes (what: string) (path: string) : (string * FieldValue list) list =
+    readJson what path
+    |> members what path
+    |> List.map (fun (key, value) ->
+        match value.ValueKind with
+        | JsonValueKind.Array -> key, [ for item in value.EnumerateArray() -> scalar what key item ]
+        | _ -> key, [ scalar what key value ])
+
+/// A config as config.json holds it: every field, format first, indented.
+let configJson (config: RunConfig) : byte[] =
+    use buffer = new MemoryStream()
+    do
+        use writer = new Utf8JsonWriter(buffer, JsonWriterOptions(Indented = true))
+        writer.WriteStartObject()
+        for name, value in RunConfig.toFields config do
+            match value with
+            | Text s -> writer.WriteString(name, s)
+            | Number x -> writer.WriteNumber(name, x)
+            | Switch b -> writer.WriteBoolean(name, b)
+            | Empty -> writer.WriteNull name
+        writer.WriteEndObject()
+    Array.append (buffer.ToArray()) "\n"B
+
+/// Writes config.json atomically.
+let writeConfig (run: string) (config: RunConfig) = Files.writeAtomically (configPath run) (configJson config)
+
+/// The config a run's folder holds, resolved and validated; None when it holds no config.json.
+let tryReadConfig (run: string) : RunConfig option =
+    let path = configPath run
+    if not (File.Exists path) then None
+    else
+        let what = "config"
+        Some(RunConfig.resolve environments.Value (readFields what path) |> Result.mapError (sprintf "%s: %s: %s" what path) |> orFail)
+
+/// Where a run stands.
+type RunState =
+    | Running
+    | Finished
+    | Failed
+    | Interrupted
+
+/// status.json: a run's state, how far it got, and its error when it failed.
+type RunStatus =
+    { State: RunState
+      Step: int64
+      TotalSteps: int64
+      Error: string option
+      Updated: DateTimeOffset }
+
+let private stateNames = [ Running, "running"; Finished, "finished"; Failed, "failed"; Interrupted, "interrupted" ]
+
+/// A state as status.json spells it.
+let stateName (state: RunState) = stateNames |> List.find (fst >> (=) state) |> snd
+
+/// Writes status.json atomically, stamped with the time now (UTC, ISO 8601).
+let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64) (error: string option) =
+    use buffer = new MemoryStream()
+    do
+        use writer = new Utf8JsonWriter(buffer, JsonWriterOptions(Indented = true))
+        writer.WriteStartObject()
+        writer.WriteString("state", stateName state)
+        writer.WriteNumber("step", step)
+        writer.WriteNumber("total_steps", totalSteps)
+        match error with
+        | Some e -> writer.WriteString("error", e)
+        | None -> writer.WriteNull "error"
+        writer.WriteString("updated", DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", Globalization.CultureInfo.InvariantCulture))
+        writer.WriteEndObject()
+    Files.writeAtomically (statusPath run) (Array.append (buffer.ToArray()) "\n"B)
+
+/// A run's status.json; None when there is none or it cannot be read as one.
+let tryReadStatus (run: string) : RunStatus option =
+    try
+        use document = JsonDocument.Parse(File.ReadAllText(statusPath run))
+        let root = document.RootElement
+        let state = root.GetProperty("state").GetString()
+        stateNames
+        |> List.tryFind (fun (_, name) -> name = state)
+        |> Option.map (fun (state, _) ->
+            { State = state
+              Step = root.GetProperty("step").GetInt64()
+              TotalSteps = root.GetProperty("total_steps").GetInt64()
+              Error =
+                match root.GetProperty("error") with
+                | e when e.ValueKind = JsonValueKind.String -> e.GetString() |> Option.ofObj
+                | _ -> None
+              Updated = root.GetProperty("updated").GetDateTimeOffset() })
+    with :? IOException | :? JsonException | :? InvalidOperationException | :? Collections.Generic.KeyNotFoundException | :? FormatException | :? UnauthorizedAccessException -> None
+
+[<DllImport("libc", SetLastError = true)>]
+extern int private access(string path, int mode)
+
+/// W_OK | X_OK: entries can be created in the folder.
+let private writableFolder = 2 ||| 1
+
+/// Checks, without writing anything, that a run folder can be made at the path: the path is a folder
+/// or absent, and its nearest existing ancestor is a folder this process may create entries in.
+let checkWritable (field: string) (path: string) =
+    let full = Path.GetFullPath path
+    if File.Exists full then raise (UserError(sprintf "%s: %s is a file, not a folder" field path))
+    let rec nearest (p: string) =
+        if Directory.Exists p then p
+        elif File.Exists p then raise (UserError(sprintf "%s: cannot create %s: %s is a file" field path p))
+        else
+            match Path.GetDirectoryName p with
+            | null -> raise (UserError(sprintf "%s: cannot create %s" field path))
+            | parent -> nearest parent
+    let existing = nearest full
+    if OperatingSystem.IsLinux() && access (existing, writableFolder) <> 0 then
+        raise (UserError(sprintf "%s: %s is not writable (no permission to create entries in %s)" field path existing))
+
+/// Whether the folder holds nothing, or only a config.json of this run (a run a sweep prepared; the
+/// device may differ).
+let isFreshFor (config: RunConfig) (run: string) : bool =
+    if not (Directory.Exists run) then true
+    else
+        match Directory.GetFileSystemEntries run |> Array.map Path.GetFileName with
+        | [||] -> true
+        | [| "config.json" |] ->
+            match (try tryReadConfig run with UserError _ -> None) with
+            | Some stored -> RunConfig.agrees stored (RunConfig.toFields config) = Ok()
+            | None -> false
+        | _ -> false

@@ -1,0 +1,242 @@
+/// `prunerl sweep`: a grid of runs (environments x widths x sparsities x baselines x seeds, or any run
+/// field) trained by N local workers. Each run is a child `prunerl train` in its own folder, so a crash
+/// stays with its run; a finished run is skipped, an unfinished one resumed, a failing one reported.
+module Prunerl.Cli.SweepCommand
+
+open System
+open System.Diagnostics
+open System.IO
+open System.Runtime.InteropServices
+open System.Threading
+open Argu
+open Spectre.Console
+open Prunerl.Core
+open Prunerl.Cli.UserError
+
+[<RequireQualifiedAccess>]
+type SweepArgs =
+    | Config of file: string
+    | [<AltCommandLine("-o")>] Out of directory: string
+    | Env of ids: string
+    | Width of multipliers: string
+    | Sparsity of fractions: string
+    | Baseline of names: string
+    | Seed of seeds: string
+    | Steps of count: string
+    | Set of assignment: string
+    | Workers of count: int
+    | Dry_Run
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Config _ -> "a JSON file of run fields, each a value or a list of values to sweep over; flags replace its fields."
+            | Out _ -> "the results folder: one folder per run, named after its grid point (required)."
+            | Env _ -> "environment ids, comma-separated (repeatable)."
+            | Width _ -> "width multipliers, comma-separated."
+            | Sparsity _ -> "final sparsities, comma-separated; 0 is dense."
+            | Baseline _ -> "baselines, comma-separated: none, reset, redo."
+            | Seed _ -> "seeds, comma-separated."
+            | Steps _ -> "agent steps of every run (or several, comma-separated)."
+            | Set _ -> "any other run field: --set field=value[,value...] (repeatable), e.g. --set replay_ratio=1,2."
+            | Workers _ -> "runs trained at once, each a process on one torch thread (default: the number of cores)."
+            | Dry_Run -> "list the grid's runs and what would happen to each, and write nothing."
+
+/// The axes the flags give, in the order given; a field given twice takes the values of both.
+let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list) list =
+    let split (text: string) = text.Split(',', StringSplitOptions.TrimEntries ||| StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
+    let axis (arg: SweepArgs) =
+        match arg with
+        | SweepArgs.Env v -> Some("env", split v)
+        | SweepArgs.Width v -> Some("width", split v)
+        | SweepArgs.Sparsity v -> Some("sparsity", split v)
+        | SweepArgs.Baseline v -> Some("baseline", split v)
+        | SweepArgs.Seed v -> Some("seed", split v)
+        | SweepArgs.Steps v -> Some("steps", split v)
+        | SweepArgs.Set assignment ->
+            match assignment.Split('=', 2) with
+            | [| name; values |] when name.Trim() <> "" ->
+                RunConfig.field (name.Trim()) |> Result.mapError (sprintf "set: %s") |> orFail |> ignore
+                Some(name.Trim(), split values)
+            | _ -> raise (UserError(sprintf "set must be field=value[,value...], got '%s'" assignment))
+        | _ -> None
+    args.GetAllResults()
+    |> List.choose axis
+    |> List.groupBy fst
+    |> List.map (fun (name, parts) -> name, parts |> List.collect snd |> List.map Text)
+
+/// The file's axes with the flags' fields replacing theirs in place, then the flags' other fields.
+let private axes (args: ParseResults<SweepArgs>) =
+    let fromFile =
+        match args.TryGetResult SweepArgs.Config with
+        | Some path -> RunFolder.readAxes "config" path
+        | None -> []
+    let fromFlags = flagAxes args
+    let replaced = fromFile |> List.map (fun (name, values) -> name, (fromFlags |> List.tryFind (fst >> (=) name) |> Option.map snd |> Option.defaultValue values))
+    replaced @ (fromFlags |> List.filter (fun (name, _) -> not (List.exists (fst >> (=) name) fromFile)))
+
+/// What the sweep does with one run of the grid.
+type Action =
+    /// It finished before: nothing to do.
+    | Skip
+    /// Train it from the start.
+    | Start
+    /// Continue it from its checkpoint (or start it over when it has none).
+    | Continue
+    /// Its folder holds another run: leave it alone and report it.
+    | Refuse of reason: string
+
+/// How a run ended in this sweep.
+type Outcome =
+    { Name: string
+      Result: string
+      Failed: bool
+      Seconds: float }
+
+/// The action a run's folder calls for, given the grid's config for it.
+let private actionFor (folder: string) (config: RunConfig) =
+    match RunFolder.tryReadStatus folder with
+    | Some status when status.State = RunFolder.Finished -> Skip
+    | status ->
+        let stored =
+            try RunFolder.tryReadConfig folder |> Option.map Ok
+            with UserError e -> Some(Error e)
+        match stored with
+        | Some(Error e) -> Refuse e
+        | Some(Ok stored) ->
+            match RunConfig.agrees stored (RunConfig.toFields config) with
+            | Error e -> Refuse(sprintf "its config.json is another run's (%s)" e)
+            | Ok() -> if status.IsSome then Continue else Start
+        | None when Directory.Exists folder && not (RunFolder.isFreshFor config folder) ->
+            Refuse "the folder holds files but no config.json"
+        | None -> Start
+
+[<DllImport("libc", SetLastError = true)>]
+extern int private kill(int pid, int signal)
+
+/// The command that runs this program again: the apphost, or `dotnet prunerl.dll`.
+let private self () =
+    let host = Environment.ProcessPath |> nonNull
+    if Path.GetFileNameWithoutExtension host = "dotnet" then
+        host, [ Reflection.Assembly.GetEntryAssembly() |> nonNull |> _.Location ]
+    else host, []
+
+/// Trains one run in a child process; its outcome from the exit code, status.json and its last error line.
+let private train (folder: string) (resume: bool) (children: Collections.Concurrent.ConcurrentDictionary<int, Process>) (stopping: unit -> bool) =
+    let host, prefix = self ()
+    let info = ProcessStartInfo(host, prefix @ [ "train"; "--config"; RunFolder.configPath folder; "--out"; folder ] @ (if resume then [ "--resume" ] else []))
+    info.RedirectStandardOutput <- true
+    info.RedirectStandardError <- true
+    info.UseShellExecute <- false
+    // One torch thread per worker: the workers share the cores.
+    info.Environment["OMP_NUM_THREADS"] <- "1"
+    info.Environment["MKL_NUM_THREADS"] <- "1"
+    use child = Process.Start info |> nonNull
+    children[child.Id] <- child
+    // A SIGTERM that came while it started has not reached it.
+    if stopping () then kill (child.Id, 15) |> ignore
+    let output = child.StandardOutput.ReadToEndAsync()
+    let errors = child.StandardError.ReadToEndAsync()
+    child.WaitForExit()
+    children.TryRemove child.Id |> ignore
+    output.Wait()
+    let lastError =
+        errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+        |> Array.tryLast
+        |> Option.map (fun line -> if line.StartsWith "prunerl: " then line.Substring 9 else line)
+    let status = RunFolder.tryReadStatus folder
+    match child.ExitCode, status with
+    | 0, _ -> "finished", false
+    | (130 | 143), _ -> sprintf "interrupted at step %d" (status |> Option.map _.Step |> Option.defaultValue 0L), true
+    | _, Some { State = RunFolder.Failed; Error = Some e } -> "failed: " + e, true
+    | code, _ -> sprintf "failed (exit code %d): %s" code (lastError |> Option.defaultValue "no message"), true
+
+/// The last evaluation's mean return in a run's metrics.csv, if any.
+let private lastReturn (folder: string) =
+    let path = Path.Combine(folder, "metrics.csv")
+    if not (File.Exists path) then None
+    else
+        File.ReadLines path
+        |> Seq.filter (fun line -> line.Contains ",eval/return,")
+        |> Seq.tryLast
+        |> Option.map (fun line -> line.Split(',')[2])
+
+let private printTable (outcomes: Outcome list) (results: string) =
+    // Redirected, the table is as wide as its cells (no terminal to fit), so each run stays on one line for scripts.
+    if Console.IsOutputRedirected then AnsiConsole.Profile.Width <- 4096
+    let table = Table()
+    table.Title <- TableTitle(sprintf "Sweep in %s" results)
+    table.AddColumns("run", "outcome", "last eval return", "seconds") |> ignore
+    for o in outcomes do
+        let last = lastReturn (Path.Combine(results, o.Name)) |> Option.defaultValue "-"
+        table.AddRow(Markup.Escape o.Name, Markup.Escape o.Result, last, (if o.Seconds > 0.0 then sprintf "%.1f" o.Seconds else "-")) |> ignore
+    AnsiConsole.Write table
+
+/// Runs `prunerl sweep`.
+let run (args: ParseResults<SweepArgs>) : int =
+    let results =
+        match args.TryGetResult SweepArgs.Out with
+        | Some out -> out
+        | None -> raise (UserError "out is required: the results folder that gets one folder per run")
+    let workers = args.GetResult(SweepArgs.Workers, Environment.ProcessorCount)
+    if workers < 1 then raise (UserError(sprintf "workers must be >= 1, got %d" workers))
+    let runs = Sweep.plan RunFolder.environments.Value (axes args) |> Result.mapError (sprintf "sweep: %s") |> orFail
+    RunFolder.checkWritable "out" results
+    let planned = runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
+    let describe action =
+        match action with
+        | Skip -> "skip: finished before"
+        | Start -> "start"
+        | Continue -> "continue (from its checkpoint, if it has one)"
+        | Refuse reason -> "refused: " + reason
+    if args.Contains SweepArgs.Dry_Run then
+        printfn "%d runs in %s:" planned.Length results
+        for name, _, action in planned do
+            printfn "  %-48s  %s" name (describe action)
+        0
+    else
+        let children = Collections.Concurrent.ConcurrentDictionary<int, Process>()
+        let mutable signal = 0
+        let stopping () = Volatile.Read &signal <> 0
+        // Ctrl-C reaches the workers too (one process group); a SIGTERM to the sweep alone is passed on.
+        use _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, fun context -> context.Cancel <- true; Interlocked.CompareExchange(&signal, 130, 0) |> ignore)
+        use _sigterm =
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, fun context ->
+                context.Cancel <- true
+                Interlocked.CompareExchange(&signal, 143, 0) |> ignore
+                for pid in children.Keys do kill (pid, 15) |> ignore)
+        let toTrain = planned |> List.filter (fun (_, _, a) -> a = Start || a = Continue) |> List.length
+        printfn "Sweep of %d runs in %s: %d to train with %d workers" planned.Length results toTrain workers
+        Directory.CreateDirectory results |> ignore
+        let queue = Collections.Concurrent.ConcurrentQueue(planned |> List.indexed)
+        let outcomes = Array.zeroCreate<Outcome> planned.Length
+        let worker () =
+            let mutable item = Unchecked.defaultof<_>
+            while queue.TryDequeue(&item) do
+                let index, (name, config, action) = item
+                let folder = Path.Combine(results, name)
+                let clock = Stopwatch.StartNew()
+                let result, failed =
+                    match action with
+                    | Skip -> "skipped: finished before", false
+                    | Refuse reason -> "refused: " + reason, true
+                    | _ when stopping () -> "not started: the sweep was interrupted", false
+                    | Start | Continue ->
+                        if action = Start then
+                            Directory.CreateDirectory folder |> ignore
+                            RunFolder.writeConfig folder config
+                        lock outcomes (fun () -> printfn "  started   %s" name)
+                        train folder (action = Continue) children stopping
+                outcomes[index] <- { Name = name; Result = result; Failed = failed; Seconds = (if action = Start || action = Continue then clock.Elapsed.TotalSeconds else 0.0) }
+                if action = Start || action = Continue then lock outcomes (fun () -> printfn "  %-9s %s: %s (%.1f s)" "ended" name result clock.Elapsed.TotalSeconds)
+        let threads = [ for _ in 1 .. min workers (max 1 planned.Length) -> Thread(worker) ]
+        for t in threads do t.Start()
+        for t in threads do t.Join()
+        printfn ""
+        let outcomes = List.ofArray outcomes
+        printTable outcomes results
+        let failed = outcomes |> List.filter _.Failed |> List.length
+        printfn "%d finished or skipped, %d failed or interrupted" (outcomes.Length - failed) failed
+        if stopping () then signal
+        elif failed > 0 then 1
+        else 0

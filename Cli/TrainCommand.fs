@@ -1,0 +1,355 @@
+/// `prunerl train`: one run. Every field of a run config is a flag (the core's RunConfig names them);
+/// `--config FILE` gives any of them as JSON, flags override it. Everything is checked before anything
+/// is written; the run's folder (RunFolder) gets its config, status and metrics as it trains.
+module Prunerl.Cli.TrainCommand
+
+open System
+open System.IO
+open Argu
+open Microsoft.FSharp.Reflection
+open Prunerl.Core
+open Prunerl.Agents.Networks
+open Prunerl.Agents.Training
+open Prunerl.Agents.Runtime
+open Prunerl.Cli.UserError
+
+/// The flags of `prunerl train`. A case named like a run field (Prune_Start -> prune_start) sets that
+/// field; the others say where the run goes and how.
+[<RequireQualifiedAccess>]
+type TrainArgs =
+    | Config of file: string
+    | Out of directory: string
+    | Resume
+    | Resume_If_Exists
+    | Dry_Run
+    | Threads of count: int
+    | Agent of name: string
+    | Env of id: string
+    | Network of name: string
+    | Width of multiplier: float
+    | Sparsity of fraction: float
+    | Schedule of ramp: string
+    | Power of power: float
+    | Prune_Start of fraction: float
+    | Prune_End of fraction: float
+    | Prune_Every of updates: int64
+    | Distribution of name: string
+    | Baseline of name: string
+    | Baseline_Period of updates: int64
+    | Redo_Tau of tau: float
+    | Reset_Layers of count: int
+    | Steps of count: int64
+    | Replay_Ratio of ratio: float
+    | Seed of seed: int64
+    | Device of name: string
+    | Eval_Every of steps: int64
+    | Eval_Episodes of count: int
+    | Analyse_Every of steps: int64
+    | Checkpoint_Every of steps: int64
+    | Stop_At of mean_return: float
+    | Gamma of discount: float
+    | N_Step of n: int
+    | Batch_Size of count: int
+    | Replay_Capacity of transitions: int
+    | Min_Replay of steps: int64
+    | Target_Update_Period of steps: int64
+    | Learning_Rate of rate: float
+    | Epsilon_Train of epsilon: float
+    | Epsilon_Decay_Steps of steps: int64
+    | Epsilon_Eval of epsilon: float
+    | Double_Q of enabled: bool
+    | Dueling of enabled: bool
+    | Atoms of count: int
+    | V_Min of value: float
+    | V_Max of value: float
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Config _ -> "a JSON file of run fields (any subset of config.json's); flags override it."
+            | Out _ -> "the run's folder: config.json, status.json, metrics.csv, metrics.jsonl, TensorBoard events, checkpoint/ (absent or empty unless --resume)."
+            | Resume -> "continue the run in --out from its config.json; other flags may only repeat its values (--device may differ)."
+            | Resume_If_Exists -> "--resume when --out holds a run that has started (a status.json), else start it: for schedulers that requeue."
+            | Dry_Run -> "print the resolved configuration and the schedule's key steps, and write nothing."
+            | Threads _ -> "torch threads (default: OMP_NUM_THREADS when set, else 1 for a network under 500k parameters and 2 above; README, 'Benchmarks')."
+            | field ->
+                let name = (FSharpValue.GetUnionFields(field, typeof<TrainArgs>) |> fst).Name.ToLowerInvariant()
+                match RunConfig.field name with
+                | Ok f -> f.Help + "."
+                | Error e -> e
+
+/// The run field a flag sets, with its value; None for the flags that are not run fields.
+let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
+    let case, values = FSharpValue.GetUnionFields(arg, typeof<TrainArgs>)
+    let name = case.Name.ToLowerInvariant()
+    match RunConfig.field name, values with
+    | Ok _, [| value |] ->
+        Some(
+            name,
+            match value with
+            | :? string as s -> Text s
+            | :? float as x -> Number x
+            | :? int64 as n -> Number(float n)
+            | :? int as n -> Number(float n)
+            | :? bool as b -> Switch b
+            | other -> failwithf "flag --%s carries an unexpected %O" name (other.GetType())
+        )
+    | _ -> None
+
+/// A run ready to start: its config, where it goes, and whether it continues one.
+type Plan =
+    { Config: RunConfig
+      Out: string option
+      Resume: bool
+      /// Torch threads asked for; None for the default.
+      Threads: int option }
+
+/// Resolves and checks everything the flags ask for; writes nothing.
+let plan (args: ParseResults<TrainArgs>) : Plan =
+    let fromFile =
+        match args.TryGetResult TrainArgs.Config with
+        | Some path -> RunFolder.readFields "config" path
+        | None -> []
+    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf)
+    let out = args.TryGetResult TrainArgs.Out
+    let resume =
+        args.Contains TrainArgs.Resume
+        || (args.Contains TrainArgs.Resume_If_Exists && out |> Option.exists (RunFolder.statusPath >> File.Exists))
+    let config =
+        match out, resume with
+        | None, true -> raise (UserError "resume needs --out, the folder of the run to continue")
+        | Some run, true ->
+            if not (Directory.Exists run) then raise (UserError(sprintf "resume: %s does not exist; start the run without --resume" run))
+            match RunFolder.tryReadConfig run with
+            | None -> raise (UserError(sprintf "resume: %s holds no config.json; start the run without --resume" run))
+            | Some stored ->
+                RunConfig.agrees stored requested |> Result.mapError (sprintf "resume %s: %s" run) |> orFail
+                let device = requested |> List.filter (fst >> (=) "device")
+                RunConfig.apply device stored |> orFail
+        | _, false -> RunConfig.resolve RunFolder.environments.Value requested |> orFail
+    match out with
+    | Some run when not resume ->
+        RunFolder.checkWritable "out" run
+        if not (RunFolder.isFreshFor config run) then
+            raise (UserError(sprintf "out: %s is not empty (it holds a run or other files); continue it with --resume or choose another folder" run))
+    | Some run ->
+        RunFolder.checkWritable "out" run
+        // A checkpoint that is corrupt, truncated or of another format is refused before anything changes.
+        match Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run) with
+        | null -> ()
+        | path ->
+            try (Prunerl.Agents.Checkpoints.CheckpointFile.Open path).Dispose()
+            with :? CheckpointException as e -> raise (UserError("resume: " + e.Message))
+    | None -> ()
+    if config.Device = DeviceKind.Cuda then
+        raise (UserError "device: the training loop keeps its tensors on the CPU for now; use cpu or auto")
+    let threads = args.TryGetResult TrainArgs.Threads
+    threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
+    { Config = config; Out = out; Resume = resume; Threads = threads }
+
+/// What the training loop takes for a run config.
+let trainingSpec (c: RunConfig) : TrainingSpec =
+    let torso =
+        match c.Network with
+        | NetworkKind.Mlp -> TorsoKind.Mlp
+        | NetworkKind.MinAtar -> TorsoKind.MinAtar
+        | NetworkKind.Nature -> TorsoKind.Nature
+        | NetworkKind.Impala -> TorsoKind.Impala
+    let network = NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then [| 128; 128 |] else null))
+    let allocation =
+        match c.Distribution with
+        | DistributionKind.Uniform -> LayerWise Uniform
+        | DistributionKind.Erk -> LayerWise(Erk 1.0)
+    let pruning = RunConfig.pruning c |> Option.map (fun spec -> PruningRequest(spec, allocation, Sparsity.paperScope))
+    let baseline: BaselineRequest | null =
+        match c.Baseline with
+        | BaselineKind.NoBaseline -> null
+        | BaselineKind.Reset -> ResetRequest(c.BaselinePeriod, c.ResetLayers)
+        | BaselineKind.Redo -> RedoRequest(c.BaselinePeriod, c.RedoTau)
+    TrainingSpec(
+        c.Env, c.Hyperparameters, network, c.Steps, c.Seed, Option.toObj pruning, 1, c.EvalEvery, c.EvalEpisodes, null,
+        Option.toNullable c.StopAt, c.AnalyseEvery, baseline)
+
+let private name choices x = choices |> List.find (snd >> (=) x) |> fst
+
+/// How often something every `period` agent steps happens in a run.
+let private count (period: int64) (steps: int64) = if period > 0L then steps / period else 0L
+
+/// The resolved configuration as config.json will hold it, then the run's key steps: gradient updates,
+/// the pruning schedule's mask updates (update, agent step, target sparsity), the baseline's
+/// applications, evaluations, analyses and checkpoints.
+let printDryRun (c: RunConfig) =
+    let agent = c.Hyperparameters
+    let updates = AgentConfig.gradientUpdates agent c.Steps
+    printfn "Resolved configuration (config.json):"
+    printf "%s" (Text.Encoding.UTF8.GetString(RunFolder.configJson c))
+    printfn ""
+    printfn "Key steps of %d agent steps:" c.Steps
+    printfn "  gradient updates: %d (replay ratio %s: %d per update step, every %d agent steps after %d; the first at step %d)"
+        updates (Validate.show (RunConfig.replayRatio agent)) agent.UpdatesPerStep agent.UpdatePeriod agent.MinReplay (AgentConfig.stepOfUpdate agent 0L)
+    match RunConfig.schedule c |> orFail with
+    | None -> printfn "  pruning: none (sparsity 0, a dense network)"
+    | Some schedule ->
+        let ramp =
+            match c.Ramp with
+            | RampKind.Polynomial -> sprintf "polynomial, power %s" (Validate.show c.Power)
+            | RampKind.Cosine -> "cosine"
+        let masks = Schedule.updateSteps schedule |> Seq.length
+        printfn "  pruning: 0 -> %s (%s, %s over layers), %d mask updates, every %d gradient updates:"
+            (Validate.show c.Sparsity) ramp (name RunConfig.distributions c.Distribution) masks c.PruneEvery
+        printfn "    %10s  %12s  %16s" "update" "agent step" "target sparsity"
+        for update in Schedule.milestones 7 schedule do
+            printfn "    %10d  %12d  %16.4f" update (AgentConfig.stepOfUpdate agent update) (Schedule.sparsityAt schedule update)
+    match c.Baseline with
+    | BaselineKind.NoBaseline -> ()
+    | baseline ->
+        printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
+            (name RunConfig.baselines baseline) c.BaselinePeriod (updates / c.BaselinePeriod) c.BaselinePeriod
+            (AgentConfig.stepOfUpdate agent (c.BaselinePeriod - 1L))
+    printfn "  evaluations: %d (every %d steps, %d episodes each)%s" (count c.EvalEvery c.Steps) c.EvalEvery c.EvalEpisodes
+        (match c.StopAt with Some r -> sprintf ", stopping once the mean return reaches %s" (Validate.show r) | None -> "")
+    printfn "  analyses: %d (every %d steps); checkpoints: %d (every %d steps)"
+        (count c.AnalyseEvery c.Steps) c.AnalyseEvery (count c.CheckpointEvery c.Steps) c.CheckpointEvery
+
+/// status.json kept by one writer: progress while running, then one final state that nothing overwrites.
+type private StatusFile(run: string option, totalSteps: int64) =
+    let gate = obj ()
+    let mutable settled = false
+    let mutable step = 0L
+
+    member _.Step = step
+
+    /// Records progress (state running).
+    member _.Progress(at: int64) =
+        lock gate (fun () ->
+            step <- at
+            if not settled then run |> Option.iter (fun r -> RunFolder.writeStatus r RunFolder.Running at totalSteps None))
+
+    /// Records the final state once; later calls change nothing.
+    member _.Settle(state: RunFolder.RunState, error: string option) =
+        lock gate (fun () ->
+            if not settled then
+                settled <- true
+                run |> Option.iter (fun r -> RunFolder.writeStatus r state step totalSteps error))
+
+/// An exception as one line for status.json and the terminal.
+let private oneLine (e: exn) =
+    let message = (e.Message.Split('\n').[0]).Trim()
+    match e with
+    | :? ArgumentException as a -> (match argumentError a with UserError m -> m | _ -> message)
+    | _ -> sprintf "%s: %s" (e.GetType().Name) message
+
+let private printNetwork (result: TrainingResult) (seconds: float) =
+    printfn ""
+    printfn "Final network (measured on the tensors):"
+    printfn "  %-22s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"
+    for p in result.Parameters do
+        printfn "  %-22s  %-12s  %8d  %8d  %8.4f" p.Name (p.Shape |> Array.map string |> String.concat "x") p.Size p.NonZero p.Sparsity
+    let total, nonZero = result.Parameters |> Seq.sumBy (fun p -> p.Size), result.Parameters |> Seq.sumBy (fun p -> p.NonZero)
+    printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" total nonZero (1.0 - float nonZero / float total)
+    match result.Evaluations |> Seq.sortByDescending (fun e -> e.MeanReturn) |> Seq.tryHead with
+    | Some best -> printfn "Best evaluation: %.1f at step %d; %d episodes, %d gradient updates in %.1f s" best.MeanReturn best.Step result.Episodes.Count result.Updates seconds
+    | None -> printfn "%d episodes, %d gradient updates in %.1f s" result.Episodes.Count result.Updates seconds
+
+let private describeRun (c: RunConfig) =
+    let what =
+        if c.Sparsity = 0.0 then
+            match c.Baseline with
+            | BaselineKind.NoBaseline -> "dense"
+            | b -> sprintf "dense, %s every %d updates" (name RunConfig.baselines b) c.BaselinePeriod
+        else
+            sprintf "pruned to %s (%s) between %s and %s of %d updates" (Validate.show c.Sparsity) (name RunConfig.distributions c.Distribution)
+                (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (AgentConfig.gradientUpdates c.Hyperparameters c.Steps)
+    sprintf "Training %s on %s for %d steps, seed %d: %s network at width %s, %s"
+        (name RunConfig.agents c.Agent) c.Env c.Steps c.Seed (name RunConfig.networks c.Network) (Validate.show c.Width) what
+
+/// Ends the run at its next step, after a checkpoint, on the first SIGINT (exit code 130) or SIGTERM
+/// (143, a scheduler's preemption); a second signal ends the process at once, the run marked interrupted.
+type private Interruption(status: StatusFile) =
+    let cancellation = new Threading.CancellationTokenSource()
+    let mutable code = 0
+    let handle (exitCode: int) (context: Runtime.InteropServices.PosixSignalContext) =
+        if Threading.Interlocked.CompareExchange(&code, exitCode, 0) = 0 then
+            context.Cancel <- true
+            cancellation.Cancel()
+        else status.Settle(RunFolder.Interrupted, None)
+    let registrations =
+        [ Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGINT, handle 130)
+          Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGTERM, handle 143) ]
+
+    member _.Token = cancellation.Token
+
+    /// The exit code of the signal that stopped the run.
+    member _.ExitCode = if code = 0 then 130 else code
+
+    interface IDisposable with
+        member _.Dispose() =
+            for r in registrations do r.Dispose()
+            cancellation.Dispose()
+
+/// Trains the planned run: config.json and status.json first, metrics and checkpoints as it goes, the
+/// final status last. A resumed run continues from its checkpoint, or starts over when it has none. The
+/// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
+let execute (p: Plan) : int =
+    match TorchRuntime.TryLoad() with
+    | false, error -> raise (UserError error)
+    | true, _ -> ()
+    let spec = trainingSpec p.Config
+    let threads = p.Threads |> Option.defaultWith (fun () -> TorchThreads.For(TorchThreads.ParameterCount(spec.Environment, spec.Network)))
+    TorchSharp.torch.set_num_threads threads
+    let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
+    match p.Out with
+    | Some _ when checkpointed -> ()
+    | Some run when p.Resume ->
+        // Nothing to continue from: the run starts over, without the metrics of its earlier attempt.
+        for file in Directory.GetFiles run |> Array.filter (fun f -> Path.GetFileName(f).StartsWith "metrics." || Path.GetFileName(f).StartsWith "events.out.tfevents.") do
+            File.Delete file
+    | Some run ->
+        Directory.CreateDirectory run |> ignore
+        RunFolder.writeConfig run p.Config
+    | None -> ()
+    let status = StatusFile(p.Out, p.Config.Steps)
+    status.Progress 0L
+    use interruption = new Interruption(status)
+    let checkpoints =
+        match p.Out with
+        | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
+        | _ -> null
+    let title = sprintf "%s; %d torch thread(s)" (describeRun p.Config) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
+    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), fun progress -> status.Progress progress.Step)
+    let clock = Diagnostics.Stopwatch.StartNew()
+    try
+        use metrics =
+            match p.Out with
+            | Some run when checkpointed -> MetricsLog.Reopen run
+            | Some run -> new MetricsLog(run)
+            | None -> null
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token)
+        let result = display.Run(fun () -> DqnTraining.Run(spec, hooks))
+        status.Settle(RunFolder.Finished, None)
+        printNetwork result clock.Elapsed.TotalSeconds
+        0
+    with
+    | :? OperationCanceledException as e ->
+        status.Settle(RunFolder.Interrupted, None)
+        match p.Out with
+        | Some run when not (isNull checkpoints) -> eprintfn "prunerl: %s and checkpointed; continue with: prunerl train --out %s --resume" e.Message run
+        | _ -> eprintfn "prunerl: %s" e.Message
+        interruption.ExitCode
+    | e ->
+        let message = oneLine e
+        status.Settle(RunFolder.Failed, Some message)
+        eprintfn "prunerl: the run failed: %s" message
+        1
+
+/// Runs `prunerl train`.
+let run (args: ParseResults<TrainArgs>) : int =
+    let p = plan args
+    let finished = p.Resume && (p.Out |> Option.bind RunFolder.tryReadStatus |> Option.exists (fun s -> s.State = RunFolder.Finished))
+    if args.Contains TrainArgs.Dry_Run then
+        printDryRun p.Config
+        0
+    elif finished then
+        printfn "The run in %s has finished; nothing to resume." (Option.get p.Out)
+        0
+    else execute p

@@ -1,0 +1,113 @@
+/// What a training run shows while it runs: a live panel in a terminal (Spectre.Console), plain lines
+/// when the output goes to a file or a pipe (tests, sweeps, schedulers).
+module Prunerl.Cli.TrainingDisplay
+
+open System
+open System.Diagnostics
+open Spectre.Console
+open Spectre.Console.Rendering
+open Prunerl.Agents.Training
+
+/// The live panel shows the last few evaluations.
+let private shownEvaluations = 5
+
+/// Plain output prints a progress line at most this often.
+let private plainEvery = TimeSpan.FromSeconds 30.0
+
+/// Speed and time left since the display started (a resumed run starts counting where it resumed).
+type private Pace(clock: Stopwatch) =
+    let mutable first: TrainingProgress option = None
+
+    member _.Observe(p: TrainingProgress) = if first.IsNone then first <- Some p
+
+    /// Gradient updates per second, and the time the remaining steps will take at this pace.
+    member _.Rates(p: TrainingProgress) =
+        match first with
+        | Some f when p.Step > f.Step && clock.Elapsed.TotalSeconds > 0.0 ->
+            let seconds = clock.Elapsed.TotalSeconds
+            let stepsPerSecond = float (p.Step - f.Step) / seconds
+            Some(float (p.Updates - f.Updates) / seconds, TimeSpan.FromSeconds(float (p.TotalSteps - p.Step) / stepsPerSecond))
+        | _ -> None
+
+let private duration (t: TimeSpan) =
+    if t.TotalHours >= 1.0 then sprintf "%dh%02dm" (int t.TotalHours) t.Minutes
+    elif t.TotalMinutes >= 1.0 then sprintf "%dm%02ds" t.Minutes t.Seconds
+    else sprintf "%ds" (int (ceil t.TotalSeconds))
+
+let private recent (p: TrainingProgress) = if Double.IsNaN p.RecentReturn then "-" else sprintf "%.1f" p.RecentReturn
+
+/// Progress and evaluations of one run, shown as they come; the evaluations also as a table at the end.
+type Display(title: string, live: bool, onProgress: TrainingProgress -> unit) =
+    let clock = Stopwatch.StartNew()
+    let pace = Pace(clock)
+    let evaluations = ResizeArray<EvaluationRecord>()
+    let mutable latest: TrainingProgress option = None
+    let mutable lastPlain = TimeSpan.Zero
+    let mutable refresh: unit -> unit = ignore
+
+    let panel () : IRenderable =
+        let grid = Grid().AddColumn().AddColumn()
+        let row (name: string) (value: string) = grid.AddRow(Markup.Escape name, Markup.Escape value) |> ignore
+        match latest with
+        | Some p ->
+            row "step" (sprintf "%d of %d (%.1f%%)" p.Step p.TotalSteps (100.0 * float p.Step / float (max 1L p.TotalSteps)))
+            row "episodes" (sprintf "%d, recent return %s" p.Episodes (recent p))
+            row "sparsity" (sprintf "%.4f" p.Sparsity)
+            match pace.Rates p with
+            | Some(updatesPerSecond, left) -> row "speed" (sprintf "%.0f updates/s, %s left" updatesPerSecond (duration left))
+            | None -> row "speed" "-"
+        | None -> row "step" "starting"
+        let table = Table().AddColumns("step", "eval return", "sparsity")
+        for e in evaluations |> Seq.skip (max 0 (evaluations.Count - shownEvaluations)) do
+            table.AddRow(string e.Step, sprintf "%.1f" e.MeanReturn, sprintf "%.3f" e.Sparsity) |> ignore
+        Rows(Markup(Markup.Escape title), grid, table)
+
+    let printEvaluation (e: EvaluationRecord) =
+        printfn "  %8d  %12.1f  %9.3f  %8.1f" e.Step e.MeanReturn e.Sparsity clock.Elapsed.TotalSeconds
+
+    /// Receives each evaluation.
+    member _.Evaluations =
+        { new IProgress<EvaluationRecord> with
+            member _.Report e =
+                evaluations.Add e
+                if live then refresh () else printEvaluation e }
+
+    /// Receives progress (at least every 1000 agent steps).
+    member _.Progress =
+        { new IProgress<TrainingProgress> with
+            member _.Report p =
+                pace.Observe p
+                latest <- Some p
+                onProgress p
+                if live then refresh ()
+                elif clock.Elapsed - lastPlain >= plainEvery && p.Step < p.TotalSteps then
+                    lastPlain <- clock.Elapsed
+                    let speed =
+                        match pace.Rates p with
+                        | Some(updatesPerSecond, left) -> sprintf ", %.0f updates/s, %s left" updatesPerSecond (duration left)
+                        | None -> ""
+                    printfn "  (step %d of %d: %d episodes, recent return %s, sparsity %.3f%s)" p.Step p.TotalSteps p.Episodes (recent p) p.Sparsity speed }
+
+    /// Runs the training under the display; in a terminal the panel stays on screen after it, followed
+    /// by every evaluation when the panel showed only the last few.
+    member _.Run(train: unit -> 'a) : 'a =
+        if live then
+            try
+                AnsiConsole
+                    .Live(panel ())
+                    .Start(fun context ->
+                        refresh <- (fun () -> context.UpdateTarget(panel ()))
+                        train ())
+            finally
+                refresh <- ignore
+                if evaluations.Count > shownEvaluations then
+                    printfn "  %8s  %12s  %9s" "step" "eval return" "sparsity"
+                    for e in evaluations do
+                        printfn "  %8d  %12.1f  %9.3f" e.Step e.MeanReturn e.Sparsity
+        else
+            printfn "%s" title
+            printfn "  %8s  %12s  %9s  %8s" "step" "eval return" "sparsity" "seconds"
+            train ()
+
+/// Whether to draw live: standard output is an interactive terminal.
+let isTerminal () = not Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive

@@ -1,0 +1,593 @@
+namespace Prunerl.Core
+
+open System
+open System.Globalization
+open Prunerl.Core.Validate
+
+/// Which agent of the DQN family a run trains.
+[<RequireQualifiedAccess>]
+type AgentKind =
+    /// DQN (Mnih et al. 2015) with the environment family's preset.
+    | Dqn
+    /// Rainbow as Dopamine builds it (Hessel et al. 2018): the family's DQN with C51 over 51 atoms,
+    /// 3-step returns and prioritized replay (alpha 0.5, beta 0.5), without double Q.
+    | Rainbow
+
+/// Which value network a run trains (every layer's channels and units scaled by the width).
+[<RequireQualifiedAccess>]
+type NetworkKind =
+    /// Two hidden layers of 128 units: classic control.
+    | Mlp
+    /// The MinAtar network (Young and Tian 2019): conv 16 3x3, dense 128.
+    | MinAtar
+    /// The Nature DQN network (Mnih et al. 2015), made for 84x84 frames.
+    | Nature
+    /// The Impala ResNet (Espeholt et al. 2018): 3 stacks of 16, 32, 32 channels, dense 512.
+    | Impala
+
+/// The ramp of the gradual pruning schedule (Schedule.Ramp).
+[<RequireQualifiedAccess>]
+type RampKind =
+    /// Zhu and Gupta's polynomial ramp (1 - p)^power; the paper's is cubic.
+    | Polynomial
+    /// The cosine ramp (1 + cos(pi p)) / 2.
+    | Cosine
+
+/// How the target sparsity spreads over the layers (Sparsity.Distribution).
+[<RequireQualifiedAccess>]
+type DistributionKind =
+    /// The same sparsity in every pruned layer.
+    | Uniform
+    /// Erdos-Renyi-Kernel (Evci et al. 2020) with power scale 1.
+    | Erk
+
+/// A baseline the paper compares pruning with, applied to a dense network.
+[<RequireQualifiedAccess>]
+type BaselineKind =
+    /// No baseline.
+    | NoBaseline
+    /// Reset the last layers (Nikishin et al. 2022).
+    | Reset
+    /// ReDo: recycle tau-dormant neurons (Sokar et al. 2023).
+    | Redo
+
+/// Where a run's tensors live: auto takes CUDA when it is available.
+[<RequireQualifiedAccess>]
+type DeviceKind =
+    /// CUDA when available, else the CPU.
+    | Auto
+    /// The CPU.
+    | Cpu
+    /// An NVIDIA GPU.
+    | Cuda
+
+/// What the core needs to know of an environment to check a run against it.
+type EnvironmentInfo =
+    { /// The registry id, e.g. "minatar/breakout".
+      Id: string
+      /// One observation's shape: [features] or [channels; height; width].
+      ObservationShape: int list
+      /// Whether the actions are discrete (the DQN family needs them to be).
+      DiscreteActions: bool
+      /// Why the environment cannot run on this machine (a missing physics engine, say); None when it can.
+      Unavailable: string option }
+
+/// One training run, fully resolved: every knob has a value. Steps are agent steps unless named
+/// otherwise; pruning's start and end are fractions of the run's gradient updates (the pruning
+/// schedule counts updates, as JaxPruner). Made by RunConfig.resolve, checked by RunConfig.validate.
+type RunConfig =
+    { /// The agent.
+      Agent: AgentKind
+      /// The environment's registry id.
+      Env: string
+      /// The value network.
+      Network: NetworkKind
+      /// Width multiplier of every layer's channels and units.
+      Width: float
+      /// Final sparsity in [0, 1); 0 trains a dense network.
+      Sparsity: float
+      /// The ramp of the gradual schedule.
+      Ramp: RampKind
+      /// The polynomial ramp's exponent (3 in the paper).
+      Power: float
+      /// Pruning starts at this fraction of the gradient updates.
+      PruneStart: float
+      /// Pruning reaches the final sparsity at this fraction of the gradient updates.
+      PruneEnd: float
+      /// Gradient updates between mask updates.
+      PruneEvery: int64
+      /// How sparsity spreads over layers.
+      Distribution: DistributionKind
+      /// Reset, ReDo or none (dense networks only).
+      Baseline: BaselineKind
+      /// Gradient updates between applications of the baseline.
+      BaselinePeriod: int64
+      /// ReDo's dormancy threshold tau.
+      RedoTau: float
+      /// Reset: how many of the last layers are renewed (1 or 2).
+      ResetLayers: int
+      /// Agent steps of the run.
+      Steps: int64
+      /// Seed of everything random in the run.
+      Seed: int64
+      /// Where the tensors live.
+      Device: DeviceKind
+      /// Agent steps between greedy evaluations (0: none).
+      EvalEvery: int64
+      /// Episodes per evaluation.
+      EvalEpisodes: int
+      /// Agent steps between measurements of the network on a held-out batch (0: none).
+      AnalyseEvery: int64
+      /// Agent steps between checkpoints (0: none).
+      CheckpointEvery: int64
+      /// Stop once an evaluation's mean return reaches this.
+      StopAt: float option
+      /// The agent's hyperparameters; the replay ratio is UpdatesPerStep / UpdatePeriod.
+      Hyperparameters: AgentConfig }
+
+/// A value of a run field as a file or a flag gives it.
+type FieldValue =
+    /// A string (a name, or a number written as text on a command line).
+    | Text of string
+    /// A number.
+    | Number of float
+    /// true or false.
+    | Switch of bool
+    /// JSON's null: no value (for optional fields).
+    | Empty
+
+/// One knob of a run as files and flags name it (snake_case): how to read it off a config and how to
+/// set it from a value. Setting parses the value; RunConfig.validate checks ranges.
+type RunField =
+    { /// The field's name in config.json (the flag is --name with '-' for '_').
+      Name: string
+      /// What it is, for help texts.
+      Help: string
+      /// The field's value in a config.
+      Read: RunConfig -> FieldValue
+      /// The config with the field set to a value; an error naming the field when the value has the wrong kind.
+      Write: FieldValue -> RunConfig -> Result<RunConfig, string> }
+
+/// Run configurations: defaults per environment family, the fields by name, resolution, validation,
+/// and what a run derives from them (the pruning schedule, its name in a sweep).
+[<RequireQualifiedAccess>]
+module RunConfig =
+
+    /// The format tag written first in every config.json.
+    let format = "prunerl-run/1"
+
+    /// A field's value as a message shows it: strings quoted, numbers in their shortest exact form.
+    let describe (value: FieldValue) : string =
+        match value with
+        | Text s -> sprintf "'%s'" s
+        | Number x -> show x
+        | Switch b -> if b then "true" else "false"
+        | Empty -> "null"
+
+    let private number (field: string) (value: FieldValue) : Result<float, string> =
+        match value with
+        | Number x -> Ok x
+        | Text s ->
+            match Double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x -> Ok x
+            | _ -> Error(sprintf "%s must be a number, got '%s'" field s)
+        | other -> Error(sprintf "%s must be a number, got %s" field (describe other))
+
+    let private whole (field: string) (lo: int64) (hi: int64) (value: FieldValue) : Result<int64, string> =
+        number field value
+        |> Result.bind (fun x ->
+            if Double.IsFinite x && Math.Floor x = x && x >= float lo && x <= float hi then Ok(int64 x)
+            elif Double.IsFinite x && Math.Floor x = x && x < float lo then Error(sprintf "%s must be >= %d, got %s" field lo (show x))
+            else Error(sprintf "%s must be a whole number in [%d, %d], got %s" field lo hi (show x)))
+
+    let private choice (field: string) (choices: (string * 'a) list) (value: FieldValue) : Result<'a, string> =
+        let allowed () = choices |> List.map fst |> String.concat ", "
+        match value with
+        | Text s ->
+            match choices |> List.tryFind (fun (name, _) -> name = s) with
+            | Some(_, x) -> Ok x
+            | None -> Error(sprintf "%s must be one of %s, got '%s'" field (allowed ()) s)
+        | other -> Error(sprintf "%s must be one of %s, got %s" field (allowed ()) (describe other))
+
+    let private nameIn (choices: (string * 'a) list) (x: 'a) = choices |> List.find (fun (_, y) -> y = x) |> fst
+
+    let private switch (field: string) (value: FieldValue) : Result<bool, string> =
+        match value with
+        | Switch b -> Ok b
+        | Text "true" -> Ok true
+        | Text "false" -> Ok false
+        | other -> Error(sprintf "%s must be true or false, got %s" field (describe other))
+
+    /// The agents by name.
+    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow ]
+    /// The networks by name.
+    let networks = [ "mlp", NetworkKind.Mlp; "minatar", NetworkKind.MinAtar; "nature", NetworkKind.Nature; "impala", NetworkKind.Impala ]
+    /// The schedule's ramps by name.
+    let ramps = [ "polynomial", RampKind.Polynomial; "cosine", RampKind.Cosine ]
+    /// The distributions by name.
+    let distributions = [ "uniform", DistributionKind.Uniform; "erk", DistributionKind.Erk ]
+    /// The baselines by name.
+    let baselines = [ "none", BaselineKind.NoBaseline; "reset", BaselineKind.Reset; "redo", BaselineKind.Redo ]
+    /// The devices by name.
+    let devices = [ "auto", DeviceKind.Auto; "cpu", DeviceKind.Cpu; "cuda", DeviceKind.Cuda ]
+
+    /// The replay ratio (gradient updates per agent step) of a configuration: updates_per_step / update_period.
+    let replayRatio (c: AgentConfig) : float = float c.UpdatesPerStep / float c.UpdatePeriod
+
+    /// A replay ratio as the loop takes it: a whole number r >= 1 is r updates every step, 1/k an
+    /// update every k steps; anything else is refused, naming what is allowed.
+    let replayRatioSchedule (ratio: float) : Result<int * int, string> =
+        let refuse () =
+            Error(sprintf "replay_ratio must be a whole number of updates per step (1, 2, 4, ...) or 1/k, an update every k steps (0.5, 0.25, ...), got %s" (show ratio))
+        if not (Double.IsFinite ratio && ratio > 0.0) then refuse ()
+        elif ratio >= 1.0 then
+            if Math.Floor ratio = ratio && ratio <= 1e6 then Ok(1, int ratio) else refuse ()
+        else
+            let k = Math.Round(1.0 / ratio)
+            if k <= 1e9 && abs (1.0 / k - ratio) <= 1e-12 * ratio then Ok(int k, 1) else refuse ()
+
+    let private learningRate (c: AgentConfig) =
+        match c.Optimizer with
+        | Adam(lr, _) -> lr
+        | RmsProp(lr, _, _, _) -> lr
+
+    let private withLearningRate (lr: float) (c: AgentConfig) =
+        match c.Optimizer with
+        | Adam(_, eps) -> { c with Optimizer = Adam(lr, eps) }
+        | RmsProp(_, alpha, eps, centered) -> { c with Optimizer = RmsProp(lr, alpha, eps, centered) }
+
+    let private knob name help read write = { Name = name; Help = help; Read = read; Write = write }
+
+    let private numberField name help (get: RunConfig -> float) set =
+        knob name help (get >> Number) (fun v c -> number name v |> Result.map (set c))
+
+    /// Whole numbers a JSON number holds exactly: |n| &lt;= 2^53.
+    let private exactWhole = 9_007_199_254_740_992L
+
+    let private wholeField name help (get: RunConfig -> int64) set =
+        knob name help (get >> float >> Number) (fun v c -> whole name -exactWhole exactWhole v |> Result.map (set c))
+
+    let private intField name help (get: RunConfig -> int) set =
+        knob name help (get >> float >> Number) (fun v c -> whole name (int64 Int32.MinValue) (int64 Int32.MaxValue) v |> Result.map (int >> set c))
+
+    let private choiceField name help (choices: (string * 'a) list) (get: RunConfig -> 'a) set =
+        knob name help (get >> nameIn choices >> Text) (fun v c -> choice name choices v |> Result.map (set c))
+
+    let private switchField name help (get: RunConfig -> bool) set =
+        knob name help (get >> Switch) (fun v c -> switch name v |> Result.map (set c))
+
+    let private hyper (c: RunConfig) = c.Hyperparameters
+
+    /// Every field of a run in config.json's order, format first.
+    let fields: RunField list =
+        [ knob "format" (sprintf "the file's format, %s" format) (fun _ -> Text format) (fun v c ->
+              match v with
+              | Text f when f = format -> Ok c
+              | other -> Error(sprintf "format must be '%s', got %s" format (describe other)))
+          choiceField "agent" "dqn or rainbow" agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
+          knob "env" "environment id (prunerl envs lists them)" (fun c -> Text c.Env) (fun v c ->
+              match v with
+              | Text s -> Ok { c with Env = s }
+              | other -> Error(sprintf "env must be an environment id, got %s" (describe other)))
+          choiceField "network" "mlp, minatar, nature or impala" networks (fun c -> c.Network) (fun c x -> { c with Network = x })
+          numberField "width" "width multiplier of every layer" (fun c -> c.Width) (fun c x -> { c with Width = x })
+          numberField "sparsity" "final sparsity in [0, 1); 0 trains a dense network" (fun c -> c.Sparsity) (fun c x -> { c with Sparsity = x })
+          choiceField "schedule" "ramp of the gradual schedule: polynomial or cosine" ramps (fun c -> c.Ramp) (fun c x -> { c with Ramp = x })
+          numberField "power" "exponent of the polynomial ramp" (fun c -> c.Power) (fun c x -> { c with Power = x })
+          numberField "prune_start" "pruning starts at this fraction of the gradient updates" (fun c -> c.PruneStart) (fun c x -> { c with PruneStart = x })
+          numberField "prune_end" "pruning reaches the final sparsity at this fraction of the gradient updates" (fun c -> c.PruneEnd) (fun c x -> { c with PruneEnd = x })
+          wholeField "prune_every" "gradient updates between mask updates" (fun c -> c.PruneEvery) (fun c x -> { c with PruneEvery = x })
+          choiceField "distribution" "how sparsity spreads over layers: uniform or erk" distributions (fun c -> c.Distribution) (fun c x -> { c with Distribution = x })
+          choiceField "baseline" "none, reset or redo (dense networks)" baselines (fun c -> c.Baseline) (fun c x -> { c with Baseline = x })
+          wholeField "baseline_period" "gradient updates between applications of the baseline" (fun c -> c.BaselinePeriod) (fun c x -> { c with BaselinePeriod = x })
+          numberField "redo_tau" "ReDo's dormancy threshold" (fun c -> c.RedoTau) (fun c x -> { c with RedoTau = x })
+          intField "reset_layers" "Reset: how many last layers are renewed (1 or 2)" (fun c -> c.ResetLayers) (fun c x -> { c with ResetLayers = x })
+          wholeField "steps" "agent steps" (fun c -> c.Steps) (fun c x -> { c with Steps = x })
+          knob "replay_ratio" "gradient updates per agent step: 1, 2, ... or 1/k" (fun c -> Number(replayRatio c.Hyperparameters)) (fun v c ->
+              number "replay_ratio" v
+              |> Result.bind replayRatioSchedule
+              |> Result.map (fun (period, perStep) -> { c with Hyperparameters = { c.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep } }))
+          wholeField "seed" "seed of everything random in the run" (fun c -> c.Seed) (fun c x -> { c with Seed = x })
+          choiceField "device" "auto, cpu or cuda" devices (fun c -> c.Device) (fun c x -> { c with Device = x })
+          wholeField "eval_every" "agent steps between greedy evaluations (0: none)" (fun c -> c.EvalEvery) (fun c x -> { c with EvalEvery = x })
+          intField "eval_episodes" "episodes per evaluation" (fun c -> c.EvalEpisodes) (fun c x -> { c with EvalEpisodes = x })
+          wholeField "analyse_every" "agent steps between analyses of the network on a held-out batch (0: none)" (fun c -> c.AnalyseEvery) (fun c x -> { c with AnalyseEvery = x })
+          wholeField "checkpoint_every" "agent steps between checkpoints (0: none)" (fun c -> c.CheckpointEvery) (fun c x -> { c with CheckpointEvery = x })
+          knob "stop_at" "stop once an evaluation's mean return reaches this (null: run to the end)"
+              (fun c -> match c.StopAt with Some x -> Number x | None -> Empty)
+              (fun v c ->
+                  match v with
+                  | Empty
+                  | Text "none" -> Ok { c with StopAt = None }
+                  | v -> number "stop_at" v |> Result.map (fun x -> { c with StopAt = Some x }))
+          numberField "gamma" "discount factor" (hyper >> _.Gamma) (fun c x -> { c with Hyperparameters.Gamma = x })
+          intField "n_step" "n of n-step returns" (hyper >> _.NStep) (fun c x -> { c with Hyperparameters.NStep = x })
+          intField "batch_size" "transitions per gradient update" (hyper >> _.BatchSize) (fun c x -> { c with Hyperparameters.BatchSize = x })
+          intField "replay_capacity" "transitions the replay memory holds" (hyper >> _.ReplayCapacity) (fun c x -> { c with Hyperparameters.ReplayCapacity = x })
+          wholeField "min_replay" "agent steps before learning starts" (hyper >> _.MinReplay) (fun c x -> { c with Hyperparameters.MinReplay = x })
+          wholeField "target_update_period" "agent steps between target network copies" (hyper >> _.TargetUpdatePeriod) (fun c x -> { c with Hyperparameters.TargetUpdatePeriod = x })
+          numberField "learning_rate" "the optimizer's learning rate" (hyper >> learningRate) (fun c x -> { c with Hyperparameters = withLearningRate x c.Hyperparameters })
+          numberField "epsilon_train" "exploration at the end of its decay" (hyper >> _.EpsilonTrain) (fun c x -> { c with Hyperparameters.EpsilonTrain = x })
+          wholeField "epsilon_decay_steps" "agent steps over which exploration falls from 1" (hyper >> _.EpsilonDecaySteps) (fun c x -> { c with Hyperparameters.EpsilonDecaySteps = x })
+          numberField "epsilon_eval" "exploration while evaluating" (hyper >> _.EpsilonEval) (fun c x -> { c with Hyperparameters.EpsilonEval = x })
+          switchField "double_q" "double Q-learning's target" (hyper >> _.DoubleQ) (fun c x -> { c with Hyperparameters.DoubleQ = x })
+          switchField "dueling" "value and advantage streams" (hyper >> _.Dueling) (fun c x -> { c with Hyperparameters.Dueling = x })
+          intField "atoms" "atoms of the C51 distribution (1: expected values)" (hyper >> _.Atoms) (fun c x -> { c with Hyperparameters.Atoms = x })
+          numberField "v_min" "lower end of the C51 support" (hyper >> _.VMin) (fun c x -> { c with Hyperparameters.VMin = x })
+          numberField "v_max" "upper end of the C51 support" (hyper >> _.VMax) (fun c x -> { c with Hyperparameters.VMax = x }) ]
+
+    /// The names of every field, in order.
+    let fieldNames: string list = fields |> List.map _.Name
+
+    /// The field of a name; an error naming the unknown key and listing the known ones.
+    let field (name: string) : Result<RunField, string> =
+        match fields |> List.tryFind (fun f -> f.Name = name) with
+        | Some f -> Ok f
+        | None -> Error(sprintf "unknown field '%s'; the fields are %s" name (String.concat ", " fieldNames))
+
+    /// Whether an environment id belongs to MinAtar (its games take the MinAtar presets).
+    let isMinAtar (env: string) = env.StartsWith("minatar/", StringComparison.Ordinal)
+
+    /// The run a field list starts from before its fields are set. MinAtar: the reference MinAtar DQN
+    /// and network at width 1, 1M steps, evaluations of 10 episodes every 10k with the network analysed
+    /// at each, checkpoints every 50k. Classic control: the CartPole DQN and a 128-128 MLP at width 2,
+    /// 30k steps, evaluations of 5 episodes every 2500, no analyses (each costs about as much as a
+    /// thousand steps there), checkpoints every 10k. Both: pruned to 90% with ERK on the paper's cubic
+    /// schedule (20% to 80% of the updates, masks every 1000 updates), seed 0, no baseline (period 1000
+    /// updates; ReDo tau 0.025; Reset of the last layer).
+    /// Rainbow adds C51 (51 atoms on [-10, 10] for MinAtar, [-100, 100] for classic control, whose
+    /// returns reach 1 / (1 - gamma) = 100), 3-step returns and prioritized replay, and drops double Q.
+    let defaults (env: string) (agent: AgentKind) : RunConfig =
+        let minatar = isMinAtar env
+        let dqn = if minatar then AgentConfig.minatarDqn else AgentConfig.cartpoleDqn
+        let hyperparameters =
+            match agent with
+            | AgentKind.Dqn -> dqn
+            | AgentKind.Rainbow ->
+                let support = if minatar then 10.0 else 100.0
+                { dqn with
+                    NStep = 3
+                    Atoms = 51
+                    VMin = -support
+                    VMax = support
+                    DoubleQ = false
+                    Replay = PrioritizedReplay(0.5, 0.5, 0L) }
+        let evalEvery = if minatar then 10_000L else 2500L
+        { Agent = agent
+          Env = env
+          Network = if minatar then NetworkKind.MinAtar else NetworkKind.Mlp
+          Width = if minatar then 1.0 else 2.0
+          Sparsity = 0.9
+          Ramp = RampKind.Polynomial
+          Power = 3.0
+          PruneStart = 0.2
+          PruneEnd = 0.8
+          PruneEvery = 1000L
+          Distribution = DistributionKind.Erk
+          Baseline = BaselineKind.NoBaseline
+          BaselinePeriod = 1000L
+          RedoTau = 0.025
+          ResetLayers = 1
+          Steps = if minatar then 1_000_000L else 30_000L
+          Seed = 0L
+          Device = DeviceKind.Auto
+          EvalEvery = evalEvery
+          EvalEpisodes = if minatar then 10 else 5
+          AnalyseEvery = if minatar then evalEvery else 0L
+          CheckpointEvery = if minatar then 50_000L else 10_000L
+          StopAt = None
+          Hyperparameters = hyperparameters }
+
+    /// The config's fields as name and value, in config.json's order.
+    let toFields (c: RunConfig) : (string * FieldValue) list = fields |> List.map (fun f -> f.Name, f.Read c)
+
+    /// The config with the fields set in order (a later value of a field wins); the first bad key or
+    /// value is the error.
+    let apply (values: (string * FieldValue) list) (c: RunConfig) : Result<RunConfig, string> =
+        values |> List.fold (fun acc (name, value) -> acc |> Result.bind (fun c -> field name |> Result.bind (fun f -> f.Write value c))) (Ok c)
+
+    /// The gradual schedule a pruned run follows, as the training loop takes it (steps as fractions
+    /// of the gradient updates, Zhu and Gupta's counting); None for a dense run.
+    let pruning (c: RunConfig) : GradualSpec option =
+        if c.Sparsity = 0.0 then None
+        else
+            Some
+                { InitialSparsity = 0.0
+                  FinalSparsity = c.Sparsity
+                  Shape =
+                    match c.Ramp with
+                    | RampKind.Polynomial -> Polynomial c.Power
+                    | RampKind.Cosine -> Cosine
+                  PruneStart = StepPoint.Fraction c.PruneStart
+                  PruneEnd = StepPoint.Fraction c.PruneEnd
+                  PruneEvery = c.PruneEvery
+                  Counting = ZhuGupta }
+
+    /// The pruning schedule resolved over the run's gradient updates (at least 1); None for a dense run.
+    let schedule (c: RunConfig) : Result<Schedule option, string> =
+        match pruning c with
+        | None -> Ok None
+        | Some spec -> Schedule.gradual (max 1L (AgentConfig.gradientUpdates c.Hyperparameters c.Steps)) spec |> Result.map Some
+
+    /// The smallest frame (height and width) a convolutional network takes: the MinAtar network's
+    /// unpadded 3x3 convolution needs 3; the Nature network's 8/4, 4/2 and 3/1 convolutions need
+    /// (3 - 1) * 2 + 4 = 8 after the first, (8 - 1) * 4 + 8 = 36 before it; the Impala ResNet pads.
+    let private smallestFrame (network: NetworkKind) =
+        match network with
+        | NetworkKind.Mlp -> 1
+        | NetworkKind.MinAtar -> 3
+        | NetworkKind.Nature -> 36
+        | NetworkKind.Impala -> 1
+
+    let private checkNetwork (c: RunConfig) (env: EnvironmentInfo) =
+        let name = nameIn networks c.Network
+        let shape = "[" + (env.ObservationShape |> List.map string |> String.concat ", ") + "]"
+        match c.Network, env.ObservationShape with
+        | NetworkKind.Mlp, _ -> Ok()
+        | _, [ _; h; w ] when min h w >= smallestFrame c.Network -> Ok()
+        | _, [ _; _; _ ] ->
+            Error(sprintf "network %s needs frames of at least %dx%d, env %s gives %s; use minatar, impala or mlp" name (smallestFrame c.Network) (smallestFrame c.Network) env.Id shape)
+        | _ ->
+            Error(sprintf "network %s needs [channels, height, width] observations, env %s gives %s; use mlp" name env.Id shape)
+
+    /// Checks every field's range and the fields against each other: a known environment with discrete
+    /// actions and a network that takes its observations, width > 0, sparsity in [0, 1), power > 0,
+    /// 0 &lt;= prune_start &lt; prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network,
+    /// steps > min_replay (so the agent learns), seed >= 0, counts >= 0, and the agent's hyperparameters
+    /// (AgentConfig.validate). The first failure names the field and what is allowed.
+    let validate (environments: EnvironmentInfo list) (c: RunConfig) : Result<RunConfig, string> =
+        result {
+            let! env =
+                match environments |> List.tryFind (fun e -> e.Id = c.Env) with
+                | Some e -> Ok e
+                | None -> Error(sprintf "env must be one of %s, got '%s'" (environments |> List.map _.Id |> String.concat ", ") c.Env)
+            do!
+                match env.Unavailable with
+                | Some reason -> Error(sprintf "env %s cannot run here: %s" c.Env reason)
+                | None -> Ok()
+            do!
+                if env.DiscreteActions then Ok()
+                else
+                    let discrete = environments |> List.filter (fun e -> e.DiscreteActions && e.Unavailable.IsNone) |> List.map _.Id |> String.concat ", "
+                    Error(sprintf "env must have discrete actions for the DQN family (one of %s), got '%s', whose actions are continuous" discrete c.Env)
+            do! checkNetwork c env
+            do! positive "width" c.Width |> Result.map ignore
+            do! inHalfOpen "sparsity" 0.0 1.0 c.Sparsity |> Result.map ignore
+            do! positive "power" c.Power |> Result.map ignore
+            do! inClosed "prune_start" 0.0 1.0 c.PruneStart |> Result.map ignore
+            do! inClosed "prune_end" 0.0 1.0 c.PruneEnd |> Result.map ignore
+            do!
+                if c.PruneEnd > c.PruneStart then Ok()
+                else Error(sprintf "prune_end must be > prune_start (%s), got %s" (show c.PruneStart) (show c.PruneEnd))
+            do! atLeast "prune_every" 1L c.PruneEvery |> Result.map ignore
+            do!
+                if c.Baseline = BaselineKind.NoBaseline || c.Sparsity = 0.0 then Ok()
+                else Error(sprintf "baseline must be none for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (nameIn baselines c.Baseline))
+            do! atLeast "baseline_period" 1L c.BaselinePeriod |> Result.map ignore
+            do! inClosed "redo_tau" 0.0 1.0 c.RedoTau |> Result.map ignore
+            do! if c.ResetLayers = 1 || c.ResetLayers = 2 then Ok() else Error(sprintf "reset_layers must be 1 or 2, got %d" c.ResetLayers)
+            do! atLeast "steps" 1L c.Steps |> Result.map ignore
+            do! atLeast "seed" 0L c.Seed |> Result.map ignore
+            do! atLeast "eval_every" 0L c.EvalEvery |> Result.map ignore
+            do! atLeast "eval_episodes" 1L (int64 c.EvalEpisodes) |> Result.map ignore
+            do! atLeast "analyse_every" 0L c.AnalyseEvery |> Result.map ignore
+            do! atLeast "checkpoint_every" 0L c.CheckpointEvery |> Result.map ignore
+            do!
+                match c.StopAt with
+                | Some x when not (Double.IsFinite x) -> Error(sprintf "stop_at must be a finite number or null, got %s" (show x))
+                | _ -> Ok()
+            let! _ = AgentConfig.validate c.Hyperparameters
+            do! replayRatioSchedule (replayRatio c.Hyperparameters) |> Result.map ignore
+            do!
+                if c.Steps > c.Hyperparameters.MinReplay then Ok()
+                else Error(sprintf "steps must be > min_replay (%d) so that the agent learns, got %d" c.Hyperparameters.MinReplay c.Steps)
+            let! _ = schedule c
+            return c
+        }
+
+    /// A run from field values as a file and flags give them, applied in order over the defaults of
+    /// the environment and agent they name (cartpole and dqn when they name none), then validated.
+    let resolve (environments: EnvironmentInfo list) (values: (string * FieldValue) list) : Result<RunConfig, string> =
+        let last name = values |> List.rev |> List.tryFind (fun (n, _) -> n = name) |> Option.map snd
+        result {
+            let! agent =
+                match last "agent" with
+                | Some v -> choice "agent" agents v
+                | None -> Ok AgentKind.Dqn
+            let env =
+                match last "env" with
+                | Some(Text s) -> s
+                | _ -> "cartpole"
+            let! config = apply values (defaults env agent)
+            return! validate environments config
+        }
+
+    /// Whether asked-for values agree with a run's config (device excepted: a resumed run may move);
+    /// the first that does not is the error, naming the field, the run's value and the asked-for one.
+    let agrees (run: RunConfig) (values: (string * FieldValue) list) : Result<unit, string> =
+        values
+        |> traverse (fun (name, value) ->
+            if name = "device" then Ok()
+            else
+                result {
+                    let! f = field name
+                    let! changed = f.Write value run
+                    return!
+                        if changed = run then Ok()
+                        else Error(sprintf "%s: the run holds %s, asked for %s; a resumed run keeps its configuration" name (describe (f.Read run)) (describe value))
+                })
+        |> Result.map ignore
+
+    /// A value as it appears in a run's folder name: numbers in their shortest exact form, text with
+    /// every character other than letters, digits, '.' and '-' as '-'.
+    let nameValue (value: FieldValue) : string =
+        match value with
+        | Text s -> String(s.ToCharArray() |> Array.map (fun ch -> if Char.IsAsciiLetterOrDigit ch || ch = '.' || ch = '-' then ch else '-'))
+        | Number x -> show x
+        | Switch b -> if b then "true" else "false"
+        | Empty -> "none"
+
+    /// A run's folder name in a sweep: environment, width, sparsity, baseline and seed, as in
+    /// "minatar-breakout_w4_s0.9_none_seed1", then "_field-value" for every other field in `varying`
+    /// (the fields the sweep varies), in config order. Different values of a field give different names.
+    let runName (varying: string list) (c: RunConfig) : string =
+        let value name = (fields |> List.find (fun f -> f.Name = name)).Read c |> nameValue
+        let standard = [ "env"; "width"; "sparsity"; "baseline"; "seed" ]
+        let extra =
+            fieldNames
+            |> List.filter (fun n -> List.contains n varying && not (List.contains n standard))
+            |> List.map (fun n -> sprintf "_%s-%s" n (value n))
+        sprintf "%s_w%s_s%s_%s_seed%s" (value "env") (value "width") (value "sparsity") (value "baseline") (value "seed")
+        + String.concat "" extra
+
+/// A grid of runs: every combination of the values listed per field.
+[<RequireQualifiedAccess>]
+module Sweep =
+
+    /// The grid's points, one field list per combination of the axes' values, the first axis varying
+    /// slowest. Every axis lists at least one value and no value twice; a field named twice is refused.
+    let expand (axes: (string * FieldValue list) list) : Result<(string * FieldValue) list list, string> =
+        result {
+            do!
+                match axes |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
+                | Some(name, _) -> Error(sprintf "%s is given twice" name)
+                | None -> Ok()
+            let! _ =
+                axes
+                |> traverse (fun (name, values) ->
+                    match values, values |> List.countBy id |> List.tryFind (fun (_, n) -> n > 1) with
+                    | [], _ -> Error(sprintf "%s lists no values" name)
+                    | _, Some(v, _) -> Error(sprintf "%s lists %s twice" name (RunConfig.describe v))
+                    | _ -> Ok())
+            return
+                List.foldBack
+                    (fun (name, values) points -> [ for v in values do for rest in points -> (name, v) :: rest ])
+                    axes
+                    [ [] ]
+        }
+
+    /// The fields a grid varies: those listing more than one value.
+    let varying (axes: (string * FieldValue list) list) : string list =
+        axes |> List.filter (fun (_, values) -> List.length values > 1) |> List.map fst
+
+    /// Every run of a grid with its folder name, each point resolved and validated (a field every run
+    /// shares is an axis of one value); the first bad point is the error, and two points may not share
+    /// a name.
+    let plan (environments: EnvironmentInfo list) (axes: (string * FieldValue list) list) : Result<(string * RunConfig) list, string> =
+        result {
+            let! points = expand axes
+            let varies = varying axes
+            let! runs =
+                points
+                |> traverse (fun point ->
+                    RunConfig.resolve environments point
+                    |> Result.map (fun c -> RunConfig.runName varies c, c)
+                    |> Result.mapError (fun e ->
+                        let where = point |> List.filter (fun (n, _) -> List.contains n varies) |> List.map (fun (n, v) -> sprintf "%s %s" n (RunConfig.describe v))
+                        if where.IsEmpty then e else sprintf "%s (at %s)" e (String.concat ", " where)))
+            do!
+                match runs |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
+                | Some(name, _) -> Error(sprintf "two runs of the grid would share the folder %s: give values that differ in their letters and digits" name)
+                | None -> Ok()
+            return runs
+        }

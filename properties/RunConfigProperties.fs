@@ -1,0 +1,206 @@
+/// Run configurations: resolution reads back what it writes, validation rejects each bad field by name,
+/// replay ratios map onto the loop exactly, and sweep grids have one uniquely named run per combination.
+module Prunerl.Properties.RunConfigProperties
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open Prunerl.Core
+open Prunerl.Properties.Generators
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 200 }
+
+/// Environments as the registry describes them: vectors and MinAtar frames, one with continuous
+/// actions, one that cannot run here.
+let private environments: EnvironmentInfo list =
+    [ { Id = "cartpole"; ObservationShape = [ 4 ]; DiscreteActions = true; Unavailable = None }
+      { Id = "acrobot"; ObservationShape = [ 6 ]; DiscreteActions = true; Unavailable = None }
+      { Id = "pendulum"; ObservationShape = [ 3 ]; DiscreteActions = false; Unavailable = None }
+      { Id = "minatar/breakout"; ObservationShape = [ 4; 10; 10 ]; DiscreteActions = true; Unavailable = None }
+      { Id = "minatar/seaquest"; ObservationShape = [ 10; 10; 10 ]; DiscreteActions = true; Unavailable = None }
+      { Id = "mujoco/hopper"; ObservationShape = []; DiscreteActions = false; Unavailable = Some "the MuJoCo engine is not installed" } ]
+
+let private orFail r =
+    match r with
+    | Ok x -> x
+    | Error e -> failwithf "rejected: %s" e
+
+/// A valid run: an environment's defaults with some knobs turned, always within range.
+let private validRun: Gen<RunConfig> =
+    gen {
+        let! env = Gen.elements [ "cartpole"; "acrobot"; "minatar/breakout"; "minatar/seaquest" ]
+        let! agent = Gen.elements [ AgentKind.Dqn; AgentKind.Rainbow ]
+        let! width = Gen.elements [ 0.25; 0.5; 1.0; 2.0; 3.0; 4.0; 16.0 ]
+        let! sparsity = Gen.oneof [ Gen.constant 0.0; sparsity ]
+        let! start = Gen.choose (0, 50)
+        let! length = Gen.choose (1, 50)
+        let! ratio = Gen.elements [ 0.125; 0.25; 0.5; 1.0; 2.0; 4.0 ]
+        let! seed = Gen.choose (0, 1_000_000)
+        let! steps = Gen.choose (6000, 3_000_000)
+        let! ramp = Gen.elements [ RampKind.Polynomial; RampKind.Cosine ]
+        let! distribution = Gen.elements [ DistributionKind.Uniform; DistributionKind.Erk ]
+        let! baseline = if sparsity = 0.0 then Gen.elements [ BaselineKind.NoBaseline; BaselineKind.Reset; BaselineKind.Redo ] else Gen.constant BaselineKind.NoBaseline
+        let! stopAt = Gen.elements [ None; Some 475.0; Some -100.0 ]
+        let base' = RunConfig.defaults env agent
+        let period, perStep = RunConfig.replayRatioSchedule ratio |> orFail
+        return
+            { base' with
+                Width = width
+                Sparsity = sparsity
+                PruneStart = float start / 100.0
+                PruneEnd = float (start + length) / 100.0
+                Ramp = ramp
+                Distribution = distribution
+                Baseline = baseline
+                Seed = int64 seed
+                Steps = int64 steps
+                StopAt = stopAt
+                Hyperparameters = { base'.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep } }
+    }
+
+/// A value for each field that validation refuses, and the words its message must hold.
+let private badValues: (string * FieldValue * string) list =
+    [ "format", Text "prunerl-run/0", "format must be"
+      "agent", Text "ppo", "agent must be one of dqn, rainbow"
+      "env", Text "pong", "env must be one of"
+      "env", Text "pendulum", "env must have discrete actions"
+      "env", Text "mujoco/hopper", "env mujoco/hopper cannot run here: the MuJoCo engine is not installed"
+      "env", Number 3.0, "env must be"
+      "network", Text "resnet", "network must be one of mlp, minatar, nature, impala"
+      "width", Number 0.0, "width must be"
+      "width", Number -2.0, "width must be"
+      "width", Text "wide", "width must be a number"
+      "sparsity", Number 1.0, "sparsity must be in [0, 1)"
+      "sparsity", Number -0.1, "sparsity must be in [0, 1)"
+      "sparsity", Number nan, "sparsity must be in [0, 1)"
+      "schedule", Text "step", "schedule must be one of polynomial, cosine"
+      "power", Number 0.0, "power must be"
+      "prune_start", Number -0.5, "prune_start must be in [0, 1]"
+      "prune_start", Number 0.95, "prune_end must be > prune_start"
+      "prune_end", Number 1.5, "prune_end must be in [0, 1]"
+      "prune_end", Number 0.1, "prune_end must be > prune_start"
+      "prune_every", Number 0.0, "prune_every must be >= 1"
+      "prune_every", Number 2.5, "prune_every must be a whole number"
+      "distribution", Text "random", "distribution must be one of uniform, erk"
+      "baseline", Text "shrink", "baseline must be one of none, reset, redo"
+      "baseline_period", Number 0.0, "baseline_period must be >= 1"
+      "redo_tau", Number 1.5, "redo_tau must be in [0, 1]"
+      "reset_layers", Number 3.0, "reset_layers must be 1 or 2"
+      "steps", Number 0.0, "steps must be >= 1"
+      "steps", Number 10.0, "steps must be > min_replay"
+      "replay_ratio", Number 0.3, "replay_ratio must be a whole number of updates per step"
+      "replay_ratio", Number 1.5, "replay_ratio must be"
+      "replay_ratio", Number 0.0, "replay_ratio must be"
+      "seed", Number -1.0, "seed must be >= 0"
+      "device", Text "tpu", "device must be one of auto, cpu, cuda"
+      "eval_every", Number -1.0, "eval_every must be >= 0"
+      "eval_episodes", Number 0.0, "eval_episodes must be >= 1"
+      "analyse_every", Number -5.0, "analyse_every must be >= 0"
+      "checkpoint_every", Number -5.0, "checkpoint_every must be >= 0"
+      "stop_at", Number infinity, "stop_at must be a finite number"
+      "stop_at", Switch true, "stop_at must be a number"
+      "gamma", Number 1.5, "gamma must be in [0, 1]"
+      "n_step", Number 0.0, "n_step must be >= 1"
+      "batch_size", Number 0.0, "batch_size must be >= 1"
+      "replay_capacity", Number 1.0, "replay_capacity must be >= batch_size"
+      "min_replay", Number -1.0, "min_replay must be >= 0"
+      "target_update_period", Number 0.0, "target_update_period must be >= 1"
+      "learning_rate", Number 0.0, "learning_rate must be"
+      "epsilon_train", Number 2.0, "epsilon_train must be in [0, 1]"
+      "epsilon_decay_steps", Number -1.0, "epsilon_decay_steps must be >= 0"
+      "epsilon_eval", Number -0.5, "epsilon_eval must be in [0, 1]"
+      "double_q", Text "maybe", "double_q must be true or false"
+      "dueling", Number 1.0, "dueling must be true or false"
+      "atoms", Number 0.0, "atoms must be >= 1"
+      "v_max", Number -200.0, "v_max must be > v_min" ]
+
+/// A run with a field set to a value, resolved as a file and flags would give it.
+let private resolveWith (run: RunConfig) (name: string) (value: FieldValue) =
+    RunConfig.resolve environments (RunConfig.toFields run @ [ name, value ])
+
+let private axis name values = Gen.choose (1, 3) |> Gen.map (fun n -> name, List.truncate n values)
+/// A grid over environments, widths, sparsities, seeds and replay ratios, of 1 to 3 values each.
+let private grid =
+    gen {
+        let! envs = Gen.elements [ [ "cartpole" ]; [ "cartpole"; "minatar/breakout" ]; [ "acrobot"; "minatar/seaquest"; "cartpole" ] ]
+        let! widths = axis "width" [ Number 1.0; Number 0.5; Number 4.0 ]
+        let! sparsities = axis "sparsity" [ Number 0.0; Number 0.9; Number 0.99 ]
+        let! seeds = axis "seed" [ Number 1.0; Number 2.0; Number 30.0 ]
+        let! ratios = axis "replay_ratio" [ Number 0.25; Number 1.0; Number 2.0 ]
+        let! steps = Gen.elements [ [ "steps", [ Number 20000.0 ] ]; [] ]
+        return [ "env", envs |> List.map Text; widths; sparsities; seeds; ratios ] @ steps
+    }
+
+let tests =
+    testList "Run configuration properties" [
+        testPropertyWithConfig config "a config's fields resolve back to the same config" <|
+            Prop.forAll (arb validRun) (fun run ->
+                Expect.equal (RunConfig.validate environments run) (Ok run) "the generated run is valid"
+                Expect.equal (RunConfig.resolve environments (RunConfig.toFields run)) (Ok run) "read back"
+                Expect.equal (RunConfig.toFields run |> List.map fst) RunConfig.fieldNames "every field, in order")
+
+        testPropertyWithConfig config "validation rejects each bad field, naming it and what is allowed" <|
+            Prop.forAll (arb (Gen.zip validRun (Gen.elements badValues))) (fun (run, (name, value, words)) ->
+                // The C51 support only matters with atoms, the pruning window only when pruning.
+                let run =
+                    { run with
+                        Sparsity = 0.9
+                        PruneStart = 0.2
+                        PruneEnd = 0.8
+                        Baseline = BaselineKind.NoBaseline
+                        Hyperparameters = { run.Hyperparameters with Atoms = 51 } }
+                match resolveWith run name value with
+                | Ok _ -> failtestf "%s = %s accepted" name (RunConfig.describe value)
+                | Error e -> Expect.stringContains e words "the message names the field and what is allowed")
+
+        testPropertyWithConfig config "a baseline on a pruned network is refused" <|
+            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "reset"; "redo" ]))) (fun (run, baseline) ->
+                let pruned = { run with Sparsity = 0.5 }
+                match resolveWith pruned "baseline" (Text baseline) with
+                | Ok _ -> failtest "accepted"
+                | Error e -> Expect.stringStarts e "baseline must be none for a pruned network" "names the field")
+
+        testPropertyWithConfig config "unknown fields are refused by name" <|
+            Prop.forAll (arb (Gen.elements [ "widht"; "learning-rate"; "Width"; ""; "foo" ])) (fun name ->
+                match RunConfig.resolve environments [ name, Number 1.0 ] with
+                | Ok _ -> failtest "accepted"
+                | Error e -> Expect.stringStarts e (sprintf "unknown field '%s'; the fields are format, agent, env" name) "names the key")
+
+        testPropertyWithConfig config "replay ratios r and 1/k map onto the loop and read back; others are refused" <|
+            Prop.forAll (arb (Gen.zip (Gen.choose (1, 64)) (Gen.choose (2, 1000)))) (fun (k, m) ->
+                Expect.equal (RunConfig.replayRatioSchedule (float k)) (Ok(1, k)) "k updates every step"
+                Expect.equal (RunConfig.replayRatioSchedule (1.0 / float k)) (Ok(k, 1)) "an update every k steps"
+                let agent = { AgentConfig.minatarDqn with UpdatePeriod = k; UpdatesPerStep = 1 }
+                Expect.equal (RunConfig.replayRatioSchedule (RunConfig.replayRatio agent)) (Ok(k, 1)) "read back"
+                // m / (m + 1) lies strictly between 0 and 1 and is not 1/k.
+                Expect.isError (RunConfig.replayRatioSchedule (float m / float (m + 1))) "refused"
+                Expect.isError (RunConfig.replayRatioSchedule (float k + 0.5)) "refused")
+
+        testPropertyWithConfig config "a run agrees with its own fields, and a changed field is named" <|
+            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7 ]))) (fun (run, (name, value)) ->
+                Expect.equal (RunConfig.agrees run (RunConfig.toFields run)) (Ok()) "agrees with itself"
+                Expect.equal (RunConfig.agrees run [ "device", Text "cpu" ]) (Ok()) "the device may change"
+                let changed = RunConfig.apply [ name, value ] run |> orFail
+                if changed <> run then
+                    match RunConfig.agrees run [ name, value ] with
+                    | Ok() -> failtest "a changed field agreed"
+                    | Error e -> Expect.stringStarts e (name + ": the run holds") "names the field")
+
+        testPropertyWithConfig config "a grid has one run per combination, every name distinct" <|
+            Prop.forAll (arb grid) (fun axes ->
+                let runs = Sweep.plan environments axes |> orFail
+                Expect.equal runs.Length (axes |> List.map (snd >> List.length) |> List.fold (*) 1) "size = product of the axes' lengths"
+                Expect.equal (runs |> List.map fst |> List.distinct |> List.length) runs.Length "names are unique"
+                Expect.equal (runs |> List.map snd |> List.distinct |> List.length) runs.Length "configs are distinct"
+                for name, run in runs do
+                    Expect.isTrue (name |> Seq.forall (fun ch -> Char.IsAsciiLetterOrDigit ch || "._-".Contains ch)) (sprintf "%s is a plain folder name" name)
+                    Expect.stringStarts name (sprintf "%s_w" (run.Env.Replace('/', '-'))) "starts with the environment"
+                    if List.length (axes |> List.find (fst >> (=) "replay_ratio") |> snd) > 1 then
+                        Expect.stringContains name "_replay_ratio-" "a varied field beyond the standard five is named")
+
+        testPropertyWithConfig config "an axis without values or with a repeated value is refused by name" <|
+            Prop.forAll (arb (Gen.elements [ "width"; "seed"; "sparsity" ])) (fun name ->
+                Expect.equal (Sweep.expand [ name, [] ]) (Error(sprintf "%s lists no values" name)) "empty"
+                Expect.equal (Sweep.expand [ name, [ Number 1.0; Number 1.0 ] ]) (Error(sprintf "%s lists 1 twice" name)) "repeated")
+    ]
