@@ -136,6 +136,18 @@ let tests =
                             Expect.isLessThanOrEqual (relativeError f o) 1e-6 (what + ": state")
         }
 
+        test "a step refuses a keep mask of another length (the fused loop reads it unchecked)" {
+            loaded ()
+            use network = mlp 2L
+            use flat = new FlatParameters(network)
+            use keep = torch.ones([| flat.Count - 1L |], dtype = torch.ScalarType.Byte)
+            let optimizers: IFlatOptimizer list = [ new FlatAdam(flat); new FlatRmsProp(flat, centered = true) ]
+            for optimizer in optimizers do
+                use _ = optimizer
+                Expect.throwsT<System.ArgumentException> (fun () -> optimizer.Step keep) (sprintf "%s refuses" (optimizer.GetType().Name))
+                Expect.equal optimizer.Steps 0L "and takes no step"
+        }
+
         test "without clearing its state, Adam's momentum moves weights whose gradient is zero" {
             loaded ()
             use network = mlp 5L

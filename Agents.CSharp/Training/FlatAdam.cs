@@ -49,6 +49,7 @@ public sealed class FlatAdam : IFlatOptimizer
 
     public void Step(Tensor? keep = null)
     {
+        if (keep is not null) Parameters.CheckAligned(keep, nameof(keep));
         Steps++;
         var gradient = Parameters.Gradients;
         var correction2 = Math.Sqrt(1 - Math.Pow(beta2, Steps));
@@ -56,8 +57,8 @@ public sealed class FlatAdam : IFlatOptimizer
         if (!TorchOpsOnly && FlatKernel.Applies(keep, Parameters.Values, gradient, ExpAvg, ExpAvgSq))
         {
             var count = (int)Parameters.Count;
-            var entries = new Entries(this, 0, count, (float)correction2, (float)-stepSize);
-            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep, 0, count));
+            var entries = new Entries(this, (float)correction2, (float)-stepSize);
+            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep));
             return;
         }
         using var scope = NewDisposeScope();
@@ -70,20 +71,20 @@ public sealed class FlatAdam : IFlatOptimizer
     }
 
     /// <summary>
-    /// The step's arithmetic on entries [start, start + length), rounding as torch's ops above do (add with
-    /// alpha is a fused multiply-add there; addcmul and addcdiv are not).
+    /// The step's arithmetic on the buffers' entries, rounding as torch's ops above do (add with alpha is a
+    /// fused multiply-add there; addcmul and addcdiv are not).
     /// </summary>
     private ref struct Entries : FlatKernel.IEntries
     {
         private readonly Span<float> values, gradients, means, squares;
         private readonly float beta1, complement1, beta2, complement2, epsilon, correction2, rate;
 
-        public Entries(FlatAdam optimizer, int start, int length, float correction2, float rate)
+        public Entries(FlatAdam optimizer, float correction2, float rate)
         {
-            values = FlatKernel.Floats(optimizer.Parameters.Values, start, length);
-            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients, start, length);
-            means = FlatKernel.Floats(optimizer.ExpAvg, start, length);
-            squares = FlatKernel.Floats(optimizer.ExpAvgSq, start, length);
+            values = FlatKernel.Floats(optimizer.Parameters.Values);
+            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients);
+            means = FlatKernel.Floats(optimizer.ExpAvg);
+            squares = FlatKernel.Floats(optimizer.ExpAvgSq);
             beta1 = (float)optimizer.beta1;
             complement1 = (float)(1 - optimizer.beta1);
             beta2 = (float)optimizer.beta2;

@@ -38,11 +38,11 @@ internal static class FlatKernel
     private static bool Addressable(Tensor t, ScalarType type) =>
         t.device_type == DeviceType.CPU && t.dtype == type && t.is_contiguous() && t.numel() <= int.MaxValue / sizeof(float);
 
-    /// <summary>Entries [start, start + length) of a float32 tensor for which <see cref="Applies"/> holds, over its memory.</summary>
-    public static Span<float> Floats(Tensor tensor, int start, int length) => MemoryMarshal.Cast<byte, float>(tensor.bytes).Slice(start, length);
+    /// <summary>The entries of a float32 tensor for which <see cref="Applies"/> holds, over its memory.</summary>
+    public static Span<float> Floats(Tensor tensor) => MemoryMarshal.Cast<byte, float>(tensor.bytes);
 
-    /// <summary>Entries [start, start + length) of a keep mask, or an empty span without one.</summary>
-    public static ReadOnlySpan<byte> Bytes(Tensor? keep, int start, int length) => keep is null ? default : keep.bytes.Slice(start, length);
+    /// <summary>The entries of a keep mask, or an empty span without one.</summary>
+    public static ReadOnlySpan<byte> Bytes(Tensor? keep) => keep is null ? default : keep.bytes;
 
     /// <summary>
     /// Steps entries [0, length) of <paramref name="entries"/>: whole vectors, a keep mask's bytes widened

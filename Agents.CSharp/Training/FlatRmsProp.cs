@@ -47,13 +47,14 @@ public sealed class FlatRmsProp : IFlatOptimizer
 
     public void Step(Tensor? keep = null)
     {
+        if (keep is not null) Parameters.CheckAligned(keep, nameof(keep));
         Steps++;
         var gradient = Parameters.Gradients;
         if (!TorchOpsOnly && FlatKernel.Applies(keep, Parameters.Values, gradient, SquareAvg, GradAvg))
         {
             var count = (int)Parameters.Count;
-            var entries = new Entries(this, 0, count);
-            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep, 0, count));
+            var entries = new Entries(this);
+            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep));
             return;
         }
         using var scope = NewDisposeScope();
@@ -71,8 +72,8 @@ public sealed class FlatRmsProp : IFlatOptimizer
     }
 
     /// <summary>
-    /// The step's arithmetic on entries [start, start + length), rounding as torch's ops above do (add with
-    /// alpha is a fused multiply-add there; addcmul and addcdiv are not).
+    /// The step's arithmetic on the buffers' entries, rounding as torch's ops above do (add with alpha is a
+    /// fused multiply-add there; addcmul and addcdiv are not).
     /// </summary>
     private ref struct Entries : FlatKernel.IEntries
     {
@@ -80,13 +81,13 @@ public sealed class FlatRmsProp : IFlatOptimizer
         private readonly bool centered;
         private readonly float alpha, complement, epsilon, rate;
 
-        public Entries(FlatRmsProp optimizer, int start, int length)
+        public Entries(FlatRmsProp optimizer)
         {
-            values = FlatKernel.Floats(optimizer.Parameters.Values, start, length);
-            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients, start, length);
-            squares = FlatKernel.Floats(optimizer.SquareAvg, start, length);
+            values = FlatKernel.Floats(optimizer.Parameters.Values);
+            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients);
+            squares = FlatKernel.Floats(optimizer.SquareAvg);
             centered = optimizer.GradAvg is not null;
-            means = centered ? FlatKernel.Floats(optimizer.GradAvg!, start, length) : default;
+            means = centered ? FlatKernel.Floats(optimizer.GradAvg!) : default;
             alpha = (float)optimizer.alpha;
             complement = (float)(1 - optimizer.alpha);
             epsilon = (float)optimizer.epsilon;
