@@ -169,16 +169,14 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         var criticLoss = 0.5 * (nn.functional.mse_loss(q1, targets) + nn.functional.mse_loss(q2, targets));
         criticOptimizer.ZeroGrad();
         criticLoss.backward();
-        criticPruner?.MaskGradients();
-        criticOptimizer.Step();
+        criticOptimizer.Step(criticPruner?.StepMask);
 
         // The critics' fresh values; their gradients from this backward are discarded by the next critic update's ZeroGrad.
         var (p1, p2) = critic.forward(observations, policyActions);
         var actorLoss = (alpha * logProbabilities - minimum(p1, p2)).mean();
         actorOptimizer.ZeroGrad();
         actorLoss.backward();
-        actorPruner?.MaskGradients();
-        actorOptimizer.Step();
+        actorOptimizer.Step(actorPruner?.StepMask);
 
         SmoothTargets();
         Updates++;

@@ -325,7 +325,7 @@ public static class DqnTraining
 
     private static PruningSetup? Pruning(TrainingSpec spec) => RunPruning.Setup(spec.Pruning, spec.TotalUpdates);
 
-    private static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
+    internal static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
     {
         var config = spec.Agent;
         var options = new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, config.NStep, config.Gamma,
