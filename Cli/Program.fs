@@ -57,7 +57,7 @@ type Command =
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
             | Study _ -> "the main job: a small real study (dense vs pruned at two widths on CartPole and MinAtar Breakout, two seeds), then its report."
             | Train _ -> "train one run: a DQN or Rainbow agent, pruned gradually on the paper's schedule (or dense), into a run folder."
-            | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers."
+            | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
             | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."

@@ -1,6 +1,7 @@
 /// A run's folder, laid out for people and scripts alike:
 ///   config.json    the resolved run config (every field), written before training starts
-///   status.json    {"state": "running|finished|failed|interrupted", "step", "total_steps", "error", "updated"}
+///   status.json    {"state": "pending|running|finished|failed|interrupted", "step", "total_steps", "error", "updated"}
+///   slurm.json     the Slurm job array task it was last submitted as (SlurmLauncher), when it was
 ///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics (MetricsLog)
 ///   checkpoint/    the training state a resumed run continues from
 /// config.json and status.json are written atomically (Files.writeAtomically). Config files are parsed here (System.Text.Json);
@@ -55,33 +56,38 @@ let private scalar (what: string) (key: string) (element: JsonElement) : FieldVa
     | JsonValueKind.Null -> Empty
     | kind -> raise (UserError(sprintf "%s: %s must be a string, a number, true, false or null, got a JSON %O" what key kind))
 
-/// The object's members in order, each key once.
-let private members (what: string) (path: string) (root: JsonElement) =
+/// The object's members in order, each key once; keys in `reserved` are not run fields and are taken as they are.
+let private membersExcept (reserved: string list) (what: string) (path: string) (root: JsonElement) =
     if root.ValueKind <> JsonValueKind.Object then
         raise (UserError(sprintf "%s: %s must hold a JSON object of run fields, got a JSON %O" what path root.ValueKind))
     let items = root.EnumerateObject() |> Seq.map (fun p -> p.Name, p.Value) |> List.ofSeq
     match items |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
     | Some(key, _) -> raise (UserError(sprintf "%s: %s gives %s twice" what path key))
     | None -> ()
-    for key, _ in items do
+    for key, _ in items |> List.filter (fun (key, _) -> not (List.contains key reserved)) do
         match RunConfig.field key with
         | Ok _ -> ()
         | Error e -> raise (UserError(sprintf "%s: %s: %s" what path e))
     items
+
+let private members = membersExcept []
 
 /// A run config file's fields (any subset of config.json's); an unknown key, a repeated key or a value
 /// that is not a scalar is a one-line error naming it.
 let readFields (what: string) (path: string) : (string * FieldValue) list =
     readJson what path |> members what path |> List.map (fun (key, value) -> key, scalar what key value)
 
-/// A sweep file's fields: each a value, or a list of values to sweep over.
-let readAxes (what: string) (path: string) : (string * FieldValue list) list =
-    readJson what path
-    |> members what path
+/// A sweep file: its run fields, each a value or a list of values to sweep over, and its members named
+/// in `launcherKeys` (how the grid is launched, not run fields) as JSON.
+let readSweepFile (launcherKeys: string list) (what: string) (path: string) : (string * FieldValue list) list * (string * JsonElement) list =
+    let items = readJson what path |> membersExcept launcherKeys what path
+    let launcher, fields = items |> List.partition (fun (key, _) -> List.contains key launcherKeys)
+    fields
     |> List.map (fun (key, value) ->
         match value.ValueKind with
         | JsonValueKind.Array -> key, [ for item in value.EnumerateArray() -> scalar what key item ]
-        | _ -> key, [ scalar what key value ])
+        | _ -> key, [ scalar what key value ]),
+    launcher
 
 /// A config as config.json holds it: every field, format first, indented.
 let configJson (config: RunConfig) : byte[] =
@@ -111,6 +117,8 @@ let tryReadConfig (run: string) : RunConfig option =
 
 /// Where a run stands.
 type RunState =
+    /// Prepared and handed to a scheduler; not started yet.
+    | Pending
     | Running
     | Finished
     | Failed
@@ -124,7 +132,7 @@ type RunStatus =
       Error: string option
       Updated: DateTimeOffset }
 
-let private stateNames = [ Running, "running"; Finished, "finished"; Failed, "failed"; Interrupted, "interrupted" ]
+let private stateNames = [ Pending, "pending"; Running, "running"; Finished, "finished"; Failed, "failed"; Interrupted, "interrupted" ]
 
 /// A state as status.json spells it.
 let stateName (state: RunState) = stateNames |> List.find (fst >> (=) state) |> snd
@@ -154,14 +162,19 @@ let tryReadStatus (run: string) : RunStatus option =
         stateNames
         |> List.tryFind (fun (_, name) -> name = state)
         |> Option.map (fun (state, _) ->
+            // The batch script's own record of a command that could not start holds only state and error.
+            let optional (name: string) (read: JsonElement -> 'a) (otherwise: 'a) =
+                match root.TryGetProperty name with
+                | true, e -> read e
+                | _ -> otherwise
             { State = state
-              Step = root.GetProperty("step").GetInt64()
-              TotalSteps = root.GetProperty("total_steps").GetInt64()
+              Step = optional "step" _.GetInt64() 0L
+              TotalSteps = optional "total_steps" _.GetInt64() 0L
               Error =
                 match root.GetProperty("error") with
                 | e when e.ValueKind = JsonValueKind.String -> e.GetString() |> Option.ofObj
                 | _ -> None
-              Updated = root.GetProperty("updated").GetDateTimeOffset() })
+              Updated = optional "updated" _.GetDateTimeOffset() DateTimeOffset.MinValue })
     with :? IOException | :? JsonException | :? InvalidOperationException | :? Collections.Generic.KeyNotFoundException | :? FormatException | :? UnauthorizedAccessException -> None
 
 [<DllImport("libc", SetLastError = true)>]

@@ -25,6 +25,16 @@ type SweepArgs =
     | Steps of count: string
     | Set of assignment: string
     | Workers of count: int
+    | Launcher of name: string
+    | Cpus of count: string
+    | Mem of size: string
+    | Time of limit: string
+    | Partition of name: string
+    | Account of name: string
+    | Gres of resources: string
+    | Throttle of count: string
+    | Status of directory: string
+    | Resubmit_Failed of directory: string
     | Dry_Run
 
     interface IArgParserTemplate with
@@ -39,8 +49,18 @@ type SweepArgs =
             | Seed _ -> "seeds, comma-separated."
             | Steps _ -> "agent steps of every run (or several, comma-separated)."
             | Set _ -> "any other run field: --set field=value[,value...] (repeatable), e.g. --set replay_ratio=1,2."
-            | Workers _ -> "runs trained at once, each a process on one torch thread (default: the number of cores)."
-            | Dry_Run -> "list the grid's runs and what would happen to each, and write nothing."
+            | Workers _ -> "local: runs trained at once, each a process on one torch thread (default: the number of cores)."
+            | Launcher _ -> "local (default: worker processes here) or slurm (one Slurm job array, a task per run)."
+            | Cpus _ -> "slurm: CPUs per task (default 1)."
+            | Mem _ -> "slurm: memory per task, 4096M, 4G (a bare number is MiB; default: the cluster's)."
+            | Time _ -> "slurm: time limit per task: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS."
+            | Partition _ -> "slurm: partition (or a comma-separated list)."
+            | Account _ -> "slurm: account charged."
+            | Gres _ -> "slurm: generic resources per task, e.g. gpu:1."
+            | Throttle _ -> "slurm: at most this many tasks at once (the array's %N)."
+            | Status _ -> "summarise the runs of a results folder: pending, running, finished, failed, interrupted, lost."
+            | Resubmit_Failed _ -> "slurm: submit a results folder's failed, interrupted and lost runs again, each resuming from its checkpoint."
+            | Dry_Run -> "list the grid's runs and what would happen to each (slurm: print the batch script and the task -> run mapping), and write nothing."
 
 /// The axes the flags give, in the order given; a field given twice takes the values of both.
 let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list) list =
@@ -65,12 +85,47 @@ let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list
     |> List.groupBy fst
     |> List.map (fun (name, parts) -> name, parts |> List.collect snd |> List.map Text)
 
+/// The sweep file's members that say how to launch the grid rather than what a run is.
+let private launcherKeys = [ "launcher"; "slurm" ]
+
+/// The sweep file's run fields as axes and its launcher members; nothing without a file.
+let private sweepFile (args: ParseResults<SweepArgs>) =
+    match args.TryGetResult SweepArgs.Config with
+    | Some path -> RunFolder.readSweepFile launcherKeys "config" path
+    | None -> [], []
+
+/// The resource fields the flags give, named as the sweep file's "slurm" object names them.
+let private resourceFlags (args: ParseResults<SweepArgs>) : (string * string) list =
+    args.GetAllResults()
+    |> List.choose (fun arg ->
+        match arg with
+        | SweepArgs.Cpus v -> Some("cpus", v)
+        | SweepArgs.Mem v -> Some("memory", v)
+        | SweepArgs.Time v -> Some("time_limit", v)
+        | SweepArgs.Partition v -> Some("partition", v)
+        | SweepArgs.Account v -> Some("account", v)
+        | SweepArgs.Gres v -> Some("gres", v)
+        | SweepArgs.Throttle v -> Some("throttle", v)
+        | _ -> None)
+
+/// The launcher (the flag, else the file's "launcher", else local) and the resource fields (the
+/// file's "slurm" object, then the flags).
+let private launcher (args: ParseResults<SweepArgs>) (fileMembers: (string * Text.Json.JsonElement) list) =
+    let fromFile = fileMembers |> List.tryFind (fst >> (=) "launcher") |> Option.map snd
+    let name =
+        match args.TryGetResult SweepArgs.Launcher, fromFile with
+        | Some name, _ -> name
+        | None, Some e when e.ValueKind = Text.Json.JsonValueKind.String -> e.GetString() |> nonNull
+        | None, Some e -> raise (UserError(sprintf "config: launcher must be \"local\" or \"slurm\", got a JSON %O" e.ValueKind))
+        | None, None -> "local"
+    let fileResources =
+        fileMembers |> List.tryFind (fst >> (=) "slurm") |> Option.map (snd >> SlurmLauncher.readResourceFields "config: slurm") |> Option.defaultValue []
+    match name with
+    | "local" | "slurm" -> name, fileResources @ resourceFlags args
+    | other -> raise (UserError(sprintf "launcher must be local or slurm, got '%s'" other))
+
 /// The file's axes with the flags' fields replacing theirs in place, then the flags' other fields.
-let private axes (args: ParseResults<SweepArgs>) =
-    let fromFile =
-        match args.TryGetResult SweepArgs.Config with
-        | Some path -> RunFolder.readAxes "config" path
-        | None -> []
+let private axes (args: ParseResults<SweepArgs>) (fromFile: (string * FieldValue list) list) =
     let fromFlags = flagAxes args
     let replaced = fromFile |> List.map (fun (name, values) -> name, (fromFlags |> List.tryFind (fst >> (=) name) |> Option.map snd |> Option.defaultValue values))
     replaced @ (fromFlags |> List.filter (fun (name, _) -> not (List.exists (fst >> (=) name) fromFile)))
@@ -114,17 +169,10 @@ let private actionFor (folder: string) (config: RunConfig) =
 [<DllImport("libc", SetLastError = true)>]
 extern int private kill(int pid, int signal)
 
-/// The command that runs this program again: the apphost, or `dotnet prunerl.dll`.
-let private self () =
-    let host = Environment.ProcessPath |> nonNull
-    if Path.GetFileNameWithoutExtension host = "dotnet" then
-        host, [ Reflection.Assembly.GetEntryAssembly() |> nonNull |> _.Location ]
-    else host, []
-
 /// Trains one run in a child process; its outcome from the exit code, status.json and its last error line.
 let private train (folder: string) (resume: bool) (children: Collections.Concurrent.ConcurrentDictionary<int, Process>) (stopping: unit -> bool) =
-    let host, prefix = self ()
-    let info = ProcessStartInfo(host, prefix @ [ "train"; "--config"; RunFolder.configPath folder; "--out"; folder ] @ (if resume then [ "--resume" ] else []))
+    let program = SlurmLauncher.thisProgram ()
+    let info = ProcessStartInfo(List.head program, List.tail program @ [ "train"; "--config"; RunFolder.configPath folder; "--out"; folder ] @ (if resume then [ "--resume" ] else []))
     info.RedirectStandardOutput <- true
     info.RedirectStandardError <- true
     info.UseShellExecute <- false
@@ -172,17 +220,8 @@ let private printTable (outcomes: Outcome list) (results: string) =
         table.AddRow(Markup.Escape o.Name, Markup.Escape o.Result, last, (if o.Seconds > 0.0 then sprintf "%.1f" o.Seconds else "-")) |> ignore
     AnsiConsole.Write table
 
-/// Runs `prunerl sweep`.
-let run (args: ParseResults<SweepArgs>) : int =
-    let results =
-        match args.TryGetResult SweepArgs.Out with
-        | Some out -> out
-        | None -> raise (UserError "out is required: the results folder that gets one folder per run")
-    let workers = args.GetResult(SweepArgs.Workers, Environment.ProcessorCount)
-    if workers < 1 then raise (UserError(sprintf "workers must be >= 1, got %d" workers))
-    let runs = Sweep.plan RunFolder.environments.Value (axes args) |> Result.mapError (sprintf "sweep: %s") |> orFail
-    RunFolder.checkWritable "out" results
-    let planned = runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
+/// The grid on local worker processes.
+let private runLocal (args: ParseResults<SweepArgs>) (results: string) (workers: int) (planned: (string * RunConfig * Action) list) =
     let describe action =
         match action with
         | Skip -> "skip: finished before"
@@ -240,3 +279,73 @@ let run (args: ParseResults<SweepArgs>) : int =
         if stopping () then signal
         elif failed > 0 then 1
         else 0
+
+/// The grid as one Slurm job array: every run that has not finished and is not queued already gets a
+/// folder (config.json, status pending) and a task.
+let private launchSlurm (results: string) (resources: SlurmResources) (planned: (string * RunConfig * Action) list) (dryRun: bool) =
+    match planned |> List.tryPick (fun (name, _, action) -> match action with Refuse reason -> Some(name, reason) | _ -> None) with
+    | Some(name, reason) -> raise (UserError(sprintf "out: the run %s cannot be submitted: %s" name reason))
+    | None -> ()
+    let folder name = Path.Combine(results, name)
+    let queue = SlurmLauncher.queuedTasks ()
+    let decided =
+        planned
+        |> List.map (fun (name, config, action) ->
+            match action, SlurmLauncher.queuedTask queue (folder name) with
+            | Skip, _ -> name, config, action, "skip: finished before"
+            | _, Some task -> name, config, Skip, sprintf "skip: queued or running as Slurm task %s" task
+            | Continue, None -> name, config, action, "submit (continues from its checkpoint, if it has one)"
+            | _ -> name, config, action, "submit")
+    let toSubmit = decided |> List.filter (fun (_, _, action, _) -> action <> Skip)
+    if not dryRun && not toSubmit.IsEmpty then SlurmLauncher.requireSbatch ()
+    printfn "%d runs in %s:" decided.Length results
+    for name, _, _, what in decided do
+        printfn "  %-48s  %s" name what
+    let folders = toSubmit |> List.map (fun (name, _, _, _) -> folder name)
+    if toSubmit.IsEmpty then
+        printfn "Nothing to submit."
+        0
+    elif dryRun then
+        SlurmLauncher.printDryRun results resources folders
+        0
+    else
+        for name, config, action, _ in toSubmit do
+            if action = Start then
+                Directory.CreateDirectory(folder name) |> ignore
+                RunFolder.writeConfig (folder name) config
+            SlurmLauncher.markPending (folder name) config.Steps
+        SlurmLauncher.submit results resources folders
+
+/// Runs `prunerl sweep`: a grid on the chosen launcher, or `--status` / `--resubmit-failed` of a results folder.
+let run (args: ParseResults<SweepArgs>) : int =
+    let dryRun = args.Contains SweepArgs.Dry_Run
+    match args.TryGetResult SweepArgs.Status, args.TryGetResult SweepArgs.Resubmit_Failed with
+    | Some _, Some _ -> raise (UserError "status and resubmit_failed: give one of them")
+    | Some results, None -> SlurmLauncher.printStatus results
+    | None, Some results ->
+        if not (Directory.Exists results) then raise (UserError(sprintf "resubmit_failed: %s is not a folder" results))
+        SlurmLauncher.resubmitFailed results (resourceFlags args) dryRun
+    | None, None ->
+        let fileAxes, fileMembers = sweepFile args
+        let launcherName, resourceFields = launcher args fileMembers
+        let results =
+            match args.TryGetResult SweepArgs.Out with
+            | Some out -> out
+            | None -> raise (UserError "out is required: the results folder that gets one folder per run")
+        let resources =
+            match launcherName with
+            | "slurm" ->
+                if args.Contains SweepArgs.Workers then raise (UserError "workers applies to --launcher local; Slurm runs one task per run (limit them with --throttle)")
+                Some(SlurmLauncher.resources resourceFields)
+            | _ ->
+                match resourceFlags args with
+                | (field, _) :: _ -> raise (UserError(sprintf "%s: resource flags apply to --launcher slurm only" field))
+                | [] -> None
+        let workers = args.GetResult(SweepArgs.Workers, Environment.ProcessorCount)
+        if workers < 1 then raise (UserError(sprintf "workers must be >= 1, got %d" workers))
+        let runs = Sweep.plan RunFolder.environments.Value (axes args fileAxes) |> Result.mapError (sprintf "sweep: %s") |> orFail
+        RunFolder.checkWritable "out" results
+        let planned = runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
+        match resources with
+        | Some resources -> launchSlurm results resources planned dryRun
+        | None -> runLocal args results workers planned

@@ -308,6 +308,11 @@ let execute (p: Plan) : int =
         Directory.CreateDirectory run |> ignore
         RunFolder.writeConfig run p.Config
     | None -> ()
+    match p.Out with
+    | Some run when checkpointed ->
+        let reached = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
+        printfn "Resuming from the checkpoint in %s (the run had reached step %d)" (RunFolder.checkpointPath run) reached
+    | _ -> ()
     let status = StatusFile(p.Out, p.Config.Steps)
     status.Progress 0L
     use interruption = new Interruption(status)

@@ -6,11 +6,14 @@ open System.IO
 open Expecto
 open Prunerl.Tests.Processes
 
-/// Runs the built prunerl (the same configuration as these tests) with the arguments.
-let prunerl (args: string list) =
+/// Runs the built prunerl (the same configuration as these tests) with extra environment variables and the arguments.
+let prunerlWith (environment: (string * string) list) (args: string list) =
     let dll = Path.Combine(repoRoot.Value, "Cli", "bin", configuration.Value, "net10.0", "prunerl.dll")
     Expect.isTrue (File.Exists dll) (sprintf "%s is built" dll)
-    run (dotnet ()) (dll :: args) repoRoot.Value
+    runWith environment (dotnet ()) (dll :: args) repoRoot.Value
+
+/// Runs the built prunerl (the same configuration as these tests) with the arguments.
+let prunerl (args: string list) = prunerlWith [] args
 
 /// Bad input: exit code 2, nothing on stdout, one line on stderr that contains the words.
 let expectOneLineError (words: string) (r: ProcessResult) =

@@ -25,6 +25,7 @@ let all =
         BuildTests.tests
         CliTests.tests
         RunCommandTests.tests
+        SlurmSweepTests.tests
         ScheduleCommandTests.tests
         ReportTests.tests
         ArchitectureTests.tests

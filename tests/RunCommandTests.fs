@@ -16,7 +16,7 @@ open Prunerl.Tests.CliTests
 let private freshPath (what: string) = Path.Combine(Path.GetTempPath(), sprintf "prunerl-%s-%s" what (Guid.NewGuid().ToString("N")))
 
 /// Runs the body with a fresh folder path and removes whatever it left there.
-let private withFolder (what: string) (body: string -> unit) =
+let withFolder (what: string) (body: string -> unit) =
     let path = freshPath what
     try body path
     finally
@@ -78,7 +78,7 @@ let private terminate (pid: int) =
     Expect.equal r.ExitCode 0 (describe r)
 
 /// The config.json of a CartPole run as the sweep would write it, from the core's fields.
-let private writeConfig (folder: string) (values: (string * FieldValue) list) =
+let writeConfig (folder: string) (values: (string * FieldValue) list) =
     let cartpole = { Id = "cartpole"; ObservationShape = [ 4 ]; DiscreteActions = true; Unavailable = None }
     let config = RunConfig.resolve [ cartpole ] values |> Result.defaultWith failwith
     Directory.CreateDirectory folder |> ignore
