@@ -23,56 +23,6 @@ type DemoArgs =
             | Device _ -> "torch device: cpu, cuda or auto (default auto)."
             | Seed _ -> "seed of the network's initial weights (default 0)."
 
-type BenchEnvsArgs =
-    | [<AltCommandLine("-e")>] Env of id: string
-    | Seconds of seconds: float
-    | Copies of count: int
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Env _ -> "environment id to measure (repeatable; default: all registered)."
-            | Seconds _ -> "seconds of measurement per environment and form (default 2)."
-            | Copies _ -> "copies stepped together in the vectorised form (default 64)."
-
-type BenchTrainArgs =
-    | Env of id: string
-    | Network of name: string
-    | Steps of count: int64
-    | Widths of multipliers: string
-    | Threads of count: int
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Env _ -> "MinAtar game to train on (default minatar/breakout)."
-            | Network _ -> "minatar (conv 16, dense 128) or impala (the ResNet) (default minatar)."
-            | Steps _ -> "agent steps per measurement (default 3000)."
-            | Widths _ -> "comma-separated width multipliers (default 1,4)."
-            | Threads _ -> "torch threads (default 1)."
-
-type BenchCheckpointArgs =
-    | Steps of count: int64
-    | Width of multiplier: float
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Steps _ -> "agent steps that fill the replay before the checkpoint (default 100000)."
-            | Width _ -> "width multiplier of the MinAtar network (default 1)."
-
-type BenchArgs =
-    | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
-    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
-    | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
-
-    interface IArgParserTemplate with
-        member this.Usage =
-            match this with
-            | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
-            | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per width."
-            | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
-
 type EnvsArgs =
     | Render of id: string
     | Out of path: string
@@ -92,11 +42,12 @@ type EnvsArgs =
 [<RequireQualifiedAccess>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
+    | [<CliPrefix(CliPrefix.None)>] Study of ParseResults<StudyCommand.StudyArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainCommand.TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepCommand.SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
-    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchCommand.BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportCommand.ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Analyze of ParseResults<AnalyzeCommand.AnalyzeArgs>
 
@@ -104,6 +55,7 @@ type Command =
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
+            | Study _ -> "the main job: a small real study (dense vs pruned at two widths on CartPole and MinAtar Breakout, two seeds), then its report."
             | Train _ -> "train one run: a DQN or Rainbow agent, pruned gradually on the paper's schedule (or dense), into a run folder."
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
@@ -159,93 +111,6 @@ let private demo (args: ParseResults<DemoArgs>) =
     printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" final.TotalSize final.NonZero (1.0 - float final.NonZero / float final.TotalSize)
     0
 
-/// A registered environment, or a one-line error: an unknown id, or one that cannot run here (its engine missing).
-let private createEnvironment (id: string) =
-    try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
-    with
-    | :? ArgumentException as e -> raise (argumentError e)
-    | :? Prunerl.Agents.Envs.EnvironmentUnavailableException as e -> raise (UserError e.Message)
-
-let private benchEnvs (args: ParseResults<BenchEnvsArgs>) =
-    // By default every environment that can run here; one named explicitly must be able to.
-    let ids, skipped =
-        match args.GetResults BenchEnvsArgs.Env with
-        | [] ->
-            let entries = Prunerl.Agents.Envs.EnvironmentRegistry.Entries
-            [ for e in entries do if isNull e.UnavailableReason then e.Id ],
-            [ for e in entries do if not (isNull e.UnavailableReason) then e.Id, e.UnavailableReason ]
-        | ids -> ids, []
-    let seconds = args.GetResult(Seconds, 2.0)
-    let copies = args.GetResult(Copies, 64)
-    if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
-    if copies < 1 then raise (UserError(sprintf "copies must be >= 1, got %d" copies))
-    for id in ids do createEnvironment id |> ignore
-    let duration = TimeSpan.FromSeconds seconds
-    for id, reason in skipped do printfn "Skipping %s: %s" id reason
-    printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
-    printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
-    for id in ids do
-        let single = Prunerl.Agents.Envs.EnvironmentBenchmark.Single(id, duration)
-        let vector = Prunerl.Agents.Envs.EnvironmentBenchmark.Vectorised(id, copies, duration)
-        printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
-    0
-
-let private benchTrain (args: ParseResults<BenchTrainArgs>) =
-    let id = args.GetResult(BenchTrainArgs.Env, "minatar/breakout")
-    let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
-    let threads = args.GetResult(Threads, 1)
-    let widths =
-        args.GetResult(Widths, "1,4").Split(',')
-        |> Array.map (fun w ->
-            match Double.TryParse(w, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-            | true, x when x > 0.0 -> x
-            | _ -> raise (UserError(sprintf "widths must be positive numbers separated by commas, got '%s'" w)))
-    if not (id.StartsWith "minatar/") then raise (UserError(sprintf "bench train runs on MinAtar games, got '%s'" id))
-    let torso =
-        match args.GetResult(Network, "minatar") with
-        | "minatar" -> TorsoKind.MinAtar
-        | "impala" -> TorsoKind.Impala
-        | other -> raise (UserError(sprintf "network must be minatar or impala, got '%s'" other))
-    Validate.atLeast "steps" 200L steps |> orFail |> ignore
-    Validate.atLeast "threads" 1L (int64 threads) |> orFail |> ignore
-    match TorchRuntime.TryLoad() with
-    | false, error -> raise (UserError error)
-    | true, _ -> ()
-    TorchSharp.torch.set_num_threads threads
-    printfn "DQN on %s, %O network, batch 32, one update per step, %d steps each, %d torch thread(s)" id torso steps threads
-    printfn "  %6s  %14s  %22s  %16s" "width" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
-    for width in widths do
-        let speed =
-            Prunerl.Agents.Training.TrainingBenchmark.Measure(
-                id, NetworkSpec(torso, Width = width), { AgentConfig.minatarDqn with MinReplay = 100L },
-                Prunerl.Agents.Training.PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps)
-        printfn "  %6g  %14.0f  %22.0f  %15.1f%%" width speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
-    0
-
-let private benchCheckpoint (args: ParseResults<BenchCheckpointArgs>) =
-    let steps = args.GetResult(BenchCheckpointArgs.Steps, 100_000L)
-    let width = args.GetResult(BenchCheckpointArgs.Width, 1.0)
-    Validate.atLeast "steps" 1L steps |> orFail |> ignore
-    Validate.positive "width" width |> orFail |> ignore
-    match TorchRuntime.TryLoad() with
-    | false, error -> raise (UserError error)
-    | true, _ -> ()
-    TorchSharp.torch.set_num_threads 1
-    printfn "Checkpoints after %d agent steps (the replay filled, no learning), one torch thread" steps
-    printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
-    let cases =
-        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
-          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |]), "MLP 128-128 x2" ]
-    for id, agent, network, name in cases do
-        let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
-        try
-            let spec = Prunerl.Agents.Training.TrainingSpec(id, { agent with MinReplay = steps }, network, steps, 0L)
-            let cost = Prunerl.Agents.Training.TrainingBenchmark.MeasureCheckpoint(spec, directory)
-            printfn "  %-18s  %-18s  %10d  %13.1f  %8.3f  %8.3f" id name cost.ReplayHeld (float cost.Bytes / 1e6) cost.SaveSeconds cost.LoadSeconds
-        finally
-            if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
-    0
-
 /// Steps an environment under uniformly random actions and saves every k-th frame side by side.
 let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
     let frames = args.GetResult(Frames, 8)
@@ -293,17 +158,14 @@ let main argv =
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Command.Demo args -> demo args
+        | Command.Study args -> StudyCommand.run args
         | Command.Train args -> TrainCommand.run args
         | Command.Sweep args -> SweepCommand.run args
         | Command.Schedule args -> ScheduleCommand.run args
         | Command.Envs args -> envs args
         | Command.Report args -> ReportCommand.run args
         | Command.Analyze args -> AnalyzeCommand.run args
-        | Command.Bench args ->
-            match args.GetSubCommand() with
-            | Envs envArgs -> benchEnvs envArgs
-            | BenchArgs.Train trainArgs -> benchTrain trainArgs
-            | Checkpoint checkpointArgs -> benchCheckpoint checkpointArgs
+        | Command.Bench args -> BenchCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

@@ -22,6 +22,7 @@ type TrainArgs =
     | Resume
     | Resume_If_Exists
     | Dry_Run
+    | Threads of count: int
     | Agent of name: string
     | Env of id: string
     | Network of name: string
@@ -70,6 +71,7 @@ type TrainArgs =
             | Resume -> "continue the run in --out from its config.json; other flags may only repeat its values (--device may differ)."
             | Resume_If_Exists -> "--resume when --out holds a run that has started (a status.json), else start it: for schedulers that requeue."
             | Dry_Run -> "print the resolved configuration and the schedule's key steps, and write nothing."
+            | Threads _ -> "torch threads (default: OMP_NUM_THREADS when set, else 1 for a network under 500k parameters and 2 above; README, 'Benchmarks')."
             | field ->
                 let name = (FSharpValue.GetUnionFields(field, typeof<TrainArgs>) |> fst).Name.ToLowerInvariant()
                 match RunConfig.field name with
@@ -98,7 +100,9 @@ let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
 type Plan =
     { Config: RunConfig
       Out: string option
-      Resume: bool }
+      Resume: bool
+      /// Torch threads asked for; None for the default.
+      Threads: int option }
 
 /// Resolves and checks everything the flags ask for; writes nothing.
 let plan (args: ParseResults<TrainArgs>) : Plan =
@@ -139,7 +143,9 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     | None -> ()
     if config.Device = DeviceKind.Cuda then
         raise (UserError "device: the training loop keeps its tensors on the CPU for now; use cpu or auto")
-    { Config = config; Out = out; Resume = resume }
+    let threads = args.TryGetResult TrainArgs.Threads
+    threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
+    { Config = config; Out = out; Resume = resume; Threads = threads }
 
 /// What the training loop takes for a run config.
 let trainingSpec (c: RunConfig) : TrainingSpec =
@@ -288,8 +294,9 @@ let execute (p: Plan) : int =
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
-    TorchSharp.torch.set_num_threads 1
     let spec = trainingSpec p.Config
+    let threads = p.Threads |> Option.defaultWith (fun () -> TorchThreads.For(TorchThreads.ParameterCount(spec.Environment, spec.Network)))
+    TorchSharp.torch.set_num_threads threads
     let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
     match p.Out with
     | Some _ when checkpointed -> ()
@@ -313,7 +320,7 @@ let execute (p: Plan) : int =
         match p.Out with
         | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
         | _ -> null
-    let title = describeRun p.Config + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
+    let title = sprintf "%s; %d torch thread(s)" (describeRun p.Config) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
     let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), fun progress -> status.Progress progress.Step)
     let clock = Diagnostics.Stopwatch.StartNew()
     try

@@ -13,3 +13,10 @@ let orFail (r: Result<'a, string>) =
 /// An argument error from the library as one line: its message without .NET's " (Parameter 'x')".
 let argumentError (e: System.ArgumentException) =
     UserError(System.Text.RegularExpressions.Regex.Replace(e.Message, @" \(Parameter '[^']*'\)$", ""))
+
+/// A registered environment, or a one-line error: an unknown id, or one that cannot run here (its engine missing).
+let createEnvironment (id: string) =
+    try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
+    with
+    | :? System.ArgumentException as e -> raise (argumentError e)
+    | :? Prunerl.Agents.Envs.EnvironmentUnavailableException as e -> raise (UserError e.Message)

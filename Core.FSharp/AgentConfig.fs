@@ -1,5 +1,6 @@
 namespace Prunerl.Core
 
+open System
 open Prunerl.Core.Validate
 
 /// The optimizer of an agent's online network.
@@ -201,3 +202,108 @@ module Exploration =
     let beta (betaStart: float) (steps: int64) (step: int64) : float =
         if steps <= 0L then betaStart
         else betaStart + (1.0 - betaStart) * (min 1.0 (max 0.0 (float step / float steps)))
+
+/// Soft actor-critic's hyperparameters (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and
+/// Applications", arXiv:1812.05905, Table 1), in agent steps unless named otherwise: twin Q critics
+/// with Polyak-averaged targets, a tanh-squashed Gaussian actor, and an entropy temperature alpha
+/// tuned toward a target entropy. The networks' shape and width are the run's network spec.
+type SacConfig =
+    { /// Discount factor.
+      Gamma: float
+      /// Target smoothing: after each update, target <- tau * online + (1 - tau) * target.
+      Tau: float
+      /// Transitions the replay memory holds.
+      ReplayCapacity: int
+      /// Transitions per gradient update.
+      BatchSize: int
+      /// Agent steps of uniformly random actions before the actor acts and learning starts.
+      MinReplay: int64
+      /// Agent steps between update steps (1 / replay ratio when one update per step).
+      UpdatePeriod: int
+      /// Gradient updates per update step: the replay ratio is UpdatesPerStep / UpdatePeriod.
+      UpdatesPerStep: int
+      /// Adam's learning rate for the actor.
+      ActorLearningRate: float
+      /// Adam's learning rate for both critics.
+      CriticLearningRate: float
+      /// Adam's learning rate for log alpha.
+      AlphaLearningRate: float
+      /// The entropy temperature alpha at the start.
+      InitialAlpha: float
+      /// The target entropy per action dimension: the target is this times |A| (-1: the paper's -|A|).
+      TargetEntropyPerDimension: float }
+
+/// Presets and validation of SAC configurations.
+[<RequireQualifiedAccess>]
+module SacConfig =
+
+    /// Haarnoja et al. (2018b), Table 1, with the common implementations' defaults (Stable-Baselines3,
+    /// CleanRL): gamma 0.99, tau 0.005, Adam lr 3e-4 for actor, critics and alpha, batch 256, replay 1M,
+    /// 256-256 MLPs (the network spec's), target entropy -|A|, 10,000 random-action warm-up steps (the
+    /// paper's MuJoCo setting), one update per agent step, alpha starting at 1.
+    let haarnoja =
+        { Gamma = 0.99
+          Tau = 0.005
+          ReplayCapacity = 1_000_000
+          BatchSize = 256
+          MinReplay = 10_000L
+          UpdatePeriod = 1
+          UpdatesPerStep = 1
+          ActorLearningRate = 3e-4
+          CriticLearningRate = 3e-4
+          AlphaLearningRate = 3e-4
+          InitialAlpha = 1.0
+          TargetEntropyPerDimension = -1.0 }
+
+    /// Pendulum-v1 in a few thousand steps (after the RL Baselines3 Zoo's tuned SAC for Pendulum:
+    /// learning rate 1e-3 for all three): the paper's settings with lr 1e-3 and a 1000-step warm-up.
+    let pendulum =
+        { haarnoja with
+            MinReplay = 1000L
+            ActorLearningRate = 1e-3
+            CriticLearningRate = 1e-3
+            AlphaLearningRate = 1e-3 }
+
+    /// Gradient updates per agent step: UpdatesPerStep / UpdatePeriod.
+    let replayRatio (c: SacConfig) : float = float c.UpdatesPerStep / float c.UpdatePeriod
+
+    /// Checks every field's range; the first failure names the field and its range.
+    let validate (c: SacConfig) : Result<SacConfig, string> =
+        result {
+            do! inClosed "gamma" 0.0 1.0 c.Gamma |> Result.map ignore
+            do!
+                if Double.IsFinite c.Tau && c.Tau > 0.0 && c.Tau <= 1.0 then Ok()
+                else Error(sprintf "tau must be in (0, 1], got %s" (show c.Tau))
+            do! atLeast "batch_size" 1L (int64 c.BatchSize) |> Result.map ignore
+            do!
+                if c.ReplayCapacity >= c.BatchSize then Ok()
+                else Error(sprintf "replay_capacity must be >= batch_size (%d), got %d" c.BatchSize c.ReplayCapacity)
+            do! atLeast "min_replay" 0L c.MinReplay |> Result.map ignore
+            do! atLeast "update_period" 1L (int64 c.UpdatePeriod) |> Result.map ignore
+            do! atLeast "updates_per_step" 1L (int64 c.UpdatesPerStep) |> Result.map ignore
+            do! positive "actor_learning_rate" c.ActorLearningRate |> Result.map ignore
+            do! positive "critic_learning_rate" c.CriticLearningRate |> Result.map ignore
+            do! positive "alpha_learning_rate" c.AlphaLearningRate |> Result.map ignore
+            do! positive "initial_alpha" c.InitialAlpha |> Result.map ignore
+            do!
+                if Double.IsFinite c.TargetEntropyPerDimension then Ok()
+                else Error(sprintf "target_entropy_per_dimension must be a finite number, got %s" (show c.TargetEntropyPerDimension))
+            return c
+        }
+
+/// The replay ratio (gradient updates per agent step) as every agent's knob: a ratio r becomes an
+/// update period and a number of updates per update step, (round(1/r), 1) for r < 1, else (1, round r).
+[<RequireQualifiedAccess>]
+module ReplayRatio =
+
+    /// (UpdatePeriod, UpdatesPerStep) for a ratio r > 0; r below 1 must be 1/n and r above 1 whole.
+    let split (ratio: float) : Result<int * int, string> =
+        if not (Double.IsFinite ratio && ratio > 0.0) then
+            Error(sprintf "replay_ratio must be a finite number > 0, got %s" (show ratio))
+        elif ratio >= 1.0 then
+            if ratio = Math.Round ratio && ratio <= 1024.0 then Ok(1, int ratio)
+            else Error(sprintf "replay_ratio above 1 must be a whole number of updates per step up to 1024, got %s" (show ratio))
+        else
+            let period = Math.Round(1.0 / ratio)
+            if abs (1.0 / period - ratio) < 1e-9 then Ok(int period, 1)
+            else Error(sprintf "replay_ratio below 1 must be 1/n (one update every n steps), got %s" (show ratio))

@@ -144,7 +144,7 @@ let private cancellingAt (log: MetricsLog) (step: int64) (cancellation: Cancella
 
 /// Runs a spec with a metrics log and checkpoints in `directory` until it is cancelled after a metric at
 /// or after `stopAfter`, and returns the progress it reported.
-let private runUntilCancelled (spec: TrainingSpec) (directory: string) (stopAfter: int64) (every: int64) =
+let private runUntilCancelled (run: RunHooks -> TrainingResult) (directory: string) (stopAfter: int64) (every: int64) =
     let progress = ResizeArray<TrainingProgress>()
     use log = new MetricsLog(directory)
     use cancellation = new CancellationTokenSource()
@@ -152,7 +152,7 @@ let private runUntilCancelled (spec: TrainingSpec) (directory: string) (stopAfte
         RunHooks(Metrics = cancellingAt log stopAfter cancellation, Checkpoints = CheckpointPolicy(Path.Combine(directory, "checkpoint"), every),
                  Progress = { new IProgress<TrainingProgress> with member _.Report p = progress.Add p }, Cancellation = cancellation.Token)
     try
-        DqnTraining.Run(spec, hooks) |> ignore
+        run hooks |> ignore
         failtest "the run was not cancelled"
     with :? OperationCanceledException -> ()
     List.ofSeq progress
@@ -167,21 +167,21 @@ let private expectSameCheckpoints (a: string) (b: string) =
 
 /// Runs a spec uninterrupted, and again stopped (cancelled) after a metric at or after `stopAfter` and
 /// resumed from its checkpoint by a new session with a reopened log: both must end the same.
-let private expectResumeExact (spec: TrainingSpec) (stopAfter: int64) (every: int64) =
+let private expectRunResumesExactly (run: RunHooks -> TrainingResult) (totalSteps: int64) (stopAfter: int64) (every: int64) =
     TorchSharp.torch.set_num_threads 1
     let whole, interrupted = scratch (), scratch ()
     try
         let uninterrupted =
             use log = new MetricsLog(whole)
-            DqnTraining.Run(spec, RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(whole, "checkpoint"), Int64.MaxValue)))
-        let stoppedAt = runUntilCancelled spec interrupted stopAfter every |> List.tryLast |> Option.map (fun p -> p.Step)
+            run (RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(whole, "checkpoint"), Int64.MaxValue)))
+        let stoppedAt = runUntilCancelled run interrupted stopAfter every |> List.tryLast |> Option.map (fun p -> p.Step)
         let progress = ResizeArray<TrainingProgress>()
         let resumed =
             use log = MetricsLog.Reopen interrupted
-            DqnTraining.Run(spec, RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(interrupted, "checkpoint"), every),
-                                           Progress = { new IProgress<TrainingProgress> with member _.Report p = progress.Add p }))
+            run (RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(interrupted, "checkpoint"), every),
+                          Progress = { new IProgress<TrainingProgress> with member _.Report p = progress.Add p }))
         let last = Seq.last progress
-        Expect.equal (last.Step, last.TotalSteps, last.Episodes, last.Updates) (spec.TotalSteps, spec.TotalSteps, resumed.Episodes.Count, resumed.Updates) "the last progress report is the end"
+        Expect.equal (last.Step, last.TotalSteps, last.Episodes, last.Updates) (totalSteps, totalSteps, resumed.Episodes.Count, resumed.Updates) "the last progress report is the end"
         Expect.equal (comparable resumed) (comparable uninterrupted) (sprintf "the resumed run (stopped after step %d, last progress at %A) ends as the uninterrupted one" stopAfter stoppedAt)
         for file in [ "metrics.csv"; "metrics.jsonl" ] do
             Expect.equal (File.ReadAllBytes(Path.Combine(interrupted, file))) (File.ReadAllBytes(Path.Combine(whole, file))) (file + " byte for byte")
@@ -189,6 +189,10 @@ let private expectResumeExact (spec: TrainingSpec) (stopAfter: int64) (every: in
         uninterrupted
     finally
         cleanUp [ whole; interrupted ]
+
+/// expectRunResumesExactly for a DQN-family spec.
+let private expectResumeExact (spec: TrainingSpec) (stopAfter: int64) (every: int64) =
+    expectRunResumesExactly (fun hooks -> DqnTraining.Run(spec, hooks)) spec.TotalSteps stopAfter every
 
 /// A small pruned CartPole DQN: ERK 90%, a short schedule, analyses and evaluations along the way.
 let private prunedCartpole steps =
@@ -343,11 +347,25 @@ let tests =
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
         }
 
+        test "SAC on Pendulum with actor and critics pruned to 90%, stopped at an odd step and resumed, ends bit for bit as an uninterrupted run" {
+            let pruning =
+                PruningRequest(
+                    { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.1; PruneEnd = StepPoint.Fraction 0.6; PruneEvery = 50L },
+                    LayerWise(Erk 1.0), Sparsity.paperScope)
+            let spec = SacSpec("pendulum", { SacConfig.pendulum with MinReplay = 200L; BatchSize = 32 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
+                               1000L, 4L, pruning, 1, 500L, 1)
+            let result = expectRunResumesExactly (fun hooks -> SacTraining.Run(spec, hooks)) spec.TotalSteps 537L 250L
+            Expect.equal result.Updates 800L "an update every step after the warm-up"
+            let pruned = result.Parameters |> Seq.filter (fun p -> p.Pruned) |> List.ofSeq
+            let sparsity = 1.0 - float (pruned |> List.sumBy (fun p -> p.NonZero)) / float (pruned |> List.sumBy (fun p -> p.Size))
+            Expect.isLessThan (abs (sparsity - 0.9)) 0.002 "the actor's and critics' weights end 90% sparse"
+        }
+
         test "corrupt, truncated, foreign-version and mismatched checkpoints are one-line errors that change nothing" {
             let directory = scratch ()
             try
                 let spec = prunedCartpole 1200L
-                runUntilCancelled spec directory 999L 400L |> ignore
+                runUntilCancelled (fun hooks -> DqnTraining.Run(spec, hooks)) directory 999L 400L |> ignore
                 let latest = Path.Combine(directory, "checkpoint", CheckpointFile.LatestName)
                 let previous = Path.Combine(directory, "checkpoint", CheckpointFile.PreviousName)
                 Expect.isTrue (File.Exists latest && File.Exists previous) "a checkpoint and the one before it"

@@ -93,9 +93,31 @@ let tests =
 
         test "bench train refuses bad input before measuring" {
             prunerl [ "bench"; "train"; "--env"; "cartpole" ] |> expectOneLineError "bench train runs on MinAtar games, got 'cartpole'"
-            prunerl [ "bench"; "train"; "--widths"; "1,x" ] |> expectOneLineError "widths must be positive numbers separated by commas, got 'x'"
+            prunerl [ "bench"; "train"; "--widths"; "1,x" ] |> expectOneLineError "widths must be positive numbers, separated by commas, got 'x'"
             prunerl [ "bench"; "train"; "--steps"; "10" ] |> expectOneLineError "steps must be >= 200, got 10"
-            prunerl [ "bench"; "train"; "--network"; "resnet50" ] |> expectOneLineError "network must be minatar or impala, got 'resnet50'"
+            prunerl [ "bench"; "train"; "--networks"; "minatar,resnet50" ] |> expectOneLineError "networks must be minatar or impala, separated by commas, got 'resnet50'"
+            prunerl [ "bench"; "train"; "--threads"; "0" ] |> expectOneLineError "threads must be >= 1, got 0"
+            prunerl [ "bench"; "train"; "--repeats"; "0" ] |> expectOneLineError "repeats must be >= 1, got 0"
+        }
+
+        test "bench train and bench update print a row per network and width, with the threads used" {
+            let rows (r: ProcessResult) =
+                Expect.equal r.ExitCode 0 (describe r)
+                r.Output.Split('\n') |> Array.filter (fun l -> l.TrimStart().StartsWith "MinAtar " || l.TrimStart().StartsWith "Impala ")
+            let train = prunerl [ "bench"; "train"; "--widths"; "0.25"; "--steps"; "200" ]
+            Expect.equal (rows train |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries).[0..2])) [| [| "MinAtar"; "0.25"; "1" |]; [| "Impala"; "0.25"; "1" |] |] train.Output
+            let update = prunerl [ "bench"; "update"; "--networks"; "minatar"; "--widths"; "0.25,0.5"; "--threads"; "1"; "--seconds"; "0.05" ]
+            Expect.equal (rows update |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries).[0..2])) [| [| "MinAtar"; "0.25"; "1" |]; [| "MinAtar"; "0.5"; "1" |] |] update.Output
+        }
+
+        test "bench update refuses bad input before measuring" {
+            prunerl [ "bench"; "update"; "--env"; "cartpole" ] |> expectOneLineError "bench update runs on MinAtar games, got 'cartpole'"
+            prunerl [ "bench"; "update"; "--threads"; "1,0" ] |> expectOneLineError "threads must be whole numbers >= 1, separated by commas, got '0'"
+            prunerl [ "bench"; "update"; "--seconds"; "0" ] |> expectOneLineError "seconds must be > 0, got 0"
+        }
+
+        test "train refuses a thread count below 1" {
+            prunerl [ "train"; "--threads"; "0" ] |> expectOneLineError "threads must be >= 1, got 0"
         }
 
         test "--device cuda without CUDA is refused, not silently run on the CPU" {

@@ -34,6 +34,7 @@ let all =
         SamplesTests.tests
         ReplayTests.tests
         CheckpointTests.tests
+        SacTests.tests
         SlurmTests.tests
     ]
 

@@ -107,6 +107,47 @@ let tests =
                 Expect.all errors (fun e -> e <= 1e-6) (sprintf "lr %g alpha %g centered %b: %A" lr alpha centered errors)
         }
 
+        test "the fused CPU step gives the torch-op step's weights and state, with and without a keep mask" {
+            loaded ()
+            let optimizers: (string * (FlatParameters -> bool -> IFlatOptimizer)) list =
+                [ "adam", (fun flat ops -> new FlatAdam(flat, learningRate = 1e-2, TorchOpsOnly = ops))
+                  "rmsprop", (fun flat ops -> new FlatRmsProp(flat, learningRate = 1e-2, TorchOpsOnly = ops))
+                  "centered rmsprop", (fun flat ops -> new FlatRmsProp(flat, 2.5e-4, 0.95, 0.01, true, TorchOpsOnly = ops)) ]
+            for name, create in optimizers do
+                for masked in [ false; true ] do
+                    use fusedNetwork = mlp 4L
+                    use opsNetwork = mlp 4L
+                    use fusedFlat = new FlatParameters(fusedNetwork)
+                    use opsFlat = new FlatParameters(opsNetwork)
+                    use fused = create fusedFlat false
+                    use ops = create opsFlat true
+                    use generator = new torch.Generator(5UL)
+                    use keep = torch.rand([| fusedFlat.Count |], generator = generator).gt((0.5).ToScalar()).to_type(torch.ScalarType.Byte)
+                    for step in 1..40 do
+                        use scope = torch.NewDisposeScope()
+                        let gradient = torch.randn([| fusedFlat.Count |], generator = generator)
+                        fusedFlat.Gradients.copy_ gradient |> ignore
+                        opsFlat.Gradients.copy_ gradient |> ignore
+                        fused.Step(if masked then keep else null)
+                        ops.Step(if masked then keep else null)
+                        let what = sprintf "%s, masked %b, step %d" name masked step
+                        Expect.isLessThanOrEqual (relativeError fusedFlat.Values opsFlat.Values) 1e-6 (what + ": weights")
+                        for f, o in Seq.zip fused.State ops.State do
+                            Expect.isLessThanOrEqual (relativeError f o) 1e-6 (what + ": state")
+        }
+
+        test "a step refuses a keep mask of another length (the fused loop reads it unchecked)" {
+            loaded ()
+            use network = mlp 2L
+            use flat = new FlatParameters(network)
+            use keep = torch.ones([| flat.Count - 1L |], dtype = torch.ScalarType.Byte)
+            let optimizers: IFlatOptimizer list = [ new FlatAdam(flat); new FlatRmsProp(flat, centered = true) ]
+            for optimizer in optimizers do
+                use _ = optimizer
+                Expect.throwsT<System.ArgumentException> (fun () -> optimizer.Step keep) (sprintf "%s refuses" (optimizer.GetType().Name))
+                Expect.equal optimizer.Steps 0L "and takes no step"
+        }
+
         test "without clearing its state, Adam's momentum moves weights whose gradient is zero" {
             loaded ()
             use network = mlp 5L
@@ -123,12 +164,14 @@ let tests =
             Expect.equal (flat.Values.count_nonzero().item<int64> ()) flat.Count "every weight moved off zero"
         }
 
-        test "the pruner on a flat buffer keeps pruned weights at zero through optimizer steps and meets the plan at every update" {
+        test "the pruner on a flat buffer keeps pruned weights and their optimizer state at zero through every step and meets the plan at every update" {
             loaded ()
             let schedule = Schedule.gradual 1_000L { Schedule.paperSpec 0.9 with PruneEvery = 50L } |> Result.defaultWith failwith
             let optimizers: (string * (FlatParameters -> IFlatOptimizer)) list =
-                [ "adam", (fun flat -> new FlatAdam(flat, learningRate = 1e-2))
-                  "centered rmsprop", (fun flat -> new FlatRmsProp(flat, learningRate = 1e-2, alpha = 0.95, epsilon = 0.01, centered = true)) ]
+                [ for ops in [ false; true ] do
+                    let form = if ops then " (torch ops)" else ""
+                    "adam" + form, (fun flat -> new FlatAdam(flat, learningRate = 1e-2, TorchOpsOnly = ops))
+                    "centered rmsprop" + form, (fun flat -> new FlatRmsProp(flat, learningRate = 1e-2, alpha = 0.95, epsilon = 0.01, centered = true, TorchOpsOnly = ops)) ]
             for allocation in [ LayerWise Uniform; Global ] do
                 for name, create in optimizers do
                     let what = sprintf "%s, %A" name allocation
@@ -149,9 +192,13 @@ let tests =
                             for state in optimizer.State do
                                 Expect.isTrue (state.eq((0.0f).ToScalar()).logical_or(alive).all().item<bool> ()) (sprintf "%s: state of pruned weights cleared at %d" what step)
                         flat.Gradients.copy_(torch.randn([| flat.Count |], generator = generator)) |> ignore
-                        pruner.MaskGradients()
-                        optimizer.Step()
+                        optimizer.Step(pruner.StepMask)
                         expectPlanCounts pruner step what
+                        // After every step, not only at mask updates: pruned weights and their state exactly zero.
+                        if not (isNull pruner.StepMask) then
+                            let pruned = pruner.StepMask.eq((0.0f).ToScalar())
+                            for tensor in Seq.append [ flat.Values ] optimizer.State do
+                                Expect.equal (tensor.masked_select(pruned).count_nonzero().item<int64> ()) 0L (sprintf "%s: pruned weights and state zero after step %d" what step)
                     Expect.equal updates (Schedule.updateSteps schedule |> Seq.length) (sprintf "%s: every mask update" what)
                     // The parameters' masks are views of the flat mask: one multiply zeroes pruned weights of the module.
                     use _ = torch.no_grad ()

@@ -94,21 +94,28 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             actions[i] = random.Chance(epsilon) ? random.NextInt(Actions) : (int)greedy[i];
     }
 
-    /// <summary>One gradient update on a replayed batch; returns the loss.</summary>
-    public float Update(ReplayBatch batch)
+    /// <summary>One gradient update on a replayed batch; returns the loss. <paramref name="timer"/>, when
+    /// given, receives the time of each phase (for benchmarks).</summary>
+    public float Update(ReplayBatch batch, UpdateTimer? timer = null)
     {
+        timer?.Start();
         pruner?.Update(Updates);
+        timer?.Lap(UpdatePhase.MaskUpdate);
         using var scope = NewDisposeScope();
         var (loss, perSample) = Loss(batch);
+        timer?.Lap(UpdatePhase.Forward);
         optimizer.ZeroGrad();
         loss.backward();
-        // Pruned weights get no gradient and, since each mask update cleared their optimizer state, no
-        // step either: they stay exactly zero without another pass over the weights.
-        pruner?.MaskGradients();
-        optimizer.Step();
+        timer?.Lap(UpdatePhase.Backward);
+        // The step counts pruned weights' gradients as zero and, since each mask update cleared their
+        // optimizer state, leaves them exactly zero without another pass over the weights.
+        optimizer.Step(pruner?.StepMask);
+        timer?.Lap(UpdatePhase.Optimizer);
         perSample.detach().data<float>().CopyTo(sampleLosses, 0);
         Updates++;
-        return loss.item<float>();
+        var value = loss.item<float>();
+        timer?.Lap(UpdatePhase.Readout);
+        return value;
     }
 
     /// <summary>

@@ -20,8 +20,9 @@ public static class ValueTargets
     public static Tensor QTargets(Tensor returns, Tensor discounts, Tensor nextTarget, Tensor? nextOnline)
     {
         using var _ = no_grad();
-        var choice = (nextOnline ?? nextTarget).argmax(1, keepdim: true);
-        return returns + discounts * nextTarget.gather(1, choice).squeeze(1);
+        // Without double Q the chosen action's value is the maximum: one op instead of argmax and gather.
+        var next = nextOnline is null ? nextTarget.max(1).values : nextTarget.gather(1, nextOnline.argmax(1, keepdim: true)).squeeze(1);
+        return addcmul(returns, discounts, next, 1);
     }
 
     /// <summary>

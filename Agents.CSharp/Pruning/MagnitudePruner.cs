@@ -29,9 +29,10 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
 /// weights at exactly zero whenever <see cref="ApplyMasks"/> is called (after every optimizer step).
 /// Attached to a network whose parameters are a <see cref="FlatParameters"/> buffer, it keeps one flat
 /// mask aligned with that buffer (ones for dense parameters; each parameter's mask is a view of it), so
-/// <see cref="ApplyMasks"/> and <see cref="MaskGradients"/> are one multiply each, and at every mask
-/// update it also multiplies the optimizer's per-weight state by the mask: a pruned weight's running
-/// averages are zero, so with masked gradients an optimizer step leaves it at exactly zero.
+/// <see cref="ApplyMasks"/> is one multiply, and at every mask update it also multiplies the optimizer's
+/// per-weight state by the mask: a pruned weight's running averages are zero, so an optimizer step given
+/// <see cref="StepMask"/> (which counts its gradient as zero) leaves it at exactly zero, with no pass of
+/// its own over the weights.
 /// Its state is the masks (which parameters have one yet, and their values), saved and loaded whole.
 /// </summary>
 public sealed class MagnitudePruner : IDisposable, ICheckpointable
@@ -41,6 +42,8 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
     private readonly Tensor?[] masks;
     private readonly IFlatOptimizer? optimizer;
     private readonly Tensor? flatMask;
+    /// <summary>The flat mask as bytes for the optimizer's step (a quarter of the float mask's memory traffic); null until the first mask update.</summary>
+    private Tensor? stepMask;
 
     private MagnitudePruner(Plan plan, IReadOnlyList<TorchSharp.Modules.Parameter> tensors, IFlatOptimizer? optimizer)
     {
@@ -96,7 +99,10 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
             }
             if (pooled.Count > 0) UpdatePooled(pooled, targets.PrunableKept);
             if (optimizer is not null)
+            {
                 foreach (var state in optimizer.State) state.mul_(flatMask!);
+                SyncStepMask();
+            }
         }
         ApplyMasks();
         return true;
@@ -113,18 +119,24 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
     }
 
     /// <summary>
-    /// Sets the gradient of every pruned weight to zero (call between backward and the optimizer step):
-    /// with the state cleared at mask updates, the step then leaves pruned weights at zero.
+    /// Sets the entries of pruned weights to zero in a tensor aligned with the flat buffer, such as a
+    /// target network's values kept by Polyak averaging (so it holds the online network's sparsity).
     /// </summary>
-    public void MaskGradients()
+    public void MaskAligned(Tensor aligned)
     {
-        using var scope = NewDisposeScope();
-        using (no_grad())
-            if (optimizer is not null) optimizer.Parameters.Gradients.mul_(flatMask!);
-            else
-                for (var i = 0; i < tensors.Count; i++)
-                    if (masks[i] is { } mask && tensors[i].grad is { } gradient) gradient.mul_(mask);
+        if (flatMask is null) throw new InvalidOperationException("masking an aligned tensor needs a pruner created with a flat optimizer");
+        if (aligned.shape.Length != 1 || aligned.shape[0] != flatMask.shape[0])
+            throw new ArgumentException($"expected a flat tensor of {flatMask.shape[0]} entries, got [{string.Join(", ", aligned.shape)}]", nameof(aligned));
+        using (no_grad()) aligned.mul_(flatMask);
     }
+
+    /// <summary>
+    /// The flat mask (uint8, 1 kept, 0 pruned) to pass to every <see cref="IFlatOptimizer.Step"/>: the step
+    /// then counts pruned weights' gradients as zero and, their state having been cleared at the mask
+    /// update, leaves them at exactly zero. Null before the first mask update (nothing is pruned yet) and
+    /// without a flat optimizer.
+    /// </summary>
+    public Tensor? StepMask => stepMask;
 
     /// <summary>Each parameter's size and non-zero count, measured on the tensors.</summary>
     public IReadOnlyList<ParameterSparsity> Measure()
@@ -171,6 +183,20 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
         reader.ReadInto(flatMask);
         for (var i = 0; i < count; i++)
             if (present[i]) masks[i] ??= optimizer!.Parameters.View(flatMask, i).DetachFromDisposeScope();
+        SyncStepMask();
+    }
+
+    /// <summary>The flat mask copied into <see cref="StepMask"/> once any parameter has a mask (null before).</summary>
+    private void SyncStepMask()
+    {
+        if (!Array.Exists(masks, m => m is not null))
+        {
+            stepMask?.Dispose();
+            stepMask = null;
+            return;
+        }
+        stepMask ??= empty_like(flatMask!, dtype: ScalarType.Byte).DetachFromDisposeScope();
+        stepMask.copy_(flatMask!);
     }
 
     /// <summary>Global magnitude pruning: one ranking over all pooled parameters together.</summary>
@@ -211,5 +237,6 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
     {
         foreach (var mask in masks) mask?.Dispose();
         flatMask?.Dispose();
+        stepMask?.Dispose();
     }
 }

@@ -25,6 +25,10 @@ public interface IReplayMemory : ICheckpointable
     void Add(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<float> rewards,
         ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations);
 
+    /// <summary>As the discrete overload, for continuous actions: copy i's action vector is actions[i * ActionWidth ..] (<see cref="ReplayOptions.ActionWidth"/>).</summary>
+    void Add(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations);
+
     /// <summary>Fills <paramref name="into"/> with <paramref name="batchSize"/> transitions drawn with replacement; allocates nothing.</summary>
     void Sample(int batchSize, ref EnvRandom random, ReplayBatch into);
 }

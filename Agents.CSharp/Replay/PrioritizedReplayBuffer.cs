@@ -47,6 +47,10 @@ public sealed class PrioritizedReplayBuffer : IReplayMemory
         ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations) =>
         streams.Add(observations, actions, rewards, terminated, truncated, finalObservations);
 
+    public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations) =>
+        streams.Add(observations, actions, rewards, terminated, truncated, finalObservations);
+
     public void Save(StateWriter writer)
     {
         streams.Save(writer);

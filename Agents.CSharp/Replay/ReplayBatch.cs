@@ -8,14 +8,20 @@ namespace Prunerl.Agents.Replay;
 /// </summary>
 public sealed class ReplayBatch : ICheckpointable
 {
-    public ReplayBatch(int batchSize, int observationSize)
+    /// <param name="batchSize">Rows.</param>
+    /// <param name="observationSize">Values per observation.</param>
+    /// <param name="actionWidth">0 for discrete actions (<see cref="Actions"/>); else the values of one continuous action (<see cref="ActionVectors"/>).</param>
+    public ReplayBatch(int batchSize, int observationSize, int actionWidth = 0)
     {
+        if (actionWidth < 0) throw new ArgumentOutOfRangeException(nameof(actionWidth), $"the action width must be >= 0 (0: discrete), got {actionWidth}");
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"the batch size must be >= 1, got {batchSize}");
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), $"the observation size must be >= 1, got {observationSize}");
         BatchSize = batchSize;
         ObservationSize = observationSize;
         Observations = new float[batchSize * observationSize];
+        ActionWidth = actionWidth;
         Actions = new long[batchSize];
+        ActionVectors = new float[batchSize * actionWidth];
         Returns = new float[batchSize];
         NextObservations = new float[batchSize * observationSize];
         Discounts = new float[batchSize];
@@ -27,8 +33,12 @@ public sealed class ReplayBatch : ICheckpointable
     public int ObservationSize { get; }
     /// <summary>obs_t of each row (B x observation size).</summary>
     public float[] Observations { get; }
-    /// <summary>a_t.</summary>
+    /// <summary>0 for discrete actions; else the values of one continuous action.</summary>
+    public int ActionWidth { get; }
+    /// <summary>a_t (discrete actions).</summary>
     public long[] Actions { get; }
+    /// <summary>a_t of each row (B x action width; continuous actions).</summary>
+    public float[] ActionVectors { get; }
     /// <summary>R = sum over k &lt; m of gamma^k r_{t+k}.</summary>
     public float[] Returns { get; }
     /// <summary>The observation after m steps (the final one when the episode ended within them).</summary>
@@ -44,6 +54,7 @@ public sealed class ReplayBatch : ICheckpointable
     {
         writer.Write<float>(Observations);
         writer.Write<long>(Actions);
+        if (ActionWidth > 0) writer.Write<float>(ActionVectors);
         writer.Write<float>(Returns);
         writer.Write<float>(NextObservations);
         writer.Write<float>(Discounts);
@@ -55,6 +66,7 @@ public sealed class ReplayBatch : ICheckpointable
     {
         reader.ReadInto<float>(Observations);
         reader.ReadInto<long>(Actions);
+        if (ActionWidth > 0) reader.ReadInto<float>(ActionVectors);
         reader.ReadInto<float>(Returns);
         reader.ReadInto<float>(NextObservations);
         reader.ReadInto<float>(Discounts);

@@ -22,8 +22,10 @@ public sealed class ReplayOptions
     /// <param name="steps">n of the n-step return, at least 1.</param>
     /// <param name="gamma">The discount, in [0, 1].</param>
     /// <param name="storage">Float32, or Binary for 0/1 observations.</param>
-    public ReplayOptions(int capacity, int copies, int observationSize, int steps = 1, double gamma = 0.99, ObservationStorage storage = ObservationStorage.Float32)
+    /// <param name="actionWidth">0 for discrete actions (one integer each); else the values of one continuous action vector.</param>
+    public ReplayOptions(int capacity, int copies, int observationSize, int steps = 1, double gamma = 0.99, ObservationStorage storage = ObservationStorage.Float32, int actionWidth = 0)
     {
+        if (actionWidth < 0) throw new ArgumentOutOfRangeException(nameof(actionWidth), $"the action width must be >= 0 (0: discrete), got {actionWidth}");
         if (copies < 1) throw new ArgumentOutOfRangeException(nameof(copies), $"copies must be >= 1, got {copies}");
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), $"the observation size must be >= 1, got {observationSize}");
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"the n of n-step returns must be >= 1, got {steps}");
@@ -40,7 +42,11 @@ public sealed class ReplayOptions
         Gamma = gamma;
         Storage = storage;
         SlotsPerCopy = capacity / copies;
+        ActionWidth = actionWidth;
     }
+
+    /// <summary>0 for discrete actions; else the values of one continuous action vector.</summary>
+    public int ActionWidth { get; }
 
     public int Copies { get; }
     public int ObservationSize { get; }

@@ -27,6 +27,8 @@ internal sealed class TransitionStreams
     private readonly ISampleableIndex index;
     private readonly ObservationSlots observations;
     private readonly int[] actions;
+    /// <summary>Continuous actions, ActionWidth values per slot (empty for discrete actions).</summary>
+    private readonly float[] actionVectors;
     private readonly float[] rewards;
     private readonly byte[] flags;
     private readonly bool[] sampleable;
@@ -39,6 +41,7 @@ internal sealed class TransitionStreams
         var slots = options.Capacity;
         observations = new ObservationSlots(slots, options.ObservationSize, options.Storage);
         actions = new int[slots];
+        actionVectors = new float[slots * options.ActionWidth];
         rewards = new float[slots];
         flags = new byte[slots];
         sampleable = new bool[slots];
@@ -58,6 +61,7 @@ internal sealed class TransitionStreams
     {
         observations.Save(writer);
         writer.Write<int>(actions);
+        if (options.ActionWidth > 0) writer.Write<float>(actionVectors);
         writer.Write<float>(rewards);
         writer.Write<byte>(flags);
         writer.Write<bool>(sampleable);
@@ -70,6 +74,7 @@ internal sealed class TransitionStreams
     {
         observations.Load(reader);
         reader.ReadInto<int>(actions);
+        if (options.ActionWidth > 0) reader.ReadInto<float>(actionVectors);
         reader.ReadInto<float>(rewards);
         reader.ReadInto<byte>(flags);
         reader.ReadInto<bool>(sampleable);
@@ -82,9 +87,25 @@ internal sealed class TransitionStreams
     public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<float> rewards,
         ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations)
     {
-        int copies = options.Copies, size = options.ObservationSize;
+        if (options.ActionWidth > 0) throw new InvalidOperationException($"this memory stores continuous actions of {options.ActionWidth} values; pass vectors");
+        CheckLength(actions.Length, options.Copies, "actions", nameof(actions));
+        Add(observations, actions, default, rewards, terminated, truncated, finalObservations);
+    }
+
+    /// <summary>Stores one vector step of continuous actions: copy i's action is actions[i * ActionWidth ..] (see the discrete overload).</summary>
+    public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations)
+    {
+        if (options.ActionWidth == 0) throw new InvalidOperationException("this memory stores discrete actions; pass integers");
+        CheckLength(actions.Length, options.Copies * options.ActionWidth, "action values", nameof(actions));
+        Add(observations, default, actions, rewards, terminated, truncated, finalObservations);
+    }
+
+    private void Add(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<float> actionVectors, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations)
+    {
+        int copies = options.Copies, size = options.ObservationSize, width = options.ActionWidth;
         CheckLength(observations.Length, copies * size, "observation values", nameof(observations));
-        CheckLength(actions.Length, copies, "actions", nameof(actions));
         CheckLength(rewards.Length, copies, "rewards", nameof(rewards));
         CheckLength(terminated.Length, copies, "terminated flags", nameof(terminated));
         CheckLength(truncated.Length, copies, "truncated flags", nameof(truncated));
@@ -97,8 +118,9 @@ internal sealed class TransitionStreams
         {
             var ended = terminated[c] || truncated[c];
             var kind = (byte)(HoldsTransition | (ended ? EpisodeEnded : 0) | (terminated[c] ? EpisodeTerminated : 0));
-            Write(c, observations.Slice(c * size, size), kind, actions[c], rewards[c]);
-            if (ended) Write(c, finalObservations.Slice(c * size, size), HoldsFinalObservation, 0, 0);
+            var vector = width > 0 ? actionVectors.Slice(c * width, width) : default;
+            Write(c, observations.Slice(c * size, size), kind, width > 0 ? 0 : actions[c], vector, rewards[c]);
+            if (ended) Write(c, finalObservations.Slice(c * size, size), HoldsFinalObservation, 0, default, 0);
         }
     }
 
@@ -108,6 +130,8 @@ internal sealed class TransitionStreams
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"the batch size must be >= 1, got {batchSize}");
         if (into.BatchSize != batchSize || into.ObservationSize != options.ObservationSize)
             throw new ArgumentException($"the batch holds {into.BatchSize} rows of {into.ObservationSize} values; sampling needs {batchSize} of {options.ObservationSize}", nameof(into));
+        if (into.ActionWidth != options.ActionWidth)
+            throw new ArgumentException($"the batch holds actions of width {into.ActionWidth}; this memory's are {options.ActionWidth} (0: discrete)", nameof(into));
         if (SampleableCount == 0)
             throw new InvalidOperationException($"nothing to sample: {Count} transitions stored, none with a complete {options.Steps}-step window");
     }
@@ -131,12 +155,14 @@ internal sealed class TransitionStreams
         observations.Read(slot, into.Observations.AsSpan(row * size, size));
         observations.Read(next, into.NextObservations.AsSpan(row * size, size));
         into.Actions[row] = actions[slot];
+        var width = options.ActionWidth;
+        if (width > 0) actionVectors.AsSpan(slot * width, width).CopyTo(into.ActionVectors.AsSpan(row * width, width));
         into.Returns[row] = (float)sum;
         into.Discounts[row] = (flags[current] & EpisodeTerminated) != 0 ? 0f : (float)scale;
         into.Indices[row] = slot;
     }
 
-    private void Write(int copy, ReadOnlySpan<float> observation, byte kind, int action, float reward)
+    private void Write(int copy, ReadOnlySpan<float> observation, byte kind, int action, ReadOnlySpan<float> actionVector, float reward)
     {
         var position = written[copy];
         var slot = SlotOf(copy, position);
@@ -147,6 +173,13 @@ internal sealed class TransitionStreams
         }
         observations.Write(slot, observation);
         actions[slot] = action;
+        var width = options.ActionWidth;
+        if (width > 0)
+        {
+            var stored = actionVectors.AsSpan(slot * width, width);
+            if (actionVector.IsEmpty) stored.Clear();
+            else actionVector.CopyTo(stored);
+        }
         rewards[slot] = reward;
         flags[slot] = kind;
         if ((kind & HoldsTransition) != 0) Count++;

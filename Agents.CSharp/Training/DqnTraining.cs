@@ -74,17 +74,17 @@ public sealed record TrainingResult(
     long Updates,
     IReadOnlyList<ParameterSparsity> Parameters);
 
-/// <summary>The training loop of the DQN family, top to bottom, as Dopamine runs it.</summary>
+/// <summary>The training loop of the DQN family, as Dopamine runs it, on the shared run loop (<see cref="TrainingSession"/>).</summary>
 public static class DqnTraining
 {
     /// <summary>Loss values are written as their mean over this many gradient updates.</summary>
     public const int LossWindow = 100;
 
     /// <summary>Agent steps between progress reports.</summary>
-    public const int ProgressEvery = 1000;
+    public const int ProgressEvery = TrainingSession.ProgressEvery;
 
     /// <summary>Episodes in a progress report's recent mean return.</summary>
-    public const int RecentEpisodes = 20;
+    public const int RecentEpisodes = TrainingSession.RecentEpisodes;
 
     /// <summary>
     /// Trains an agent as the spec says and returns its episodes, evaluations, analyses and renewals. The
@@ -98,19 +98,21 @@ public static class DqnTraining
     /// </summary>
     public static TrainingResult Run(TrainingSpec spec, RunHooks? hooks = null)
     {
-        hooks ??= new RunHooks();
-        if (hooks.Checkpoints is { } policy && (policy.Every < 1 || string.IsNullOrWhiteSpace(policy.Directory)))
-            throw new ArgumentException($"a checkpoint policy needs a directory and a period >= 1, got '{policy.Directory}' every {policy.Every}", nameof(hooks));
-        using var session = new Session(spec, hooks);
+        using var session = Session(spec, hooks ?? new RunHooks());
         return session.Run();
     }
 
-    /// <summary>One run's state: the agent, its environments and replay, its random streams and its records.</summary>
-    internal sealed class Session : IDisposable
+    /// <summary>A run of the spec on the shared loop, not started.</summary>
+    internal static TrainingSession Session(TrainingSpec spec, RunHooks hooks) =>
+        new(new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
+                spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, spec),
+            hooks, (environment, metrics) => new Learner(spec, environment, metrics));
+
+    /// <summary>The DQN family's part of a run: the agent, its replay, its random streams, analysis and baseline.</summary>
+    private sealed class Learner : ILearner
     {
         private readonly TrainingSpec spec;
         private readonly AgentConfig config;
-        private readonly RunHooks hooks;
         private readonly IMetricsSink? metrics;
         private readonly VectorEnvironment environment;
         private readonly DqnAgent agent;
@@ -123,24 +125,15 @@ public static class DqnTraining
         private EnvRandom acting, sampling;
         private readonly float[] observations;
         private readonly int[] actions;
-        private readonly List<EpisodeRecord> episodes = [];
-        private readonly List<EvaluationRecord> evaluations = [];
-        private readonly List<AnalysisRecord> analyses = [];
-        private readonly List<RenewalRecord> renewals = [];
+        private readonly int[] evaluationAction = new int[1];
         private double lossSum;
-        /// <summary>Agent steps taken; the loop stops only at vector-step boundaries, where checkpoints are taken.</summary>
-        private long step;
-        /// <summary>Whether the run has ended (its length reached, or the target return): its last checkpoint says so.</summary>
-        private bool finished;
-        private long lastCheckpoint, lastProgress;
 
-        public Session(TrainingSpec spec, RunHooks hooks)
+        public Learner(TrainingSpec spec, VectorEnvironment environment, IMetricsSink? metrics)
         {
             this.spec = spec;
             config = spec.Agent;
-            this.hooks = hooks;
-            metrics = hooks.Metrics;
-            environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
+            this.metrics = metrics;
+            this.environment = environment;
             var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
             if (spec.Baseline is not null && spec.Pruning is not null)
@@ -154,40 +147,22 @@ public static class DqnTraining
             sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
             observations = new float[environment.Observations.Length];
             actions = new int[spec.Copies];
+            RunState = new State(this);
         }
 
-        public TrainingResult Run()
-        {
-            if (!Resume()) environment.Reset((ulong)spec.Seed);
-            if (finished)
-            {
-                // A finished run's checkpoint: its result as it ended.
-                ReportProgress();
-                return Result();
-            }
-            while (step < spec.TotalSteps)
-            {
-                StopIfCancelled();
-                ActAndRemember();
-                // One vector step is one agent step per copy: the schedules below count agent steps.
-                for (var copy = 0; copy < spec.Copies; copy++)
-                {
-                    step++;
-                    if (environment.EpisodeEnded[copy]) RecordEpisode(copy);
-                    if (step > config.MinReplay && step % config.UpdatePeriod == 0) LearnAt();
-                    if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
-                    if (Due(spec.AnalyseEvery, step)) AnalyseAt();
-                    if (Due(spec.EvaluateEvery, step) && EvaluateAt() >= spec.StopAtReturn) return Finish();
-                }
-                if (step >= spec.TotalSteps) break;
-                if (step / ProgressEvery > lastProgress / ProgressEvery) ReportProgress();
-                if (hooks.Checkpoints is { } policy && step / policy.Every > lastCheckpoint / policy.Every) Checkpoint();
-            }
-            return Finish();
-        }
+        public long Updates => agent.Updates;
+
+        public double ScheduledSparsity =>
+            agent.Pruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+
+        public List<AnalysisRecord> Analyses { get; } = [];
+
+        public List<RenewalRecord> Renewals { get; } = [];
+
+        public ICheckpointable RunState { get; }
 
         /// <summary>Epsilon-greedy actions for every copy, one environment step, and the transitions into replay.</summary>
-        private void ActAndRemember()
+        public void ActAndRemember(long step)
         {
             var epsilon = Exploration.epsilon(config.EpsilonDecaySteps, config.MinReplay, config.EpsilonTrain, step);
             environment.Observations.CopyTo(observations);
@@ -196,15 +171,23 @@ public static class DqnTraining
             replay.Add(observations, actions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
         }
 
-        private void RecordEpisode(int copy)
+        /// <summary>Learning when due, the target copy, and the analysis.</summary>
+        public void AfterStep(long step)
         {
-            episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
-            metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
-            metrics?.Write(step, "train/episode_length", environment.EpisodeLengths[copy]);
+            if (step > config.MinReplay && step % config.UpdatePeriod == 0) LearnAt(step);
+            if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
+            if (TrainingSession.Due(spec.AnalyseEvery, step)) AnalyseAt(step);
+        }
+
+        /// <summary>An epsilon_eval-greedy action.</summary>
+        public StepResult EvaluationStep(Envs.Environment environment, ref EnvRandom random)
+        {
+            agent.Act(environment.Observation, spec.Agent.EpsilonEval, ref random, evaluationAction);
+            return environment.Step(evaluationAction[0]);
         }
 
         /// <summary>The configured number of gradient updates, each followed by the baseline when it is due.</summary>
-        private void LearnAt()
+        private void LearnAt(long step)
         {
             for (var k = 0; k < config.UpdatesPerStep; k++)
             {
@@ -217,13 +200,13 @@ public static class DqnTraining
                 }
                 if (baseline?.Due(agent.Updates) == true)
                 {
-                    renewals.Add(baseline.Apply(agent, batch));
-                    metrics?.Write(step, "baseline/renewed_neurons", renewals[^1].Neurons);
+                    Renewals.Add(baseline.Apply(agent, batch));
+                    metrics?.Write(step, "baseline/renewed_neurons", Renewals[^1].Neurons);
                 }
             }
         }
 
-        private void AnalyseAt()
+        private void AnalyseAt(long step)
         {
             if (!heldOutDrawn && replay.SampleableCount >= config.BatchSize)
             {
@@ -232,80 +215,19 @@ public static class DqnTraining
                 heldOutDrawn = true;
             }
             if (!heldOutDrawn) return;
-            analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
-            if (metrics is not null) WriteAnalysis(metrics, analyses[^1]);
+            Analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
+            if (metrics is not null) WriteAnalysis(metrics, Analyses[^1]);
         }
 
-        /// <summary>Evaluates the agent greedily, records it, and returns the mean return.</summary>
-        private double EvaluateAt()
+        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.Pruner);
+
+        public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Pruner);
+
+        public IEnumerable<(string Name, ICheckpointable State)> Sections()
         {
-            var evaluation = new EvaluationRecord(step, Evaluate(agent, spec, step), MeasuredSparsity(agent));
-            evaluations.Add(evaluation);
-            hooks.Evaluations?.Report(evaluation);
-            metrics?.Write(step, "eval/return", evaluation.MeanReturn);
-            metrics?.Write(step, "eval/sparsity", evaluation.Sparsity);
-            return evaluation.MeanReturn;
-        }
-
-        private void ReportProgress()
-        {
-            lastProgress = step;
-            if (hooks.Progress is not { } progress) return;
-            var recent = episodes.Count == 0 ? double.NaN : episodes.TakeLast(RecentEpisodes).Average(e => (double)e.Return);
-            var sparsity = agent.Pruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
-            progress.Report(new TrainingProgress(step, spec.TotalSteps, episodes.Count, recent, sparsity, agent.Updates));
-        }
-
-        /// <summary>The run has ended: the last progress report, and a checkpoint that says so (resuming it gives this result).</summary>
-        private TrainingResult Finish()
-        {
-            finished = true;
-            ReportProgress();
-            if (hooks.Checkpoints is not null) Checkpoint();
-            return Result();
-        }
-
-        /// <summary>When cancelled: a checkpoint at this step boundary (if there is not one already), then the cancellation.</summary>
-        private void StopIfCancelled()
-        {
-            if (!hooks.Cancellation.IsCancellationRequested) return;
-            if (hooks.Checkpoints is not null && lastCheckpoint != step) Checkpoint();
-            throw new OperationCanceledException($"the run was cancelled at step {step}", hooks.Cancellation);
-        }
-
-        private static bool Due(long period, long step) => period > 0 && step % period == 0;
-
-        private TrainingResult Result() =>
-            new(episodes, evaluations, analyses, renewals, agent.Updates, ParameterSparsity.Of(agent.Online, agent.Pruner));
-
-        /// <summary>Writes everything the run holds as the latest checkpoint in the policy's directory.</summary>
-        public void Checkpoint()
-        {
-            lastCheckpoint = step;
-            RunCheckpoint.Save(hooks.Checkpoints!.Directory, Sections(), RunFingerprint.Of(spec), metrics as IRewindableMetrics);
-        }
-
-        /// <summary>Loads the checkpoint in the policy's directory, if there is one; whether it did.</summary>
-        public bool Resume()
-        {
-            if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
-            RunCheckpoint.Load(path, Sections(), RunFingerprint.Of(spec), metrics as IRewindableMetrics);
-            lastCheckpoint = lastProgress = step;
-            return true;
-        }
-
-        /// <summary>Everything the run holds, by section: the run's own counters and records, then each part.</summary>
-        private List<(string Name, ICheckpointable State)> Sections()
-        {
-            var sections = new List<(string, ICheckpointable)>
-            {
-                ("run", new RunState(this)),
-                ("environment", environment),
-                ("agent", agent),
-                ("replay", replay),
-            };
-            if (baseline is not null) sections.Add(("baseline", baseline));
-            return sections;
+            yield return ("agent", agent);
+            yield return ("replay", replay);
+            if (baseline is not null) yield return ("baseline", baseline);
         }
 
         public void Dispose()
@@ -314,31 +236,25 @@ public static class DqnTraining
             agent.Dispose();
         }
 
-        /// <summary>The session's own state: position, flags, random streams, held-out batch, loss window and records.</summary>
-        private sealed class RunState(Session session) : ICheckpointable
+        /// <summary>The family's part of the run's section: random streams, held-out batch and loss window.</summary>
+        private sealed class State(Learner learner) : ICheckpointable
         {
             public void Save(StateWriter writer)
             {
-                writer.Write(session.step);
-                writer.Write(session.finished);
-                writer.Write(session.acting);
-                writer.Write(session.sampling);
-                writer.Write(session.heldOutDrawn);
-                session.heldOut.Save(writer);
-                writer.Write(session.lossSum);
-                RunRecords.Save(writer, session.episodes, session.evaluations, session.analyses, session.renewals);
+                writer.Write(learner.acting);
+                writer.Write(learner.sampling);
+                writer.Write(learner.heldOutDrawn);
+                learner.heldOut.Save(writer);
+                writer.Write(learner.lossSum);
             }
 
             public void Load(StateReader reader)
             {
-                session.step = reader.ReadInt64();
-                session.finished = reader.ReadBoolean();
-                session.acting = reader.ReadRandom();
-                session.sampling = reader.ReadRandom();
-                session.heldOutDrawn = reader.ReadBoolean();
-                session.heldOut.Load(reader);
-                session.lossSum = reader.ReadDouble();
-                RunRecords.Load(reader, session.episodes, session.evaluations, session.analyses, session.renewals);
+                learner.acting = reader.ReadRandom();
+                learner.sampling = reader.ReadRandom();
+                learner.heldOutDrawn = reader.ReadBoolean();
+                learner.heldOut.Load(reader);
+                learner.lossSum = reader.ReadDouble();
             }
         }
     }
@@ -407,46 +323,9 @@ public static class DqnTraining
         }
     }
 
-    /// <summary>Mean return of greedy episodes on a fresh environment seeded from the run and the step.</summary>
-    private static double Evaluate(DqnAgent agent, TrainingSpec spec, long step)
-    {
-        var environment = EnvironmentRegistry.Create(spec.Environment, spec.Options);
-        var random = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, 3));
-        var action = new int[1];
-        var total = 0.0;
-        environment.Reset(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, 4));
-        for (var episode = 0; episode < spec.EvaluationEpisodes; episode++)
-        {
-            if (episode > 0) environment.Reset();
-            StepResult result;
-            do
-            {
-                agent.Act(environment.Observation, spec.Agent.EpsilonEval, ref random, action);
-                result = environment.Step(action[0]);
-                total += result.Reward;
-            } while (!result.Done);
-        }
-        return total / spec.EvaluationEpisodes;
-    }
+    private static PruningSetup? Pruning(TrainingSpec spec) => RunPruning.Setup(spec.Pruning, spec.TotalUpdates);
 
-    /// <summary>The fraction of zeros among the pruned parameters, counted on the tensors.</summary>
-    private static double MeasuredSparsity(DqnAgent agent)
-    {
-        if (agent.Pruner is not { } pruner) return 0;
-        var pruned = pruner.Measure().Where(p => p.Pruned).ToList();
-        var size = pruned.Sum(p => p.Size);
-        return size == 0 ? 0 : 1.0 - (double)pruned.Sum(p => p.NonZero) / size;
-    }
-
-    private static PruningSetup? Pruning(TrainingSpec spec)
-    {
-        if (spec.Pruning is not { } request) return null;
-        var schedule = ScheduleModule.gradual(Math.Max(1, spec.TotalUpdates), request.Schedule);
-        return schedule.IsOk ? new PruningSetup(schedule.ResultValue, request.Allocation, request.Scope)
-            : throw new ArgumentException(schedule.ErrorValue, nameof(spec));
-    }
-
-    private static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
+    internal static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
     {
         var config = spec.Agent;
         var options = new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, config.NStep, config.Gamma,

@@ -68,6 +68,13 @@ public sealed class FlatParameters : IDisposable
         return aligned.narrow(0, slice.Offset, slice.Length).view(slice.Shape);
     }
 
+    /// <summary>Throws unless <paramref name="aligned"/> has one entry per parameter entry (a mask, a state tensor).</summary>
+    public void CheckAligned(Tensor aligned, string name)
+    {
+        if (aligned.numel() != Count)
+            throw new ArgumentException($"{name} has {aligned.numel()} entries where the parameters have {Count}", name);
+    }
+
     /// <summary>Sets every gradient to zero in place (one op).</summary>
     public void ZeroGrad() => Gradients.zero_();
 

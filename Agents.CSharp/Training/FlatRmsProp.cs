@@ -1,3 +1,4 @@
+using System.Numerics;
 using Prunerl.Agents.Checkpoints;
 using static TorchSharp.torch;
 
@@ -7,7 +8,8 @@ namespace Prunerl.Agents.Training;
 /// RMSprop (Hinton, Coursera lecture 6e) on a flat buffer, in PyTorch's formulation (torch.optim.RMSprop,
 /// no momentum, no weight decay): with gradient g, s = α·s + (1-α)·g²; centered, also a = α·a + (1-α)·g
 /// and the denominator is √(s - a²) + ε, otherwise √s + ε; θ -= lr · g / denominator. Defaults are
-/// PyTorch's; the MinAtar reference DQN uses lr 2.5e-4, α 0.95, centered, ε 0.01.
+/// PyTorch's; the MinAtar reference DQN uses lr 2.5e-4, α 0.95, centered, ε 0.01. On CPU a step is one
+/// fused pass over the buffers (<see cref="FlatKernel"/>), elsewhere torch ops.
 /// </summary>
 public sealed class FlatRmsProp : IFlatOptimizer
 {
@@ -40,12 +42,24 @@ public sealed class FlatRmsProp : IFlatOptimizer
     /// <summary>The running mean of the gradients, a (centered only).</summary>
     public Tensor? GradAvg { get; }
 
-    public void Step()
+    /// <summary>Takes every step with torch ops even where the fused loop applies (to check one against the other).</summary>
+    internal bool TorchOpsOnly { get; set; }
+
+    public void Step(Tensor? keep = null)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
+        if (keep is not null) Parameters.CheckAligned(keep, nameof(keep));
         Steps++;
         var gradient = Parameters.Gradients;
+        if (!TorchOpsOnly && FlatKernel.Applies(keep, Parameters.Values, gradient, SquareAvg, GradAvg))
+        {
+            var count = (int)Parameters.Count;
+            var entries = new Entries(this);
+            FlatKernel.Sweep(ref entries, count, FlatKernel.Bytes(keep));
+            return;
+        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        if (keep is not null) gradient.mul_(keep);
         SquareAvg.mul_(alpha).addcmul_(gradient, gradient, value: 1 - alpha);
         denominator.copy_(SquareAvg);
         if (GradAvg is not null)
@@ -55,6 +69,57 @@ public sealed class FlatRmsProp : IFlatOptimizer
         }
         denominator.sqrt_().add_(epsilon);
         Parameters.Values.addcdiv_(gradient, denominator, value: -learningRate);
+    }
+
+    /// <summary>
+    /// The step's arithmetic on the buffers' entries, rounding as torch's ops above do (add with alpha is a
+    /// fused multiply-add there; addcmul and addcdiv are not).
+    /// </summary>
+    private ref struct Entries : FlatKernel.IEntries
+    {
+        private readonly Span<float> values, gradients, squares, means;
+        private readonly bool centered;
+        private readonly float alpha, complement, epsilon, rate;
+
+        public Entries(FlatRmsProp optimizer)
+        {
+            values = FlatKernel.Floats(optimizer.Parameters.Values);
+            gradients = FlatKernel.Floats(optimizer.Parameters.Gradients);
+            squares = FlatKernel.Floats(optimizer.SquareAvg);
+            centered = optimizer.GradAvg is not null;
+            means = centered ? FlatKernel.Floats(optimizer.GradAvg!) : default;
+            alpha = (float)optimizer.alpha;
+            complement = (float)(1 - optimizer.alpha);
+            epsilon = (float)optimizer.epsilon;
+            rate = (float)-optimizer.learningRate;
+        }
+
+        public readonly void Vector(nuint at, Vector<float> keep)
+        {
+            var g = System.Numerics.Vector.LoadUnsafe(ref gradients[0], at) * keep;
+            var s = System.Numerics.Vector.LoadUnsafe(ref squares[0], at) * alpha + new Vector<float>(complement) * g * g;
+            s.StoreUnsafe(ref squares[0], at);
+            if (centered)
+            {
+                var m = System.Numerics.Vector.FusedMultiplyAdd(g, new Vector<float>(complement), System.Numerics.Vector.LoadUnsafe(ref means[0], at) * alpha);
+                m.StoreUnsafe(ref means[0], at);
+                s -= m * m;
+            }
+            var step = new Vector<float>(rate) * g / (System.Numerics.Vector.SquareRoot(s) + new Vector<float>(epsilon));
+            (System.Numerics.Vector.LoadUnsafe(ref values[0], at) + step).StoreUnsafe(ref values[0], at);
+        }
+
+        public readonly void Scalar(int at, float keep)
+        {
+            var g = gradients[at] * keep;
+            var s = squares[at] = squares[at] * alpha + complement * g * g;
+            if (centered)
+            {
+                var m = means[at] = MathF.FusedMultiplyAdd(g, complement, means[at] * alpha);
+                s -= m * m;
+            }
+            values[at] += rate * g / (MathF.Sqrt(s) + epsilon);
+        }
     }
 
     public void ZeroGrad() => Parameters.ZeroGrad();

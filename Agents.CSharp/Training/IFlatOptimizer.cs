@@ -4,10 +4,11 @@ using static TorchSharp.torch;
 namespace Prunerl.Agents.Training;
 
 /// <summary>
-/// An optimizer over one <see cref="FlatParameters"/> buffer: each step is a few in-place ops on whole
-/// tensors. Its per-weight state is aligned with the flat buffer, so a pruner can clear the state of
-/// pruned weights with one multiply per state tensor. Its state (the step count and every state tensor)
-/// can be saved and loaded into an optimizer of the same kind over a buffer of the same size.
+/// An optimizer over one <see cref="FlatParameters"/> buffer: each step is one pass over the buffers
+/// (on CPU) or a few in-place ops on whole tensors. Its per-weight state is aligned with the flat buffer,
+/// so a pruner can clear the state of pruned weights with one multiply per state tensor. Its state (the step
+/// count and every state tensor) can be saved and loaded into an optimizer of the same kind over a buffer
+/// of the same size.
 /// </summary>
 public interface IFlatOptimizer : IDisposable, ICheckpointable
 {
@@ -20,8 +21,12 @@ public interface IFlatOptimizer : IDisposable, ICheckpointable
     /// <summary>Every per-weight state tensor, each aligned with <see cref="FlatParameters.Values"/>.</summary>
     IReadOnlyList<Tensor> State { get; }
 
-    /// <summary>Updates the values from the gradients accumulated in <see cref="FlatParameters.Gradients"/>.</summary>
-    void Step();
+    /// <summary>
+    /// Updates the values from the gradients accumulated in <see cref="FlatParameters.Gradients"/>. With
+    /// <paramref name="keep"/> (a uint8 0/1 mask aligned with the values), every entry where it is 0 steps
+    /// as if its gradient were 0: its state, when already 0, stays 0, and so its value does not move.
+    /// </summary>
+    void Step(Tensor? keep = null);
 
     /// <summary>Sets every gradient to zero in place.</summary>
     void ZeroGrad();

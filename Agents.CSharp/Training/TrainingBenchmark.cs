@@ -15,6 +15,9 @@ public sealed record TrainingSpeed(string Environment, TorsoKind Torso, double W
 /// <summary>What checkpointing a run costs: the checkpoint's size, and the time to save it and to load it into a fresh run.</summary>
 public sealed record CheckpointCost(string Environment, long Steps, int ReplayHeld, long Bytes, double SaveSeconds, double LoadSeconds);
 
+/// <summary>How long one SAC update takes (temperature, critics, actor, target smoothing) for one network size.</summary>
+public sealed record SacUpdateSpeed(double Width, int Batch, int ObservationSize, int ActionSize, long Updates, double DenseMilliseconds, double PrunedMilliseconds);
+
 /// <summary>
 /// Measures the DQN loop as it trains (acting, replay, one batch update per step as the MinAtar DQN does),
 /// dense and pruned to 90% with masks recomputed every 1000 updates (the paper's period), for `prunerl bench train`.
@@ -22,20 +25,53 @@ public sealed record CheckpointCost(string Environment, long Steps, int ReplayHe
 public static class TrainingBenchmark
 {
     /// <summary>
-    /// Steps per second of two runs of the same length and seed, dense and with <paramref name="pruning"/>.
-    /// Give the agent a small MinReplay so that almost every measured step carries an update.
+    /// Steps per second of runs of the same length and seed, dense and with <paramref name="pruning"/>,
+    /// alternating <paramref name="repeats"/> times; the fastest of each counts (a busy machine only slows
+    /// a run down). Give the agent a small MinReplay so that almost every measured step carries an update.
     /// </summary>
-    public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, long seed = 0)
+    public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, int repeats = 1, long seed = 0)
     {
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be >= 1, got {repeats}");
         double StepsPerSecond(PruningRequest? request)
         {
             var clock = Stopwatch.StartNew();
             DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, request));
             return steps / clock.Elapsed.TotalSeconds;
         }
-        var dense = StepsPerSecond(null);
-        var pruned = StepsPerSecond(pruning);
+        double dense = 0, pruned = 0;
+        for (var i = 0; i < repeats; i++)
+        {
+            dense = Math.Max(dense, StepsPerSecond(null));
+            pruned = Math.Max(pruned, StepsPerSecond(pruning));
+        }
         return new TrainingSpeed(environment, network.Torso, network.Width, steps, dense, pruned);
+    }
+
+    /// <summary>
+    /// Milliseconds per SAC update on random batches (after <paramref name="warmup"/> untimed ones), dense
+    /// and with actor and critics pruned to 90% (ERK) during the warm-up: the agent's update alone, without
+    /// acting or replay, at full sparsity (a mask recomputation every 1000 updates adds its own cost).
+    /// </summary>
+    public static SacUpdateSpeed MeasureSacUpdate(NetworkSpec network, SacConfig config, int observationSize, int actionSize, long updates, int warmup = 20, long seed = 0)
+    {
+        var box = new Envs.BoxSpace(Enumerable.Repeat(-1f, actionSize).ToArray(), Enumerable.Repeat(1f, actionSize).ToArray(), [actionSize]);
+        var batch = new Replay.ReplayBatch(config.BatchSize, observationSize, actionSize);
+        var random = new Envs.EnvRandom((ulong)seed);
+        foreach (var values in new[] { batch.Observations, batch.NextObservations, batch.ActionVectors, batch.Returns })
+            for (var i = 0; i < values.Length; i++) values[i] = (float)random.Uniform(-1, 1);
+        Array.Fill(batch.Discounts, 0.99f);
+        double Milliseconds(Agents.PruningSetup? pruning)
+        {
+            using var agent = new Agents.SacAgent(config, network, observationSize, box, pruning, seed);
+            for (var i = 0; i < warmup; i++) agent.Update(batch);
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < updates; i++) agent.Update(batch);
+            return clock.Elapsed.TotalMilliseconds / updates;
+        }
+        var atOnce = new GradualSpec(0, 0.9, Ramp.NewPolynomial(3), StepPoint.NewAbsolute(0), StepPoint.NewAbsolute(1), 1, Convention.ZhuGupta);
+        var schedule = ScheduleModule.gradual(warmup + updates, atOnce).ResultValue;
+        var pruned = new Agents.PruningSetup(schedule, Allocation.NewLayerWise(Distribution.NewErk(1.0)), Sparsity.paperScope);
+        return new SacUpdateSpeed(network.Width, config.BatchSize, observationSize, actionSize, updates, Milliseconds(null), Milliseconds(pruned));
     }
 
     /// <summary>
@@ -46,12 +82,12 @@ public static class TrainingBenchmark
     public static CheckpointCost MeasureCheckpoint(TrainingSpec spec, string directory)
     {
         var hooks = new RunHooks(Checkpoints: new CheckpointPolicy(directory, long.MaxValue));
-        using var session = new DqnTraining.Session(spec, hooks);
+        using var session = DqnTraining.Session(spec, hooks);
         session.Run();
         var clock = Stopwatch.StartNew();
         session.Checkpoint();
         var save = clock.Elapsed.TotalSeconds;
-        using var resumed = new DqnTraining.Session(spec, hooks);
+        using var resumed = DqnTraining.Session(spec, hooks);
         clock.Restart();
         resumed.Resume();
         var load = clock.Elapsed.TotalSeconds;

@@ -1,0 +1,182 @@
+using Prunerl.Agents.Agents;
+using Prunerl.Agents.Analysis;
+using Prunerl.Agents.Checkpoints;
+using Prunerl.Agents.Envs;
+using Prunerl.Agents.Networks;
+using Prunerl.Agents.Pruning;
+using Prunerl.Agents.Replay;
+using Prunerl.Core;
+
+namespace Prunerl.Agents.Training;
+
+/// <summary>One SAC training run: environment (continuous actions), hyperparameters, networks (their
+/// hidden units and width), pruning or not, seed and length; the other fields as <see cref="TrainingSpec"/>'s.</summary>
+/// <param name="Environment">The environment's registry id (a Box action space).</param>
+/// <param name="Agent">SAC's hyperparameters.</param>
+/// <param name="Network">An MLP spec for the actor and both critics: hidden units (256, 256 when null) and width.</param>
+/// <param name="TotalSteps">Agent steps (environment steps over all copies).</param>
+/// <param name="Seed">Seed of everything random in the run.</param>
+/// <param name="Pruning">Gradual magnitude pruning of the actor and the critics, or null for dense networks.</param>
+/// <param name="Copies">Environment copies stepped together.</param>
+/// <param name="EvaluateEvery">Agent steps between evaluations (0: none).</param>
+/// <param name="EvaluationEpisodes">Episodes per evaluation (deterministic actions, tanh of the mean).</param>
+/// <param name="Options">Environment options.</param>
+/// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this; null to run to the end.</param>
+public sealed record SacSpec(
+    string Environment,
+    SacConfig Agent,
+    NetworkSpec Network,
+    long TotalSteps,
+    long Seed,
+    PruningRequest? Pruning = null,
+    int Copies = 1,
+    long EvaluateEvery = 0,
+    int EvaluationEpisodes = 10,
+    EnvironmentOptions? Options = null,
+    double? StopAtReturn = null)
+{
+    /// <summary>Gradient updates the run will take, the pruning schedule's length: update steps are the steps s
+    /// with MinReplay &lt; s &lt;= TotalSteps and s mod UpdatePeriod = 0 (as AgentConfig.gradientUpdates counts them).</summary>
+    public long TotalUpdates => TotalSteps <= Agent.MinReplay ? 0
+        : (TotalSteps / Agent.UpdatePeriod - Agent.MinReplay / Agent.UpdatePeriod) * Agent.UpdatesPerStep;
+}
+
+/// <summary>SAC's training loop on the shared run loop (<see cref="TrainingSession"/>): uniformly random
+/// actions for MinReplay steps, then the actor's samples; after MinReplay, UpdatesPerStep updates every
+/// UpdatePeriod agent steps (the replay ratio), each on a uniformly replayed batch of 1-step transitions.</summary>
+public static class SacTraining
+{
+    /// <summary>Loss values are written as their mean over this many gradient updates.</summary>
+    public const int LossWindow = 100;
+
+    /// <summary>
+    /// Trains SAC as the spec says; hooks, checkpoints, resume and cancellation as <see cref="DqnTraining.Run"/>'s.
+    /// The result's analyses and renewals are empty; its parameters are the actor's then the critics'.
+    /// </summary>
+    public static TrainingResult Run(SacSpec spec, RunHooks? hooks = null)
+    {
+        using var session = new TrainingSession(
+            new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
+                spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, spec),
+            hooks ?? new RunHooks(), (environment, metrics) => new Learner(spec, environment, metrics));
+        return session.Run();
+    }
+
+    /// <summary>SAC's part of a run: the agent, its replay of continuous actions, its random streams and loss windows.</summary>
+    private sealed class Learner : ILearner
+    {
+        private static readonly string[] LossNames = ["train/critic_loss", "train/actor_loss", "train/alpha_loss", "train/alpha", "train/entropy"];
+
+        private readonly SacSpec spec;
+        private readonly SacConfig config;
+        private readonly IMetricsSink? metrics;
+        private readonly VectorEnvironment environment;
+        private readonly SacAgent agent;
+        private readonly ReplayBuffer replay;
+        private readonly ReplayBatch batch;
+        private EnvRandom acting, sampling;
+        private readonly float[] observations, policyActions, environmentActions, evaluationPolicy, evaluationAction;
+        private readonly double[] lossSums = new double[LossNames.Length];
+
+        public Learner(SacSpec spec, VectorEnvironment environment, IMetricsSink? metrics)
+        {
+            this.spec = spec;
+            config = spec.Agent;
+            this.metrics = metrics;
+            this.environment = environment;
+            var box = environment.ActionSpace as BoxSpace
+                ?? throw new ArgumentException($"{spec.Environment}: SAC needs continuous actions, not {environment.ActionSpace}");
+            agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed);
+            replay = new ReplayBuffer(new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, 1, config.Gamma, actionWidth: box.Size));
+            batch = new ReplayBatch(config.BatchSize, environment.ObservationSize, box.Size);
+            acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
+            sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
+            observations = new float[environment.Observations.Length];
+            policyActions = new float[spec.Copies * box.Size];
+            environmentActions = new float[spec.Copies * box.Size];
+            evaluationPolicy = new float[box.Size];
+            evaluationAction = new float[box.Size];
+            RunState = new State(this);
+        }
+
+        public long Updates => agent.Updates;
+
+        public double ScheduledSparsity =>
+            agent.ActorPruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+
+        public List<AnalysisRecord> Analyses { get; } = [];
+
+        public List<RenewalRecord> Renewals { get; } = [];
+
+        public ICheckpointable RunState { get; }
+
+        /// <summary>Uniform actions in the box during the warm-up, the actor's samples after; one environment step; the transitions into replay.</summary>
+        public void ActAndRemember(long step)
+        {
+            environment.Observations.CopyTo(observations);
+            if (step < config.MinReplay)
+                for (var i = 0; i < policyActions.Length; i++) policyActions[i] = (float)acting.Uniform(-1, 1);
+            else agent.Act(observations, deterministic: false, policyActions);
+            agent.ToEnvironment(policyActions, environmentActions);
+            environment.Step(environmentActions);
+            replay.Add(observations, policyActions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
+        }
+
+        /// <summary>UpdatesPerStep updates every UpdatePeriod agent steps after the warm-up.</summary>
+        public void AfterStep(long step)
+        {
+            if (step <= config.MinReplay || step % config.UpdatePeriod != 0) return;
+            for (var k = 0; k < config.UpdatesPerStep; k++)
+            {
+                if (replay.SampleableCount < config.BatchSize) return;
+                replay.Sample(config.BatchSize, ref sampling, batch);
+                var losses = agent.Update(batch);
+                lossSums[0] += losses.Critic;
+                lossSums[1] += losses.Actor;
+                lossSums[2] += losses.Temperature;
+                lossSums[3] += losses.Alpha;
+                lossSums[4] += losses.Entropy;
+                if (agent.Updates % LossWindow != 0) continue;
+                for (var i = 0; i < lossSums.Length; i++)
+                {
+                    metrics?.Write(step, LossNames[i], lossSums[i] / LossWindow);
+                    lossSums[i] = 0;
+                }
+            }
+        }
+
+        /// <summary>The deterministic action tanh(mean), scaled to the box.</summary>
+        public StepResult EvaluationStep(Envs.Environment environment, ref EnvRandom random)
+        {
+            agent.Act(environment.Observation, deterministic: true, evaluationPolicy);
+            agent.ToEnvironment(evaluationPolicy, evaluationAction);
+            return environment.Step(evaluationAction);
+        }
+
+        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.ActorPruner, agent.CriticPruner);
+
+        public IReadOnlyList<ParameterSparsity> Parameters() => agent.Measure();
+
+        public IEnumerable<(string Name, ICheckpointable State)> Sections() => [("agent", agent), ("replay", replay)];
+
+        public void Dispose() => agent.Dispose();
+
+        /// <summary>SAC's part of the run's section: the acting and sampling streams and the loss windows.</summary>
+        private sealed class State(Learner learner) : ICheckpointable
+        {
+            public void Save(StateWriter writer)
+            {
+                writer.Write(learner.acting);
+                writer.Write(learner.sampling);
+                writer.Write<double>(learner.lossSums);
+            }
+
+            public void Load(StateReader reader)
+            {
+                learner.acting = reader.ReadRandom();
+                learner.sampling = reader.ReadRandom();
+                reader.ReadInto<double>(learner.lossSums);
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+using Prunerl.Agents.Agents;
+using Prunerl.Agents.Analysis;
+using Prunerl.Agents.Checkpoints;
+using Prunerl.Agents.Envs;
+using Prunerl.Agents.Pruning;
+using Prunerl.Core;
+
+namespace Prunerl.Agents.Training;
+
+/// <summary>
+/// What the training loop needs of an agent family (DQN, SAC): acting in the vector environment and
+/// storing what happened, whatever it does after each agent step (learning, target copies, analysis),
+/// one evaluation action, and its state. The family owns its agent, replay memory and random streams.
+/// </summary>
+internal interface ILearner : IDisposable
+{
+    /// <summary>Chooses every copy's action at agent step <paramref name="step"/>, steps the environment and stores the transitions.</summary>
+    void ActAndRemember(long step);
+
+    /// <summary>Called after each agent step (one per copy), before any evaluation due then.</summary>
+    void AfterStep(long step);
+
+    /// <summary>One step of an evaluation episode: the family's evaluation action in <paramref name="environment"/>.</summary>
+    StepResult EvaluationStep(Envs.Environment environment, ref EnvRandom random);
+
+    /// <summary>Gradient updates taken: the pruning schedule's clock.</summary>
+    long Updates { get; }
+
+    /// <summary>The schedule's target sparsity now (0 for a dense network).</summary>
+    double ScheduledSparsity { get; }
+
+    /// <summary>The fraction of zeros among the pruned parameters, counted on the tensors (0 for a dense network).</summary>
+    double MeasuredSparsity();
+
+    /// <summary>Each parameter's size and non-zeros, measured on the tensors.</summary>
+    IReadOnlyList<ParameterSparsity> Parameters();
+
+    /// <summary>The family's analyses so far (the run's records keep them).</summary>
+    List<AnalysisRecord> Analyses { get; }
+
+    /// <summary>The family's baseline renewals so far.</summary>
+    List<RenewalRecord> Renewals { get; }
+
+    /// <summary>The family's own part of the run's section (its streams, held-out batch, loss windows).</summary>
+    ICheckpointable RunState { get; }
+
+    /// <summary>The family's checkpoint sections after the run's and the environment's (agent, replay, ...).</summary>
+    IEnumerable<(string Name, ICheckpointable State)> Sections();
+}
+
+/// <summary>The agent-agnostic shape of a run: where, how long, how it is evaluated and stopped (as the specs' fields of the same names).</summary>
+/// <param name="Environment">The environment's registry id.</param>
+/// <param name="Options">Environment options.</param>
+/// <param name="Copies">Environment copies stepped together.</param>
+/// <param name="TotalSteps">Agent steps (over all copies).</param>
+/// <param name="Seed">Seed of everything random in the run.</param>
+/// <param name="EvaluateEvery">Agent steps between evaluations (0: none).</param>
+/// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
+/// <param name="StopAtReturn">Ends the run once an evaluation's mean return reaches this; null to run to the end.</param>
+/// <param name="Configuration">The whole run's configuration, fingerprinted into checkpoints.</param>
+internal sealed record RunShape(
+    string Environment,
+    EnvironmentOptions? Options,
+    int Copies,
+    long TotalSteps,
+    long Seed,
+    long EvaluateEvery,
+    int EvaluationEpisodes,
+    double? StopAtReturn,
+    object Configuration);
+
+/// <summary>
+/// One run's loop, whatever the agent family: stepping, episodes, evaluations, progress, metrics,
+/// checkpoints and resume, cancellation. The family (<see cref="ILearner"/>) acts, learns and saves its own state.
+/// </summary>
+internal sealed class TrainingSession : IDisposable
+{
+    /// <summary>Agent steps between progress reports.</summary>
+    public const int ProgressEvery = 1000;
+
+    /// <summary>Episodes in a progress report's recent mean return.</summary>
+    public const int RecentEpisodes = 20;
+
+    private readonly RunShape shape;
+    private readonly RunHooks hooks;
+    private readonly IMetricsSink? metrics;
+    private readonly VectorEnvironment environment;
+    private readonly ILearner learner;
+    private readonly List<EpisodeRecord> episodes = [];
+    private readonly List<EvaluationRecord> evaluations = [];
+    /// <summary>Agent steps taken; the loop stops only at vector-step boundaries, where checkpoints are taken.</summary>
+    private long step;
+    /// <summary>Whether the run has ended (its length reached, or the target return): its last checkpoint says so.</summary>
+    private bool finished;
+    private long lastCheckpoint, lastProgress;
+
+    /// <summary>A session over a new vector environment and the learner <paramref name="makeLearner"/> builds on it.</summary>
+    public TrainingSession(RunShape shape, RunHooks hooks, Func<VectorEnvironment, IMetricsSink?, ILearner> makeLearner)
+    {
+        if (hooks.Checkpoints is { } policy && (policy.Every < 1 || string.IsNullOrWhiteSpace(policy.Directory)))
+            throw new ArgumentException($"a checkpoint policy needs a directory and a period >= 1, got '{policy.Directory}' every {policy.Every}", nameof(hooks));
+        this.shape = shape;
+        this.hooks = hooks;
+        metrics = hooks.Metrics;
+        environment = EnvironmentRegistry.CreateVector(shape.Environment, shape.Copies, shape.Options);
+        learner = makeLearner(environment, metrics);
+    }
+
+    public TrainingResult Run()
+    {
+        if (!Resume()) environment.Reset((ulong)shape.Seed);
+        if (finished)
+        {
+            // A finished run's checkpoint: its result as it ended.
+            ReportProgress();
+            return Result();
+        }
+        while (step < shape.TotalSteps)
+        {
+            StopIfCancelled();
+            learner.ActAndRemember(step);
+            // One vector step is one agent step per copy: the schedules count agent steps.
+            for (var copy = 0; copy < shape.Copies; copy++)
+            {
+                step++;
+                if (environment.EpisodeEnded[copy]) RecordEpisode(copy);
+                learner.AfterStep(step);
+                if (Due(shape.EvaluateEvery, step) && EvaluateAt() >= shape.StopAtReturn) return Finish();
+            }
+            if (step >= shape.TotalSteps) break;
+            if (step / ProgressEvery > lastProgress / ProgressEvery) ReportProgress();
+            if (hooks.Checkpoints is { } policy && step / policy.Every > lastCheckpoint / policy.Every) Checkpoint();
+        }
+        return Finish();
+    }
+
+    private void RecordEpisode(int copy)
+    {
+        episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
+        metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
+        metrics?.Write(step, "train/episode_length", environment.EpisodeLengths[copy]);
+    }
+
+    /// <summary>Evaluates the agent, records it, and returns the mean return.</summary>
+    private double EvaluateAt()
+    {
+        var evaluation = new EvaluationRecord(step, Evaluate(), learner.MeasuredSparsity());
+        evaluations.Add(evaluation);
+        hooks.Evaluations?.Report(evaluation);
+        metrics?.Write(step, "eval/return", evaluation.MeanReturn);
+        metrics?.Write(step, "eval/sparsity", evaluation.Sparsity);
+        return evaluation.MeanReturn;
+    }
+
+    /// <summary>Mean return of evaluation episodes on a fresh environment seeded from the run and the step.</summary>
+    private double Evaluate()
+    {
+        var evaluation = EnvironmentRegistry.Create(shape.Environment, shape.Options);
+        var random = new EnvRandom(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, 3));
+        var total = 0.0;
+        evaluation.Reset(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, 4));
+        for (var episode = 0; episode < shape.EvaluationEpisodes; episode++)
+        {
+            if (episode > 0) evaluation.Reset();
+            StepResult result;
+            do
+            {
+                result = learner.EvaluationStep(evaluation, ref random);
+                total += result.Reward;
+            } while (!result.Done);
+        }
+        return total / shape.EvaluationEpisodes;
+    }
+
+    private void ReportProgress()
+    {
+        lastProgress = step;
+        if (hooks.Progress is not { } progress) return;
+        var recent = episodes.Count == 0 ? double.NaN : episodes.TakeLast(RecentEpisodes).Average(e => (double)e.Return);
+        progress.Report(new TrainingProgress(step, shape.TotalSteps, episodes.Count, recent, learner.ScheduledSparsity, learner.Updates));
+    }
+
+    /// <summary>The run has ended: the last progress report, and a checkpoint that says so (resuming it gives this result).</summary>
+    private TrainingResult Finish()
+    {
+        finished = true;
+        ReportProgress();
+        if (hooks.Checkpoints is not null) Checkpoint();
+        return Result();
+    }
+
+    /// <summary>When cancelled: a checkpoint at this step boundary (if there is not one already), then the cancellation.</summary>
+    private void StopIfCancelled()
+    {
+        if (!hooks.Cancellation.IsCancellationRequested) return;
+        if (hooks.Checkpoints is not null && lastCheckpoint != step) Checkpoint();
+        throw new OperationCanceledException($"the run was cancelled at step {step}", hooks.Cancellation);
+    }
+
+    /// <summary>Whether a period's event falls on <paramref name="step"/> (never for a period of 0).</summary>
+    public static bool Due(long period, long step) => period > 0 && step % period == 0;
+
+    private TrainingResult Result() =>
+        new(episodes, evaluations, learner.Analyses, learner.Renewals, learner.Updates, learner.Parameters());
+
+    /// <summary>Writes everything the run holds as the latest checkpoint in the policy's directory.</summary>
+    public void Checkpoint()
+    {
+        lastCheckpoint = step;
+        RunCheckpoint.Save(hooks.Checkpoints!.Directory, Sections(), RunFingerprint.Of(shape.Configuration), metrics as IRewindableMetrics);
+    }
+
+    /// <summary>Loads the checkpoint in the policy's directory, if there is one; whether it did.</summary>
+    public bool Resume()
+    {
+        if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
+        RunCheckpoint.Load(path, Sections(), RunFingerprint.Of(shape.Configuration), metrics as IRewindableMetrics);
+        lastCheckpoint = lastProgress = step;
+        return true;
+    }
+
+    /// <summary>Everything the run holds, by section: the run's own counters and records, the environment, then the family's parts.</summary>
+    private List<(string Name, ICheckpointable State)> Sections() =>
+        [("run", new RunState(this)), ("environment", environment), .. learner.Sections()];
+
+    public void Dispose() => learner.Dispose();
+
+    /// <summary>The session's own state (position, flags), the family's run state, and the records.</summary>
+    private sealed class RunState(TrainingSession session) : ICheckpointable
+    {
+        public void Save(StateWriter writer)
+        {
+            writer.Write(session.step);
+            writer.Write(session.finished);
+            session.learner.RunState.Save(writer);
+            RunRecords.Save(writer, session.episodes, session.evaluations, session.learner.Analyses, session.learner.Renewals);
+        }
+
+        public void Load(StateReader reader)
+        {
+            session.step = reader.ReadInt64();
+            session.finished = reader.ReadBoolean();
+            session.learner.RunState.Load(reader);
+            RunRecords.Load(reader, session.episodes, session.evaluations, session.learner.Analyses, session.learner.Renewals);
+        }
+    }
+}
+
+/// <summary>Pruning as every agent family's run does it.</summary>
+internal static class RunPruning
+{
+    /// <summary>The fraction of zeros among the pruned parameters, counted on the tensors.</summary>
+    public static double MeasuredSparsity(params MagnitudePruner?[] pruners)
+    {
+        var pruned = pruners.OfType<MagnitudePruner>().SelectMany(p => p.Measure()).Where(p => p.Pruned).ToList();
+        var size = pruned.Sum(p => p.Size);
+        return size == 0 ? 0 : 1.0 - (double)pruned.Sum(p => p.NonZero) / size;
+    }
+
+    /// <summary>A pruning request made concrete over a run of <paramref name="totalUpdates"/> gradient updates; null for none.</summary>
+    public static PruningSetup? Setup(PruningRequest? request, long totalUpdates)
+    {
+        if (request is null) return null;
+        var schedule = ScheduleModule.gradual(Math.Max(1, totalUpdates), request.Schedule);
+        return schedule.IsOk ? new PruningSetup(schedule.ResultValue, request.Allocation, request.Scope)
+            : throw new ArgumentException(schedule.ErrorValue, "spec");
+    }
+}

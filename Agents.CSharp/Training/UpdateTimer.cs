@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace Prunerl.Agents.Training;
+
+/// <summary>The parts of one gradient update, in the order the agent runs them.</summary>
+public enum UpdatePhase
+{
+    /// <summary>The pruner's mask recomputation, when the schedule has one due.</summary>
+    MaskUpdate,
+    /// <summary>The batch into tensors, the target network's forward pass, the online one's, the loss.</summary>
+    Forward,
+    /// <summary>Clearing the gradients and backpropagation.</summary>
+    Backward,
+    /// <summary>The optimizer's step (with the pruner's mask when pruning).</summary>
+    Optimizer,
+    /// <summary>Reading the loss and the per-sample losses back.</summary>
+    Readout,
+}
+
+/// <summary>
+/// Accumulates the time an agent spends in each <see cref="UpdatePhase"/> over many updates (for
+/// `prunerl bench update`); torch on CPU runs each op before returning, so a lap is that phase's time.
+/// </summary>
+public sealed class UpdateTimer
+{
+    private readonly long[] ticks = new long[Enum.GetValues<UpdatePhase>().Length];
+    private long last;
+
+    /// <summary>Updates timed (calls of <see cref="Start"/>).</summary>
+    public long Updates { get; private set; }
+
+    /// <summary>Marks the start of an update.</summary>
+    public void Start()
+    {
+        Updates++;
+        last = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Adds the time since the previous mark to <paramref name="phase"/>.</summary>
+    public void Lap(UpdatePhase phase)
+    {
+        var now = Stopwatch.GetTimestamp();
+        ticks[(int)phase] += now - last;
+        last = now;
+    }
+
+    /// <summary>Mean microseconds per update spent in <paramref name="phase"/>.</summary>
+    public double Microseconds(UpdatePhase phase) =>
+        Updates == 0 ? 0 : ticks[(int)phase] * 1e6 / Stopwatch.Frequency / Updates;
+}
