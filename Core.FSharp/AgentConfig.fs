@@ -138,6 +138,17 @@ module AgentConfig =
         let period = int64 c.UpdatePeriod
         (c.MinReplay / period + update / int64 c.UpdatesPerStep + 1L) * period
 
+    /// The same agent on an offline run's clock, where a step is one gradient update from a fixed dataset
+    /// (Agarwal et al. 2020's fixed-replay agents never wait for their memory to fill): learning from the
+    /// first step (MinReplay 0), one update per step (UpdatePeriod 1, UpdatesPerStep 1), and the target
+    /// copied every TargetUpdatePeriod / UpdatePeriod updates (at least 1), as often in updates as online.
+    let offlineClock (c: AgentConfig) =
+        { c with
+            MinReplay = 0L
+            UpdatePeriod = 1
+            UpdatesPerStep = 1
+            TargetUpdatePeriod = max 1L (c.TargetUpdatePeriod / int64 c.UpdatePeriod) }
+
     let private positiveInt field (n: int64) = atLeast field 1L n |> Result.map ignore
 
     /// Checks every field's range; the first failure names the field and its range.

@@ -36,6 +36,7 @@ let all =
         CheckpointTests.tests
         SacTests.tests
         SlurmTests.tests
+        OfflineTests.tests
     ]
 
 [<EntryPoint>]

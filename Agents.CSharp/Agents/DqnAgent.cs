@@ -33,9 +33,17 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly IFlatOptimizer optimizer;
     private readonly MagnitudePruner? pruner;
     private readonly float[] sampleLosses;
+    /// <summary>CQL's alpha: the weight of <see cref="ConservativeQ.Penalty"/> in the loss; 0 for none.</summary>
+    private readonly double conservativeWeight;
 
-    public DqnAgent(AgentConfig config, NetworkSpec network, IReadOnlyList<int> observationShape, int actions, PruningSetup? pruning, long seed)
+    /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
+    /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.</summary>
+    public DqnAgent(AgentConfig config, NetworkSpec network, IReadOnlyList<int> observationShape, int actions, PruningSetup? pruning, long seed,
+        double conservativeWeight = 0)
     {
+        if (!(conservativeWeight >= 0 && double.IsFinite(conservativeWeight)))
+            throw new ArgumentOutOfRangeException(nameof(conservativeWeight), $"the CQL weight alpha must be finite and >= 0, got {conservativeWeight}");
+        this.conservativeWeight = conservativeWeight;
         var checkedConfig = AgentConfigModule.validate(config);
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
@@ -220,11 +228,12 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
 
     private (Tensor Loss, Tensor PerSample) ExpectedValueLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)
     {
-        var taken = online.forward(observations).gather(1, actions).squeeze(1);
+        var q = online.forward(observations);
+        var taken = q.gather(1, actions).squeeze(1);
         Tensor targets;
         using (no_grad())
             targets = ValueTargets.QTargets(returns, discounts, target.forward(next), config.DoubleQ ? online.forward(next) : null);
-        return ValueTargets.HuberLoss(taken, targets, weights);
+        return Conservative(ValueTargets.HuberLoss(taken, targets, weights), () => q, actions);
     }
 
     private (Tensor Loss, Tensor PerSample) DistributionalLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)
@@ -240,8 +249,13 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             var choice = chooser.argmax(1).view(-1, 1, 1).expand(-1, 1, atoms);
             projected = ValueTargets.ProjectDistribution(target.Support, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
         }
-        return ValueTargets.DistributionLoss(taken, projected, weights);
+        return Conservative(ValueTargets.DistributionLoss(taken, projected, weights),
+            () => (nn.functional.softmax(logits, -1) * online.Support).sum(-1), actions);
     }
+
+    /// <summary>The loss plus CQL's penalty on the online Q-values when alpha > 0; each sample's loss stays the TD loss.</summary>
+    private (Tensor Loss, Tensor PerSample) Conservative((Tensor Loss, Tensor PerSample) td, Func<Tensor> q, Tensor actions) =>
+        conservativeWeight == 0 ? td : (td.Loss + conservativeWeight * ConservativeQ.Penalty(q(), actions), td.PerSample);
 
     private long[] Shape(int batch) => [batch, .. observationShape];
 

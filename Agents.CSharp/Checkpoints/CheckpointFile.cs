@@ -9,10 +9,17 @@ namespace Prunerl.Agents.Checkpoints;
 public sealed record CheckpointSection(string Name, Action<StateWriter> Save);
 
 /// <summary>
-/// The checkpoint format: the magic bytes <c>PRLCKPT\n</c>, the format version (int32), then sections,
+/// A kind of file in the sectioned, checksummed layout: its magic bytes (8), the format version this
+/// code writes and reads, and the noun that messages use (checkpoint, dataset).
+/// </summary>
+public sealed record SectionedFileKind(string Noun, byte[] Magic, int Version);
+
+/// <summary>
+/// The checkpoint format (and, with its own magic and version, the dataset format: <see cref="Training.Dataset"/>):
+/// the magic bytes <c>PRLCKPT\n</c>, the format version (int32), then sections,
 /// each a header (name as int32 length and UTF-8, payload length as int64, CRC-32 of both) followed by
 /// its payload and the payload's CRC-32, and last an empty section named <c>end</c>. Everything
-/// little-endian. <see cref="Open"/> checks the whole file (magic, version, every checksum, the end
+/// little-endian. <see cref="Open(string)"/> checks the whole file (magic, version, every checksum, the end
 /// marker) before anything is read from it, so a corrupt or truncated file is refused whole.
 /// In a directory, the latest checkpoint is <c>checkpoint.bin</c> and the one before it
 /// <c>checkpoint.prev.bin</c>: <see cref="Save"/> writes a temporary file, flushes it to disk, and only
@@ -29,9 +36,11 @@ public sealed class CheckpointFile : IDisposable
     /// <summary>The previous checkpoint's file name, kept until the next one is in place.</summary>
     public const string PreviousName = "checkpoint.prev.bin";
 
+    /// <summary>Checkpoints: <c>PRLCKPT\n</c>, version <see cref="FormatVersion"/>.</summary>
+    public static readonly SectionedFileKind Checkpoint = new("checkpoint", "PRLCKPT\n"u8.ToArray(), FormatVersion);
+
     private const string EndName = "end";
     private const int MaxNameBytes = 256;
-    private static readonly byte[] Magic = "PRLCKPT\n"u8.ToArray();
 
     private readonly FileStream file;
     private readonly Dictionary<string, (long Offset, long Length)> sections;
@@ -87,31 +96,50 @@ public sealed class CheckpointFile : IDisposable
     /// <summary>Writes the sections as the latest checkpoint in <paramref name="directory"/>, keeping the one before as the previous.</summary>
     public static void Save(string directory, IEnumerable<CheckpointSection> sections)
     {
-        var parts = sections.ToList();
-        if (parts.Select(s => s.Name).Append(EndName).Distinct().Count() != parts.Count + 1)
-            throw new ArgumentException($"section names must be distinct and not '{EndName}' (the end marker)", nameof(sections));
         Directory.CreateDirectory(directory);
         var latest = System.IO.Path.Combine(directory, LatestName);
         var temporary = latest + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
-        {
-            file.Write(Magic);
-            Span<byte> version = stackalloc byte[sizeof(int)];
-            BinaryPrimitives.WriteInt32LittleEndian(version, FormatVersion);
-            file.Write(version);
-            foreach (var section in parts) WriteSection(file, section);
-            WriteSection(file, new CheckpointSection(EndName, _ => { }));
-            file.Flush(flushToDisk: true);
-        }
+        WriteFile(temporary, Checkpoint, sections);
         if (File.Exists(latest)) File.Move(latest, System.IO.Path.Combine(directory, PreviousName), overwrite: true);
         File.Move(temporary, latest);
+    }
+
+    /// <summary>
+    /// Writes the sections as a file of the given kind at <paramref name="path"/>, whole or not at all: a
+    /// temporary file beside it, flushed to disk, then moved over the target.
+    /// </summary>
+    public static void Write(string path, SectionedFileKind kind, IEnumerable<CheckpointSection> sections)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var temporary = full + ".tmp";
+        WriteFile(temporary, kind, sections);
+        File.Move(temporary, full, overwrite: true);
+    }
+
+    private static void WriteFile(string path, SectionedFileKind kind, IEnumerable<CheckpointSection> sections)
+    {
+        var parts = sections.ToList();
+        if (parts.Select(s => s.Name).Append(EndName).Distinct().Count() != parts.Count + 1)
+            throw new ArgumentException($"section names must be distinct and not '{EndName}' (the end marker)", nameof(sections));
+        using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+        file.Write(kind.Magic);
+        Span<byte> version = stackalloc byte[sizeof(int)];
+        BinaryPrimitives.WriteInt32LittleEndian(version, kind.Version);
+        file.Write(version);
+        foreach (var section in parts) WriteSection(file, section);
+        WriteSection(file, new CheckpointSection(EndName, _ => { }));
+        file.Flush(flushToDisk: true);
     }
 
     /// <summary>
     /// Opens a checkpoint after checking all of it: a file that is not a checkpoint, of another format
     /// version, truncated, or with any checksum wrong is a <see cref="CheckpointException"/> naming it and the problem.
     /// </summary>
-    public static CheckpointFile Open(string path)
+    public static CheckpointFile Open(string path) => Open(path, Checkpoint);
+
+    /// <summary>Opens a file of the given kind after checking all of it, as <see cref="Open(string)"/> does a checkpoint.</summary>
+    public static CheckpointFile Open(string path, SectionedFileKind kind)
     {
         FileStream file;
         try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20); }
@@ -121,7 +149,7 @@ public sealed class CheckpointFile : IDisposable
         }
         try
         {
-            return new CheckpointFile(path, file, Index(path, file));
+            return new CheckpointFile(path, file, Index(path, file, kind));
         }
         catch
         {
@@ -163,16 +191,17 @@ public sealed class CheckpointFile : IDisposable
     }
 
     /// <summary>Checks the whole file and finds each section's payload.</summary>
-    private static Dictionary<string, (long Offset, long Length)> Index(string path, FileStream file)
+    private static Dictionary<string, (long Offset, long Length)> Index(string path, FileStream file, SectionedFileKind kind)
     {
         CheckpointException Problem(string what) => new($"{path}: {what}");
-        var start = new byte[Magic.Length + sizeof(int)];
+        var magic = kind.Magic;
+        var start = new byte[magic.Length + sizeof(int)];
         if (file.Length < start.Length || file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) < start.Length
-            || !start.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw Problem("not a prunerl checkpoint");
-        var version = BinaryPrimitives.ReadInt32LittleEndian(start.AsSpan(Magic.Length));
-        if (version != FormatVersion)
-            throw Problem($"checkpoint format version {version}, but this prunerl reads version {FormatVersion} only");
+            || !start.AsSpan(0, magic.Length).SequenceEqual(magic))
+            throw Problem($"not a prunerl {kind.Noun}");
+        var version = BinaryPrimitives.ReadInt32LittleEndian(start.AsSpan(magic.Length));
+        if (version != kind.Version)
+            throw Problem($"{kind.Noun} format version {version}, but this prunerl reads version {kind.Version} only");
         var sections = new Dictionary<string, (long, long)>();
         var buffer = new byte[1 << 20];
         while (true)

@@ -102,11 +102,13 @@ public static class DqnTraining
         return session.Run();
     }
 
-    /// <summary>A run of the spec on the shared loop, not started.</summary>
-    internal static TrainingSession Session(TrainingSpec spec, RunHooks hooks) =>
+    /// <summary>A run of the spec on the shared loop, not started. <paramref name="offline"/>, for an offline run: the
+    /// dataset its replay memory holds instead of acting (the spec is then on the offline clock, one step per update),
+    /// and CQL's weight; its spec is the configuration fingerprinted into checkpoints.</summary>
+    internal static TrainingSession Session(TrainingSpec spec, RunHooks hooks, OfflineSource? offline = null) =>
         new(new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
-                spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, spec),
-            hooks, (environment, metrics) => new Learner(spec, environment, metrics));
+                spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, offline?.Spec ?? (object)spec),
+            hooks, (environment, metrics) => new Learner(spec, environment, metrics, hooks.Dataset, offline));
 
     /// <summary>The DQN family's part of a run: the agent, its replay, its random streams, analysis and baseline.</summary>
     private sealed class Learner : ILearner
@@ -118,6 +120,11 @@ public static class DqnTraining
         private readonly DqnAgent agent;
         private readonly Renewer? baseline;
         private readonly IReplayMemory replay;
+        /// <summary>An offline run's dataset and CQL weight; null for a run that acts.</summary>
+        private readonly OfflineSource? offline;
+        /// <summary>The run's experience, recorded when the hooks name a dataset file (<see cref="datasetPath"/>).</summary>
+        private readonly Dataset? recording;
+        private readonly string? datasetPath;
         private readonly ReplayBatch batch;
         /// <summary>The held-out batch for analysis: drawn once, from its own stream, so measuring never changes the run.</summary>
         private readonly ReplayBatch heldOut;
@@ -128,7 +135,7 @@ public static class DqnTraining
         private readonly int[] evaluationAction = new int[1];
         private double lossSum;
 
-        public Learner(TrainingSpec spec, VectorEnvironment environment, IMetricsSink? metrics)
+        public Learner(TrainingSpec spec, VectorEnvironment environment, IMetricsSink? metrics, string? datasetPath, OfflineSource? offline)
         {
             this.spec = spec;
             config = spec.Agent;
@@ -138,9 +145,17 @@ public static class DqnTraining
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
             if (spec.Baseline is not null && spec.Pruning is not null)
                 throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
-            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed);
+            if (offline is not null && datasetPath is not null)
+                throw new ArgumentException("an offline run acts in no environment: it has no experience to record as a dataset", nameof(datasetPath));
+            offline?.Data.CheckRecordedOn(spec.Environment, environment.ObservationSpace.Shape, actionCount);
+            this.offline = offline;
+            this.datasetPath = datasetPath;
+            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed,
+                offline?.Spec.ConservativeWeight ?? 0);
             baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
-            replay = MakeReplay(spec, environment);
+            replay = offline is null ? MakeReplay(spec, environment) : offline.Replay(config);
+            recording = datasetPath is null ? null
+                : new Dataset(spec.Environment, environment.ObservationSpace.Shape, actionCount, spec.Copies, Storage(spec));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
             heldOut = new ReplayBatch(config.BatchSize, environment.ObservationSize);
             acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
@@ -161,15 +176,21 @@ public static class DqnTraining
 
         public ICheckpointable RunState { get; }
 
-        /// <summary>Epsilon-greedy actions for every copy, one environment step, and the transitions into replay.</summary>
+        /// <summary>Epsilon-greedy actions for every copy, one environment step, and the transitions into replay
+        /// (and the recording); nothing for an offline run, which learns from its dataset only.</summary>
         public void ActAndRemember(long step)
         {
+            if (offline is not null) return;
             var epsilon = Exploration.epsilon(config.EpsilonDecaySteps, config.MinReplay, config.EpsilonTrain, step);
             environment.Observations.CopyTo(observations);
             agent.Act(observations, epsilon, ref acting, actions);
             environment.Step(actions);
             replay.Add(observations, actions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
+            recording?.Add(observations, actions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
         }
+
+        /// <summary>Writes the recording, when there is one, to the hooks' dataset file.</summary>
+        public void Finish() => recording?.Write(datasetPath!);
 
         /// <summary>Learning when due, the target copy, and the analysis.</summary>
         public void AfterStep(long step)
@@ -228,6 +249,7 @@ public static class DqnTraining
             yield return ("agent", agent);
             yield return ("replay", replay);
             if (baseline is not null) yield return ("baseline", baseline);
+            if (recording is not null) yield return ("dataset", recording);
         }
 
         public void Dispose()
@@ -328,10 +350,16 @@ public static class DqnTraining
     internal static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
     {
         var config = spec.Agent;
-        var options = new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, config.NStep, config.Gamma,
-            spec.Environment.StartsWith("minatar/", StringComparison.Ordinal) ? ObservationStorage.Binary : ObservationStorage.Float32);
-        return config.Replay is ReplayScheme.PrioritizedReplay p
+        var options = new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, config.NStep, config.Gamma, Storage(spec));
+        return MakeReplay(config, options);
+    }
+
+    /// <summary>A replay memory of the agent's scheme with these options.</summary>
+    internal static IReplayMemory MakeReplay(AgentConfig config, ReplayOptions options) =>
+        config.Replay is ReplayScheme.PrioritizedReplay p
             ? new PrioritizedReplayBuffer(options, p.alpha, p.betaStart)
             : new ReplayBuffer(options);
-    }
+
+    private static ObservationStorage Storage(TrainingSpec spec) =>
+        spec.Environment.StartsWith("minatar/", StringComparison.Ordinal) ? ObservationStorage.Binary : ObservationStorage.Float32;
 }

@@ -21,9 +21,11 @@ public readonly record struct TrainingProgress(long Step, long TotalSteps, int E
 /// <param name="Metrics">Every measurement; a rewindable sink (<see cref="MetricsLog"/>) is cut back to the checkpoint on resume.</param>
 /// <param name="Checkpoints">Where and how often to checkpoint; null for none.</param>
 /// <param name="Cancellation">Stops the run at the next step boundary, after checkpointing there, with an OperationCanceledException.</param>
+/// <param name="Dataset">A file to write the run's experience to as a <see cref="Training.Dataset"/> when it ends (DQN family only); null for none.</param>
 public sealed record RunHooks(
     IProgress<EvaluationRecord>? Evaluations = null,
     IProgress<TrainingProgress>? Progress = null,
     IMetricsSink? Metrics = null,
     CheckpointPolicy? Checkpoints = null,
-    CancellationToken Cancellation = default);
+    CancellationToken Cancellation = default,
+    string? Dataset = null);

@@ -55,6 +55,8 @@ public static class SacTraining
     /// </summary>
     public static TrainingResult Run(SacSpec spec, RunHooks? hooks = null)
     {
+        if (hooks?.Dataset is not null)
+            throw new ArgumentException("datasets hold discrete actions for the DQN family: a SAC run records none", nameof(hooks));
         using var session = new TrainingSession(
             new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
                 spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, spec),
@@ -121,6 +123,9 @@ public static class SacTraining
             environment.Step(environmentActions);
             replay.Add(observations, policyActions, environment.Rewards, environment.Terminated, environment.Truncated, environment.FinalObservations);
         }
+
+        /// <summary>Nothing: a SAC run records no dataset.</summary>
+        public void Finish() { }
 
         /// <summary>UpdatesPerStep updates every UpdatePeriod agent steps after the warm-up.</summary>
         public void AfterStep(long step)

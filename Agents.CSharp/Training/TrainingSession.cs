@@ -20,6 +20,9 @@ internal interface ILearner : IDisposable
     /// <summary>Called after each agent step (one per copy), before any evaluation due then.</summary>
     void AfterStep(long step);
 
+    /// <summary>Called once when the run ends (its length reached, or the target return; not when cancelled), before its last checkpoint.</summary>
+    void Finish();
+
     /// <summary>One step of an evaluation episode: the family's evaluation action in <paramref name="environment"/>.</summary>
     StepResult EvaluationStep(Envs.Environment environment, ref EnvRandom random);
 
@@ -185,6 +188,7 @@ internal sealed class TrainingSession : IDisposable
     {
         finished = true;
         ReportProgress();
+        learner.Finish();
         if (hooks.Checkpoints is not null) Checkpoint();
         return Result();
     }
