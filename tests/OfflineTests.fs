@@ -171,6 +171,20 @@ let tests =
             expectOneLine e.Message [ "ConservativeWeight 1 there, 2 here" ]
         }
 
+        test "only a DQN-family run that acts records a dataset: an offline run and a SAC run refuse the hook" {
+            let directory = scratch ()
+            let path = Path.Combine(directory, "tiny.prlds")
+            let small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |])
+            DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, small, 100L, 7L), RunHooks(Dataset = path)) |> ignore
+            let again = RunHooks(Dataset = Path.Combine(directory, "again.prlds"))
+            let offline = OfflineSpec("cartpole", path, { AgentConfig.cartpoleDqn with BatchSize = 8 }, small, 10L, 7L, 1.0)
+            let e = thrown<ArgumentException> (fun () -> OfflineTraining.Run(offline, again) |> ignore)
+            Expect.stringContains e.Message "no experience to record" "offline"
+            let e = thrown<ArgumentException> (fun () -> SacTraining.Run(SacSpec("pendulum", SacConfig.pendulum, small, 10L, 0L), again) |> ignore)
+            Expect.stringContains e.Message "SAC run records none" "SAC"
+            Expect.isFalse (File.Exists(Path.Combine(directory, "again.prlds"))) "nothing written"
+        }
+
         test "CQL's penalty is the batch mean of logsumexp_a Q(s, a) - Q(s, a_data), by hand" {
             use q = torch.tensor([| 1.0f; 2.0f; 0.0f; 0.0f; -1.0f; 3.0f |]).view(3L, 2L)
             use actions = torch.tensor([| 1L; 0L; 0L |]).view(3L, 1L)
