@@ -62,6 +62,10 @@ type TrainArgs =
     | Atoms of count: int
     | V_Min of value: float
     | V_Max of value: float
+    | Noisy of enabled: bool
+    | Augmentation of enabled: bool
+    | Shift_Padding of pixels: int
+    | Intensity_Scale of scale: float
 
     interface IArgParserTemplate with
         member this.Usage =

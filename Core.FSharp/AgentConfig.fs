@@ -56,7 +56,21 @@ type AgentConfig =
       /// Value and advantage streams (Wang et al. 2016).
       Dueling: bool
       /// How transitions are drawn from the replay memory.
-      Replay: ReplayScheme }
+      Replay: ReplayScheme
+      /// Noisy networks (Fortunato et al. 2018): the head's layers carry factorised Gaussian noise on their
+      /// weights, drawn afresh for every forward pass that acts or learns (online and target independently)
+      /// and off in evaluation; training explores by the noise alone (epsilon 0, Dopamine's zero_epsilon).
+      Noisy: bool
+      /// DrQ's data augmentation (Kostrikov et al. 2020) of every replayed batch: observations and next
+      /// observations each get an independent random shift per sample (ShiftPadding) and intensity noise
+      /// (IntensityScale). Needs [channels, height, width] observations.
+      Augment: bool
+      /// The random shift's reach: each frame is padded by this many pixels on every side, replicating its
+      /// edge, and cropped back at a uniformly random offset, the same for all of a sample's channels.
+      ShiftPadding: int
+      /// Intensity noise: each augmented sample is multiplied by 1 + scale * clip(z, -2, 2), z ~ N(0, 1)
+      /// (Dopamine's _intensity_aug after Schwarzer et al. 2021); 0 for none.
+      IntensityScale: float }
 
 /// Presets and validation of agent configurations.
 [<RequireQualifiedAccess>]
@@ -83,7 +97,11 @@ module AgentConfig =
           VMin = -10.0
           VMax = 10.0
           Dueling = false
-          Replay = UniformReplay }
+          Replay = UniformReplay
+          Noisy = false
+          Augment = false
+          ShiftPadding = 4
+          IntensityScale = 0.05 }
 
     /// Dopamine's Rainbow (JAX): DQN's settings with C51 over 51 atoms on [-10, 10], 3-step returns and
     /// prioritized replay (Dopamine samples in proportion to sqrt of the loss and weights by 1/sqrt(P):
@@ -122,6 +140,61 @@ module AgentConfig =
             EpsilonEval = 0.0
             Optimizer = Adam(2.3e-3, 1e-8)
             DoubleQ = true }
+
+    /// Data-efficient Rainbow (van Hasselt et al. 2019, "When to use parametric models in reinforcement
+    /// learning?") as Dopamine's dopamine/labs/atari_100k/configs/DER.gin sets it: gamma 0.99, 10-step
+    /// returns (update_horizon 10, "as done by SPR" instead of DER's 20), learning from 1600 agent steps,
+    /// an update every step (update_period 1, num_updates_per_train_step 1: replay ratio 1), target copy
+    /// every 2000 steps, Adam lr 1e-4 eps 1.5e-4 (create_optimizer), batch 32, replay 1M ("a proxy for
+    /// unbounded memory"), noisy nets, dueling, double DQN, C51 over 51 atoms on [-10, 10] (vmax 10, vmin
+    /// -vmax), Dopamine's prioritized replay (alpha 0.5, beta 0.5 held) and no augmentation
+    /// (data_augmentation False). epsilon_train 0.01 over 2000 steps and epsilon_eval 0.001 are the gin's,
+    /// but with noisy nets Dopamine trains with zero_epsilon, so only epsilon_eval acts (Exploration.trainingEpsilon).
+    let der =
+        { dopamineDqn with
+            NStep = 10
+            MinReplay = 1600L
+            UpdatePeriod = 1
+            UpdatesPerStep = 1
+            TargetUpdatePeriod = 2000L
+            EpsilonTrain = 0.01
+            EpsilonDecaySteps = 2000L
+            EpsilonEval = 0.001
+            Optimizer = Adam(1e-4, 1.5e-4)
+            DoubleQ = true
+            Atoms = 51
+            VMin = -10.0
+            VMax = 10.0
+            Dueling = true
+            Replay = PrioritizedReplay(0.5, 0.5, 0L)
+            Noisy = true
+            Augment = false }
+
+    /// DrQ(epsilon): DrQ (Kostrikov et al. 2020) with the exploration of Agarwal et al. (2021, "Deep RL at
+    /// the edge of the statistical precipice", sec. 4) as Dopamine's dopamine/labs/atari_100k/configs/DrQ_eps.gin
+    /// sets it: DER's gamma, 10-step returns, 1600-step warm-up, update every step, Adam lr 1e-4 eps 1.5e-4
+    /// and batch 32, with the target copied every step (target_update_period 1), epsilon 1 -> 0.01 over
+    /// 5000 steps (0.001 in evaluation), no noisy nets, expected values (num_atoms 1, not distributional),
+    /// dueling and double DQN kept, uniform replay, and data augmentation on (Atari100kRainbowAgent's
+    /// drq_image_augmentation: replicate padding of 4 pixels and a random crop back to the frame, then
+    /// intensity noise of scale 0.05).
+    let drqEpsilon =
+        { der with
+            TargetUpdatePeriod = 1L
+            EpsilonTrain = 0.01
+            EpsilonDecaySteps = 5000L
+            EpsilonEval = 0.001
+            Noisy = false
+            Atoms = 1
+            Replay = UniformReplay
+            Augment = true
+            ShiftPadding = 4
+            IntensityScale = 0.05 }
+
+    /// The random shift's padding for frames of side `side`, in proportion to DrQ's 4 pixels on Atari's
+    /// 84x84 frames: max 1 (round (4 side / 84)). MinAtar's 10x10 frames get 1 (4 pixels would shift a
+    /// 10-pixel frame by up to 40%, moving objects across most of the board, where DrQ's shifts are under 5%).
+    let proportionalShiftPadding (side: int) : int = max 1 (int (Math.Round(4.0 * float side / 84.0)))
 
     /// Gradient updates in a run of `steps` agent steps, as the training loop takes them: an update step
     /// is every step s with min_replay &lt; s &lt;= steps and s mod update_period = 0, and each takes
@@ -181,6 +254,13 @@ module AgentConfig =
                         do! positive "rmsprop_epsilon" eps |> Result.map ignore
                     }
             do! positiveInt "atoms" (int64 c.Atoms)
+            do! atLeast "shift_padding" 0L (int64 c.ShiftPadding) |> Result.map ignore
+            do!
+                if Double.IsFinite c.IntensityScale && c.IntensityScale >= 0.0 && c.IntensityScale < 0.5 then Ok()
+                else Error(sprintf "intensity_scale must be in [0, 0.5) (so that 1 + scale * clip(z, -2, 2) stays positive), got %s" (show c.IntensityScale))
+            do!
+                if not c.Augment || c.ShiftPadding >= 1 || c.IntensityScale > 0.0 then Ok()
+                else Error "augmentation needs shift_padding >= 1 or intensity_scale > 0, got 0 and 0"
             do!
                 if c.Atoms = 1 || c.VMax > c.VMin then Ok()
                 else Error(sprintf "v_max must be > v_min (%s), got %s" (show c.VMin) (show c.VMax))
@@ -207,6 +287,11 @@ module Exploration =
         else
             let bonus = (1.0 - final) * float (decay + warmup - step) / float decay
             final + max 0.0 (min (1.0 - final) bonus)
+
+    /// The training policy's epsilon at a step: 0 for noisy networks, which explore by their noise
+    /// (Dopamine's zero_epsilon when noisy), else `epsilon` with the config's decay, warm-up and final value.
+    let trainingEpsilon (c: AgentConfig) (step: int64) : float =
+        if c.Noisy then 0.0 else epsilon c.EpsilonDecaySteps c.MinReplay c.EpsilonTrain step
 
     /// Prioritized replay's beta at a step: betaStart rising linearly to 1 over `steps` (held at
     /// betaStart when steps = 0, as Dopamine's constant 0.5).

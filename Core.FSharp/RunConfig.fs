@@ -12,6 +12,10 @@ type AgentKind =
     /// Rainbow as Dopamine builds it (Hessel et al. 2018): the family's DQN with C51 over 51 atoms,
     /// 3-step returns and prioritized replay (alpha 0.5, beta 0.5), without double Q.
     | Rainbow
+    /// Data-efficient Rainbow (van Hasselt et al. 2019) for the 100k-interaction budget: AgentConfig.der.
+    | Der
+    /// DrQ(epsilon) (Kostrikov et al. 2020; Agarwal et al. 2021) for the 100k-interaction budget: AgentConfig.drqEpsilon.
+    | Drq
 
 /// Which value network a run trains (every layer's channels and units scaled by the width).
 [<RequireQualifiedAccess>]
@@ -199,7 +203,7 @@ module RunConfig =
         | other -> Error(sprintf "%s must be true or false, got %s" field (describe other))
 
     /// The agents by name.
-    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow ]
+    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow; "der", AgentKind.Der; "drq", AgentKind.Drq ]
     /// The networks by name.
     let networks = [ "mlp", NetworkKind.Mlp; "minatar", NetworkKind.MinAtar; "nature", NetworkKind.Nature; "impala", NetworkKind.Impala ]
     /// The schedule's ramps by name.
@@ -264,7 +268,7 @@ module RunConfig =
               match v with
               | Text f when f = format -> Ok c
               | other -> Error(sprintf "format must be '%s', got %s" format (describe other)))
-          choiceField "agent" "dqn or rainbow" agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
+          choiceField "agent" "dqn, rainbow, der or drq" agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
           knob "env" "environment id (prunerl envs lists them)" (fun c -> Text c.Env) (fun v c ->
               match v with
               | Text s -> Ok { c with Env = s }
@@ -314,7 +318,11 @@ module RunConfig =
           switchField "dueling" "value and advantage streams" (hyper >> _.Dueling) (fun c x -> { c with Hyperparameters.Dueling = x })
           intField "atoms" "atoms of the C51 distribution (1: expected values)" (hyper >> _.Atoms) (fun c x -> { c with Hyperparameters.Atoms = x })
           numberField "v_min" "lower end of the C51 support" (hyper >> _.VMin) (fun c x -> { c with Hyperparameters.VMin = x })
-          numberField "v_max" "upper end of the C51 support" (hyper >> _.VMax) (fun c x -> { c with Hyperparameters.VMax = x }) ]
+          numberField "v_max" "upper end of the C51 support" (hyper >> _.VMax) (fun c x -> { c with Hyperparameters.VMax = x })
+          switchField "noisy" "noisy nets in the head, noise redrawn every forward pass (training epsilon 0)" (hyper >> _.Noisy) (fun c x -> { c with Hyperparameters.Noisy = x })
+          switchField "augmentation" "DrQ's random shift and intensity noise on replayed image observations" (hyper >> _.Augment) (fun c x -> { c with Hyperparameters.Augment = x })
+          intField "shift_padding" "pixels of replicate padding of the random shift (4 on 84x84 frames, 1 on MinAtar)" (hyper >> _.ShiftPadding) (fun c x -> { c with Hyperparameters.ShiftPadding = x })
+          numberField "intensity_scale" "scale of the augmentation's intensity noise (0: none)" (hyper >> _.IntensityScale) (fun c x -> { c with Hyperparameters.IntensityScale = x }) ]
 
     /// The names of every field, in order.
     let fieldNames: string list = fields |> List.map _.Name
@@ -337,14 +345,26 @@ module RunConfig =
     /// updates; ReDo tau 0.025; Reset of the last layer).
     /// Rainbow adds C51 (51 atoms on [-10, 10] for MinAtar, [-100, 100] for classic control, whose
     /// returns reach 1 / (1 - gamma) = 100), 3-step returns and prioritized replay, and drops double Q.
+    /// DER and DrQ(epsilon) take their Atari 100k presets (AgentConfig.der, AgentConfig.drqEpsilon) with
+    /// the 100k-interaction budget on MinAtar: 100k steps, evaluations and analyses every 10k (Dopamine's
+    /// 10 iterations of 10k steps), checkpoints every 10k, a replay memory of 100k (holding every step,
+    /// as the gin's 1M stands for unbounded memory) and the random shift's padding scaled to 10x10 frames
+    /// (1 pixel; AgentConfig.proportionalShiftPadding). On classic control they keep its run lengths and
+    /// DER's support is [-100, 100]; DrQ's augmentation needs image observations there (validate says so).
     let defaults (env: string) (agent: AgentKind) : RunConfig =
         let minatar = isMinAtar env
         let dqn = if minatar then AgentConfig.minatarDqn else AgentConfig.cartpoleDqn
+        let support = if minatar then 10.0 else 100.0
+        let sampleEfficient (preset: AgentConfig) =
+            { preset with
+                ReplayCapacity = if minatar then 100_000 else preset.ReplayCapacity
+                VMin = -support
+                VMax = support
+                ShiftPadding = if minatar then AgentConfig.proportionalShiftPadding 10 else preset.ShiftPadding }
         let hyperparameters =
             match agent with
             | AgentKind.Dqn -> dqn
             | AgentKind.Rainbow ->
-                let support = if minatar then 10.0 else 100.0
                 { dqn with
                     NStep = 3
                     Atoms = 51
@@ -352,6 +372,9 @@ module RunConfig =
                     VMax = support
                     DoubleQ = false
                     Replay = PrioritizedReplay(0.5, 0.5, 0L) }
+            | AgentKind.Der -> sampleEfficient AgentConfig.der
+            | AgentKind.Drq -> sampleEfficient AgentConfig.drqEpsilon
+        let budget = agent = AgentKind.Der || agent = AgentKind.Drq
         let evalEvery = if minatar then 10_000L else 2500L
         { Agent = agent
           Env = env
@@ -368,13 +391,13 @@ module RunConfig =
           BaselinePeriod = 1000L
           RedoTau = 0.025
           ResetLayers = 1
-          Steps = if minatar then 1_000_000L else 30_000L
+          Steps = if minatar then (if budget then 100_000L else 1_000_000L) else 30_000L
           Seed = 0L
           Device = DeviceKind.Auto
           EvalEvery = evalEvery
           EvalEpisodes = if minatar then 10 else 5
           AnalyseEvery = if minatar then evalEvery else 0L
-          CheckpointEvery = if minatar then 50_000L else 10_000L
+          CheckpointEvery = if minatar && not budget then 50_000L else 10_000L
           StopAt = None
           Hyperparameters = hyperparameters }
 
@@ -451,6 +474,12 @@ module RunConfig =
                     let discrete = environments |> List.filter (fun e -> e.DiscreteActions && e.Unavailable.IsNone) |> List.map _.Id |> String.concat ", "
                     Error(sprintf "env must have discrete actions for the DQN family (one of %s), got '%s', whose actions are continuous" discrete c.Env)
             do! checkNetwork c env
+            do!
+                match c.Hyperparameters.Augment, env.ObservationShape with
+                | false, _
+                | true, [ _; _; _ ] -> Ok()
+                | true, shape ->
+                    Error(sprintf "augmentation shifts image observations ([channels, height, width]); env %s gives [%s]: set augmentation false" env.Id (shape |> List.map string |> String.concat ", "))
             do! positive "width" c.Width |> Result.map ignore
             do! inHalfOpen "sparsity" 0.0 1.0 c.Sparsity |> Result.map ignore
             do! positive "power" c.Power |> Result.map ignore

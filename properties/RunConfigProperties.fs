@@ -30,7 +30,11 @@ let private orFail r =
 let private validRun: Gen<RunConfig> =
     gen {
         let! env = Gen.elements [ "cartpole"; "acrobot"; "minatar/breakout"; "minatar/seaquest" ]
-        let! agent = Gen.elements [ AgentKind.Dqn; AgentKind.Rainbow ]
+        let! agent = Gen.elements [ AgentKind.Dqn; AgentKind.Rainbow; AgentKind.Der; AgentKind.Drq ]
+        let! noisy = Gen.elements [ true; false ]
+        let! augment = Gen.elements [ true; false ]
+        let! padding = Gen.choose (1, 4)
+        let! intensity = Gen.elements [ 0.0; 0.05; 0.2 ]
         let! width = Gen.elements [ 0.25; 0.5; 1.0; 2.0; 3.0; 4.0; 16.0 ]
         let! sparsity = Gen.oneof [ Gen.constant 0.0; sparsity ]
         let! start = Gen.choose (0, 50)
@@ -56,7 +60,15 @@ let private validRun: Gen<RunConfig> =
                 Seed = int64 seed
                 Steps = int64 steps
                 StopAt = stopAt
-                Hyperparameters = { base'.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep } }
+                Hyperparameters =
+                    { base'.Hyperparameters with
+                        UpdatePeriod = period
+                        UpdatesPerStep = perStep
+                        Noisy = noisy
+                        // Augmentation shifts frames: only where the observations are images.
+                        Augment = augment && RunConfig.isMinAtar env
+                        ShiftPadding = padding
+                        IntensityScale = intensity } }
     }
 
 /// A value for each field that validation refuses, and the words its message must hold.
@@ -113,7 +125,13 @@ let private badValues: (string * FieldValue * string) list =
       "double_q", Text "maybe", "double_q must be true or false"
       "dueling", Number 1.0, "dueling must be true or false"
       "atoms", Number 0.0, "atoms must be >= 1"
-      "v_max", Number -200.0, "v_max must be > v_min" ]
+      "v_max", Number -200.0, "v_max must be > v_min"
+      "noisy", Text "maybe", "noisy must be true or false"
+      "augmentation", Number 1.0, "augmentation must be true or false"
+      "shift_padding", Number -2.0, "shift_padding must be >= 0"
+      "shift_padding", Number 1.5, "shift_padding must be a whole number"
+      "intensity_scale", Number 0.5, "intensity_scale must be in [0, 0.5)"
+      "intensity_scale", Number -0.1, "intensity_scale must be in [0, 0.5)" ]
 
 /// A run with a field set to a value, resolved as a file and flags would give it.
 let private resolveWith (run: RunConfig) (name: string) (value: FieldValue) =
@@ -161,6 +179,13 @@ let tests =
                 | Ok _ -> failtest "accepted"
                 | Error e -> Expect.stringStarts e "baseline must be none for a pruned network" "names the field")
 
+        testPropertyWithConfig config "augmentation of vector observations is refused, naming the environment" <|
+            Prop.forAll (arb validRun) (fun run ->
+                let vectors = { run with Env = "cartpole"; Network = NetworkKind.Mlp }
+                match resolveWith vectors "augmentation" (Switch true) with
+                | Ok _ -> failtest "accepted"
+                | Error e -> Expect.stringStarts e "augmentation shifts image observations ([channels, height, width]); env cartpole gives [4]" "names the field and the env")
+
         testPropertyWithConfig config "unknown fields are refused by name" <|
             Prop.forAll (arb (Gen.elements [ "widht"; "learning-rate"; "Width"; ""; "foo" ])) (fun name ->
                 match RunConfig.resolve environments [ name, Number 1.0 ] with
@@ -178,7 +203,7 @@ let tests =
                 Expect.isError (RunConfig.replayRatioSchedule (float k + 0.5)) "refused")
 
         testPropertyWithConfig config "a run agrees with its own fields, and a changed field is named" <|
-            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7 ]))) (fun (run, (name, value)) ->
+            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7; "noisy", Switch true; "augmentation", Switch false ]))) (fun (run, (name, value)) ->
                 Expect.equal (RunConfig.agrees run (RunConfig.toFields run)) (Ok()) "agrees with itself"
                 Expect.equal (RunConfig.agrees run [ "device", Text "cpu" ]) (Ok()) "the device may change"
                 let changed = RunConfig.apply [ name, value ] run |> orFail

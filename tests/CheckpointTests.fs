@@ -322,19 +322,23 @@ let tests =
             Expect.isTrue (1.0 - float (pruned |> Seq.sumBy (fun p -> p.NonZero)) / float (pruned |> Seq.sumBy (fun p -> p.Size)) > 0.89) "pruned to 90%"
         }
 
-        test "a Rainbow-style agent (C51, 3-step, prioritized, dueling, noisy head) on MinAtar with two copies resumes exactly" {
+        test "a Rainbow-style agent (C51, 3-step, prioritized, dueling, noisy head redrawn every pass, DrQ's augmentation) on MinAtar with two copies resumes exactly" {
             let rainbow =
                 { AgentConfig.minatarDqn with
                     NStep = 3
                     Atoms = 51
                     Dueling = true
+                    DoubleQ = true
                     Replay = PrioritizedReplay(0.5, 0.4, 1000L)
                     ReplayCapacity = 400
                     MinReplay = 100L
                     BatchSize = 16
-                    TargetUpdatePeriod = 100L }
+                    TargetUpdatePeriod = 100L
+                    Noisy = true
+                    Augment = true
+                    ShiftPadding = 1 }
             let spec =
-                TrainingSpec("minatar/breakout", rainbow, NetworkSpec(TorsoKind.MinAtar, Width = 0.5, Noisy = true), 600L, 2L,
+                TrainingSpec("minatar/breakout", rainbow, NetworkSpec(TorsoKind.MinAtar, Width = 0.5), 600L, 2L,
                              null, 2, 200L, 1, null, Nullable(), 200L)
             let result = expectResumeExact spec 263L 150L
             Expect.equal result.Updates 500L "an update every step after 100"

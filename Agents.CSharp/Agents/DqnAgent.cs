@@ -19,8 +19,11 @@ public sealed record PruningSetup(Schedule Schedule, Allocation Allocation, Scop
 /// Parameters live in one flat buffer each (cheap optimizer steps); when pruning, the pruner recomputes
 /// masks at the schedule's updates (counted in gradient updates, as JaxPruner does), keeps pruned weights'
 /// gradients and optimizer state at zero, and the target network copies the masked weights.
-/// Its state (both networks' parameters and buffers, the optimizer's state, the masks, the update count)
-/// can be saved and loaded into an agent built with the same configuration.
+/// Noisy nets (<see cref="AgentConfig.Noisy"/>) draw fresh noise from the agent's <see cref="NoiseStream"/>
+/// before every forward pass that acts or learns; DrQ's augmentation (<see cref="AgentConfig.Augment"/>)
+/// shifts each update's observations and next observations independently (<see cref="RandomShift"/>).
+/// Its state (both networks' parameters and buffers, the optimizer's state, the masks, the update count,
+/// the noise and augmentation generators) can be saved and loaded into an agent built with the same configuration.
 /// </summary>
 public sealed class DqnAgent : IDisposable, ICheckpointable
 {
@@ -35,6 +38,10 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly float[] sampleLosses;
     /// <summary>CQL's alpha: the weight of <see cref="ConservativeQ.Penalty"/> in the loss; 0 for none.</summary>
     private readonly double conservativeWeight;
+    /// <summary>The noise of noisy nets; null without them.</summary>
+    private readonly NoiseStream? noise;
+    /// <summary>DrQ's random shift of replayed observations; null without augmentation.</summary>
+    private readonly RandomShift? augmentation;
 
     /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
     /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.</summary>
@@ -47,7 +54,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         var checkedConfig = AgentConfigModule.validate(config);
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
-        var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling };
+        var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy };
         online = new QNetwork(spec, observationShape, actions, seed);
         target = new QNetwork(spec, observationShape, actions, seed);
         onlineParameters = new FlatParameters(online);
@@ -64,9 +71,19 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
                 ?? throw new ArgumentException(error, nameof(pruning));
         }
         sampleLosses = new float[config.BatchSize];
+        noise = config.Noisy ? new NoiseStream(Envs.EnvRandom.Derive((ulong)seed, NoiseStreamIndex)) : null;
+        augmentation = config.Augment
+            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, Envs.EnvRandom.Derive((ulong)seed, AugmentationStreamIndex))
+            : null;
         Actions = actions;
         SyncTarget();
     }
+
+    /// <summary>The index of the noise generator's seed among the streams derived from the run's seed.</summary>
+    private const int NoiseStreamIndex = 7;
+
+    /// <summary>The index of the augmentation generator's seed among the streams derived from the run's seed.</summary>
+    private const int AugmentationStreamIndex = 8;
 
     public int Actions { get; }
 
@@ -90,14 +107,20 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
 
     /// <summary>
     /// Epsilon-greedy actions for a batch of observations (copy after copy): with probability epsilon a
-    /// uniformly random action, otherwise the online network's greedy one.
+    /// uniformly random action, otherwise the online network's greedy one. Noisy nets act on fresh noise
+    /// while training and on their means when <paramref name="evaluation"/> (Dopamine's eval_mode).
     /// </summary>
-    public void Act(ReadOnlySpan<float> observations, double epsilon, ref EnvRandom random, Span<int> actions)
+    public void Act(ReadOnlySpan<float> observations, double epsilon, ref EnvRandom random, Span<int> actions, bool evaluation = false)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var input = tensor(observations.ToArray(), Shape(actions.Length));
-        var greedy = online.forward(input).argmax(1).data<long>();
+        if (noise is not null && !evaluation) noise.Redraw(online);
+        if (noise is not null && evaluation) online.eval();
+        Tensor q;
+        try { q = online.forward(input); }
+        finally { if (noise is not null && evaluation) online.train(); }
+        var greedy = q.argmax(1).data<long>();
         for (var i = 0; i < actions.Length; i++)
             actions[i] = random.Chance(epsilon) ? random.NextInt(Actions) : (int)greedy[i];
     }
@@ -110,7 +133,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         pruner?.Update(Updates);
         timer?.Lap(UpdatePhase.MaskUpdate);
         using var scope = NewDisposeScope();
-        var (loss, perSample) = Loss(batch);
+        var (loss, perSample) = Loss(batch, fresh: true);
         timer?.Lap(UpdatePhase.Forward);
         optimizer.ZeroGrad();
         loss.backward();
@@ -128,20 +151,30 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
 
     /// <summary>
     /// The batch's loss and each sample's loss [B], with the graph to the online network's parameters
-    /// (for per-sample gradients); call inside a dispose scope.
+    /// (for per-sample gradients); call inside a dispose scope. It draws nothing: noisy nets keep the noise
+    /// they hold and observations are not augmented, so measuring the loss (the analysis) never changes the run.
     /// </summary>
-    public (Tensor Loss, Tensor PerSample) Loss(ReplayBatch batch)
+    public (Tensor Loss, Tensor PerSample) Loss(ReplayBatch batch) => Loss(batch, fresh: false);
+
+    /// <summary>The loss; <paramref name="fresh"/>, for an update: fresh noise before every forward pass and augmented observations.</summary>
+    private (Tensor Loss, Tensor PerSample) Loss(ReplayBatch batch, bool fresh)
     {
         var b = batch.BatchSize;
         var observations = tensor(batch.Observations, Shape(b));
         var next = tensor(batch.NextObservations, Shape(b));
+        if (fresh && augmentation is not null)
+        {
+            // Independent shifts for the two, as Dopamine's _training_step_update (rng1, rng2).
+            observations = augmentation.Apply(observations);
+            next = augmentation.Apply(next);
+        }
         var actions = tensor(batch.Actions).view(b, 1);
         var returns = tensor(batch.Returns);
         var discounts = tensor(batch.Discounts);
         Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights) : null;
         return config.Atoms == 1
-            ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights)
-            : DistributionalLoss(observations, next, actions, returns, discounts, weights);
+            ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights, fresh)
+            : DistributionalLoss(observations, next, actions, returns, discounts, weights, fresh);
     }
 
     /// <summary>A batch's observations as the network's input tensor [B, ...].</summary>
@@ -185,6 +218,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         writer.Write(pruner is not null);
         pruner?.Save(writer);
         writer.Write<float>(sampleLosses);
+        noise?.Save(writer);
+        augmentation?.Save(writer);
     }
 
     public void Load(StateReader reader)
@@ -199,6 +234,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             throw reader.Problem(pruner is null ? "holds a pruned agent where a dense one is expected" : "holds a dense agent where a pruned one is expected");
         pruner?.Load(reader);
         reader.ReadInto<float>(sampleLosses);
+        noise?.Load(reader);
+        augmentation?.Load(reader);
     }
 
     /// <summary>A network's buffers by name (C51's support, noisy layers' noise).</summary>
@@ -226,31 +263,51 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         }
     }
 
-    private (Tensor Loss, Tensor PerSample) ExpectedValueLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)
+    // The targets come first: a noisy online network draws its noise for the next observations (double Q)
+    // before the noise its graph to the parameters keeps, which must not change until the backward pass.
+    private (Tensor Loss, Tensor PerSample) ExpectedValueLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights, bool fresh)
     {
-        var q = online.forward(observations);
-        var taken = q.gather(1, actions).squeeze(1);
         Tensor targets;
         using (no_grad())
-            targets = ValueTargets.QTargets(returns, discounts, target.forward(next), config.DoubleQ ? online.forward(next) : null);
+        {
+            var nextQ = Forward(target, next, fresh);
+            targets = ValueTargets.QTargets(returns, discounts, nextQ, config.DoubleQ ? Forward(online, next, fresh) : null);
+        }
+        Draw(online, fresh);
+        var q = online.forward(observations);
+        var taken = q.gather(1, actions).squeeze(1);
         return Conservative(ValueTargets.HuberLoss(taken, targets, weights), () => q, actions);
     }
 
-    private (Tensor Loss, Tensor PerSample) DistributionalLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights)
+    private (Tensor Loss, Tensor PerSample) DistributionalLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights, bool fresh)
     {
         var atoms = config.Atoms;
-        var logits = online.Logits(observations);
-        var taken = logits.gather(1, actions.view(-1, 1, 1).expand(-1, 1, atoms)).squeeze(1);
         Tensor projected;
         using (no_grad())
         {
+            Draw(target, fresh);
             var nextProbabilities = nn.functional.softmax(target.Logits(next), -1);
-            var chooser = config.DoubleQ ? online.forward(next) : (nextProbabilities * target.Support).sum(-1);
+            var chooser = config.DoubleQ ? Forward(online, next, fresh) : (nextProbabilities * target.Support).sum(-1);
             var choice = chooser.argmax(1).view(-1, 1, 1).expand(-1, 1, atoms);
             projected = ValueTargets.ProjectDistribution(target.Support, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
         }
+        Draw(online, fresh);
+        var logits = online.Logits(observations);
+        var taken = logits.gather(1, actions.view(-1, 1, 1).expand(-1, 1, atoms)).squeeze(1);
         return Conservative(ValueTargets.DistributionLoss(taken, projected, weights),
             () => (nn.functional.softmax(logits, -1) * online.Support).sum(-1), actions);
+    }
+
+    /// <summary>Fresh noise for the network's next forward pass, when noisy and drawing.</summary>
+    private void Draw(QNetwork network, bool fresh)
+    {
+        if (fresh) noise?.Redraw(network);
+    }
+
+    private Tensor Forward(QNetwork network, Tensor input, bool fresh)
+    {
+        Draw(network, fresh);
+        return network.forward(input);
     }
 
     /// <summary>The loss plus CQL's penalty on the online Q-values when alpha > 0; each sample's loss stays the TD loss.</summary>
@@ -261,6 +318,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
 
     public void Dispose()
     {
+        noise?.Dispose();
+        augmentation?.Dispose();
         pruner?.Dispose();
         optimizer.Dispose();
         onlineParameters.Dispose();

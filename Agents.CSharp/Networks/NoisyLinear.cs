@@ -11,10 +11,20 @@ namespace Prunerl.Agents.Networks;
 /// The noise is drawn by <see cref="ResampleNoise"/> from a seeded generator and used in training mode;
 /// evaluation mode uses the means.
 /// </summary>
+/// <remarks>
+/// Tensor lifetimes: the noise buffers are detached from any dispose scope active at construction (a
+/// scope ending would otherwise free buffers the layer still holds) and are only ever copied into, never
+/// replaced. The forward pass and the noise draw keep their temporaries in a scope of their own, so that
+/// none is left to the finalizer thread, which frees native tensors concurrently with the running op; and
+/// the forward pass's additions take an alpha Scalar the layer owns, because TorchSharp's
+/// <c>a + b</c> makes a Scalar 1 that nothing references during the native call (dotnet/TorchSharp#1434),
+/// which the finalizer can free while <c>add</c> still reads it.
+/// </remarks>
 public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight_mu, weight_sigma, bias_mu, bias_sigma;
     private readonly Tensor epsilon_in, epsilon_out;
+    private readonly Scalar one = 1.0.ToScalar();
 
     public NoisyLinear(int inputs, int outputs, double sigma0 = 0.5) : base(nameof(NoisyLinear))
     {
@@ -23,28 +33,41 @@ public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
         bias_mu = new Parameter(empty(outputs).uniform_(-bound, bound));
         weight_sigma = new Parameter(full(outputs, inputs, sigma0 / Math.Sqrt(inputs)));
         bias_sigma = new Parameter(full(outputs, sigma0 / Math.Sqrt(inputs)));
-        epsilon_in = zeros(inputs);
-        epsilon_out = zeros(outputs);
+        epsilon_in = zeros(inputs).DetachFromDisposeScope();
+        epsilon_out = zeros(outputs).DetachFromDisposeScope();
         register_buffer(nameof(epsilon_in), epsilon_in);
         register_buffer(nameof(epsilon_out), epsilon_out);
         RegisterComponents();
     }
 
-    /// <summary>Draws new noise from the generator.</summary>
+    /// <summary>Draws new noise from the generator (a CPU generator; the noise is copied to the layer's device).</summary>
     public void ResampleNoise(Generator generator)
     {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        epsilon_in.copy_(Scale(randn(epsilon_in.shape, generator: generator)));
-        epsilon_out.copy_(Scale(randn(epsilon_out.shape, generator: generator)));
+        Draw(epsilon_in, generator);
+        Draw(epsilon_out, generator);
     }
 
     public override Tensor forward(Tensor input)
     {
         if (!training) return nn.functional.linear(input, weight_mu, bias_mu);
-        var weight = weight_mu + weight_sigma * outer(epsilon_out, epsilon_in);
-        var bias = bias_mu + bias_sigma * epsilon_out;
-        return nn.functional.linear(input, weight, bias);
+        using var scope = NewDisposeScope();
+        var weight = weight_mu.add(weight_sigma * outer(epsilon_out, epsilon_in), one);
+        var bias = bias_mu.add(bias_sigma * epsilon_out, one);
+        return scope.MoveToOuter(nn.functional.linear(input, weight, bias));
     }
 
-    private static Tensor Scale(Tensor x) => x.sign() * x.abs().sqrt();
+    /// <summary>f(z) = sgn(z) sqrt(|z|) of standard normal z, written into the buffer in place.</summary>
+    private static void Draw(Tensor buffer, Generator generator)
+    {
+        var z = randn(buffer.shape, generator: generator);
+        buffer.copy_(z.sign().mul_(z.abs().sqrt_()));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) one.Dispose();
+        base.Dispose(disposing);
+    }
 }

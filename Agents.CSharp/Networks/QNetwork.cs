@@ -56,7 +56,8 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         nn.Module<Tensor, Tensor> Layer(int outputs) => spec.Noisy ? new NoisyLinear(torso.Features, outputs) : nn.Linear(torso.Features, outputs);
         head = Layer(actions * spec.Atoms);
         value = spec.Dueling ? Layer(spec.Atoms) : null;
-        support = spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1);
+        // Held by the network: never freed by a dispose scope active while it is built.
+        support = (spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1)).DetachFromDisposeScope();
         register_buffer(nameof(support), support);
         RegisterComponents();
         if (device is not null) this.to(device);

@@ -181,7 +181,7 @@ public static class DqnTraining
         public void ActAndRemember(long step)
         {
             if (offline is not null) return;
-            var epsilon = Exploration.epsilon(config.EpsilonDecaySteps, config.MinReplay, config.EpsilonTrain, step);
+            var epsilon = Exploration.trainingEpsilon(config, step);
             environment.Observations.CopyTo(observations);
             agent.Act(observations, epsilon, ref acting, actions);
             environment.Step(actions);
@@ -200,10 +200,10 @@ public static class DqnTraining
             if (TrainingSession.Due(spec.AnalyseEvery, step)) AnalyseAt(step);
         }
 
-        /// <summary>An epsilon_eval-greedy action.</summary>
+        /// <summary>An epsilon_eval-greedy action (noisy nets on their means).</summary>
         public StepResult EvaluationStep(Envs.Environment environment, ref EnvRandom random)
         {
-            agent.Act(environment.Observation, spec.Agent.EpsilonEval, ref random, evaluationAction);
+            agent.Act(environment.Observation, spec.Agent.EpsilonEval, ref random, evaluationAction, evaluation: true);
             return environment.Step(evaluationAction[0]);
         }
 
