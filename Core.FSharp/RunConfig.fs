@@ -455,7 +455,8 @@ module RunConfig =
 
     /// Checks every field's range and the fields against each other: a known environment with discrete
     /// actions and a network that takes its observations, width > 0, sparsity in [0, 1), power > 0,
-    /// 0 &lt;= prune_start &lt; prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network,
+    /// 0 &lt;= prune_start &lt; prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network (and
+    /// no reset of a noisy head), augmentation only of image observations,
     /// steps > min_replay (so the agent learns), seed >= 0, counts >= 0, and the agent's hyperparameters
     /// (AgentConfig.validate). The first failure names the field and what is allowed.
     let validate (environments: EnvironmentInfo list) (c: RunConfig) : Result<RunConfig, string> =
@@ -492,6 +493,10 @@ module RunConfig =
             do!
                 if c.Baseline = BaselineKind.NoBaseline || c.Sparsity = 0.0 then Ok()
                 else Error(sprintf "baseline must be none for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (nameIn baselines c.Baseline))
+            do!
+                if c.Baseline = BaselineKind.Reset && c.Hyperparameters.Noisy then
+                    Error "baseline reset renews a plain head, and a noisy network's head is noisy: set noisy false, or baseline redo or none"
+                else Ok()
             do! atLeast "baseline_period" 1L c.BaselinePeriod |> Result.map ignore
             do! inClosed "redo_tau" 0.0 1.0 c.RedoTau |> Result.map ignore
             do! if c.ResetLayers = 1 || c.ResetLayers = 2 then Ok() else Error(sprintf "reset_layers must be 1 or 2, got %d" c.ResetLayers)

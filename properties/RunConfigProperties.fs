@@ -64,7 +64,8 @@ let private validRun: Gen<RunConfig> =
                     { base'.Hyperparameters with
                         UpdatePeriod = period
                         UpdatesPerStep = perStep
-                        Noisy = noisy
+                        // A reset renews a plain head only.
+                        Noisy = noisy && baseline <> BaselineKind.Reset
                         // Augmentation shifts frames: only where the observations are images.
                         Augment = augment && RunConfig.isMinAtar env
                         ShiftPadding = padding

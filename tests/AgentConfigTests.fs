@@ -101,6 +101,9 @@ let tests =
             Expect.equal (minatar [ "shift_padding", Number 0.0; "intensity_scale", Number 0.0 ])
                 (Error "augmentation needs shift_padding >= 1 or intensity_scale > 0, got 0 and 0") "an augmentation that does nothing"
             Expect.equal (minatar [ "noisy", Text "yes" ]) (Error "noisy must be true or false, got 'yes'") "noisy is a switch"
+            Expect.equal (resolve [ "agent", Text "der"; "env", Text "minatar/breakout"; "sparsity", Number 0.0; "baseline", Text "reset" ])
+                (Error "baseline reset renews a plain head, and a noisy network's head is noisy: set noisy false, or baseline redo or none") "reset of a noisy head"
+            Expect.isOk (resolve [ "agent", Text "der"; "env", Text "minatar/breakout"; "sparsity", Number 0.0; "baseline", Text "redo" ]) "ReDo of a noisy network"
             match minatar [ "noisy", Switch true; "shift_padding", Number 2.0 ] with
             | Ok run ->
                 Expect.isTrue run.Hyperparameters.Noisy "noisy set"
