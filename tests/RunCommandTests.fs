@@ -40,7 +40,7 @@ let private tiny = [ "--steps"; "2000"; "--eval-every"; "1000"; "--analyse-every
 /// Bad input for `train`: the arguments (an --out folder is added) and the words of the one-line error.
 let private badTrainInput: (string * string list * string) list =
     [ "unknown environment", [ "--env"; "pong" ], "env must be one of cartpole, acrobot"
-      "unknown agent", [ "--agent"; "ppo" ], "agent must be one of dqn, rainbow, got 'ppo'"
+      "unknown agent", [ "--agent"; "ppo" ], "agent must be one of dqn, rainbow"
       "continuous actions", [ "--env"; "pendulum" ], "env must have discrete actions for the DQN family"
       "sparsity 1", [ "--sparsity"; "1" ], "sparsity must be in [0, 1), got 1"
       "negative sparsity", [ "--sparsity"; "-0.5" ], "sparsity must be in [0, 1), got -0.5"
