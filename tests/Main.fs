@@ -37,6 +37,7 @@ let all =
         SacTests.tests
         SlurmTests.tests
         OfflineTests.tests
+        DeviceTests.tests
     ]
 
 [<EntryPoint>]
