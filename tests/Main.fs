@@ -38,6 +38,7 @@ let all =
         SlurmTests.tests
         OfflineTests.tests
         SampleEfficientTests.tests
+        DeviceTests.tests
     ]
 
 [<EntryPoint>]

@@ -3,6 +3,7 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
+using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
 using static TorchSharp.torch;
@@ -23,7 +24,11 @@ public sealed record PruningSetup(Schedule Schedule, Allocation Allocation, Scop
 /// before every forward pass that acts or learns; DrQ's augmentation (<see cref="AgentConfig.Augment"/>)
 /// shifts each update's observations and next observations independently (<see cref="RandomShift"/>).
 /// Its state (both networks' parameters and buffers, the optimizer's state, the masks, the update count,
-/// the noise and augmentation generators) can be saved and loaded into an agent built with the same configuration.
+/// the noise and augmentation generators) can be saved and loaded into an agent built with the same
+/// configuration, on any device.
+/// The networks, flat buffers, optimizer state and masks live on the agent's device; batches and
+/// observations come from managed memory, each tensor copied there once per update or action, and the
+/// losses and actions come back in one copy each (see <see cref="Devices"/>).
 /// </summary>
 public sealed class DqnAgent : IDisposable, ICheckpointable
 {
@@ -35,7 +40,12 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly FlatParameters targetParameters;
     private readonly IFlatOptimizer optimizer;
     private readonly MagnitudePruner? pruner;
-    private readonly float[] sampleLosses;
+    /// <summary>Where the networks live; null for the CPU.</summary>
+    private readonly Device? device;
+    /// <summary>Each sample's loss at the last update, then the batch's loss: read back from the device in one copy.</summary>
+    private readonly float[] readout;
+    /// <summary>C51's support bounds, read once (reading them from the support at each update is a synchronisation on a GPU).</summary>
+    private readonly (float Min, float Max) supportBounds;
     /// <summary>CQL's alpha: the weight of <see cref="ConservativeQ.Penalty"/> in the loss; 0 for none.</summary>
     private readonly double conservativeWeight;
     /// <summary>The noise of noisy nets; null without them.</summary>
@@ -44,9 +54,10 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly RandomShift? augmentation;
 
     /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
-    /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.</summary>
+    /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.
+    /// Its networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
     public DqnAgent(AgentConfig config, NetworkSpec network, IReadOnlyList<int> observationShape, int actions, PruningSetup? pruning, long seed,
-        double conservativeWeight = 0)
+        double conservativeWeight = 0, Device? device = null)
     {
         if (!(conservativeWeight >= 0 && double.IsFinite(conservativeWeight)))
             throw new ArgumentOutOfRangeException(nameof(conservativeWeight), $"the CQL weight alpha must be finite and >= 0, got {conservativeWeight}");
@@ -55,8 +66,9 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
         var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy };
-        online = new QNetwork(spec, observationShape, actions, seed);
-        target = new QNetwork(spec, observationShape, actions, seed);
+        this.device = device;
+        online = new QNetwork(spec, observationShape, actions, seed, device);
+        target = new QNetwork(spec, observationShape, actions, seed, device);
         onlineParameters = new FlatParameters(online);
         targetParameters = new FlatParameters(target);
         optimizer = config.Optimizer switch
@@ -70,10 +82,11 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             pruner = MagnitudePruner.TryCreate(online, optimizer, pruning.Schedule, pruning.Allocation, pruning.Scope, out var error)
                 ?? throw new ArgumentException(error, nameof(pruning));
         }
-        sampleLosses = new float[config.BatchSize];
-        noise = config.Noisy ? new NoiseStream(Envs.EnvRandom.Derive((ulong)seed, NoiseStreamIndex)) : null;
+        readout = new float[config.BatchSize + 1];
+        supportBounds = ValueTargets.SupportBounds(online.Support);
+        noise = config.Noisy ? new NoiseStream(EnvRandom.Derive((ulong)seed, NoiseStreamIndex)) : null;
         augmentation = config.Augment
-            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, Envs.EnvRandom.Derive((ulong)seed, AugmentationStreamIndex))
+            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, EnvRandom.Derive((ulong)seed, AugmentationStreamIndex))
             : null;
         Actions = actions;
         SyncTarget();
@@ -103,7 +116,25 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     public MagnitudePruner? Pruner => pruner;
 
     /// <summary>Each sample's loss at the last update: the new priorities for prioritized replay.</summary>
-    public ReadOnlySpan<float> SampleLosses => sampleLosses;
+    public ReadOnlySpan<float> SampleLosses => readout.AsSpan(0, config.BatchSize);
+
+    /// <summary>Where the networks live (null for the CPU).</summary>
+    public Device? Device => device;
+
+    /// <summary>Takes every optimizer step with torch ops even where the fused CPU loop applies, as it is taken
+    /// on a GPU (to check one path against the other).</summary>
+    internal bool TorchOpsOnly
+    {
+        get => optimizer switch { FlatAdam adam => adam.TorchOpsOnly, FlatRmsProp rms => rms.TorchOpsOnly, _ => false };
+        set
+        {
+            switch (optimizer)
+            {
+                case FlatAdam adam: adam.TorchOpsOnly = value; break;
+                case FlatRmsProp rms: rms.TorchOpsOnly = value; break;
+            }
+        }
+    }
 
     /// <summary>
     /// Epsilon-greedy actions for a batch of observations (copy after copy): with probability epsilon a
@@ -114,13 +145,14 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var input = tensor(observations.ToArray(), Shape(actions.Length));
+        var input = tensor(observations.ToArray(), Shape(actions.Length)).ToDevice(device);
+        var onMeans = noise is not null && evaluation;
         if (noise is not null && !evaluation) noise.Redraw(online);
-        if (noise is not null && evaluation) online.eval();
+        if (onMeans) online.eval();
         Tensor q;
         try { q = online.forward(input); }
-        finally { if (noise is not null && evaluation) online.train(); }
-        var greedy = q.argmax(1).data<long>();
+        finally { if (onMeans) online.train(); }
+        var greedy = q.argmax(1).ToHost().data<long>();
         for (var i = 0; i < actions.Length; i++)
             actions[i] = random.Chance(epsilon) ? random.NextInt(Actions) : (int)greedy[i];
     }
@@ -142,11 +174,10 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         // optimizer state, leaves them exactly zero without another pass over the weights.
         optimizer.Step(pruner?.StepMask);
         timer?.Lap(UpdatePhase.Optimizer);
-        perSample.detach().data<float>().CopyTo(sampleLosses, 0);
+        Devices.ReadFloats(readout, perSample, loss);
         Updates++;
-        var value = loss.item<float>();
         timer?.Lap(UpdatePhase.Readout);
-        return value;
+        return readout[^1];
     }
 
     /// <summary>
@@ -160,25 +191,25 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private (Tensor Loss, Tensor PerSample) Loss(ReplayBatch batch, bool fresh)
     {
         var b = batch.BatchSize;
-        var observations = tensor(batch.Observations, Shape(b));
-        var next = tensor(batch.NextObservations, Shape(b));
+        var observations = Observations(batch);
+        var next = tensor(batch.NextObservations, Shape(b)).ToDevice(device);
         if (fresh && augmentation is not null)
         {
             // Independent shifts for the two, as Dopamine's _training_step_update (rng1, rng2).
             observations = augmentation.Apply(observations);
             next = augmentation.Apply(next);
         }
-        var actions = tensor(batch.Actions).view(b, 1);
-        var returns = tensor(batch.Returns);
-        var discounts = tensor(batch.Discounts);
-        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights) : null;
+        var actions = tensor(batch.Actions).ToDevice(device).view(b, 1);
+        var returns = tensor(batch.Returns).ToDevice(device);
+        var discounts = tensor(batch.Discounts).ToDevice(device);
+        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights).ToDevice(device) : null;
         return config.Atoms == 1
             ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights, fresh)
             : DistributionalLoss(observations, next, actions, returns, discounts, weights, fresh);
     }
 
-    /// <summary>A batch's observations as the network's input tensor [B, ...].</summary>
-    public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize));
+    /// <summary>A batch's observations as the network's input tensor [B, ...], on the agent's device.</summary>
+    public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize)).ToDevice(device);
 
     /// <summary>
     /// After a baseline rewrote entries of the online network (ReDo, Reset): clears the optimizer's state at
@@ -217,7 +248,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         optimizer.Save(writer);
         writer.Write(pruner is not null);
         pruner?.Save(writer);
-        writer.Write<float>(sampleLosses);
+        writer.Write(SampleLosses);
         noise?.Save(writer);
         augmentation?.Save(writer);
     }
@@ -233,7 +264,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         if (reader.ReadBoolean() != pruner is not null)
             throw reader.Problem(pruner is null ? "holds a pruned agent where a dense one is expected" : "holds a dense agent where a pruned one is expected");
         pruner?.Load(reader);
-        reader.ReadInto<float>(sampleLosses);
+        reader.ReadInto(readout.AsSpan(0, config.BatchSize));
         noise?.Load(reader);
         augmentation?.Load(reader);
     }
@@ -289,7 +320,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             var nextProbabilities = nn.functional.softmax(target.Logits(next), -1);
             var chooser = config.DoubleQ ? Forward(online, next, fresh) : (nextProbabilities * target.Support).sum(-1);
             var choice = chooser.argmax(1).view(-1, 1, 1).expand(-1, 1, atoms);
-            projected = ValueTargets.ProjectDistribution(target.Support, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
+            projected = ValueTargets.ProjectDistribution(target.Support, supportBounds, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
         }
         Draw(online, fresh);
         var logits = online.Logits(observations);
