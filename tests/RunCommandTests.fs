@@ -41,7 +41,7 @@ let private tiny = [ "--steps"; "2000"; "--eval-every"; "1000"; "--analyse-every
 let private badTrainInput: (string * string list * string) list =
     [ "unknown environment", [ "--env"; "pong" ], "env must be one of cartpole, acrobot"
       "unknown agent", [ "--agent"; "ppo" ], "agent must be one of dqn, rainbow, got 'ppo'"
-      "continuous actions", [ "--env"; "pendulum" ], "env must have discrete actions for the DQN family"
+      "continuous actions", [ "--env"; "pendulum" ], "env must have discrete actions for agent dqn"
       "sparsity 1", [ "--sparsity"; "1" ], "sparsity must be in [0, 1), got 1"
       "negative sparsity", [ "--sparsity"; "-0.5" ], "sparsity must be in [0, 1), got -0.5"
       "start after end", [ "--prune-start"; "0.9"; "--prune-end"; "0.5" ], "prune_end must be > prune_start (0.9), got 0.5"
