@@ -376,9 +376,10 @@ let tests =
                 Expect.stringContains r.Output "score - 0.52 (random-only)" "labelled")
         }
 
-        test "the built-in random scores of classic control are what a uniformly random policy scores here" {
-            // Re-measured with other seeds than the table's: within 4 standard errors (MountainCar never ends early).
-            for id, episodes in [ "cartpole", 20_000; "acrobot", 2_000; "mountaincar", 500; "pendulum", 2_000 ] do
+        test "the built-in random scores of classic control and MuJoCo are what a uniformly random policy scores here" {
+            // Re-measured with other seeds than the table's: within 4 standard errors (MountainCar and HalfCheetah never end early).
+            for id, episodes in [ "cartpole", 20_000; "acrobot", 2_000; "mountaincar", 500; "pendulum", 2_000
+                                  "mujoco/halfcheetah", 100; "mujoco/hopper", 1_000; "mujoco/walker2d", 1_000 ] do
                 let environment = EnvironmentRegistry.Create id
                 let mutable policy = EnvRandom 99UL
                 let returns = Array.zeroCreate episodes

@@ -73,7 +73,7 @@ let private badConfigFiles: (string * string * string) list =
       "another format", """{ "format": "prunerl-run/9" }""", "format must be 'prunerl-run/1', got 'prunerl-run/9'" ]
 
 /// Sends SIGTERM to a process (Process.Kill sends SIGKILL, which nothing can answer).
-let private terminate (pid: int) =
+let terminate (pid: int) =
     let r = run "kill" [ "-TERM"; string pid ] (Path.GetTempPath())
     Expect.equal r.ExitCode 0 (describe r)
 
