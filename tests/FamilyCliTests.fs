@@ -154,7 +154,7 @@ let tests =
             prunerl [ "train"; "--record-dataset"; "true" ] |> expectOneLineError "record_dataset: a recorded dataset goes into the run's folder; give --out"
         }
 
-        test "a sweep over two agents names each run by its agent, and the report groups them by agent" {
+        test "a sweep over two agents names each run by its agent, and the report keeps agents apart" {
             withFolder "agent-sweep" (fun folder ->
                 let dataset = recordDataset folder
                 let results = Path.Combine(folder, "results")
@@ -166,9 +166,13 @@ let tests =
                 Expect.equal runs.Length 4 "agents x sparsities"
                 for agent in [ "cql"; "cql-c51" ] do
                     Expect.equal (runs |> Array.filter (fun n -> n.EndsWith("_agent-" + agent)) |> Array.length) 2 (agent + " in two run names")
-                let report = prunerl [ "report"; results; "--group-by"; "agent,kind"; "--reps"; "200" ]
+                // Without --group-by, runs of different agents are grouped apart (agent, kind, width).
+                let report = prunerl [ "report"; results; "--reps"; "200" ]
                 Expect.equal report.ExitCode 0 (describe report)
-                for group in [ "agent=cql, dense"; "agent=cql, pruned"; "agent=cql-c51, dense"; "agent=cql-c51, pruned" ] do
-                    Expect.stringContains report.Output group (group + " is a group"))
+                for group in [ "agent=cql, dense, width=2"; "agent=cql, pruned, width=2"; "agent=cql-c51, dense, width=2"; "agent=cql-c51, pruned, width=2" ] do
+                    Expect.stringContains report.Output ("| " + group + " |") (group + " is a group")
+                let byAgent = prunerl [ "report"; results; "--reps"; "200"; "--group-by"; "agent"; "--out"; Path.Combine(folder, "by-agent") ]
+                Expect.equal byAgent.ExitCode 0 (describe byAgent)
+                Expect.stringContains byAgent.Output "| agent=cql | 2 |" "two cql runs in one group")
         }
     ]
