@@ -470,8 +470,8 @@ let tests =
             corrupt "status.json" """{"state":"done"}""" "state must be one of running, finished, failed, interrupted"
             corrupt "metrics.csv" "step,metric,value\n500,eval/return,1\nlate,eval/return,2\n" "metrics.csv: line 3 must be step,metric,value"
             corrupt "metrics.csv" "when,what\n" "metrics.csv: the first line must be 'step,metric,value'"
-            withFixture [ scoring "a" "mujoco/hopper" "dense" 1.0 1 10.0 ] (fun results _ ->
-                expectNothingWritten results (prunerl [ "report"; results ]) "no random and reference score for env 'mujoco/hopper'")
+            withFixture [ scoring "a" "mujoco/ant" "dense" 1.0 1 10.0 ] (fun results _ ->
+                expectNothingWritten results (prunerl [ "report"; results ]) "no random and reference score for env 'mujoco/ant'")
         }
 
         test "train -> report: a tiny dense and pruned run, scored from their metrics.csv" {
