@@ -220,7 +220,10 @@ let tests =
                 Expect.stringContains errors.Result (sprintf "continue with: prunerl train --out %s --resume" out) "says how to go on"
                 let status = json (Path.Combine(out, "status.json"))
                 Expect.equal (status.GetProperty("state").GetString()) "interrupted" "interrupted"
-                Expect.equal (status.GetProperty("total_steps").GetInt64()) 1_000_000L "of its steps")
+                Expect.equal (status.GetProperty("total_steps").GetInt64()) 1_000_000L "of its steps"
+                let stoppedAt = Text.RegularExpressions.Regex.Match(errors.Result, "cancelled at step (\\d+)")
+                Expect.isTrue stoppedAt.Success (sprintf "names the step it stopped at: %s" errors.Result)
+                Expect.equal (status.GetProperty("step").GetInt64()) (int64 stoppedAt.Groups[1].Value) "status.json's step is the checkpoint's")
         }
 
         test "sweep trains a 2x2 grid with 2 workers; a failing run is reported, the others finish; a re-run skips them" {

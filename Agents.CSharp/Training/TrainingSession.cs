@@ -193,10 +193,12 @@ internal sealed class TrainingSession : IDisposable
         return Result();
     }
 
-    /// <summary>When cancelled: a checkpoint at this step boundary (if there is not one already), then the cancellation.</summary>
+    /// <summary>When cancelled: a progress report and a checkpoint at this step boundary (if there is not one
+    /// already), then the cancellation; the report lets what records progress (status.json) agree with the checkpoint.</summary>
     private void StopIfCancelled()
     {
         if (!hooks.Cancellation.IsCancellationRequested) return;
+        if (lastProgress != step) ReportProgress();
         if (hooks.Checkpoints is not null && lastCheckpoint != step) Checkpoint();
         throw new OperationCanceledException($"the run was cancelled at step {step}", hooks.Cancellation);
     }
