@@ -30,6 +30,7 @@ type BenchTrainArgs =
     | Steps of count: int64
     | Threads of count: int
     | Repeats of count: int
+    | Device of name: string
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -40,6 +41,7 @@ type BenchTrainArgs =
             | Steps _ -> "agent steps per run (default 3000)."
             | Threads _ -> "torch threads (default: chosen per network size, as prunerl train does)."
             | Repeats _ -> "runs of each of dense and pruned, alternating; the fastest counts (default 1)."
+            | Device _ -> "where the runs train: cpu, cuda or auto (default cpu)."
 
 type BenchUpdateArgs =
     | Env of id: string
@@ -47,6 +49,7 @@ type BenchUpdateArgs =
     | Widths of multipliers: string
     | Threads of counts: string
     | Seconds of seconds: float
+    | Device of name: string
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -56,6 +59,7 @@ type BenchUpdateArgs =
             | Widths _ -> "comma-separated width multipliers (default 1,4)."
             | Threads _ -> "comma-separated torch thread counts to compare (default 1,2)."
             | Seconds _ -> "seconds of updates per agent and setting (default 2)."
+            | Device _ -> "where the agents update: cpu, cuda or auto (default cpu); off the CPU both optimizer forms take torch ops."
 
 type BenchCheckpointArgs =
     | Steps of count: int64
@@ -155,7 +159,9 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     loadTorch ()
-    printfn "DQN on %s, batch 32, one update per step, %d steps per run, fastest of %d; pruned: 90%% on the paper's schedule" id steps repeats
+    let device = TrainCommand.deviceNamed (args.GetResult(BenchTrainArgs.Device, "cpu"))
+    printfn "DQN on %s, batch 32, one update per step, %d steps per run, fastest of %d, on %s; pruned: 90%% on the paper's schedule"
+        id steps repeats (TorchRuntime.Name device)
     printfn "  %-8s  %6s  %7s  %10s  %14s  %22s  %16s" "network" "width" "threads" "parameters" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
     for torso in networks do
         for width in widths do
@@ -165,7 +171,8 @@ let private train (args: ParseResults<BenchTrainArgs>) =
             TorchSharp.torch.set_num_threads used
             let speed =
                 TrainingBenchmark.Measure(
-                    id, network, benchAgent, PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps, repeats)
+                    id, network, benchAgent, PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope), steps, repeats,
+                    device = device)
             printfn "  %-8O  %6g  %7d  %10d  %14.0f  %22.0f  %15.1f%%" torso width used parameters speed.DenseStepsPerSecond speed.PrunedStepsPerSecond (100.0 * speed.PruningOverhead)
     0
 
@@ -177,7 +184,8 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
     let seconds = args.GetResult(BenchUpdateArgs.Seconds, 2.0)
     if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
     loadTorch ()
-    printfn "One DQN update (batch 32, centered RMSProp) on %s transitions, dense and pruned to 90%%: median microseconds" id
+    let device = TrainCommand.deviceNamed (args.GetResult(BenchUpdateArgs.Device, "cpu"))
+    printfn "One DQN update (batch 32, centered RMSProp) on %s transitions on %s, dense and pruned to 90%%: median microseconds" id (TorchRuntime.Name device)
     printfn "per update over blocks of 10. forward, backward: the dense agent's; optimizer: dense/pruned step, fused (the pruner's"
     printfn "mask rides in it) and as torch ops (with a gradient mask multiply when pruned); overhead: pruned over dense with one"
     printfn "mask recomputation (recompute) per 1000 updates, fused and torch ops; act: one action at batch 1; sample: one batch"
@@ -187,7 +195,7 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
         for width in widths do
             for threads in threadCounts do
                 TorchSharp.torch.set_num_threads threads
-                let b = UpdateBenchmark.Measure(id, NetworkSpec(torso, Width = width), benchAgent, threads, seconds)
+                let b = UpdateBenchmark.Measure(id, NetworkSpec(torso, Width = width), benchAgent, threads, seconds, device = device)
                 printfn "  %-7O %5g %3d %8d %6d %7.0f %7.0f %6.0f/%-6.0f %6.0f/%-6.0f %7.0f %7.0f %5.1f%% %6.1f%% %9.0f %6.0f %6.0f"
                     torso width threads b.Parameters b.Updates b.Dense.Forward b.Dense.Backward b.Dense.Optimizer b.Pruned.Optimizer
                     b.DenseTorchOps.Optimizer b.PrunedTorchOps.Optimizer b.Dense.Total b.Pruned.Total

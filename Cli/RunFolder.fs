@@ -1,6 +1,7 @@
 /// A run's folder, laid out for people and scripts alike:
 ///   config.json    the resolved run config (every field), written before training starts
-///   status.json    {"state": "pending|running|finished|failed|interrupted", "step", "total_steps", "error", "updated"}
+///   status.json    {"state": "pending|running|finished|failed|interrupted", "step", "total_steps", "error", "updated",
+///                   "device": "cpu|cuda" once training has started on it}
 ///   slurm.json     the Slurm job array task it was last submitted as (SlurmLauncher), when it was
 ///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics (MetricsLog)
 ///   checkpoint/    the training state a resumed run continues from
@@ -130,15 +131,17 @@ type RunStatus =
       Step: int64
       TotalSteps: int64
       Error: string option
-      Updated: DateTimeOffset }
+      Updated: DateTimeOffset
+      /// The device the run trains on (config.json's device resolved: auto becomes cpu or cuda); None before it starts.
+      Device: string option }
 
 let private stateNames = [ Pending, "pending"; Running, "running"; Finished, "finished"; Failed, "failed"; Interrupted, "interrupted" ]
 
 /// A state as status.json spells it.
 let stateName (state: RunState) = stateNames |> List.find (fst >> (=) state) |> snd
 
-/// Writes status.json atomically, stamped with the time now (UTC, ISO 8601).
-let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64) (error: string option) =
+/// Writes status.json atomically, stamped with the time now (UTC, ISO 8601), with the device the run trains on when given.
+let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64) (error: string option) (device: string option) =
     use buffer = new MemoryStream()
     do
         use writer = new Utf8JsonWriter(buffer, JsonWriterOptions(Indented = true))
@@ -150,6 +153,7 @@ let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64
         | Some e -> writer.WriteString("error", e)
         | None -> writer.WriteNull "error"
         writer.WriteString("updated", DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", Globalization.CultureInfo.InvariantCulture))
+        device |> Option.iter (fun d -> writer.WriteString("device", d))
         writer.WriteEndObject()
     Files.writeAtomically (statusPath run) (Array.append (buffer.ToArray()) "\n"B)
 
@@ -174,7 +178,8 @@ let tryReadStatus (run: string) : RunStatus option =
                 match root.GetProperty("error") with
                 | e when e.ValueKind = JsonValueKind.String -> e.GetString() |> Option.ofObj
                 | _ -> None
-              Updated = optional "updated" _.GetDateTimeOffset() DateTimeOffset.MinValue })
+              Updated = optional "updated" _.GetDateTimeOffset() DateTimeOffset.MinValue
+              Device = optional "device" (fun e -> e.GetString() |> Option.ofObj) None })
     with :? IOException | :? JsonException | :? InvalidOperationException | :? Collections.Generic.KeyNotFoundException | :? FormatException | :? UnauthorizedAccessException -> None
 
 [<DllImport("libc", SetLastError = true)>]

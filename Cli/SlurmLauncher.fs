@@ -261,7 +261,7 @@ let submit (results: string) (resources: SlurmResources) (runs: string list) : i
         for run in job.Runs do
             let total = RunFolder.tryReadStatus run |> Option.map _.TotalSteps |> Option.defaultValue 0L
             let step = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
-            RunFolder.writeStatus run RunFolder.Failed step total (Some("not submitted: " + e))
+            RunFolder.writeStatus run RunFolder.Failed step total (Some("not submitted: " + e)) None
         eprintfn "prunerl: %s (the runs are marked failed; script in %s)" e submission
         1
 
@@ -284,7 +284,7 @@ let lastResourceFields (results: string) : (string * string) list =
 /// Marks a run pending for its next submission, keeping how far it got.
 let markPending (run: string) (totalSteps: int64) =
     let step = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
-    RunFolder.writeStatus run RunFolder.Pending step totalSteps None
+    RunFolder.writeStatus run RunFolder.Pending step totalSteps None None
 
 /// `prunerl sweep --resubmit-failed DIR`: the failed, interrupted and lost runs as a new job array,
 /// each resuming from its checkpoint; the resources of the last submission unless `fields` replace them.

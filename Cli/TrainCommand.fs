@@ -138,7 +138,26 @@ type Plan =
       Out: string option
       Resume: bool
       /// Torch threads asked for; None for the default.
-      Threads: int option }
+      Threads: int option
+      /// The device the run trains on: config.json's device resolved here (auto: CUDA when torch finds a GPU).
+      Device: TorchSharp.torch.Device }
+
+/// The device for a request, loading torch to look for CUDA (the CPU needs no look); a one-line error
+/// when CUDA is asked for and this build or machine has none.
+let resolveDevice (request: DeviceRequest) : TorchSharp.torch.Device =
+    if request <> DeviceRequest.Cpu then
+        match TorchRuntime.TryLoad() with
+        | false, error -> raise (UserError error)
+        | true, _ -> ()
+    match TorchRuntime.Resolve request with
+    | null, error -> raise (UserError error)
+    | device, _ -> device
+
+/// A device named on the command line (auto, cpu, cuda), resolved; one-line errors for an unknown name or absent CUDA.
+let deviceNamed (name: string) : TorchSharp.torch.Device =
+    match TorchRuntime.ParseDevice name with
+    | request, _ when request.HasValue -> resolveDevice request.Value
+    | _, error -> raise (UserError error)
 
 /// Resolves and checks everything the flags ask for; writes nothing.
 let plan (args: ParseResults<TrainArgs>) : Plan =
@@ -180,11 +199,16 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     if config.RecordDataset && out.IsNone then
         raise (UserError "record_dataset: a recorded dataset goes into the run's folder; give --out")
     checkDataset config
-    if config.Device = DeviceKind.Cuda then
-        raise (UserError "device: the training loop keeps its tensors on the CPU for now; use cpu or auto")
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
-    { Config = config; Out = out; Resume = resume; Threads = threads }
+    let device =
+        resolveDevice (
+            match config.Device with
+            | DeviceKind.Auto -> DeviceRequest.Auto
+            | DeviceKind.Cpu -> DeviceRequest.Cpu
+            | DeviceKind.Cuda -> DeviceRequest.Cuda
+        )
+    { Config = config; Out = out; Resume = resume; Threads = threads; Device = device }
 
 /// The network of a run: the DQN family's 128-128 MLP or convolutional torso, SAC's 256-256 MLPs
 /// (Haarnoja et al.), at the run's width.
@@ -245,11 +269,12 @@ let private count (period: int64) (steps: int64) = if period > 0L then steps / p
 /// The resolved configuration as config.json will hold it, then the run's key steps: gradient updates,
 /// the pruning schedule's mask updates (update, agent step, target sparsity), the baseline's
 /// applications, evaluations, analyses and checkpoints.
-let printDryRun (c: RunConfig) =
+let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
     let updates = RunConfig.gradientUpdates c
     printfn "Resolved configuration (config.json):"
     printf "%s" (Text.Encoding.UTF8.GetString(RunFolder.configJson c))
     printfn ""
+    printfn "Trains on: %s (device %s)" (TorchRuntime.Name device) (name RunConfig.devices c.Device)
     printfn "Key steps of %d agent steps:" c.Steps
     if RunConfig.isOffline c.Agent then
         printfn "  gradient updates: %d, one per step, on batches from %s (CQL weight %s)" updates (Option.defaultValue "-" c.Dataset) (Validate.show c.ConservativeWeight)
@@ -284,7 +309,7 @@ let printDryRun (c: RunConfig) =
         (count c.AnalyseEvery c.Steps) c.AnalyseEvery (count c.CheckpointEvery c.Steps) c.CheckpointEvery
 
 /// status.json kept by one writer: progress while running, then one final state that nothing overwrites.
-type private StatusFile(run: string option, totalSteps: int64) =
+type private StatusFile(run: string option, totalSteps: int64, device: string) =
     let gate = obj ()
     let mutable settled = false
     let mutable step = 0L
@@ -295,14 +320,14 @@ type private StatusFile(run: string option, totalSteps: int64) =
     member _.Progress(at: int64) =
         lock gate (fun () ->
             step <- at
-            if not settled then run |> Option.iter (fun r -> RunFolder.writeStatus r RunFolder.Running at totalSteps None))
+            if not settled then run |> Option.iter (fun r -> RunFolder.writeStatus r RunFolder.Running at totalSteps None (Some device)))
 
     /// Records the final state once; later calls change nothing.
     member _.Settle(state: RunFolder.RunState, error: string option) =
         lock gate (fun () ->
             if not settled then
                 settled <- true
-                run |> Option.iter (fun r -> RunFolder.writeStatus r state step totalSteps error))
+                run |> Option.iter (fun r -> RunFolder.writeStatus r state step totalSteps error (Some device)))
 
 /// An exception as one line for status.json and the terminal.
 let private oneLine (e: exn) =
@@ -390,14 +415,14 @@ let execute (p: Plan) : int =
         let reached = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
         printfn "Resuming from the checkpoint in %s (the run had reached step %d)" (RunFolder.checkpointPath run) reached
     | _ -> ()
-    let status = StatusFile(p.Out, p.Config.Steps)
+    let status = StatusFile(p.Out, p.Config.Steps, TorchRuntime.Name p.Device)
     status.Progress 0L
     use interruption = new Interruption(status)
     let checkpoints =
         match p.Out with
         | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
         | _ -> null
-    let title = sprintf "%s; %d torch thread(s)" (describeRun p.Config) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
+    let title = sprintf "%s; on %s, %d torch thread(s)" (describeRun p.Config) (TorchRuntime.Name p.Device) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
     let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), fun progress -> status.Progress progress.Step)
     let clock = Diagnostics.Stopwatch.StartNew()
     try
@@ -407,7 +432,7 @@ let execute (p: Plan) : int =
             | Some run -> new MetricsLog(run)
             | None -> null
         let dataset = if p.Config.RecordDataset then p.Out |> Option.map datasetFile |> Option.toObj else null
-        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset)
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device)
         let result = display.Run(fun () -> train p.Config hooks)
         status.Settle(RunFolder.Finished, None)
         printNetwork result clock.Elapsed.TotalSeconds
@@ -430,7 +455,7 @@ let run (args: ParseResults<TrainArgs>) : int =
     let p = plan args
     let finished = p.Resume && (p.Out |> Option.bind RunFolder.tryReadStatus |> Option.exists (fun s -> s.State = RunFolder.Finished))
     if args.Contains TrainArgs.Dry_Run then
-        printDryRun p.Config
+        printDryRun p.Config p.Device
         0
     elif finished then
         printfn "The run in %s has finished; nothing to resume." (Option.get p.Out)

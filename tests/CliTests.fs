@@ -123,6 +123,6 @@ let tests =
         test "--device cuda without CUDA is refused, not silently run on the CPU" {
             let r = prunerl [ "demo"; "--device"; "cuda" ]
             if r.ExitCode = 0 then Expect.stringContains r.Output "cuda" "ran on CUDA where it is available"
-            else expectOneLineError "CUDA is not available" r
+            else expectOneLineError "device: cuda is not available here" r
         }
     ]

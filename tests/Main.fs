@@ -38,6 +38,7 @@ let all =
         SacTests.tests
         SlurmTests.tests
         OfflineTests.tests
+        DeviceTests.tests
     ]
 
 [<EntryPoint>]

@@ -55,7 +55,6 @@ let private badTrainInput: (string * string list * string) list =
       "frames too small", [ "--env"; "minatar/breakout"; "--network"; "nature" ], "network nature needs frames of at least 36x36"
       "baseline on a pruned network", [ "--baseline"; "redo" ], "baseline must be none for a pruned network"
       "unknown device", [ "--device"; "tpu" ], "device must be one of auto, cpu, cuda, got 'tpu'"
-      "cuda", [ "--device"; "cuda" ], "device: the training loop keeps its tensors on the CPU"
       "unknown distribution", [ "--distribution"; "random" ], "distribution must be one of uniform, erk, got 'random'"
       "unknown schedule", [ "--schedule"; "step" ], "schedule must be one of polynomial, cosine, got 'step'"
       "no evaluation episodes", [ "--eval-episodes"; "0" ], "eval_episodes must be >= 1, got 0"

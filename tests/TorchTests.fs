@@ -48,7 +48,7 @@ let tests =
             if not (torch.cuda.is_available ()) then
                 let device, error = TorchRuntime.Resolve DeviceRequest.Cuda
                 Expect.isNull device "no CUDA device"
-                Expect.stringContains error "CUDA is not available" "message"
+                Expect.stringContains error "device: cuda is not available here (this build uses the CPU libtorch" "message"
         }
 
         test "the pruner brings each layer to the plan's count and keeps pruned weights at zero" {

@@ -3,6 +3,7 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
+using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
 using static TorchSharp.torch;
@@ -20,7 +21,10 @@ public sealed record PruningSetup(Schedule Schedule, Allocation Allocation, Scop
 /// masks at the schedule's updates (counted in gradient updates, as JaxPruner does), keeps pruned weights'
 /// gradients and optimizer state at zero, and the target network copies the masked weights.
 /// Its state (both networks' parameters and buffers, the optimizer's state, the masks, the update count)
-/// can be saved and loaded into an agent built with the same configuration.
+/// can be saved and loaded into an agent built with the same configuration, on any device.
+/// The networks, flat buffers, optimizer state and masks live on the agent's device; batches and
+/// observations come from managed memory, each tensor copied there once per update or action, and the
+/// losses and actions come back in one copy each (see <see cref="Devices"/>).
 /// </summary>
 public sealed class DqnAgent : IDisposable, ICheckpointable
 {
@@ -32,14 +36,20 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly FlatParameters targetParameters;
     private readonly IFlatOptimizer optimizer;
     private readonly MagnitudePruner? pruner;
-    private readonly float[] sampleLosses;
+    /// <summary>Where the networks live; null for the CPU.</summary>
+    private readonly Device? device;
+    /// <summary>Each sample's loss at the last update, then the batch's loss: read back from the device in one copy.</summary>
+    private readonly float[] readout;
+    /// <summary>C51's support bounds, read once (reading them from the support at each update is a synchronisation on a GPU).</summary>
+    private readonly (float Min, float Max) supportBounds;
     /// <summary>CQL's alpha: the weight of <see cref="ConservativeQ.Penalty"/> in the loss; 0 for none.</summary>
     private readonly double conservativeWeight;
 
     /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
-    /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.</summary>
+    /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.
+    /// Its networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
     public DqnAgent(AgentConfig config, NetworkSpec network, IReadOnlyList<int> observationShape, int actions, PruningSetup? pruning, long seed,
-        double conservativeWeight = 0)
+        double conservativeWeight = 0, Device? device = null)
     {
         if (!(conservativeWeight >= 0 && double.IsFinite(conservativeWeight)))
             throw new ArgumentOutOfRangeException(nameof(conservativeWeight), $"the CQL weight alpha must be finite and >= 0, got {conservativeWeight}");
@@ -48,8 +58,9 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
         var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling };
-        online = new QNetwork(spec, observationShape, actions, seed);
-        target = new QNetwork(spec, observationShape, actions, seed);
+        this.device = device;
+        online = new QNetwork(spec, observationShape, actions, seed, device);
+        target = new QNetwork(spec, observationShape, actions, seed, device);
         onlineParameters = new FlatParameters(online);
         targetParameters = new FlatParameters(target);
         optimizer = config.Optimizer switch
@@ -63,7 +74,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             pruner = MagnitudePruner.TryCreate(online, optimizer, pruning.Schedule, pruning.Allocation, pruning.Scope, out var error)
                 ?? throw new ArgumentException(error, nameof(pruning));
         }
-        sampleLosses = new float[config.BatchSize];
+        readout = new float[config.BatchSize + 1];
+        supportBounds = ValueTargets.SupportBounds(online.Support);
         Actions = actions;
         SyncTarget();
     }
@@ -86,7 +98,25 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     public MagnitudePruner? Pruner => pruner;
 
     /// <summary>Each sample's loss at the last update: the new priorities for prioritized replay.</summary>
-    public ReadOnlySpan<float> SampleLosses => sampleLosses;
+    public ReadOnlySpan<float> SampleLosses => readout.AsSpan(0, config.BatchSize);
+
+    /// <summary>Where the networks live (null for the CPU).</summary>
+    public Device? Device => device;
+
+    /// <summary>Takes every optimizer step with torch ops even where the fused CPU loop applies, as it is taken
+    /// on a GPU (to check one path against the other).</summary>
+    internal bool TorchOpsOnly
+    {
+        get => optimizer switch { FlatAdam adam => adam.TorchOpsOnly, FlatRmsProp rms => rms.TorchOpsOnly, _ => false };
+        set
+        {
+            switch (optimizer)
+            {
+                case FlatAdam adam: adam.TorchOpsOnly = value; break;
+                case FlatRmsProp rms: rms.TorchOpsOnly = value; break;
+            }
+        }
+    }
 
     /// <summary>
     /// Epsilon-greedy actions for a batch of observations (copy after copy): with probability epsilon a
@@ -96,8 +126,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var input = tensor(observations.ToArray(), Shape(actions.Length));
-        var greedy = online.forward(input).argmax(1).data<long>();
+        var input = tensor(observations.ToArray(), Shape(actions.Length)).ToDevice(device);
+        var greedy = online.forward(input).argmax(1).ToHost().data<long>();
         for (var i = 0; i < actions.Length; i++)
             actions[i] = random.Chance(epsilon) ? random.NextInt(Actions) : (int)greedy[i];
     }
@@ -119,11 +149,10 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         // optimizer state, leaves them exactly zero without another pass over the weights.
         optimizer.Step(pruner?.StepMask);
         timer?.Lap(UpdatePhase.Optimizer);
-        perSample.detach().data<float>().CopyTo(sampleLosses, 0);
+        Devices.ReadFloats(readout, perSample, loss);
         Updates++;
-        var value = loss.item<float>();
         timer?.Lap(UpdatePhase.Readout);
-        return value;
+        return readout[^1];
     }
 
     /// <summary>
@@ -133,19 +162,19 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     public (Tensor Loss, Tensor PerSample) Loss(ReplayBatch batch)
     {
         var b = batch.BatchSize;
-        var observations = tensor(batch.Observations, Shape(b));
-        var next = tensor(batch.NextObservations, Shape(b));
-        var actions = tensor(batch.Actions).view(b, 1);
-        var returns = tensor(batch.Returns);
-        var discounts = tensor(batch.Discounts);
-        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights) : null;
+        var observations = Observations(batch);
+        var next = tensor(batch.NextObservations, Shape(b)).ToDevice(device);
+        var actions = tensor(batch.Actions).ToDevice(device).view(b, 1);
+        var returns = tensor(batch.Returns).ToDevice(device);
+        var discounts = tensor(batch.Discounts).ToDevice(device);
+        Tensor? weights = config.Replay.IsPrioritizedReplay ? tensor(batch.Weights).ToDevice(device) : null;
         return config.Atoms == 1
             ? ExpectedValueLoss(observations, next, actions, returns, discounts, weights)
             : DistributionalLoss(observations, next, actions, returns, discounts, weights);
     }
 
-    /// <summary>A batch's observations as the network's input tensor [B, ...].</summary>
-    public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize));
+    /// <summary>A batch's observations as the network's input tensor [B, ...], on the agent's device.</summary>
+    public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize)).ToDevice(device);
 
     /// <summary>
     /// After a baseline rewrote entries of the online network (ReDo, Reset): clears the optimizer's state at
@@ -184,7 +213,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         optimizer.Save(writer);
         writer.Write(pruner is not null);
         pruner?.Save(writer);
-        writer.Write<float>(sampleLosses);
+        writer.Write(SampleLosses);
     }
 
     public void Load(StateReader reader)
@@ -198,7 +227,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         if (reader.ReadBoolean() != pruner is not null)
             throw reader.Problem(pruner is null ? "holds a pruned agent where a dense one is expected" : "holds a dense agent where a pruned one is expected");
         pruner?.Load(reader);
-        reader.ReadInto<float>(sampleLosses);
+        reader.ReadInto(readout.AsSpan(0, config.BatchSize));
     }
 
     /// <summary>A network's buffers by name (C51's support, noisy layers' noise).</summary>
@@ -247,7 +276,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             var nextProbabilities = nn.functional.softmax(target.Logits(next), -1);
             var chooser = config.DoubleQ ? online.forward(next) : (nextProbabilities * target.Support).sum(-1);
             var choice = chooser.argmax(1).view(-1, 1, 1).expand(-1, 1, atoms);
-            projected = ValueTargets.ProjectDistribution(target.Support, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
+            projected = ValueTargets.ProjectDistribution(target.Support, supportBounds, nextProbabilities.gather(1, choice).squeeze(1), returns, discounts);
         }
         return Conservative(ValueTargets.DistributionLoss(taken, projected, weights),
             () => (nn.functional.softmax(logits, -1) * online.Support).sum(-1), actions);

@@ -3,8 +3,10 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
+using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Agents;
@@ -30,7 +32,9 @@ public readonly record struct SacLosses(float Critic, float Actor, float Tempera
 /// each have a pruner on the same schedule over gradient updates (biases dense unless the scope says
 /// otherwise); pruned weights' gradients and optimizer state stay zero, and the target critics are masked
 /// after each smoothing step, so they hold the critics' masks exactly. The actor's sampling noise comes
-/// from the agent's own seeded stream, which its state includes.
+/// from the agent's own seeded stream, which its state includes. The networks live on the agent's device;
+/// batches, observations and noise are made in managed memory and copied there once per tensor, and an
+/// update's losses come back in one copy.
 /// </summary>
 public sealed class SacAgent : IDisposable, ICheckpointable
 {
@@ -44,9 +48,14 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     private readonly FlatParameters actorParameters, criticParameters, targetParameters, temperatureParameters;
     private readonly FlatAdam actorOptimizer, criticOptimizer, temperatureOptimizer;
     private readonly MagnitudePruner? actorPruner, criticPruner;
+    /// <summary>Where the networks live; null for the CPU.</summary>
+    private readonly Device? device;
+    /// <summary>An update's losses, temperature and entropy, read back in one copy.</summary>
+    private readonly float[] readout = new float[5];
     private EnvRandom noise;
 
-    public SacAgent(SacConfig config, NetworkSpec network, int observationSize, BoxSpace actionSpace, PruningSetup? pruning, long seed)
+    /// <summary>An agent whose networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
+    public SacAgent(SacConfig config, NetworkSpec network, int observationSize, BoxSpace actionSpace, PruningSetup? pruning, long seed, Device? device = null)
     {
         var checkedConfig = SacConfigModule.validate(config);
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
@@ -64,6 +73,14 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         critic = new TwinCritic(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 11));
         targetCritic = new TwinCritic(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 11));
         temperature = new Temperature(config.InitialAlpha);
+        this.device = device;
+        if (!Devices.IsCpu(device))
+        {
+            actor.to(device!);
+            critic.to(device!);
+            targetCritic.to(device!);
+            temperature.to(device!);
+        }
         actorParameters = new FlatParameters(actor);
         criticParameters = new FlatParameters(critic);
         targetParameters = new FlatParameters(targetCritic);
@@ -121,9 +138,9 @@ public sealed class SacAgent : IDisposable, ICheckpointable
             throw new ArgumentException($"expected whole observations of {observationSize} values and {ActionSize} action values for each, got {observations.Length} and {actions.Length}");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var input = tensor(observations.ToArray(), [count, observationSize]);
+        var input = tensor(observations.ToArray(), [count, observationSize]).ToDevice(device);
         var chosen = deterministic ? actor.forward(input) : actor.Sample(input, Noise(count)).Actions;
-        chosen.contiguous().data<float>().CopyTo(actions);
+        Devices.ReadFloats(actions, chosen.contiguous());
     }
 
     /// <summary>Policy-space actions [-1, 1] mapped affinely onto the environment's box (clamped against rounding).</summary>
@@ -144,16 +161,15 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         criticPruner?.Update(Updates);
         using var scope = NewDisposeScope();
         var b = batch.BatchSize;
-        var observations = tensor(batch.Observations, [b, observationSize]);
-        var next = tensor(batch.NextObservations, [b, observationSize]);
-        var actions = tensor(batch.ActionVectors, [b, ActionSize]);
-        var returns = tensor(batch.Returns);
-        var discounts = tensor(batch.Discounts);
+        var observations = tensor(batch.Observations, [b, observationSize]).ToDevice(device);
+        var next = tensor(batch.NextObservations, [b, observationSize]).ToDevice(device);
+        var actions = tensor(batch.ActionVectors, [b, ActionSize]).ToDevice(device);
+        var returns = tensor(batch.Returns).ToDevice(device);
+        var discounts = tensor(batch.Discounts).ToDevice(device);
 
         var (policyActions, logProbabilities) = actor.Sample(observations, Noise(b));
         var temperatureLoss = -(temperature.LogAlpha * (logProbabilities.detach() + TargetEntropy)).mean();
         var alpha = temperature.LogAlpha.detach().exp();
-        var alphaValue = alpha.item<float>();
         temperatureOptimizer.ZeroGrad();
         temperatureLoss.backward();
         temperatureOptimizer.Step();
@@ -180,7 +196,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
 
         SmoothTargets();
         Updates++;
-        return new SacLosses(criticLoss.item<float>(), actorLoss.item<float>(), temperatureLoss.item<float>(), alphaValue, -logProbabilities.mean().item<float>());
+        Devices.ReadFloats(readout, criticLoss, actorLoss, temperatureLoss, alpha, -logProbabilities.mean());
+        return new SacLosses(readout[0], readout[1], readout[2], readout[3], readout[4]);
     }
 
     /// <summary>target = tau * critic + (1 - tau) * target (Polyak averaging), then the critics' masks.</summary>
@@ -196,7 +213,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     {
         var values = new float[count * ActionSize];
         for (var i = 0; i < values.Length; i++) values[i] = (float)noise.StandardNormal();
-        return tensor(values, [count, ActionSize]);
+        return tensor(values, [count, ActionSize]).ToDevice(device);
     }
 
     /// <summary>Every parameter's size and non-zeros, the actor's then the critics' (prefixed <c>actor.</c>, <c>critic.</c>).</summary>

@@ -46,12 +46,22 @@ public static class ValueTargets
     /// <param name="nextProbabilities">[B, K] the next observation's distribution for the chosen action.</param>
     /// <param name="returns">[B] n-step returns.</param>
     /// <param name="discounts">[B] gamma^m, 0 after a termination.</param>
-    public static Tensor ProjectDistribution(Tensor support, Tensor nextProbabilities, Tensor returns, Tensor discounts)
+    public static Tensor ProjectDistribution(Tensor support, Tensor nextProbabilities, Tensor returns, Tensor discounts) =>
+        ProjectDistribution(support, SupportBounds(support), nextProbabilities, returns, discounts);
+
+    /// <summary>The first and last atoms of a support [K], read once (each read from a GPU is a synchronisation).</summary>
+    public static (float Min, float Max) SupportBounds(Tensor support)
+    {
+        using var scope = NewDisposeScope();
+        return (support[0].item<float>(), support[support.shape[0] - 1].item<float>());
+    }
+
+    /// <summary>The projection above with the support's bounds given (<see cref="SupportBounds"/>).</summary>
+    public static Tensor ProjectDistribution(Tensor support, (float Min, float Max) bounds, Tensor nextProbabilities, Tensor returns, Tensor discounts)
     {
         using var _ = no_grad();
         var atoms = support.shape[0];
-        var vMin = support[0].item<float>();
-        var vMax = support[atoms - 1].item<float>();
+        var (vMin, vMax) = bounds;
         var delta = (vMax - vMin) / (atoms - 1);
         var shifted = (returns.unsqueeze(1) + discounts.unsqueeze(1) * support.unsqueeze(0)).clamp(vMin, vMax);
         var position = (shifted - vMin) / delta;

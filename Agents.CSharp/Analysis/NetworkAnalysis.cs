@@ -1,4 +1,5 @@
 using Prunerl.Agents.Networks;
+using Prunerl.Agents.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -50,7 +51,7 @@ public static class NetworkAnalysis
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var singular = linalg.svdvals(network.Features(batch).to_type(ScalarType.Float64));
-        return Prunerl.Core.Metrics.EffectiveRank.ofSingularValues(delta, singular.data<double>().ToArray());
+        return Prunerl.Core.Metrics.EffectiveRank.ofSingularValues(delta, singular.ToHost().data<double>().ToArray());
     }
 
     /// <summary>The L2 norm of all parameters together.</summary>
@@ -84,7 +85,7 @@ public static class NetworkAnalysis
         for (var i = 0; i < count; i++)
         {
             var grads = autograd.grad([perSampleLosses[i]], parameters.ToList(), retain_graph: true, allow_unused: true);
-            gradients[i] = cat(grads.Select((g, k) => (g ?? zeros_like(parameters[k])).flatten()).ToList(), 0).data<float>().ToArray();
+            gradients[i] = cat(grads.Select((g, k) => (g ?? zeros_like(parameters[k])).flatten()).ToList(), 0).ToHost().data<float>().ToArray();
         }
         return gradients;
     }

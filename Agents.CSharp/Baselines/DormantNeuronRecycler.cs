@@ -45,7 +45,7 @@ public sealed class DormantNeuronRecycler : IDisposable, ICheckpointable
             foreach (var reader in layer.Readers)
             {
                 // Entry k along the reader's dimension belongs to neuron k / block.
-                var owner = arange(reader.Weight.shape[reader.Dimension]).div(reader.Block, rounding_mode: RoundingMode.floor);
+                var owner = arange(reader.Weight.shape[reader.Dimension], device: dormant.device).div(reader.Block, rounding_mode: RoundingMode.floor);
                 var shape = Enumerable.Repeat(1L, (int)reader.Weight.dim()).ToArray();
                 shape[reader.Dimension] = -1;
                 var readsDormant = dormant.index_select(0, owner).view(shape);

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -33,6 +34,9 @@ internal static class FreshWeights
     /// Gives the rows selected by <paramref name="rows"/> (a [n] mask over dimension 0; every row when null)
     /// of a weight and its bias new values from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for
     /// both (kaiming_uniform with a = sqrt(5)), drawn from the seeded generator; records them in the renewal.
+    /// The generator is a CPU one wherever the network lives: the values are drawn on the CPU and copied to
+    /// the weights' device, so a run draws the same fresh weights on any device and its checkpoint holds a
+    /// generator state every device can load.
     /// </summary>
     public static void Draw(Parameter weight, Parameter? bias, Tensor? rows, Generator generator, Renewal renewal)
     {
@@ -42,14 +46,14 @@ internal static class FreshWeights
         var rowShape = new long[weight.dim()];
         Array.Fill(rowShape, 1L);
         rowShape[0] = weight.shape[0];
-        var selected = (rows ?? ones(weight.shape[0], ScalarType.Bool)).view(rowShape);
+        var selected = (rows ?? ones(weight.shape[0], ScalarType.Bool, weight.device)).view(rowShape);
         Renew(weight, selected, bound, generator, renewal);
         if (bias is not null) Renew(bias, selected.view(-1), bound, generator, renewal);
     }
 
     private static void Renew(Parameter parameter, Tensor selected, double bound, Generator generator, Renewal renewal)
     {
-        var fresh = rand(parameter.shape, generator: generator) * (2 * bound) - bound;
+        var fresh = (rand(parameter.shape, generator: generator) * (2 * bound) - bound).ToDevice(parameter.device);
         parameter.copy_(where(selected, fresh, parameter));
         renewal.Add(parameter, selected);
     }

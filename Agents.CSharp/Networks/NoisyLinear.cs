@@ -30,7 +30,7 @@ public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>Draws new noise from the generator.</summary>
+    /// <summary>Draws new noise from the generator (a CPU one: the noise is copied to the layer's device).</summary>
     public void ResampleNoise(Generator generator)
     {
         using var _ = no_grad();

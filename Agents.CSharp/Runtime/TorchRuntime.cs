@@ -47,22 +47,36 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>The device for a request; null with a one-line error when CUDA is asked for and absent.</summary>
+    /// <summary>The libtorch this build ships: <c>cpu</c> or <c>cuda</c> (the build switch -p:TorchBackend).</summary>
+    public static string Backend { get; } =
+        typeof(TorchRuntime).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TorchBackend")?.Value ?? "cpu";
+
+    /// <summary>
+    /// The device for a request: <c>auto</c> is CUDA when torch finds a GPU, else the CPU. Null with a
+    /// one-line error when CUDA is asked for and absent, saying why (this build's libtorch, or no GPU).
+    /// </summary>
     public static Device? Resolve(DeviceRequest request, out string? error)
     {
         error = null;
+        if (request == DeviceRequest.Cpu) return CPU;
         var cuda = torch.cuda.is_available();
         switch (request)
         {
-            case DeviceRequest.Cpu: return CPU;
             case DeviceRequest.Auto: return cuda ? CUDA : CPU;
             case DeviceRequest.Cuda when cuda: return CUDA;
             default:
-                error = "device cuda was asked for but CUDA is not available: build with -p:TorchBackend=cuda "
-                    + "on a machine with an NVIDIA driver, or use --device cpu";
+                error = "device: cuda is not available here (" + (Backend == "cuda"
+                    ? "the CUDA libtorch found no usable NVIDIA GPU or driver; check nvidia-smi"
+                    : "this build uses the CPU libtorch; build with -p:TorchBackend=cuda on a machine with an NVIDIA GPU")
+                    + "); use --device cpu or auto";
                 return null;
         }
     }
+
+    /// <summary>A device as run records name it: <c>cpu</c>, <c>cuda</c>, or <c>cuda:N</c> for a GPU other than the first.</summary>
+    public static string Name(Device device) =>
+        device.type == DeviceType.CUDA ? (device.index > 0 ? $"cuda:{device.index}" : "cuda") : device.type.ToString().ToLowerInvariant();
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }

@@ -108,7 +108,7 @@ public static class DqnTraining
     internal static TrainingSession Session(TrainingSpec spec, RunHooks hooks, OfflineSource? offline = null) =>
         new(new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
                 spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, offline?.Spec ?? (object)spec),
-            hooks, (environment, metrics) => new Learner(spec, environment, metrics, hooks.Dataset, offline));
+            hooks, (environment, metrics) => new Learner(spec, environment, metrics, hooks, offline));
 
     /// <summary>The DQN family's part of a run: the agent, its replay, its random streams, analysis and baseline.</summary>
     private sealed class Learner : ILearner
@@ -135,8 +135,9 @@ public static class DqnTraining
         private readonly int[] evaluationAction = new int[1];
         private double lossSum;
 
-        public Learner(TrainingSpec spec, VectorEnvironment environment, IMetricsSink? metrics, string? datasetPath, OfflineSource? offline)
+        public Learner(TrainingSpec spec, VectorEnvironment environment, IMetricsSink? metrics, RunHooks hooks, OfflineSource? offline)
         {
+            var datasetPath = hooks.Dataset;
             this.spec = spec;
             config = spec.Agent;
             this.metrics = metrics;
@@ -151,7 +152,7 @@ public static class DqnTraining
             this.offline = offline;
             this.datasetPath = datasetPath;
             agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed,
-                offline?.Spec.ConservativeWeight ?? 0);
+                offline?.Spec.ConservativeWeight ?? 0, hooks.Device) { TorchOpsOnly = hooks.TorchOpsOnly };
             baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
             replay = offline is null ? MakeReplay(spec, environment) : offline.Replay(config);
             recording = datasetPath is null ? null

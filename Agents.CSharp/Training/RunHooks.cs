@@ -22,10 +22,18 @@ public readonly record struct TrainingProgress(long Step, long TotalSteps, int E
 /// <param name="Checkpoints">Where and how often to checkpoint; null for none.</param>
 /// <param name="Cancellation">Stops the run at the next step boundary, after checkpointing there, with an OperationCanceledException.</param>
 /// <param name="Dataset">A file to write the run's experience to as a <see cref="Training.Dataset"/> when it ends (DQN family only); null for none.</param>
+/// <param name="Device">Where the networks live and the updates run (null: the CPU). Not part of the run's
+/// configuration: a run checkpointed on one device resumes on another. Same seed on the CPU, same run.</param>
 public sealed record RunHooks(
     IProgress<EvaluationRecord>? Evaluations = null,
     IProgress<TrainingProgress>? Progress = null,
     IMetricsSink? Metrics = null,
     CheckpointPolicy? Checkpoints = null,
     CancellationToken Cancellation = default,
-    string? Dataset = null);
+    string? Dataset = null,
+    TorchSharp.torch.Device? Device = null)
+{
+    /// <summary>Takes every optimizer step with torch ops, as on a GPU, even on the CPU where the fused loop
+    /// applies (DQN family; to check one path against the other over whole runs).</summary>
+    internal bool TorchOpsOnly { get; init; }
+}

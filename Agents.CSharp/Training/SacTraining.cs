@@ -60,7 +60,7 @@ public static class SacTraining
         using var session = new TrainingSession(
             new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
                 spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, spec),
-            hooks ?? new RunHooks(), (environment, metrics) => new Learner(spec, environment, metrics));
+            hooks ?? new RunHooks(), (environment, metrics) => new Learner(spec, environment, metrics, hooks?.Device));
         return session.Run();
     }
 
@@ -80,7 +80,7 @@ public static class SacTraining
         private readonly float[] observations, policyActions, environmentActions, evaluationPolicy, evaluationAction;
         private readonly double[] lossSums = new double[LossNames.Length];
 
-        public Learner(SacSpec spec, VectorEnvironment environment, IMetricsSink? metrics)
+        public Learner(SacSpec spec, VectorEnvironment environment, IMetricsSink? metrics, TorchSharp.torch.Device? device)
         {
             this.spec = spec;
             config = spec.Agent;
@@ -88,7 +88,7 @@ public static class SacTraining
             this.environment = environment;
             var box = environment.ActionSpace as BoxSpace
                 ?? throw new ArgumentException($"{spec.Environment}: SAC needs continuous actions, not {environment.ActionSpace}");
-            agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed);
+            agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed, device);
             replay = new ReplayBuffer(new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, 1, config.Gamma, actionWidth: box.Size));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize, box.Size);
             acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));

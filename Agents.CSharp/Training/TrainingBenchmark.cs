@@ -28,14 +28,16 @@ public static class TrainingBenchmark
     /// Steps per second of runs of the same length and seed, dense and with <paramref name="pruning"/>,
     /// alternating <paramref name="repeats"/> times; the fastest of each counts (a busy machine only slows
     /// a run down). Give the agent a small MinReplay so that almost every measured step carries an update.
+    /// The runs train on <paramref name="device"/> (the CPU when null).
     /// </summary>
-    public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, int repeats = 1, long seed = 0)
+    public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, int repeats = 1, long seed = 0,
+        TorchSharp.torch.Device? device = null)
     {
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be >= 1, got {repeats}");
         double StepsPerSecond(PruningRequest? request)
         {
             var clock = Stopwatch.StartNew();
-            DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, request));
+            DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, request), new RunHooks(Device: device));
             return steps / clock.Elapsed.TotalSeconds;
         }
         double dense = 0, pruned = 0;
@@ -50,9 +52,11 @@ public static class TrainingBenchmark
     /// <summary>
     /// Milliseconds per SAC update on random batches (after <paramref name="warmup"/> untimed ones), dense
     /// and with actor and critics pruned to 90% (ERK) during the warm-up: the agent's update alone, without
-    /// acting or replay, at full sparsity (a mask recomputation every 1000 updates adds its own cost).
+    /// acting or replay, at full sparsity (a mask recomputation every 1000 updates adds its own cost), on
+    /// <paramref name="device"/> (the CPU when null; every update reads its losses back, so it waits for the device).
     /// </summary>
-    public static SacUpdateSpeed MeasureSacUpdate(NetworkSpec network, SacConfig config, int observationSize, int actionSize, long updates, int warmup = 20, long seed = 0)
+    public static SacUpdateSpeed MeasureSacUpdate(NetworkSpec network, SacConfig config, int observationSize, int actionSize, long updates, int warmup = 20, long seed = 0,
+        TorchSharp.torch.Device? device = null)
     {
         var box = new Envs.BoxSpace(Enumerable.Repeat(-1f, actionSize).ToArray(), Enumerable.Repeat(1f, actionSize).ToArray(), [actionSize]);
         var batch = new Replay.ReplayBatch(config.BatchSize, observationSize, actionSize);
@@ -62,7 +66,7 @@ public static class TrainingBenchmark
         Array.Fill(batch.Discounts, 0.99f);
         double Milliseconds(Agents.PruningSetup? pruning)
         {
-            using var agent = new Agents.SacAgent(config, network, observationSize, box, pruning, seed);
+            using var agent = new Agents.SacAgent(config, network, observationSize, box, pruning, seed, device);
             for (var i = 0; i < warmup; i++) agent.Update(batch);
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < updates; i++) agent.Update(batch);

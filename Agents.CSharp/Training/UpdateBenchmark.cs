@@ -55,9 +55,10 @@ public static class UpdateBenchmark
 
     /// <summary>
     /// Measures for about <paramref name="seconds"/> per agent on the torch threads already set
-    /// (<paramref name="threads"/> is recorded, not applied).
+    /// (<paramref name="threads"/> is recorded, not applied), the agents on <paramref name="device"/> (the
+    /// CPU when null; off the CPU both optimizer forms take torch ops, and each phase waits for the device).
     /// </summary>
-    public static UpdateBreakdown Measure(string environment, NetworkSpec network, AgentConfig config, int threads, double seconds, long seed = 0)
+    public static UpdateBreakdown Measure(string environment, NetworkSpec network, AgentConfig config, int threads, double seconds, long seed = 0, Device? device = null)
     {
         var spec = new TrainingSpec(environment, config, network, 0, seed);
         var vector = EnvironmentRegistry.CreateVector(environment, 1);
@@ -69,13 +70,7 @@ public static class UpdateBenchmark
         var shape = vector.ObservationSpace.Shape;
         DqnAgent Agent(bool pruned, bool torchOps)
         {
-            var agent = new DqnAgent(config, network, shape, actionCount, pruned ? NinetyPercent() : null, seed);
-            switch (agent.Optimizer)
-            {
-                case FlatRmsProp rmsProp: rmsProp.TorchOpsOnly = torchOps; break;
-                case FlatAdam adam: adam.TorchOpsOnly = torchOps; break;
-            }
-            return agent;
+            return new DqnAgent(config, network, shape, actionCount, pruned ? NinetyPercent() : null, seed, device: device) { TorchOpsOnly = torchOps };
         }
         var agents = new[] { Agent(false, false), Agent(true, false), Agent(false, true), Agent(true, true) };
         try
@@ -84,7 +79,7 @@ public static class UpdateBenchmark
             var sampleClock = new Stopwatch();
             (UpdateTimer Timer, double Microseconds) RunBlock(DqnAgent agent, int updates)
             {
-                var timer = new UpdateTimer();
+                var timer = new UpdateTimer(device);
                 var clock = new Stopwatch();
                 for (var i = 0; i < updates; i++)
                 {
@@ -135,6 +130,7 @@ public static class UpdateBenchmark
         var due = (agent.Updates / UpdateBreakdown.PaperMaskPeriod + 1) * UpdateBreakdown.PaperMaskPeriod;
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < 3; i++) agent.Pruner!.Update(due);
+        Runtime.Devices.Synchronize(agent.Device);
         return clock.Elapsed.TotalMicroseconds / 3;
     }
 

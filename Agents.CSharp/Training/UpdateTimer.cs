@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Prunerl.Agents.Runtime;
+using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Training;
 
@@ -20,8 +22,10 @@ public enum UpdatePhase
 /// <summary>
 /// Accumulates the time an agent spends in each <see cref="UpdatePhase"/> over many updates (for
 /// `prunerl bench update`); torch on CPU runs each op before returning, so a lap is that phase's time.
+/// On a GPU, whose ops run after they are queued, each mark first waits for the device's queue.
 /// </summary>
-public sealed class UpdateTimer
+/// <param name="device">The device the timed agent runs on (null for the CPU).</param>
+public sealed class UpdateTimer(Device? device = null)
 {
     private readonly long[] ticks = new long[Enum.GetValues<UpdatePhase>().Length];
     private long last;
@@ -33,12 +37,14 @@ public sealed class UpdateTimer
     public void Start()
     {
         Updates++;
+        Devices.Synchronize(device);
         last = Stopwatch.GetTimestamp();
     }
 
     /// <summary>Adds the time since the previous mark to <paramref name="phase"/>.</summary>
     public void Lap(UpdatePhase phase)
     {
+        Devices.Synchronize(device);
         var now = Stopwatch.GetTimestamp();
         ticks[(int)phase] += now - last;
         last = now;
