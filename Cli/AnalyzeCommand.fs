@@ -24,7 +24,7 @@ type AnalyzeArgs =
             match this with
             | Results _ -> "the results folder: runs (folders holding config.json) at any depth under it."
             | Out _ -> "folder for analysis.csv and the PNG figures (default <results>/analysis)."
-            | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width)."
+            | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width; agent,kind,width when the runs train several agents)."
             | Include_Unfinished -> "take running and interrupted runs too (default: finished runs only)."
             | Reps _ -> "bootstrap repetitions per interval (default 2000)."
             | Seed _ -> "seed of the bootstrap (default 0)."
@@ -119,8 +119,8 @@ let run (args: ParseResults<AnalyzeArgs>) : int =
     let root = args.GetResult AnalyzeArgs.Results
     let out = args.GetResult(AnalyzeArgs.Out, Path.Combine(root, "analysis"))
     let settings = settingsOf (args.GetResult(AnalyzeArgs.Reps, 2000)) (args.GetResult(AnalyzeArgs.Seed, 0L)) 0.0 []
-    let groupBy = parseKeys (args.GetResult(AnalyzeArgs.Group_By, String.concat "," Report.defaultGroupBy))
     let runs, skipped = Results.gather root (args.Contains AnalyzeArgs.Include_Unfinished) "analysis/dormant_fraction" " (train with --analyse-every N)"
+    let groupBy = parseKeys (args.GetResult(AnalyzeArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
     Report.checkGroupBy runs groupBy |> orFail |> ignore
     let analysis = curves settings groupBy runs
     let files = render groupBy analysis

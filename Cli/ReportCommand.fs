@@ -26,7 +26,7 @@ type ReportArgs =
             match this with
             | Results _ -> "the results folder: runs (folders holding config.json) at any depth under it."
             | Out _ -> "folder for report.md, the CSV tables and the PNG plots (default <results>/report)."
-            | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width)."
+            | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width; agent,kind,width when the runs train several agents)."
             | Scores _ -> "CSV file of normalisation scores, lines env,random,reference (reference empty: random-only); replaces the built-in ones for those envs."
             | Score_Window _ -> "a run's score is the mean of its evaluations in this last fraction of its steps, at least the final one; 0 takes the final evaluation (default 0.1)."
             | Include_Unfinished -> "take running and interrupted runs too (default: finished runs only)."
@@ -69,7 +69,7 @@ let private compute (settings: ReportSettings) (keys: string list) (runs: Run li
       Improvements = Report.improvements settings keys scored |> orFail
       Profiles = Report.profiles settings keys taus scored |> orFail
       Learning = Report.curves settings Aggregate.iqm keys (scored |> List.map (fun s -> s.Run, s.Evaluations)) |> orFail
-      WidthScaling = Report.summarise settings Report.defaultGroupBy scored |> orFail
+      WidthScaling = Report.summarise settings (Report.defaultGroupFor runs) scored |> orFail
       Sparsity = Report.curves settings Aggregate.mean [ "sparsity" ] sparsitySeries |> orFail
       Analysis = AnalyzeCommand.curves settings keys runs }
 
@@ -108,16 +108,17 @@ let private curvesCsv (curves: Curve list) =
         [ for c in curves do
             for p in c.Points -> [ Report.label c.Group; string p.Step; string p.Runs ] @ intervalCells p.Value ]
 
-/// Width-scaling points per kind: (kind, [(width, IQM interval, runs)]) for numeric widths.
+/// Width-scaling points per kind (and agent, when the runs train several): (label, [(width, IQM interval,
+/// runs)]) for numeric widths, from summaries grouped with width last.
 let private widthPoints (summaries: GroupSummary list) =
     summaries
     |> List.choose (fun s ->
-        match s.Group.Values with
-        | [ (_, kind); (_, width) ] ->
+        match List.rev s.Group.Values with
+        | (_, width) :: others ->
             match Double.TryParse(width, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-            | true, w -> Some(kind, (w, s))
+            | true, w -> Some(Report.label { Values = List.rev others }, (w, s))
             | _ -> None
-        | _ -> None)
+        | [] -> None)
     |> List.groupBy fst
     |> List.map (fun (kind, points) -> kind, points |> List.map snd |> List.sortBy fst)
 
@@ -215,8 +216,8 @@ let run (args: ParseResults<ReportArgs>) : int =
     let settings =
         AnalyzeCommand.settingsOf (args.GetResult(ReportArgs.Reps, 2000)) (args.GetResult(ReportArgs.Seed, 0L))
             (Validate.inClosed "score_window" 0.0 1.0 (args.GetResult(ReportArgs.Score_Window, 0.1)) |> orFail) scales
-    let keys = AnalyzeCommand.parseKeys (args.GetResult(ReportArgs.Group_By, String.concat "," Report.defaultGroupBy))
     let runs, skipped = Results.gather root (args.Contains ReportArgs.Include_Unfinished) Report.evaluationMetric ""
+    let keys = AnalyzeCommand.parseKeys (args.GetResult(ReportArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
     Report.checkGroupBy runs keys |> orFail |> ignore
     let c = compute settings keys runs skipped
     let tables =

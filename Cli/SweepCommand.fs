@@ -18,6 +18,7 @@ open Prunerl.Cli.UserError
 type SweepArgs =
     | Config of file: string
     | [<AltCommandLine("-o")>] Out of directory: string
+    | Agent of names: string
     | Env of ids: string
     | Width of multipliers: string
     | Sparsity of fractions: string
@@ -43,6 +44,7 @@ type SweepArgs =
             match this with
             | Config _ -> "a JSON file of run fields, each a value or a list of values to sweep over; flags replace its fields."
             | Out _ -> "the results folder: one folder per run, named after its grid point (required)."
+            | Agent _ -> "agents, comma-separated: dqn, rainbow, sac, cql, cql-c51 (run names then carry the agent)."
             | Env _ -> "environment ids, comma-separated (repeatable)."
             | Width _ -> "width multipliers, comma-separated."
             | Sparsity _ -> "final sparsities, comma-separated; 0 is dense."
@@ -68,6 +70,7 @@ let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list
     let split (text: string) = text.Split(',', StringSplitOptions.TrimEntries ||| StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
     let axis (arg: SweepArgs) =
         match arg with
+        | SweepArgs.Agent v -> Some("agent", split v)
         | SweepArgs.Env v -> Some("env", split v)
         | SweepArgs.Width v -> Some("width", split v)
         | SweepArgs.Sparsity v -> Some("sparsity", split v)
@@ -344,7 +347,10 @@ let run (args: ParseResults<SweepArgs>) : int =
                 | [] -> None
         let workers = args.GetResult(SweepArgs.Workers, Environment.ProcessorCount)
         if workers < 1 then raise (UserError(sprintf "workers must be >= 1, got %d" workers))
-        let runs = Sweep.plan RunFolder.environments.Value (axes args fileAxes) |> Result.mapError (sprintf "sweep: %s") |> orFail
+        let grid = axes args fileAxes |> List.map (fun (name, values) -> name, values |> List.collect (fun v -> TrainCommand.absoluteDataset [ name, v ] |> List.map snd))
+        let runs = Sweep.plan RunFolder.environments.Value grid |> Result.mapError (sprintf "sweep: %s") |> orFail
+        // Each dataset is checked against each environment once, before any run starts.
+        runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter TrainCommand.checkDataset
         RunFolder.checkWritable "out" results
         let planned = runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
         match resources with

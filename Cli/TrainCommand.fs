@@ -66,6 +66,15 @@ type TrainArgs =
     | Augmentation of enabled: bool
     | Shift_Padding of pixels: int
     | Intensity_Scale of scale: float
+    | Tau of tau: float
+    | Actor_Learning_Rate of rate: float
+    | Critic_Learning_Rate of rate: float
+    | Alpha_Learning_Rate of rate: float
+    | Initial_Alpha of alpha: float
+    | Target_Entropy of per_dimension: float
+    | Dataset of file: string
+    | Conservative_Weight of alpha: float
+    | Record_Dataset of enabled: bool
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -100,6 +109,33 @@ let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
         )
     | _ -> None
 
+/// The file a run trained with record_dataset writes its experience to.
+let datasetFile (run: string) = Path.Combine(run, "dataset.prlds")
+
+/// The field values with a dataset path made absolute, so that a run's config names its dataset
+/// wherever it is resumed from (a sweep's runs start in other folders).
+let absoluteDataset (values: (string * FieldValue) list) : (string * FieldValue) list =
+    values
+    |> List.map (fun (name, value) ->
+        match name, value with
+        | "dataset", Text path when path.Trim() <> "" -> name, Text(Path.GetFullPath path)
+        | _ -> name, value)
+
+/// Checks an offline run's dataset before any work: it must be a dataset file, whole (every checksum
+/// right), recorded on the run's environment with its observations and actions. A one-line error otherwise.
+let checkDataset (c: RunConfig) =
+    match c.Dataset with
+    | Some path when RunConfig.isOffline c.Agent ->
+        if not (File.Exists path) then raise (UserError(sprintf "dataset: %s does not exist (train a DQN-family run with --record-dataset true to record one)" path))
+        let environment = Prunerl.Agents.Envs.EnvironmentRegistry.Create c.Env
+        let actions =
+            match environment.ActionSpace with
+            | :? Prunerl.Agents.Envs.DiscreteSpace as discrete -> discrete.Count
+            | space -> raise (UserError(sprintf "dataset: env %s has %O actions; datasets hold discrete ones" c.Env space))
+        try (Dataset.Read path).CheckRecordedOn(c.Env, environment.ObservationSpace.Shape, actions)
+        with :? CheckpointException as e -> raise (UserError("dataset: " + e.Message))
+    | _ -> ()
+
 /// A run ready to start: its config, where it goes, and whether it continues one.
 type Plan =
     { Config: RunConfig
@@ -133,7 +169,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         match args.TryGetResult TrainArgs.Config with
         | Some path -> RunFolder.readFields "config" path
         | None -> []
-    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf)
+    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> absoluteDataset
     let out = args.TryGetResult TrainArgs.Out
     let resume =
         args.Contains TrainArgs.Resume
@@ -164,6 +200,9 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
             try (Prunerl.Agents.Checkpoints.CheckpointFile.Open path).Dispose()
             with :? CheckpointException as e -> raise (UserError("resume: " + e.Message))
     | None -> ()
+    if config.RecordDataset && out.IsNone then
+        raise (UserError "record_dataset: a recorded dataset goes into the run's folder; give --out")
+    checkDataset config
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     let device =
@@ -175,28 +214,56 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         )
     { Config = config; Out = out; Resume = resume; Threads = threads; Device = device }
 
-/// What the training loop takes for a run config.
-let trainingSpec (c: RunConfig) : TrainingSpec =
+/// The network of a run: the DQN family's 128-128 MLP or convolutional torso, SAC's 256-256 MLPs
+/// (Haarnoja et al.), at the run's width.
+let private networkSpec (c: RunConfig) =
     let torso =
         match c.Network with
         | NetworkKind.Mlp -> TorsoKind.Mlp
         | NetworkKind.MinAtar -> TorsoKind.MinAtar
         | NetworkKind.Nature -> TorsoKind.Nature
         | NetworkKind.Impala -> TorsoKind.Impala
-    let network = NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then [| 128; 128 |] else null))
+    let hidden = if c.Agent = AgentKind.Sac then [| 256; 256 |] else [| 128; 128 |]
+    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then hidden else null))
+
+/// The pruning a run asks for (of every network it trains); null for a dense run.
+let private pruningRequest (c: RunConfig) : PruningRequest | null =
     let allocation =
         match c.Distribution with
         | DistributionKind.Uniform -> LayerWise Uniform
         | DistributionKind.Erk -> LayerWise(Erk 1.0)
-    let pruning = RunConfig.pruning c |> Option.map (fun spec -> PruningRequest(spec, allocation, Sparsity.paperScope))
-    let baseline: BaselineRequest | null =
-        match c.Baseline with
-        | BaselineKind.NoBaseline -> null
-        | BaselineKind.Reset -> ResetRequest(c.BaselinePeriod, c.ResetLayers)
-        | BaselineKind.Redo -> RedoRequest(c.BaselinePeriod, c.RedoTau)
+    RunConfig.pruning c |> Option.map (fun spec -> PruningRequest(spec, allocation, Sparsity.paperScope)) |> Option.toObj
+
+let private baselineRequest (c: RunConfig) : BaselineRequest | null =
+    match c.Baseline with
+    | BaselineKind.NoBaseline -> null
+    | BaselineKind.Reset -> ResetRequest(c.BaselinePeriod, c.ResetLayers)
+    | BaselineKind.Redo -> RedoRequest(c.BaselinePeriod, c.RedoTau)
+
+/// What the DQN family's training loop takes for a run config.
+let trainingSpec (c: RunConfig) : TrainingSpec =
     TrainingSpec(
-        c.Env, c.Hyperparameters, network, c.Steps, c.Seed, Option.toObj pruning, 1, c.EvalEvery, c.EvalEpisodes, null,
-        Option.toNullable c.StopAt, c.AnalyseEvery, baseline)
+        c.Env, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, pruningRequest c, 1, c.EvalEvery, c.EvalEpisodes, null,
+        Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c)
+
+/// What SAC's training loop takes for a run config.
+let sacSpec (c: RunConfig) : SacSpec =
+    SacSpec(c.Env, c.Sac, networkSpec c, c.Steps, c.Seed, pruningRequest c, 1, c.EvalEvery, c.EvalEpisodes, null, Option.toNullable c.StopAt)
+
+/// What offline training takes for a run config: its steps are gradient updates.
+let offlineSpec (c: RunConfig) : OfflineSpec =
+    let dataset = c.Dataset |> Option.defaultWith (fun () -> invalidArg "c" "an offline run names its dataset")
+    OfflineSpec(
+        c.Env, dataset, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, c.ConservativeWeight, pruningRequest c, c.EvalEvery,
+        c.EvalEpisodes, null, Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c)
+
+/// Trains the run's agent with its training loop.
+let private train (c: RunConfig) (hooks: RunHooks) : TrainingResult =
+    match c.Agent with
+    | AgentKind.Sac -> SacTraining.Run(sacSpec c, hooks)
+    | AgentKind.Cql
+    | AgentKind.CqlC51 -> OfflineTraining.Run(offlineSpec c, hooks)
+    | _ -> DqnTraining.Run(trainingSpec c, hooks)
 
 let private name choices x = choices |> List.find (snd >> (=) x) |> fst
 
@@ -207,15 +274,20 @@ let private count (period: int64) (steps: int64) = if period > 0L then steps / p
 /// the pruning schedule's mask updates (update, agent step, target sparsity), the baseline's
 /// applications, evaluations, analyses and checkpoints.
 let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
-    let agent = c.Hyperparameters
-    let updates = AgentConfig.gradientUpdates agent c.Steps
+    let updates = RunConfig.gradientUpdates c
     printfn "Resolved configuration (config.json):"
     printf "%s" (Text.Encoding.UTF8.GetString(RunFolder.configJson c))
     printfn ""
     printfn "Trains on: %s (device %s)" (TorchRuntime.Name device) (name RunConfig.devices c.Device)
     printfn "Key steps of %d agent steps:" c.Steps
-    printfn "  gradient updates: %d (replay ratio %s: %d per update step, every %d agent steps after %d; the first at step %d)"
-        updates (Validate.show (RunConfig.replayRatio agent)) agent.UpdatesPerStep agent.UpdatePeriod agent.MinReplay (AgentConfig.stepOfUpdate agent 0L)
+    if RunConfig.isOffline c.Agent then
+        printfn "  gradient updates: %d, one per step, on batches from %s (CQL weight %s)" updates (Option.defaultValue "-" c.Dataset) (Validate.show c.ConservativeWeight)
+    else
+        let perStep, period, warmUp =
+            if c.Agent = AgentKind.Sac then c.Sac.UpdatesPerStep, c.Sac.UpdatePeriod, c.Sac.MinReplay
+            else c.Hyperparameters.UpdatesPerStep, c.Hyperparameters.UpdatePeriod, c.Hyperparameters.MinReplay
+        printfn "  gradient updates: %d (replay ratio %s: %d per update step, every %d agent steps after %d; the first at step %d)"
+            updates (Validate.show (RunConfig.runReplayRatio c)) perStep period warmUp (RunConfig.stepOfUpdate c 0L)
     match RunConfig.schedule c |> orFail with
     | None -> printfn "  pruning: none (sparsity 0, a dense network)"
     | Some schedule ->
@@ -228,13 +300,13 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
             (Validate.show c.Sparsity) ramp (name RunConfig.distributions c.Distribution) masks c.PruneEvery
         printfn "    %10s  %12s  %16s" "update" "agent step" "target sparsity"
         for update in Schedule.milestones 7 schedule do
-            printfn "    %10d  %12d  %16.4f" update (AgentConfig.stepOfUpdate agent update) (Schedule.sparsityAt schedule update)
+            printfn "    %10d  %12d  %16.4f" update (RunConfig.stepOfUpdate c update) (Schedule.sparsityAt schedule update)
     match c.Baseline with
     | BaselineKind.NoBaseline -> ()
     | baseline ->
         printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
             (name RunConfig.baselines baseline) c.BaselinePeriod (updates / c.BaselinePeriod) c.BaselinePeriod
-            (AgentConfig.stepOfUpdate agent (c.BaselinePeriod - 1L))
+            (RunConfig.stepOfUpdate c (c.BaselinePeriod - 1L))
     printfn "  evaluations: %d (every %d steps, %d episodes each)%s" (count c.EvalEvery c.Steps) c.EvalEvery c.EvalEpisodes
         (match c.StopAt with Some r -> sprintf ", stopping once the mean return reaches %s" (Validate.show r) | None -> "")
     printfn "  analyses: %d (every %d steps); checkpoints: %d (every %d steps)"
@@ -271,11 +343,13 @@ let private oneLine (e: exn) =
 let private printNetwork (result: TrainingResult) (seconds: float) =
     printfn ""
     printfn "Final network (measured on the tensors):"
-    printfn "  %-22s  %-12s  %8s  %8s  %8s" "parameter" "shape" "size" "non-zero" "sparsity"
+    // Names as long as SAC's critics' widen the first column.
+    let width = result.Parameters |> Seq.map (fun p -> p.Name.Length) |> Seq.fold max 22
+    printfn "  %-*s  %-12s  %8s  %8s  %8s" width "parameter" "shape" "size" "non-zero" "sparsity"
     for p in result.Parameters do
-        printfn "  %-22s  %-12s  %8d  %8d  %8.4f" p.Name (p.Shape |> Array.map string |> String.concat "x") p.Size p.NonZero p.Sparsity
+        printfn "  %-*s  %-12s  %8d  %8d  %8.4f" width p.Name (p.Shape |> Array.map string |> String.concat "x") p.Size p.NonZero p.Sparsity
     let total, nonZero = result.Parameters |> Seq.sumBy (fun p -> p.Size), result.Parameters |> Seq.sumBy (fun p -> p.NonZero)
-    printfn "  %-22s  %-12s  %8d  %8d  %8.4f" "total" "" total nonZero (1.0 - float nonZero / float total)
+    printfn "  %-*s  %-12s  %8d  %8d  %8.4f" width "total" "" total nonZero (1.0 - float nonZero / float total)
     match result.Evaluations |> Seq.sortByDescending (fun e -> e.MeanReturn) |> Seq.tryHead with
     | Some best -> printfn "Best evaluation: %.1f at step %d; %d episodes, %d gradient updates in %.1f s" best.MeanReturn best.Step result.Episodes.Count result.Updates seconds
     | None -> printfn "%d episodes, %d gradient updates in %.1f s" result.Episodes.Count result.Updates seconds
@@ -288,9 +362,13 @@ let private describeRun (c: RunConfig) =
             | b -> sprintf "dense, %s every %d updates" (name RunConfig.baselines b) c.BaselinePeriod
         else
             sprintf "pruned to %s (%s) between %s and %s of %d updates" (Validate.show c.Sparsity) (name RunConfig.distributions c.Distribution)
-                (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (AgentConfig.gradientUpdates c.Hyperparameters c.Steps)
-    sprintf "Training %s on %s for %d steps, seed %d: %s network at width %s, %s"
-        (name RunConfig.agents c.Agent) c.Env c.Steps c.Seed (name RunConfig.networks c.Network) (Validate.show c.Width) what
+                (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (RunConfig.gradientUpdates c)
+    let source =
+        match c.Dataset with
+        | Some path when RunConfig.isOffline c.Agent -> sprintf " offline from %s (a step is an update)" path
+        | _ -> ""
+    sprintf "Training %s on %s%s for %d steps, seed %d: %s network at width %s, %s"
+        (name RunConfig.agents c.Agent) c.Env source c.Steps c.Seed (name RunConfig.networks c.Network) (Validate.show c.Width) what
 
 /// Ends the run at its next step, after a checkpoint, on the first SIGINT (exit code 130) or SIGTERM
 /// (143, a scheduler's preemption); a second signal ends the process at once, the run marked interrupted.
@@ -323,8 +401,7 @@ let execute (p: Plan) : int =
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
-    let spec = trainingSpec p.Config
-    let threads = p.Threads |> Option.defaultWith (fun () -> TorchThreads.For(TorchThreads.ParameterCount(spec.Environment, spec.Network)))
+    let threads = p.Threads |> Option.defaultWith (fun () -> TorchThreads.For(TorchThreads.ParameterCount(p.Config.Env, networkSpec p.Config)))
     TorchSharp.torch.set_num_threads threads
     let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
     match p.Out with
@@ -358,8 +435,9 @@ let execute (p: Plan) : int =
             | Some run when checkpointed -> MetricsLog.Reopen run
             | Some run -> new MetricsLog(run)
             | None -> null
-        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, Device = p.Device)
-        let result = display.Run(fun () -> DqnTraining.Run(spec, hooks))
+        let dataset = if p.Config.RecordDataset then p.Out |> Option.map datasetFile |> Option.toObj else null
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device)
+        let result = display.Run(fun () -> train p.Config hooks)
         status.Settle(RunFolder.Finished, None)
         printNetwork result clock.Elapsed.TotalSeconds
         0

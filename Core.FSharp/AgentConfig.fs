@@ -383,9 +383,25 @@ module SacConfig =
             do! positive "initial_alpha" c.InitialAlpha |> Result.map ignore
             do!
                 if Double.IsFinite c.TargetEntropyPerDimension then Ok()
-                else Error(sprintf "target_entropy_per_dimension must be a finite number, got %s" (show c.TargetEntropyPerDimension))
+                else Error(sprintf "target_entropy (per action dimension) must be a finite number, got %s" (show c.TargetEntropyPerDimension))
             return c
         }
+
+/// CQL's weight alpha (Kumar, Zhou, Tucker and Levine 2020, eq. 4: alpha times
+/// E_s[logsumexp_a Q(s, a) - Q(s, a_data)] added to the TD loss) as the published offline Atari agents set it.
+[<RequireQualifiedAccess>]
+module ConservativeWeight =
+
+    /// CQL on a DQN-style (expected-value) agent: 1.0, the CQL reference code's Atari setting for 10% of
+    /// the DQN Replay Dataset (github.com/aviralkumar2907/CQL, atari/README: "For 1% data, use
+    /// minq_weight=4.0 and for 10% data, use minq_weight=1.0"; its agent is QR-DQN).
+    let dqn = 1.0
+
+    /// CQL+C51: 0.1, the CQL coefficient of Dopamine's offline C51 agents (dopamine/labs/offline_rl,
+    /// OfflineJaxRainbowAgent.bc_coefficient = 0.1 in jax_rainbow.gin and jax_classy_cql.gin: "Coefficient
+    /// for the CQL loss", the same logsumexp_a Q - Q(a_data) term), the code the DR3 line of work (Kumar et
+    /// al. 2021) and the pruning paper's offline experiments build on.
+    let c51 = 0.1
 
 /// The replay ratio (gradient updates per agent step) as every agent's knob: a ratio r becomes an
 /// update period and a number of updates per update step, (round(1/r), 1) for r < 1, else (1, round r).

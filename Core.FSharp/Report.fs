@@ -146,6 +146,12 @@ module Report =
     let value (key: string) (run: Run) : string =
         if key = kindKey then kind run.Config else run.Config.TryFind key |> Option.defaultValue "-"
 
+    /// The grouping when none is asked for: defaultGroupBy, with "agent" first when the runs train more
+    /// than one agent (runs of different agents are never pooled unless asked for).
+    let defaultGroupFor (runs: Run list) : string list =
+        if (runs |> List.map (value "agent") |> List.distinct |> List.length) > 1 then "agent" :: defaultGroupBy
+        else defaultGroupBy
+
     /// A run's environment (config "env").
     let env (run: Run) : string = value "env" run
 

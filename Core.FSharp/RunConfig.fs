@@ -4,7 +4,8 @@ open System
 open System.Globalization
 open Prunerl.Core.Validate
 
-/// Which agent of the DQN family a run trains.
+/// Which agent a run trains: the DQN family online (discrete actions), SAC (continuous actions), or
+/// the DQN family offline from a recorded dataset (CQL, CQL+C51).
 [<RequireQualifiedAccess>]
 type AgentKind =
     /// DQN (Mnih et al. 2015) with the environment family's preset.
@@ -16,6 +17,12 @@ type AgentKind =
     | Der
     /// DrQ(epsilon) (Kostrikov et al. 2020; Agarwal et al. 2021) for the 100k-interaction budget: AgentConfig.drqEpsilon.
     | Drq
+    /// Soft actor-critic (Haarnoja et al. 2018) for continuous actions; its hyperparameters are RunConfig.Sac.
+    | Sac
+    /// Offline CQL (Kumar et al. 2020): the family's DQN trained from a dataset with CQL's regulariser.
+    | Cql
+    /// Offline CQL+C51: the same with C51's distribution over 51 atoms (Dopamine's offline C51 agents).
+    | CqlC51
 
 /// Which value network a run trains (every layer's channels and units scaled by the width).
 [<RequireQualifiedAccess>]
@@ -126,8 +133,17 @@ type RunConfig =
       CheckpointEvery: int64
       /// Stop once an evaluation's mean return reaches this.
       StopAt: float option
-      /// The agent's hyperparameters; the replay ratio is UpdatesPerStep / UpdatePeriod.
-      Hyperparameters: AgentConfig }
+      /// The DQN family's hyperparameters (online and offline); the replay ratio is UpdatesPerStep / UpdatePeriod.
+      Hyperparameters: AgentConfig
+      /// SAC's hyperparameters, the agent's when it is SAC (the shared knobs gamma, batch size, replay
+      /// capacity, warm-up and replay ratio then set these).
+      Sac: SacConfig
+      /// Offline agents: the dataset file (PRLDATA, recorded by a DQN-family run) they learn from.
+      Dataset: string option
+      /// Offline agents: CQL's weight alpha (ConservativeWeight).
+      ConservativeWeight: float
+      /// Online DQN family: record the run's experience as a dataset in its folder.
+      RecordDataset: bool }
 
 /// A value of a run field as a file or a flag gives it.
 type FieldValue =
@@ -203,7 +219,7 @@ module RunConfig =
         | other -> Error(sprintf "%s must be true or false, got %s" field (describe other))
 
     /// The agents by name.
-    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow; "der", AgentKind.Der; "drq", AgentKind.Drq ]
+    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow; "der", AgentKind.Der; "drq", AgentKind.Drq; "sac", AgentKind.Sac; "cql", AgentKind.Cql; "cql-c51", AgentKind.CqlC51 ]
     /// The networks by name.
     let networks = [ "mlp", NetworkKind.Mlp; "minatar", NetworkKind.MinAtar; "nature", NetworkKind.Nature; "impala", NetworkKind.Impala ]
     /// The schedule's ramps by name.
@@ -242,6 +258,19 @@ module RunConfig =
 
     let private knob name help read write = { Name = name; Help = help; Read = read; Write = write }
 
+    /// Whether an agent learns offline, from a dataset (CQL, CQL+C51).
+    let isOffline (agent: AgentKind) = agent = AgentKind.Cql || agent = AgentKind.CqlC51
+
+    let private isSac (c: RunConfig) = c.Agent = AgentKind.Sac
+
+    /// A knob every agent has (gamma, batch size, ...), read from the record of the run's agent: SAC's or the DQN family's.
+    let private onAgent (ofSac: SacConfig -> 'a) (ofDqn: AgentConfig -> 'a) (c: RunConfig) : 'a =
+        if isSac c then ofSac c.Sac else ofDqn c.Hyperparameters
+
+    /// The config with a knob every agent has set on the record of the run's agent.
+    let private setOnAgent (setSac: SacConfig -> 'a -> SacConfig) (setDqn: AgentConfig -> 'a -> AgentConfig) (c: RunConfig) (x: 'a) =
+        if isSac c then { c with Sac = setSac c.Sac x } else { c with Hyperparameters = setDqn c.Hyperparameters x }
+
     let private numberField name help (get: RunConfig -> float) set =
         knob name help (get >> Number) (fun v c -> number name v |> Result.map (set c))
 
@@ -268,7 +297,7 @@ module RunConfig =
               match v with
               | Text f when f = format -> Ok c
               | other -> Error(sprintf "format must be '%s', got %s" format (describe other)))
-          choiceField "agent" "dqn, rainbow, der or drq" agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
+          choiceField "agent" (agents |> List.map fst |> String.concat ", ") agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
           knob "env" "environment id (prunerl envs lists them)" (fun c -> Text c.Env) (fun v c ->
               match v with
               | Text s -> Ok { c with Env = s }
@@ -287,10 +316,16 @@ module RunConfig =
           numberField "redo_tau" "ReDo's dormancy threshold" (fun c -> c.RedoTau) (fun c x -> { c with RedoTau = x })
           intField "reset_layers" "Reset: how many last layers are renewed (1 or 2)" (fun c -> c.ResetLayers) (fun c x -> { c with ResetLayers = x })
           wholeField "steps" "agent steps" (fun c -> c.Steps) (fun c x -> { c with Steps = x })
-          knob "replay_ratio" "gradient updates per agent step: 1, 2, ... or 1/k" (fun c -> Number(replayRatio c.Hyperparameters)) (fun v c ->
-              number "replay_ratio" v
-              |> Result.bind replayRatioSchedule
-              |> Result.map (fun (period, perStep) -> { c with Hyperparameters = { c.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep } }))
+          knob "replay_ratio" "gradient updates per agent step: 1, 2, ... or 1/k"
+              (onAgent SacConfig.replayRatio replayRatio >> Number)
+              (fun v c ->
+                  number "replay_ratio" v
+                  |> Result.bind replayRatioSchedule
+                  |> Result.map (
+                      setOnAgent
+                          (fun a (period, perStep) -> { a with UpdatePeriod = period; UpdatesPerStep = perStep })
+                          (fun a (period, perStep) -> { a with UpdatePeriod = period; UpdatesPerStep = perStep })
+                          c))
           wholeField "seed" "seed of everything random in the run" (fun c -> c.Seed) (fun c x -> { c with Seed = x })
           choiceField "device" "auto, cpu or cuda" devices (fun c -> c.Device) (fun c x -> { c with Device = x })
           wholeField "eval_every" "agent steps between greedy evaluations (0: none)" (fun c -> c.EvalEvery) (fun c x -> { c with EvalEvery = x })
@@ -304,11 +339,14 @@ module RunConfig =
                   | Empty
                   | Text "none" -> Ok { c with StopAt = None }
                   | v -> number "stop_at" v |> Result.map (fun x -> { c with StopAt = Some x }))
-          numberField "gamma" "discount factor" (hyper >> _.Gamma) (fun c x -> { c with Hyperparameters.Gamma = x })
+          numberField "gamma" "discount factor" (onAgent _.Gamma _.Gamma) (setOnAgent (fun a x -> { a with Gamma = x }) (fun a x -> { a with Gamma = x }))
           intField "n_step" "n of n-step returns" (hyper >> _.NStep) (fun c x -> { c with Hyperparameters.NStep = x })
-          intField "batch_size" "transitions per gradient update" (hyper >> _.BatchSize) (fun c x -> { c with Hyperparameters.BatchSize = x })
-          intField "replay_capacity" "transitions the replay memory holds" (hyper >> _.ReplayCapacity) (fun c x -> { c with Hyperparameters.ReplayCapacity = x })
-          wholeField "min_replay" "agent steps before learning starts" (hyper >> _.MinReplay) (fun c x -> { c with Hyperparameters.MinReplay = x })
+          intField "batch_size" "transitions per gradient update" (onAgent _.BatchSize _.BatchSize)
+              (setOnAgent (fun a x -> { a with BatchSize = x }) (fun a x -> { a with BatchSize = x }))
+          intField "replay_capacity" "transitions the replay memory holds" (onAgent _.ReplayCapacity _.ReplayCapacity)
+              (setOnAgent (fun a x -> { a with ReplayCapacity = x }) (fun a x -> { a with ReplayCapacity = x }))
+          wholeField "min_replay" "agent steps before learning starts (SAC: of uniformly random actions)" (onAgent _.MinReplay _.MinReplay)
+              (setOnAgent (fun a x -> { a with MinReplay = x }) (fun a x -> { a with MinReplay = x }))
           wholeField "target_update_period" "agent steps between target network copies" (hyper >> _.TargetUpdatePeriod) (fun c x -> { c with Hyperparameters.TargetUpdatePeriod = x })
           numberField "learning_rate" "the optimizer's learning rate" (hyper >> learningRate) (fun c x -> { c with Hyperparameters = withLearningRate x c.Hyperparameters })
           numberField "epsilon_train" "exploration at the end of its decay" (hyper >> _.EpsilonTrain) (fun c x -> { c with Hyperparameters.EpsilonTrain = x })
@@ -322,7 +360,22 @@ module RunConfig =
           switchField "noisy" "noisy nets in the head, noise redrawn every forward pass (training epsilon 0)" (hyper >> _.Noisy) (fun c x -> { c with Hyperparameters.Noisy = x })
           switchField "augmentation" "DrQ's random shift and intensity noise on replayed image observations" (hyper >> _.Augment) (fun c x -> { c with Hyperparameters.Augment = x })
           intField "shift_padding" "pixels of replicate padding of the random shift (4 on 84x84 frames, 1 on MinAtar)" (hyper >> _.ShiftPadding) (fun c x -> { c with Hyperparameters.ShiftPadding = x })
-          numberField "intensity_scale" "scale of the augmentation's intensity noise (0: none)" (hyper >> _.IntensityScale) (fun c x -> { c with Hyperparameters.IntensityScale = x }) ]
+          numberField "intensity_scale" "scale of the augmentation's intensity noise (0: none)" (hyper >> _.IntensityScale) (fun c x -> { c with Hyperparameters.IntensityScale = x })
+          numberField "tau" "SAC: target smoothing, target <- tau online + (1 - tau) target after each update" (_.Sac.Tau) (fun c x -> { c with Sac.Tau = x })
+          numberField "actor_learning_rate" "SAC: Adam's learning rate for the actor" (_.Sac.ActorLearningRate) (fun c x -> { c with Sac.ActorLearningRate = x })
+          numberField "critic_learning_rate" "SAC: Adam's learning rate for both critics" (_.Sac.CriticLearningRate) (fun c x -> { c with Sac.CriticLearningRate = x })
+          numberField "alpha_learning_rate" "SAC: Adam's learning rate for the entropy temperature" (_.Sac.AlphaLearningRate) (fun c x -> { c with Sac.AlphaLearningRate = x })
+          numberField "initial_alpha" "SAC: the entropy temperature at the start" (_.Sac.InitialAlpha) (fun c x -> { c with Sac.InitialAlpha = x })
+          numberField "target_entropy" "SAC: target entropy per action dimension (-1: the paper's -|A|)" (_.Sac.TargetEntropyPerDimension) (fun c x -> { c with Sac.TargetEntropyPerDimension = x })
+          knob "dataset" "offline agents: the dataset file to learn from (a run's dataset.prlds)"
+              (fun c -> match c.Dataset with Some path -> Text path | None -> Empty)
+              (fun v c ->
+                  match v with
+                  | Empty -> Ok { c with Dataset = None }
+                  | Text path when path.Trim() <> "" -> Ok { c with Dataset = Some path }
+                  | other -> Error(sprintf "dataset must be the path of a dataset file, got %s" (describe other)))
+          numberField "conservative_weight" "offline agents: CQL's weight alpha (0: plain offline DQN or C51)" _.ConservativeWeight (fun c x -> { c with ConservativeWeight = x })
+          switchField "record_dataset" "online DQN family: write the run's experience to dataset.prlds in its folder" _.RecordDataset (fun c x -> { c with RecordDataset = x }) ]
 
     /// The names of every field, in order.
     let fieldNames: string list = fields |> List.map _.Name
@@ -336,25 +389,61 @@ module RunConfig =
     /// Whether an environment id belongs to MinAtar (its games take the MinAtar presets).
     let isMinAtar (env: string) = env.StartsWith("minatar/", StringComparison.Ordinal)
 
-    /// The run a field list starts from before its fields are set. MinAtar: the reference MinAtar DQN
-    /// and network at width 1, 1M steps, evaluations of 10 episodes every 10k with the network analysed
-    /// at each, checkpoints every 50k. Classic control: the CartPole DQN and a 128-128 MLP at width 2,
-    /// 30k steps, evaluations of 5 episodes every 2500, no analyses (each costs about as much as a
-    /// thousand steps there), checkpoints every 10k. Both: pruned to 90% with ERK on the paper's cubic
-    /// schedule (20% to 80% of the updates, masks every 1000 updates), seed 0, no baseline (period 1000
-    /// updates; ReDo tau 0.025; Reset of the last layer).
-    /// Rainbow adds C51 (51 atoms on [-10, 10] for MinAtar, [-100, 100] for classic control, whose
-    /// returns reach 1 / (1 - gamma) = 100), 3-step returns and prioritized replay, and drops double Q.
+    /// Whether a field applies to an agent: SAC's own fields (tau, its three learning rates,
+    /// initial_alpha, target_entropy) to SAC only; the DQN family's (n_step, target_update_period,
+    /// learning_rate, epsilon_eval, double_q, dueling, the C51 support, the baselines and analyses) to every
+    /// agent but SAC; exploration while training and record_dataset to the online DQN family;
+    /// replay_ratio, replay_capacity and min_replay to online agents (an offline run takes one update per
+    /// step from its whole dataset); dataset and conservative_weight to offline agents; the rest to all.
+    let appliesTo (agent: AgentKind) (name: string) : bool =
+        let sac = agent = AgentKind.Sac
+        match name with
+        | "tau" | "actor_learning_rate" | "critic_learning_rate" | "alpha_learning_rate" | "initial_alpha" | "target_entropy" -> sac
+        | "dataset" | "conservative_weight" -> isOffline agent
+        | "epsilon_train" | "epsilon_decay_steps" | "record_dataset" -> not sac && not (isOffline agent)
+        | "replay_ratio" | "replay_capacity" | "min_replay" -> not (isOffline agent)
+        | "baseline" | "baseline_period" | "redo_tau" | "reset_layers" | "analyse_every" | "n_step" | "target_update_period"
+        | "learning_rate" | "epsilon_eval" | "double_q" | "dueling" | "atoms" | "v_min" | "v_max"
+        | "noisy" | "augmentation" | "shift_padding" | "intensity_scale" -> not sac
+        | _ -> true
+
+    /// An error naming the first field that does not apply to the agent, and the agents it applies to.
+    let private checkApplies (agent: AgentKind) (names: string list) : Result<unit, string> =
+        match names |> List.tryFind (fun name -> not (appliesTo agent name)) with
+        | Some name ->
+            let those = agents |> List.filter (fun (_, a) -> appliesTo a name) |> List.map fst |> String.concat ", "
+            Error(sprintf "%s does not apply to agent %s (only to %s); leave it out" name (nameIn agents agent) those)
+        | None -> Ok()
+
+    /// The run a field list starts from before its fields are set.
+    /// The DQN family online: MinAtar: the reference MinAtar DQN and network at width 1, 1M steps,
+    /// evaluations of 10 episodes every 10k with the network analysed at each, checkpoints every 50k.
+    /// Classic control: the CartPole DQN and a 128-128 MLP at width 2, 30k steps, evaluations of 5
+    /// episodes every 2500, no analyses (each costs about as much as a thousand steps there), checkpoints
+    /// every 10k. Both: pruned to 90% with ERK on the paper's cubic schedule (20% to 80% of the updates,
+    /// masks every 1000 updates), seed 0, no baseline (period 1000 updates; ReDo tau 0.025; Reset of the
+    /// last layer). Rainbow adds C51 (51 atoms on [-10, 10] for MinAtar, [-100, 100] for classic control,
+    /// whose returns reach 1 / (1 - gamma) = 100), 3-step returns and prioritized replay, and drops double Q.
     /// DER and DrQ(epsilon) take their Atari 100k presets (AgentConfig.der, AgentConfig.drqEpsilon) with
     /// the 100k-interaction budget on MinAtar: 100k steps, evaluations and analyses every 10k (Dopamine's
     /// 10 iterations of 10k steps), checkpoints every 10k, a replay memory of 100k (holding every step,
     /// as the gin's 1M stands for unbounded memory) and the random shift's padding scaled to 10x10 frames
     /// (1 pixel; AgentConfig.proportionalShiftPadding). On classic control they keep its run lengths and
     /// DER's support is [-100, 100]; DrQ's augmentation needs image observations there (validate says so).
+    /// Offline (a step is a gradient update, AgentConfig.offlineClock): CQL is the family's DQN with CQL's
+    /// weight ConservativeWeight.dqn; CQL+C51 adds C51 over 51 atoms on Rainbow's support, uniform replay,
+    /// 1-step returns and double Q as Dopamine's offline C51 agent (jax_classy_cql.gin), weight
+    /// ConservativeWeight.c51; steps, evaluations and checkpoints as online.
+    /// SAC: Pendulum takes SacConfig.pendulum and 20k steps (evaluations of 5 episodes every 2000,
+    /// checkpoints every 10k), the MuJoCo tasks SacConfig.haarnoja and 1M steps (10 episodes every 10k,
+    /// checkpoints every 50k); 256-256 MLPs at width 1 (Haarnoja et al.'s), pruned as above, actor and
+    /// critics alike, no analyses.
     let defaults (env: string) (agent: AgentKind) : RunConfig =
         let minatar = isMinAtar env
+        let sac = agent = AgentKind.Sac
         let dqn = if minatar then AgentConfig.minatarDqn else AgentConfig.cartpoleDqn
         let support = if minatar then 10.0 else 100.0
+        let c51 = { dqn with Atoms = 51; VMin = -support; VMax = support }
         let sampleEfficient (preset: AgentConfig) =
             { preset with
                 ReplayCapacity = if minatar then 100_000 else preset.ReplayCapacity
@@ -363,23 +452,23 @@ module RunConfig =
                 ShiftPadding = if minatar then AgentConfig.proportionalShiftPadding 10 else preset.ShiftPadding }
         let hyperparameters =
             match agent with
-            | AgentKind.Dqn -> dqn
-            | AgentKind.Rainbow ->
-                { dqn with
-                    NStep = 3
-                    Atoms = 51
-                    VMin = -support
-                    VMax = support
-                    DoubleQ = false
-                    Replay = PrioritizedReplay(0.5, 0.5, 0L) }
+            | AgentKind.Rainbow -> { c51 with NStep = 3; DoubleQ = false; Replay = PrioritizedReplay(0.5, 0.5, 0L) }
             | AgentKind.Der -> sampleEfficient AgentConfig.der
             | AgentKind.Drq -> sampleEfficient AgentConfig.drqEpsilon
+            | AgentKind.Cql -> AgentConfig.offlineClock dqn
+            | AgentKind.CqlC51 -> AgentConfig.offlineClock c51
+            | AgentKind.Dqn
+            | AgentKind.Sac -> dqn
         let budget = agent = AgentKind.Der || agent = AgentKind.Drq
-        let evalEvery = if minatar then 10_000L else 2500L
+        let pendulum = env = "pendulum"
+        let evalEvery =
+            if sac then (if pendulum then 2000L else 10_000L)
+            elif minatar then 10_000L
+            else 2500L
         { Agent = agent
           Env = env
-          Network = if minatar then NetworkKind.MinAtar else NetworkKind.Mlp
-          Width = if minatar then 1.0 else 2.0
+          Network = if minatar && not sac then NetworkKind.MinAtar else NetworkKind.Mlp
+          Width = if minatar || sac then 1.0 else 2.0
           Sparsity = 0.9
           Ramp = RampKind.Polynomial
           Power = 3.0
@@ -391,18 +480,26 @@ module RunConfig =
           BaselinePeriod = 1000L
           RedoTau = 0.025
           ResetLayers = 1
-          Steps = if minatar then (if budget then 100_000L else 1_000_000L) else 30_000L
+          Steps =
+            if sac then (if pendulum then 20_000L else 1_000_000L)
+            elif minatar then (if budget then 100_000L else 1_000_000L)
+            else 30_000L
           Seed = 0L
           Device = DeviceKind.Auto
           EvalEvery = evalEvery
-          EvalEpisodes = if minatar then 10 else 5
-          AnalyseEvery = if minatar then evalEvery else 0L
-          CheckpointEvery = if minatar && not budget then 50_000L else 10_000L
+          EvalEpisodes = if minatar || (sac && not pendulum) then 10 else 5
+          AnalyseEvery = if minatar && not sac then evalEvery else 0L
+          CheckpointEvery = if (minatar && not budget) || (sac && not pendulum) then 50_000L else 10_000L
           StopAt = None
-          Hyperparameters = hyperparameters }
+          Hyperparameters = hyperparameters
+          Sac = if pendulum then SacConfig.pendulum else SacConfig.haarnoja
+          Dataset = None
+          ConservativeWeight = if agent = AgentKind.CqlC51 then ConservativeWeight.c51 else ConservativeWeight.dqn
+          RecordDataset = false }
 
-    /// The config's fields as name and value, in config.json's order.
-    let toFields (c: RunConfig) : (string * FieldValue) list = fields |> List.map (fun f -> f.Name, f.Read c)
+    /// The config's fields that apply to its agent (appliesTo) as name and value, in config.json's order.
+    let toFields (c: RunConfig) : (string * FieldValue) list =
+        fields |> List.filter (fun f -> appliesTo c.Agent f.Name) |> List.map (fun f -> f.Name, f.Read c)
 
     /// The config with the fields set in order (a later value of a field wins); the first bad key or
     /// value is the error.
@@ -426,11 +523,28 @@ module RunConfig =
                   PruneEvery = c.PruneEvery
                   Counting = ZhuGupta }
 
+    /// The learning clock of the run's agent: the DQN family's hyperparameters, or for SAC the same with
+    /// SAC's warm-up, update period and updates per step (the fields the clock reads).
+    let private clock (c: RunConfig) : AgentConfig =
+        if isSac c then
+            { c.Hyperparameters with MinReplay = c.Sac.MinReplay; UpdatePeriod = c.Sac.UpdatePeriod; UpdatesPerStep = c.Sac.UpdatesPerStep }
+        else c.Hyperparameters
+
+    /// Gradient updates the run takes (AgentConfig.gradientUpdates on its agent's clock; an offline run's
+    /// steps are its updates).
+    let gradientUpdates (c: RunConfig) : int64 = AgentConfig.gradientUpdates (clock c) c.Steps
+
+    /// The agent step of gradient update u (from 0) in the run (AgentConfig.stepOfUpdate on its agent's clock).
+    let stepOfUpdate (c: RunConfig) (update: int64) : int64 = AgentConfig.stepOfUpdate (clock c) update
+
+    /// The run's replay ratio: gradient updates per agent step of its agent.
+    let runReplayRatio (c: RunConfig) : float = replayRatio (clock c)
+
     /// The pruning schedule resolved over the run's gradient updates (at least 1); None for a dense run.
     let schedule (c: RunConfig) : Result<Schedule option, string> =
         match pruning c with
         | None -> Ok None
-        | Some spec -> Schedule.gradual (max 1L (AgentConfig.gradientUpdates c.Hyperparameters c.Steps)) spec |> Result.map Some
+        | Some spec -> Schedule.gradual (max 1L (gradientUpdates c)) spec |> Result.map Some
 
     /// The smallest frame (height and width) a convolutional network takes: the MinAtar network's
     /// unpadded 3x3 convolution needs 3; the Nature network's 8/4, 4/2 and 3/1 convolutions need
@@ -454,11 +568,14 @@ module RunConfig =
             Error(sprintf "network %s needs [channels, height, width] observations, env %s gives %s; use mlp" name env.Id shape)
 
     /// Checks every field's range and the fields against each other: a known environment with discrete
-    /// actions and a network that takes its observations, width > 0, sparsity in [0, 1), power > 0,
-    /// 0 &lt;= prune_start &lt; prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network (and
-    /// no reset of a noisy head), augmentation only of image observations,
-    /// steps > min_replay (so the agent learns), seed >= 0, counts >= 0, and the agent's hyperparameters
-    /// (AgentConfig.validate). The first failure names the field and what is allowed.
+    /// actions for the DQN family (online and offline) and continuous ones for SAC, a network that takes
+    /// its observations (SAC: mlp), width > 0, sparsity in [0, 1), power > 0, 0 &lt;= prune_start &lt;
+    /// prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network (and no reset of a noisy
+    /// head), augmentation only of image observations, steps > min_replay (so the
+    /// agent learns), seed >= 0, counts >= 0, the agent's hyperparameters (AgentConfig.validate or
+    /// SacConfig.validate), a dataset for an offline agent and conservative_weight >= 0. Whether the
+    /// dataset file exists and matches the environment is for the caller, who can read it. The first
+    /// failure names the field and what is allowed.
     let validate (environments: EnvironmentInfo list) (c: RunConfig) : Result<RunConfig, string> =
         result {
             let! env =
@@ -469,11 +586,18 @@ module RunConfig =
                 match env.Unavailable with
                 | Some reason -> Error(sprintf "env %s cannot run here: %s" c.Env reason)
                 | None -> Ok()
+            let agent = nameIn agents c.Agent
             do!
-                if env.DiscreteActions then Ok()
+                let discrete = not (isSac c)
+                let kind isDiscrete = if isDiscrete then "discrete" else "continuous"
+                if env.DiscreteActions = discrete then Ok()
                 else
-                    let discrete = environments |> List.filter (fun e -> e.DiscreteActions && e.Unavailable.IsNone) |> List.map _.Id |> String.concat ", "
-                    Error(sprintf "env must have discrete actions for the DQN family (one of %s), got '%s', whose actions are continuous" discrete c.Env)
+                    let those = environments |> List.filter (fun e -> e.DiscreteActions = discrete && e.Unavailable.IsNone) |> List.map _.Id |> String.concat ", "
+                    Error(sprintf "env must have %s actions for agent %s (one of %s), got '%s', whose actions are %s" (kind discrete) agent those c.Env (kind env.DiscreteActions))
+            do!
+                if isSac c && c.Network <> NetworkKind.Mlp then
+                    Error(sprintf "network must be mlp for agent sac (its actor and critics are MLPs), got '%s'" (nameIn networks c.Network))
+                else Ok()
             do! checkNetwork c env
             do!
                 match c.Hyperparameters.Augment, env.ObservationShape with
@@ -510,17 +634,28 @@ module RunConfig =
                 match c.StopAt with
                 | Some x when not (Double.IsFinite x) -> Error(sprintf "stop_at must be a finite number or null, got %s" (show x))
                 | _ -> Ok()
-            let! _ = AgentConfig.validate c.Hyperparameters
-            do! replayRatioSchedule (replayRatio c.Hyperparameters) |> Result.map ignore
             do!
-                if c.Steps > c.Hyperparameters.MinReplay then Ok()
-                else Error(sprintf "steps must be > min_replay (%d) so that the agent learns, got %d" c.Hyperparameters.MinReplay c.Steps)
+                if isSac c then SacConfig.validate c.Sac |> Result.map ignore
+                else AgentConfig.validate c.Hyperparameters |> Result.map ignore
+            do! replayRatioSchedule (runReplayRatio c) |> Result.map ignore
+            do!
+                let warmUp = (clock c).MinReplay
+                if c.Steps > warmUp then Ok()
+                else Error(sprintf "steps must be > min_replay (%d) so that the agent learns, got %d" warmUp c.Steps)
+            do!
+                match c.Dataset with
+                | None when isOffline c.Agent ->
+                    Error(sprintf "dataset must name the dataset file agent %s learns from (a run trained with record_dataset true writes one)" agent)
+                | _ -> Ok()
+            do!
+                if Double.IsFinite c.ConservativeWeight && c.ConservativeWeight >= 0.0 then Ok()
+                else Error(sprintf "conservative_weight must be a finite number >= 0, got %s" (show c.ConservativeWeight))
             let! _ = schedule c
             return c
         }
 
     /// A run from field values as a file and flags give them, applied in order over the defaults of
-    /// the environment and agent they name (cartpole and dqn when they name none), then validated.
+    /// the environment and agent they name (dqn when they name none; cartpole when they name no env, pendulum for sac), then validated.
     let resolve (environments: EnvironmentInfo list) (values: (string * FieldValue) list) : Result<RunConfig, string> =
         let last name = values |> List.rev |> List.tryFind (fun (n, _) -> n = name) |> Option.map snd
         result {
@@ -531,7 +666,8 @@ module RunConfig =
             let env =
                 match last "env" with
                 | Some(Text s) -> s
-                | _ -> "cartpole"
+                | _ -> if agent = AgentKind.Sac then "pendulum" else "cartpole"
+            do! checkApplies agent (values |> List.map fst)
             let! config = apply values (defaults env agent)
             return! validate environments config
         }
@@ -544,6 +680,7 @@ module RunConfig =
             if name = "device" then Ok()
             else
                 result {
+                    do! checkApplies run.Agent [ name ]
                     let! f = field name
                     let! changed = f.Write value run
                     return!

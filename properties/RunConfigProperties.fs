@@ -1,5 +1,6 @@
-/// Run configurations: resolution reads back what it writes, validation rejects each bad field by name,
-/// replay ratios map onto the loop exactly, and sweep grids have one uniquely named run per combination.
+/// Run configurations: resolution reads back what it writes (every agent family), validation rejects each
+/// bad field by name, a field that does not apply to the agent is refused by name, replay ratios map onto
+/// the loop exactly, and sweep grids have one uniquely named run per combination.
 module Prunerl.Properties.RunConfigProperties
 
 open System
@@ -17,6 +18,7 @@ let private environments: EnvironmentInfo list =
     [ { Id = "cartpole"; ObservationShape = [ 4 ]; DiscreteActions = true; Unavailable = None }
       { Id = "acrobot"; ObservationShape = [ 6 ]; DiscreteActions = true; Unavailable = None }
       { Id = "pendulum"; ObservationShape = [ 3 ]; DiscreteActions = false; Unavailable = None }
+      { Id = "mujoco/halfcheetah"; ObservationShape = [ 17 ]; DiscreteActions = false; Unavailable = None }
       { Id = "minatar/breakout"; ObservationShape = [ 4; 10; 10 ]; DiscreteActions = true; Unavailable = None }
       { Id = "minatar/seaquest"; ObservationShape = [ 10; 10; 10 ]; DiscreteActions = true; Unavailable = None }
       { Id = "mujoco/hopper"; ObservationShape = []; DiscreteActions = false; Unavailable = Some "the MuJoCo engine is not installed" } ]
@@ -26,11 +28,15 @@ let private orFail r =
     | Ok x -> x
     | Error e -> failwithf "rejected: %s" e
 
-/// A valid run: an environment's defaults with some knobs turned, always within range.
-let private validRun: Gen<RunConfig> =
+/// A valid run of one of the agents: an environment's defaults with some knobs turned, always within range.
+let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
     gen {
-        let! env = Gen.elements [ "cartpole"; "acrobot"; "minatar/breakout"; "minatar/seaquest" ]
-        let! agent = Gen.elements [ AgentKind.Dqn; AgentKind.Rainbow; AgentKind.Der; AgentKind.Drq ]
+        let! agent = Gen.elements agents
+        let sac = agent = AgentKind.Sac
+        let offline = RunConfig.isOffline agent
+        let! env =
+            if sac then Gen.elements [ "pendulum"; "mujoco/halfcheetah" ]
+            else Gen.elements [ "cartpole"; "acrobot"; "minatar/breakout"; "minatar/seaquest" ]
         let! noisy = Gen.elements [ true; false ]
         let! augment = Gen.elements [ true; false ]
         let! padding = Gen.choose (1, 4)
@@ -41,11 +47,16 @@ let private validRun: Gen<RunConfig> =
         let! length = Gen.choose (1, 50)
         let! ratio = Gen.elements [ 0.125; 0.25; 0.5; 1.0; 2.0; 4.0 ]
         let! seed = Gen.choose (0, 1_000_000)
-        let! steps = Gen.choose (6000, 3_000_000)
+        let! steps = Gen.choose (12_000, 3_000_000)
         let! ramp = Gen.elements [ RampKind.Polynomial; RampKind.Cosine ]
         let! distribution = Gen.elements [ DistributionKind.Uniform; DistributionKind.Erk ]
-        let! baseline = if sparsity = 0.0 then Gen.elements [ BaselineKind.NoBaseline; BaselineKind.Reset; BaselineKind.Redo ] else Gen.constant BaselineKind.NoBaseline
+        let! baseline =
+            if sparsity = 0.0 && not sac then Gen.elements [ BaselineKind.NoBaseline; BaselineKind.Reset; BaselineKind.Redo ]
+            else Gen.constant BaselineKind.NoBaseline
         let! stopAt = Gen.elements [ None; Some 475.0; Some -100.0 ]
+        let! tau = Gen.elements [ 0.005; 0.01; 1.0 ]
+        let! weight = Gen.elements [ 0.0; 0.1; 1.0; 4.0 ]
+        let! record = Gen.elements [ false; true ]
         let base' = RunConfig.defaults env agent
         let period, perStep = RunConfig.replayRatioSchedule ratio |> orFail
         return
@@ -60,17 +71,31 @@ let private validRun: Gen<RunConfig> =
                 Seed = int64 seed
                 Steps = int64 steps
                 StopAt = stopAt
+                // What does not apply to the agent keeps its default (config.json leaves it out).
                 Hyperparameters =
-                    { base'.Hyperparameters with
-                        UpdatePeriod = period
-                        UpdatesPerStep = perStep
-                        // A reset renews a plain head only.
-                        Noisy = noisy && baseline <> BaselineKind.Reset
-                        // Augmentation shifts frames: only where the observations are images.
-                        Augment = augment && RunConfig.isMinAtar env
-                        ShiftPadding = padding
-                        IntensityScale = intensity } }
+                    if sac then base'.Hyperparameters
+                    else
+                        let online = if offline then base'.Hyperparameters else { base'.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep }
+                        { online with
+                            // A reset renews a plain head only.
+                            Noisy = noisy && baseline <> BaselineKind.Reset
+                            // Augmentation shifts frames: only where the observations are images.
+                            Augment = augment && RunConfig.isMinAtar env
+                            ShiftPadding = padding
+                            IntensityScale = intensity }
+                Sac = if sac then { base'.Sac with Tau = tau; UpdatePeriod = period; UpdatesPerStep = perStep } else base'.Sac
+                Dataset = if offline then Some "/data/cartpole run.prlds" else None
+                ConservativeWeight = if offline then weight else base'.ConservativeWeight
+                RecordDataset = record && not sac && not offline }
     }
+
+let private allAgents = RunConfig.agents |> List.map snd
+
+/// A valid run of any agent.
+let private validRun = validRunOf allAgents
+
+/// A valid run of the online DQN family, whose every field the bad values below may set.
+let private onlineDqnRun = validRunOf [ AgentKind.Dqn; AgentKind.Rainbow; AgentKind.Der; AgentKind.Drq ]
 
 /// A value for each field that validation refuses, and the words its message must hold.
 let private badValues: (string * FieldValue * string) list =
@@ -132,11 +157,54 @@ let private badValues: (string * FieldValue * string) list =
       "shift_padding", Number -2.0, "shift_padding must be >= 0"
       "shift_padding", Number 1.5, "shift_padding must be a whole number"
       "intensity_scale", Number 0.5, "intensity_scale must be in [0, 0.5)"
-      "intensity_scale", Number -0.1, "intensity_scale must be in [0, 0.5)" ]
+      "intensity_scale", Number -0.1, "intensity_scale must be in [0, 0.5)"
+      "record_dataset", Number 1.0, "record_dataset must be true or false" ]
+
+/// Bad values of SAC's fields and of the fields SAC checks differently.
+let private badSacValues: (string * FieldValue * string) list =
+    [ "env", Text "cartpole", "env must have continuous actions for agent sac (one of pendulum, mujoco/halfcheetah)"
+      "network", Text "minatar", "network must be mlp for agent sac"
+      "tau", Number 0.0, "tau must be in (0, 1]"
+      "tau", Number 1.5, "tau must be in (0, 1]"
+      "actor_learning_rate", Number 0.0, "actor_learning_rate must be"
+      "critic_learning_rate", Number -1.0, "critic_learning_rate must be"
+      "alpha_learning_rate", Text "fast", "alpha_learning_rate must be a number"
+      "initial_alpha", Number 0.0, "initial_alpha must be"
+      "target_entropy", Number infinity, "target_entropy (per action dimension) must be a finite number"
+      "gamma", Number 1.5, "gamma must be in [0, 1]"
+      "batch_size", Number 0.0, "batch_size must be >= 1"
+      "replay_capacity", Number 1.0, "replay_capacity must be >= batch_size"
+      "replay_ratio", Number 0.3, "replay_ratio must be a whole number of updates per step"
+      "steps", Number 5.0, "steps must be > min_replay" ]
+
+/// Bad values of the offline agents' fields.
+let private badOfflineValues: (string * FieldValue * string) list =
+    [ "env", Text "pendulum", "env must have discrete actions for agent cql"
+      "dataset", Empty, "dataset must name the dataset file agent cql"
+      "dataset", Number 3.0, "dataset must be the path of a dataset file"
+      "dataset", Text " ", "dataset must be the path of a dataset file"
+      "conservative_weight", Number -1.0, "conservative_weight must be a finite number >= 0"
+      "conservative_weight", Number nan, "conservative_weight must be a finite number >= 0" ]
 
 /// A run with a field set to a value, resolved as a file and flags would give it.
 let private resolveWith (run: RunConfig) (name: string) (value: FieldValue) =
     RunConfig.resolve environments (RunConfig.toFields run @ [ name, value ])
+
+/// A SAC run with a bad SAC value, or a CQL run with a bad offline value.
+let private badSacOrOffline =
+    Gen.oneof
+        [ Gen.zip (validRunOf [ AgentKind.Sac ]) (Gen.elements badSacValues)
+          Gen.zip (validRunOf [ AgentKind.Cql ]) (Gen.elements badOfflineValues) ]
+
+/// A run with a field that does not apply to its agent, and a well-formed value of that field (its
+/// default for an agent it applies to).
+let private foreignField =
+    gen {
+        let! run = validRun
+        let! name = Gen.elements (RunConfig.fieldNames |> List.filter (fun name -> not (RunConfig.appliesTo run.Agent name)))
+        let owner = allAgents |> List.find (fun a -> RunConfig.appliesTo a name)
+        return run, name, (RunConfig.field name |> orFail).Read(RunConfig.defaults "cartpole" owner)
+    }
 
 let private axis name values = Gen.choose (1, 3) |> Gen.map (fun n -> name, List.truncate n values)
 /// A grid over environments, widths, sparsities, seeds and replay ratios, of 1 to 3 values each.
@@ -148,7 +216,8 @@ let private grid =
         let! seeds = axis "seed" [ Number 1.0; Number 2.0; Number 30.0 ]
         let! ratios = axis "replay_ratio" [ Number 0.25; Number 1.0; Number 2.0 ]
         let! steps = Gen.elements [ [ "steps", [ Number 20000.0 ] ]; [] ]
-        return [ "env", envs |> List.map Text; widths; sparsities; seeds; ratios ] @ steps
+        let! agents = axis "agent" [ Text "dqn"; Text "rainbow" ]
+        return [ "env", envs |> List.map Text; agents; widths; sparsities; seeds; ratios ] @ steps
     }
 
 let tests =
@@ -157,10 +226,10 @@ let tests =
             Prop.forAll (arb validRun) (fun run ->
                 Expect.equal (RunConfig.validate environments run) (Ok run) "the generated run is valid"
                 Expect.equal (RunConfig.resolve environments (RunConfig.toFields run)) (Ok run) "read back"
-                Expect.equal (RunConfig.toFields run |> List.map fst) RunConfig.fieldNames "every field, in order")
+                Expect.equal (RunConfig.toFields run |> List.map fst) (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo run.Agent)) "every field of the agent, in order")
 
         testPropertyWithConfig config "validation rejects each bad field, naming it and what is allowed" <|
-            Prop.forAll (arb (Gen.zip validRun (Gen.elements badValues))) (fun (run, (name, value, words)) ->
+            Prop.forAll (arb (Gen.zip onlineDqnRun (Gen.elements badValues))) (fun (run, (name, value, words)) ->
                 // The C51 support only matters with atoms, the pruning window only when pruning.
                 let run =
                     { run with
@@ -173,15 +242,32 @@ let tests =
                 | Ok _ -> failtestf "%s = %s accepted" name (RunConfig.describe value)
                 | Error e -> Expect.stringContains e words "the message names the field and what is allowed")
 
+        testPropertyWithConfig config "validation rejects each bad SAC and offline field, naming it" <|
+            Prop.forAll (arb badSacOrOffline) (fun (run, (name, value, words)) ->
+                match resolveWith run name value with
+                | Ok _ -> failtestf "%s = %s accepted for %A" name (RunConfig.describe value) run.Agent
+                | Error e -> Expect.stringContains e words "the message names the field and what is allowed")
+
+        testPropertyWithConfig config "a field that does not apply to the agent is refused by name, not ignored" <|
+            Prop.forAll (arb foreignField) (fun (run, name, value) ->
+                let agent = RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst
+                let words = sprintf "%s does not apply to agent %s (only to " name agent
+                match resolveWith run name value with
+                | Ok _ -> failtestf "%s accepted for agent %s" name agent
+                | Error e -> Expect.stringStarts e words "names the field and the agent"
+                match RunConfig.agrees run [ name, value ] with
+                | Ok() -> failtestf "%s agreed for agent %s" name agent
+                | Error e -> Expect.stringStarts e words "a resumed run refuses it too")
+
         testPropertyWithConfig config "a baseline on a pruned network is refused" <|
-            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "reset"; "redo" ]))) (fun (run, baseline) ->
+            Prop.forAll (arb (Gen.zip onlineDqnRun (Gen.elements [ "reset"; "redo" ]))) (fun (run, baseline) ->
                 let pruned = { run with Sparsity = 0.5 }
                 match resolveWith pruned "baseline" (Text baseline) with
                 | Ok _ -> failtest "accepted"
                 | Error e -> Expect.stringStarts e "baseline must be none for a pruned network" "names the field")
 
         testPropertyWithConfig config "augmentation of vector observations is refused, naming the environment" <|
-            Prop.forAll (arb validRun) (fun run ->
+            Prop.forAll (arb onlineDqnRun) (fun run ->
                 let vectors = { run with Env = "cartpole"; Network = NetworkKind.Mlp }
                 match resolveWith vectors "augmentation" (Switch true) with
                 | Ok _ -> failtest "accepted"
@@ -204,7 +290,7 @@ let tests =
                 Expect.isError (RunConfig.replayRatioSchedule (float k + 0.5)) "refused")
 
         testPropertyWithConfig config "a run agrees with its own fields, and a changed field is named" <|
-            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7; "noisy", Switch true; "augmentation", Switch false ]))) (fun (run, (name, value)) ->
+            Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7 ]))) (fun (run, (name, value)) ->
                 Expect.equal (RunConfig.agrees run (RunConfig.toFields run)) (Ok()) "agrees with itself"
                 Expect.equal (RunConfig.agrees run [ "device", Text "cpu" ]) (Ok()) "the device may change"
                 let changed = RunConfig.apply [ name, value ] run |> orFail
@@ -223,7 +309,9 @@ let tests =
                     Expect.isTrue (name |> Seq.forall (fun ch -> Char.IsAsciiLetterOrDigit ch || "._-".Contains ch)) (sprintf "%s is a plain folder name" name)
                     Expect.stringStarts name (sprintf "%s_w" (run.Env.Replace('/', '-'))) "starts with the environment"
                     if List.length (axes |> List.find (fst >> (=) "replay_ratio") |> snd) > 1 then
-                        Expect.stringContains name "_replay_ratio-" "a varied field beyond the standard five is named")
+                        Expect.stringContains name "_replay_ratio-" "a varied field beyond the standard five is named"
+                    if List.length (axes |> List.find (fst >> (=) "agent") |> snd) > 1 then
+                        Expect.stringContains name (sprintf "_agent-%s" (RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst)) "a varied agent is named")
 
         testPropertyWithConfig config "an axis without values or with a repeated value is refused by name" <|
             Prop.forAll (arb (Gen.elements [ "width"; "seed"; "sparsity" ])) (fun name ->

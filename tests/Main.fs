@@ -25,6 +25,7 @@ let all =
         BuildTests.tests
         CliTests.tests
         RunCommandTests.tests
+        FamilyCliTests.tests
         SlurmSweepTests.tests
         ScheduleCommandTests.tests
         ReportTests.tests

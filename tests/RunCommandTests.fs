@@ -40,8 +40,8 @@ let private tiny = [ "--steps"; "2000"; "--eval-every"; "1000"; "--analyse-every
 /// Bad input for `train`: the arguments (an --out folder is added) and the words of the one-line error.
 let private badTrainInput: (string * string list * string) list =
     [ "unknown environment", [ "--env"; "pong" ], "env must be one of cartpole, acrobot"
-      "unknown agent", [ "--agent"; "ppo" ], "agent must be one of dqn, rainbow"
-      "continuous actions", [ "--env"; "pendulum" ], "env must have discrete actions for the DQN family"
+      "unknown agent", [ "--agent"; "ppo" ], "agent must be one of dqn, rainbow, der, drq, sac, cql, cql-c51, got 'ppo'"
+      "continuous actions", [ "--env"; "pendulum" ], "env must have discrete actions for agent dqn"
       "sparsity 1", [ "--sparsity"; "1" ], "sparsity must be in [0, 1), got 1"
       "negative sparsity", [ "--sparsity"; "-0.5" ], "sparsity must be in [0, 1), got -0.5"
       "start after end", [ "--prune-start"; "0.9"; "--prune-end"; "0.5" ], "prune_end must be > prune_start (0.9), got 0.5"
@@ -72,7 +72,7 @@ let private badConfigFiles: (string * string * string) list =
       "another format", """{ "format": "prunerl-run/9" }""", "format must be 'prunerl-run/1', got 'prunerl-run/9'" ]
 
 /// Sends SIGTERM to a process (Process.Kill sends SIGKILL, which nothing can answer).
-let private terminate (pid: int) =
+let terminate (pid: int) =
     let r = run "kill" [ "-TERM"; string pid ] (Path.GetTempPath())
     Expect.equal r.ExitCode 0 (describe r)
 
@@ -146,7 +146,7 @@ let tests =
                 Expect.isFalse (Directory.Exists out) "nothing written"
                 let config = r.Output.Substring(r.Output.IndexOf '{', r.Output.IndexOf '}' - r.Output.IndexOf '{' + 1)
                 let fields = JsonDocument.Parse(config).RootElement.EnumerateObject() |> Seq.map _.Name |> List.ofSeq
-                Expect.equal fields RunConfig.fieldNames "every field of config.json, in order"
+                Expect.equal fields (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo AgentKind.Dqn)) "every field of a DQN run's config.json, in order"
                 for words in [ "\"env\": \"minatar/breakout\""; "\"network\": \"minatar\""; "\"width\": 4"; "\"replay_ratio\": 1" ] do
                     Expect.stringContains r.Output words "resolved from the MinAtar defaults"
                 // 1M steps, learning from 5000, an update per step: 995,000 updates; pruning from 20% to 80%.
@@ -162,7 +162,7 @@ let tests =
                 let r = prunerl ([ "train"; "--out"; out; "--sparsity"; "0.8"; "--distribution"; "uniform"; "--resume-if-exists" ] @ tiny)
                 Expect.equal r.ExitCode 0 (describe r)
                 let config = json (Path.Combine(out, "config.json"))
-                Expect.equal (config.EnumerateObject() |> Seq.map _.Name |> List.ofSeq) RunConfig.fieldNames "config.json holds every field"
+                Expect.equal (config.EnumerateObject() |> Seq.map _.Name |> List.ofSeq) (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo AgentKind.Dqn)) "config.json holds every field of a DQN run"
                 Expect.equal (config.GetProperty("format").GetString()) "prunerl-run/1" "format"
                 Expect.equal (config.GetProperty("steps").GetInt64()) 2000L "steps"
                 Expect.equal (config.GetProperty("distribution").GetString()) "uniform" "distribution"

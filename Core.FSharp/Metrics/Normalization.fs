@@ -38,12 +38,18 @@ module Normalization =
     /// policy measured on prunerl's own environments (seeded; a test re-measures it), the reference is
     /// Gymnasium's reward_threshold ("solved": CartPole-v1 475, Acrobot-v1 -100, MountainCar-v0 -110;
     /// Pendulum-v1 registers none, -150 is the usual "good"). MinAtar: the random scores measured on the
-    /// reference implementation; random-only, as MinAtar publishes no reference scores.
+    /// reference implementation; random-only, as MinAtar publishes no reference scores. MuJoCo (SAC's
+    /// tasks): the random score measured the same way on prunerl's tasks (uniform actions in the box), the
+    /// reference SAC's return after 1M steps in public benchmark reports (shared/envs.md: HalfCheetah
+    /// 10,000, Hopper 3,000, Walker2d 4,000).
     let builtIn: ScoreScale list =
         [ classic "cartpole" 22.19 "100,000" 475.0 "Gymnasium's reward_threshold for CartPole-v1"
           classic "acrobot" -498.76 "10,000" -100.0 "Gymnasium's reward_threshold for Acrobot-v1"
           classic "mountaincar" -200.0 "10,000" -110.0 "Gymnasium's reward_threshold for MountainCar-v0"
           classic "pendulum" -1231.2 "10,000" -150.0 "the usual 'good' return for Pendulum-v1 (Gymnasium registers no threshold)"
+          classic "mujoco/halfcheetah" -281.42 "1,000" 10_000.0 "SAC's return after 1M steps in public benchmark reports"
+          classic "mujoco/hopper" 18.82 "10,000" 3000.0 "SAC's return after 1M steps in public benchmark reports"
+          classic "mujoco/walker2d" 2.70 "10,000" 4000.0 "SAC's return after 1M steps in public benchmark reports"
           minatar "asterix" 0.52
           minatar "breakout" 0.52
           minatar "freeway" 0.11
