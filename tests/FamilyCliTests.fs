@@ -146,7 +146,7 @@ let tests =
             prunerl [ "train"; "--agent"; "sac"; "--env"; "cartpole" ] |> expectOneLineError "env must have continuous actions for agent sac"
             prunerl [ "train"; "--agent"; "dqn"; "--env"; "pendulum" ] |> expectOneLineError "env must have discrete actions for agent dqn"
             prunerl [ "train"; "--agent"; "rainbow"; "--env"; "mujoco/hopper" ] |> expectOneLineError "env must have discrete actions for agent rainbow"
-            prunerl [ "train"; "--agent"; "sac"; "--atoms"; "51" ] |> expectOneLineError "atoms does not apply to agent sac (only to dqn, rainbow, cql, cql-c51)"
+            prunerl [ "train"; "--agent"; "sac"; "--atoms"; "51" ] |> expectOneLineError "atoms does not apply to agent sac (only to dqn, rainbow, der, drq, cql, cql-c51)"
             prunerl [ "train"; "--agent"; "dqn"; "--tau"; "0.01" ] |> expectOneLineError "tau does not apply to agent dqn (only to sac)"
             prunerl [ "train"; "--agent"; "sac"; "--network"; "minatar" ] |> expectOneLineError "network must be mlp for agent sac"
             prunerl [ "train"; "--agent"; "cql"; "--replay-ratio"; "2"; "--dataset"; "x" ] |> expectOneLineError "replay_ratio does not apply to agent cql"
