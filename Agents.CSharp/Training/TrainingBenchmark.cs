@@ -36,6 +36,10 @@ public static class TrainingBenchmark
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be >= 1, got {repeats}");
         double StepsPerSecond(PruningRequest? request)
         {
+            // The previous run's native memory (replay, networks) goes first, so no run pays for another's.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
             var clock = Stopwatch.StartNew();
             DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, request), new RunHooks(Device: device));
             return steps / clock.Elapsed.TotalSeconds;
