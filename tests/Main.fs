@@ -40,6 +40,7 @@ let all =
         OfflineTests.tests
         SampleEfficientTests.tests
         DeviceTests.tests
+        ScalarLifetimeTests.tests
     ]
 
 [<EntryPoint>]

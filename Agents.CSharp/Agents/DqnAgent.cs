@@ -6,6 +6,7 @@ using Prunerl.Agents.Replay;
 using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Agents;
@@ -52,6 +53,9 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly NoiseStream? noise;
     /// <summary>DrQ's random shift of replayed observations; null without augmentation.</summary>
     private readonly RandomShift? augmentation;
+    /// <summary>The constants of the loss and of forgetting optimizer state (<see cref="OwnedScalars"/>).</summary>
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one, zero, conservativeScale;
 
     /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
     /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.
@@ -62,6 +66,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         if (!(conservativeWeight >= 0 && double.IsFinite(conservativeWeight)))
             throw new ArgumentOutOfRangeException(nameof(conservativeWeight), $"the CQL weight alpha must be finite and >= 0, got {conservativeWeight}");
         this.conservativeWeight = conservativeWeight;
+        (one, zero, conservativeScale) = (scalars.Of(1), scalars.Of(0), scalars.Of(conservativeWeight));
         var checkedConfig = AgentConfigModule.validate(config);
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
@@ -218,12 +223,13 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     public void ForgetOptimizerState(Baselines.Renewal renewal)
     {
         var parameters = online.parameters().ToList();
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         foreach (var (parameter, mask) in renewal.Touched)
         {
             var index = parameters.FindIndex(p => ReferenceEquals(p, parameter));
             if (index < 0) throw new ArgumentException("the renewal touched a parameter of another network", nameof(renewal));
-            foreach (var state in optimizer.State) onlineParameters.View(state, index).masked_fill_(mask, 0);
+            foreach (var state in optimizer.State) onlineParameters.View(state, index).masked_fill_(mask, zero);
         }
     }
 
@@ -343,7 +349,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
 
     /// <summary>The loss plus CQL's penalty on the online Q-values when alpha > 0; each sample's loss stays the TD loss.</summary>
     private (Tensor Loss, Tensor PerSample) Conservative((Tensor Loss, Tensor PerSample) td, Func<Tensor> q, Tensor actions) =>
-        conservativeWeight == 0 ? td : (td.Loss + conservativeWeight * ConservativeQ.Penalty(q(), actions), td.PerSample);
+        conservativeWeight == 0 ? td : (td.Loss.add(ConservativeQ.Penalty(q(), actions).mul(conservativeScale), one), td.PerSample);
 
     private long[] Shape(int batch) => [batch, .. observationShape];
 
@@ -357,5 +363,6 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         targetParameters.Dispose();
         online.Dispose();
         target.Dispose();
+        scalars.Dispose();
     }
 }

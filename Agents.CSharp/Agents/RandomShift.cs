@@ -1,4 +1,5 @@
 using Prunerl.Agents.Checkpoints;
+using Prunerl.Agents.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +18,7 @@ namespace Prunerl.Agents.Agents;
 /// <remarks>
 /// A crop of the replicate-padded frame at offset (dy, dx) reads pixel (clamp(i + dy - p), clamp(j + dx - p))
 /// of the frame, so the whole augmentation is one gather with indices from a table built once, one row per
-/// offset pair: a random row per sample, no padded copy. Scalars the ops take are owned (see NoisyLinear).
+/// offset pair: a random row per sample, no padded copy. The Scalars its ops take are its own (<see cref="OwnedScalars"/>).
 /// </remarks>
 public sealed class RandomShift : IDisposable, ICheckpointable
 {
@@ -26,7 +27,8 @@ public sealed class RandomShift : IDisposable, ICheckpointable
     private readonly Generator generator;
     /// <summary>[(2p + 1)^2, H * W]: for each offset pair, the flat source pixel of each output pixel.</summary>
     private readonly Tensor sources;
-    private readonly Scalar one = 1.0.ToScalar(), lowest, highest, scale;
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one, lowest, highest, scale;
 
     /// <param name="observationShape">One observation's shape, [channels, height, width].</param>
     /// <param name="padding">Pixels of replicate padding (the largest shift); 0 for no shift.</param>
@@ -45,9 +47,10 @@ public sealed class RandomShift : IDisposable, ICheckpointable
         generator = new Generator(seed);
         sources = tensor(SourceTable(padding, (int)height, (int)width), [(2L * padding + 1) * (2L * padding + 1), height * width])
             .DetachFromDisposeScope();
-        lowest = (-2.0).ToScalar();
-        highest = 2.0.ToScalar();
-        scale = intensityScale.ToScalar();
+        one = scalars.Of(1.0);
+        lowest = scalars.Of(-2.0);
+        highest = scalars.Of(2.0);
+        scale = scalars.Of(intensityScale);
     }
 
     /// <summary>Pixels of replicate padding: the largest shift along each axis.</summary>
@@ -98,6 +101,6 @@ public sealed class RandomShift : IDisposable, ICheckpointable
     {
         generator.Dispose();
         sources.Dispose();
-        foreach (var s in new[] { one, lowest, highest, scale }) s.Dispose();
+        scalars.Dispose();
     }
 }

@@ -53,6 +53,10 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     /// <summary>An update's losses, temperature and entropy, read back in one copy.</summary>
     private readonly float[] readout = new float[5];
     private EnvRandom noise;
+    /// <summary>The constants of the update's ops (<see cref="OwnedScalars"/>): the alpha of additions, the
+    /// critic loss's 1/2, the target entropy, and the smoothing's 1 - tau and tau.</summary>
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one, half, targetEntropy, targetKeep, tau;
 
     /// <summary>An agent whose networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
     public SacAgent(SacConfig config, NetworkSpec network, int observationSize, BoxSpace actionSpace, PruningSetup? pruning, long seed, Device? device = null)
@@ -96,6 +100,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
                 ?? throw new ArgumentException($"critics: {error}", nameof(pruning));
         }
         noise = new EnvRandom(EnvRandom.Derive((ulong)seed, 12));
+        (one, half, targetEntropy) = (scalars.Of(1), scalars.Of(0.5), scalars.Of(TargetEntropy));
+        (targetKeep, tau) = (scalars.Of(1 - this.config.Tau), scalars.Of(this.config.Tau));
         using (no_grad()) targetParameters.Values.copy_(criticParameters.Values);
     }
 
@@ -168,7 +174,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         var discounts = tensor(batch.Discounts).ToDevice(device);
 
         var (policyActions, logProbabilities) = actor.Sample(observations, Noise(b));
-        var temperatureLoss = -(temperature.LogAlpha * (logProbabilities.detach() + TargetEntropy)).mean();
+        var temperatureLoss = -(temperature.LogAlpha * logProbabilities.detach().add(targetEntropy, one)).mean();
         var alpha = temperature.LogAlpha.detach().exp();
         temperatureOptimizer.ZeroGrad();
         temperatureLoss.backward();
@@ -179,10 +185,10 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         {
             var (nextActions, nextLogProbabilities) = actor.Sample(next, Noise(b));
             var (target1, target2) = targetCritic.forward(next, nextActions);
-            targets = returns + discounts * (minimum(target1, target2) - alpha * nextLogProbabilities);
+            targets = returns.add(discounts * (minimum(target1, target2) - alpha * nextLogProbabilities), one);
         }
         var (q1, q2) = critic.forward(observations, actions);
-        var criticLoss = 0.5 * (nn.functional.mse_loss(q1, targets) + nn.functional.mse_loss(q2, targets));
+        var criticLoss = nn.functional.mse_loss(q1, targets).add(nn.functional.mse_loss(q2, targets), one).mul(half);
         criticOptimizer.ZeroGrad();
         criticLoss.backward();
         criticOptimizer.Step(criticPruner?.StepMask);
@@ -204,7 +210,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     private void SmoothTargets()
     {
         using var _ = no_grad();
-        targetParameters.Values.mul_(1 - config.Tau).add_(criticParameters.Values, alpha: config.Tau);
+        targetParameters.Values.mul_(targetKeep).add_(criticParameters.Values, alpha: tau);
         criticPruner?.MaskAligned(targetParameters.Values);
     }
 
@@ -274,5 +280,6 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         critic.Dispose();
         targetCritic.Dispose();
         temperature.Dispose();
+        scalars.Dispose();
     }
 }

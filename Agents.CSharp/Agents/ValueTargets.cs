@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Agents;
@@ -6,6 +7,7 @@ namespace Prunerl.Agents.Agents;
 /// The learning targets of value-based agents, as functions of tensors, so that each can be checked on
 /// cases worked out by hand. Batches carry n-step returns R and discounts d = gamma^m (0 when the episode
 /// terminated within the window), so every target reads R + d * (value of the next observation).
+/// The Scalars their ops take are held for the call (<see cref="OwnedScalars"/>).
 /// </summary>
 public static class ValueTargets
 {
@@ -20,9 +22,10 @@ public static class ValueTargets
     public static Tensor QTargets(Tensor returns, Tensor discounts, Tensor nextTarget, Tensor? nextOnline)
     {
         using var _ = no_grad();
+        using var scalars = new OwnedScalars();
         // Without double Q the chosen action's value is the maximum: one op instead of argmax and gather.
         var next = nextOnline is null ? nextTarget.max(1).values : nextTarget.gather(1, nextOnline.argmax(1, keepdim: true)).squeeze(1);
-        return addcmul(returns, discounts, next, 1);
+        return addcmul(returns, discounts, next, scalars.Of(1));
     }
 
     /// <summary>
@@ -60,17 +63,21 @@ public static class ValueTargets
     public static Tensor ProjectDistribution(Tensor support, (float Min, float Max) bounds, Tensor nextProbabilities, Tensor returns, Tensor discounts)
     {
         using var _ = no_grad();
+        using var scalars = new OwnedScalars();
         var atoms = support.shape[0];
         var (vMin, vMax) = bounds;
         var delta = (vMax - vMin) / (atoms - 1);
-        var shifted = (returns.unsqueeze(1) + discounts.unsqueeze(1) * support.unsqueeze(0)).clamp(vMin, vMax);
-        var position = (shifted - vMin) / delta;
-        var lower = position.floor().clamp(0, atoms - 1).to_type(ScalarType.Int64);
-        var upper = position.ceil().clamp(0, atoms - 1).to_type(ScalarType.Int64);
+        var (one, low, high) = (scalars.Of(1), scalars.Of(vMin), scalars.Of(vMax));
+        var (first, last) = (scalars.Of(0), scalars.Of(atoms - 1));
+        var shifted = returns.unsqueeze(1).add(discounts.unsqueeze(1) * support.unsqueeze(0), one).clamp(low, high);
+        var position = shifted.sub(low).div(scalars.Of(delta));
+        var lower = position.floor().clamp(first, last).to_type(ScalarType.Int64);
+        var upper = position.ceil().clamp(first, last).to_type(ScalarType.Int64);
         // Where Tz lands exactly on an atom, lower = upper, the upper share is 0 and all the mass stays there.
         var upperShare = position - lower.to_type(position.dtype);
         var projected = zeros_like(nextProbabilities);
-        projected.scatter_add_(1, lower, nextProbabilities * (1 - upperShare));
+        // 1 - upperShare as TorchSharp's operator computes it: -upperShare + 1.
+        projected.scatter_add_(1, lower, nextProbabilities * upperShare.negative().add(one, one));
         projected.scatter_add_(1, upper, nextProbabilities * upperShare);
         return projected;
     }

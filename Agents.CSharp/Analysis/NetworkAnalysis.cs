@@ -40,9 +40,10 @@ public static class NetworkAnalysis
     /// </summary>
     public static Tensor Dormant(Tensor activation, double tau)
     {
+        using var scalars = new OwnedScalars();
         var magnitude = activation.abs();
         var perNeuron = magnitude.dim() == 4 ? magnitude.mean([0, 2, 3]) : magnitude.mean([0]);
-        return perNeuron / (perNeuron.mean() + Prunerl.Core.Metrics.Dormant.epsilon) <= tau;
+        return perNeuron.div(perNeuron.mean().add(scalars.Of(Prunerl.Core.Metrics.Dormant.epsilon), scalars.Of(1))).le(scalars.Of(tau));
     }
 
     /// <summary>srank_delta of the penultimate features of the batch (Kumar et al. 2021), from their singular values.</summary>
@@ -59,7 +60,9 @@ public static class NetworkAnalysis
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return Math.Sqrt(network.parameters().Sum(p => p.to_type(ScalarType.Float64).pow(2).sum().item<double>()));
+        using var scalars = new OwnedScalars();
+        var two = scalars.Of(2);
+        return Math.Sqrt(network.parameters().Sum(p => p.to_type(ScalarType.Float64).pow(two).sum().item<double>()));
     }
 
     /// <summary>The mean and the variance (population) of all Q(s, a) over the batch's states and every action.</summary>
@@ -67,10 +70,11 @@ public static class NetworkAnalysis
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        using var scalars = new OwnedScalars();
         var q = network.forward(batch).to_type(ScalarType.Float64);
         var mean = q.mean();
         // Written out: TorchSharp's var(unbiased: false) still divided by n - 1 here.
-        return (mean.item<double>(), (q - mean).pow(2).mean().item<double>());
+        return (mean.item<double>(), (q - mean).pow(scalars.Of(2)).mean().item<double>());
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Prunerl.Agents.Analysis;
 using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
+using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Baselines;
@@ -31,6 +32,8 @@ public sealed class DormantNeuronRecycler : IDisposable, ICheckpointable
     {
         var renewal = new Renewal();
         using var scope = NewDisposeScope();
+        using var scalars = new OwnedScalars();
+        var (zero, one) = (scalars.Of(0), scalars.Of(1));
         var activations = new List<(string Layer, Tensor Activation)>();
         using (no_grad()) network.Logits(batch, activations);
         var byName = activations.ToDictionary(a => a.Layer, a => a.Activation);
@@ -45,11 +48,13 @@ public sealed class DormantNeuronRecycler : IDisposable, ICheckpointable
             foreach (var reader in layer.Readers)
             {
                 // Entry k along the reader's dimension belongs to neuron k / block.
-                var owner = arange(reader.Weight.shape[reader.Dimension], device: dormant.device).div(reader.Block, rounding_mode: RoundingMode.floor);
+                // arange(n) as TorchSharp's one-argument form calls it, arange(0, n, 1), with Scalars held here.
+                var owner = arange(zero, scalars.Of(reader.Weight.shape[reader.Dimension]), one, device: dormant.device)
+                    .div(scalars.Of(reader.Block), rounding_mode: RoundingMode.floor);
                 var shape = Enumerable.Repeat(1L, (int)reader.Weight.dim()).ToArray();
                 shape[reader.Dimension] = -1;
                 var readsDormant = dormant.index_select(0, owner).view(shape);
-                reader.Weight.masked_fill_(readsDormant, 0);
+                reader.Weight.masked_fill_(readsDormant, zero);
                 renewal.Add(reader.Weight, readsDormant);
             }
         }

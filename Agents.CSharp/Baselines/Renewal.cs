@@ -1,4 +1,5 @@
 using Prunerl.Agents.Runtime;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -47,13 +48,16 @@ internal static class FreshWeights
         Array.Fill(rowShape, 1L);
         rowShape[0] = weight.shape[0];
         var selected = (rows ?? ones(weight.shape[0], ScalarType.Bool, weight.device)).view(rowShape);
-        Renew(weight, selected, bound, generator, renewal);
-        if (bias is not null) Renew(bias, selected.view(-1), bound, generator, renewal);
+        using var scalars = new OwnedScalars();
+        var (width, offset) = (scalars.Of(2 * bound), scalars.Of(bound));
+        Renew(weight, selected, width, offset, generator, renewal);
+        if (bias is not null) Renew(bias, selected.view(-1), width, offset, generator, renewal);
     }
 
-    private static void Renew(Parameter parameter, Tensor selected, double bound, Generator generator, Renewal renewal)
+    /// <summary>U(-bound, bound) = U(0, 1) * <paramref name="width"/> - <paramref name="offset"/> (2 bound and bound) where selected.</summary>
+    private static void Renew(Parameter parameter, Tensor selected, Scalar width, Scalar offset, Generator generator, Renewal renewal)
     {
-        var fresh = (rand(parameter.shape, generator: generator) * (2 * bound) - bound).ToDevice(parameter.device);
+        var fresh = rand(parameter.shape, generator: generator).mul(width).sub(offset).ToDevice(parameter.device);
         parameter.copy_(where(selected, fresh, parameter));
         renewal.Add(parameter, selected);
     }

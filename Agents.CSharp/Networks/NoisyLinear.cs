@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,27 +17,28 @@ namespace Prunerl.Agents.Networks;
 /// scope ending would otherwise free buffers the layer still holds) and are only ever copied into, never
 /// replaced. The forward pass and the noise draw keep their temporaries in a scope of their own, so that
 /// none is left to the finalizer thread, which frees native tensors concurrently with the running op; and
-/// the forward pass's additions take an alpha Scalar the layer owns, because TorchSharp's
-/// <c>a + b</c> makes a Scalar 1 that nothing references during the native call (dotnet/TorchSharp#1434),
-/// which the finalizer can free while <c>add</c> still reads it.
+/// the forward pass's additions take an alpha Scalar the layer holds (<see cref="OwnedScalars"/>).
 /// </remarks>
 public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight_mu, weight_sigma, bias_mu, bias_sigma;
     private readonly Tensor epsilon_in, epsilon_out;
-    private readonly Scalar one = 1.0.ToScalar();
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one;
 
     public NoisyLinear(int inputs, int outputs, double sigma0 = 0.5) : base(nameof(NoisyLinear))
     {
         var bound = 1.0 / Math.Sqrt(inputs);
         weight_mu = new Parameter(empty(outputs, inputs).uniform_(-bound, bound));
         bias_mu = new Parameter(empty(outputs).uniform_(-bound, bound));
-        weight_sigma = new Parameter(full(outputs, inputs, sigma0 / Math.Sqrt(inputs)));
-        bias_sigma = new Parameter(full(outputs, sigma0 / Math.Sqrt(inputs)));
+        var sigma = scalars.Of(sigma0 / Math.Sqrt(inputs));
+        weight_sigma = new Parameter(full(outputs, inputs, sigma));
+        bias_sigma = new Parameter(full(outputs, sigma));
         epsilon_in = zeros(inputs).DetachFromDisposeScope();
         epsilon_out = zeros(outputs).DetachFromDisposeScope();
         register_buffer(nameof(epsilon_in), epsilon_in);
         register_buffer(nameof(epsilon_out), epsilon_out);
+        one = scalars.Of(1.0);
         RegisterComponents();
     }
 
@@ -67,7 +69,7 @@ public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) one.Dispose();
+        if (disposing) scalars.Dispose();
         base.Dispose(disposing);
     }
 }

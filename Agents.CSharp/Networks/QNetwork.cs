@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,6 +43,9 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> head;
     private readonly nn.Module<Tensor, Tensor>? value;
     private readonly Tensor support;
+    /// <summary>The alpha of the dueling combination's addition (<see cref="OwnedScalars"/>).</summary>
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one;
 
     /// <param name="spec">The network's shape.</param>
     /// <param name="observationShape">One observation's shape: [features] or [channels, height, width].</param>
@@ -64,6 +68,7 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         // Held by the network: never freed by a dispose scope active while it is built.
         support = (spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1)).DetachFromDisposeScope();
         register_buffer(nameof(support), support);
+        one = scalars.Of(1);
         RegisterComponents();
         if (device is not null) this.to(device);
     }
@@ -84,7 +89,7 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         var a = head.forward(features).view(-1, Actions, Spec.Atoms);
         if (value is null) return a;
         var v = value.forward(features).view(-1, 1, Spec.Atoms);
-        return v + a - a.mean([1], keepdim: true);
+        return v.add(a, one).sub(a.mean([1], keepdim: true));
     }
 
     /// <summary>Q-values [batch, actions]: the logits themselves, or the mean of the C51 distribution.</summary>
@@ -116,6 +121,12 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
     public void ResampleNoise(Generator generator)
     {
         foreach (var layer in modules().OfType<NoisyLinear>()) layer.ResampleNoise(generator);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) scalars.Dispose();
+        base.Dispose(disposing);
     }
 
     private static Torso MakeTorso(NetworkSpec spec, IReadOnlyList<int> shape)

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,6 +19,9 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
     private readonly MlpTorso torso;
     private readonly Linear mean;
     private readonly Linear log_std;
+    /// <summary>The constants of the clamp and the log-densities (<see cref="OwnedScalars"/>).</summary>
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one, two, logStdMin, logStdMax, minusHalf, halfLogTwoPi, logTwo, minusTwo, twice, softplusBeta, softplusThreshold;
 
     /// <param name="spec">An MLP spec: its hidden units (default 256, 256 here) and width.</param>
     /// <param name="observations">Values per observation.</param>
@@ -30,6 +34,12 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
         torso = new MlpTorso(observations, SacNetworks.Hidden(spec), spec.Width);
         mean = nn.Linear(torso.Features, actions);
         log_std = nn.Linear(torso.Features, actions);
+        (one, two) = (scalars.Of(1), scalars.Of(2));
+        (logStdMin, logStdMax) = (scalars.Of(LogStdMin), scalars.Of(LogStdMax));
+        (minusHalf, halfLogTwoPi) = (scalars.Of(-0.5), scalars.Of(0.5 * Math.Log(2 * Math.PI)));
+        (logTwo, minusTwo, twice) = (scalars.Of(Math.Log(2.0)), scalars.Of(-2.0), scalars.Of(2.0));
+        // nn.functional.softplus's defaults.
+        (softplusBeta, softplusThreshold) = (scalars.Of(1.0), scalars.Of(20.0));
         RegisterComponents();
     }
 
@@ -37,7 +47,7 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
     public (Tensor Mean, Tensor LogStd) Distribution(Tensor observations)
     {
         var features = torso.forward(observations);
-        return (mean.forward(features), log_std.forward(features).clamp(LogStdMin, LogStdMax));
+        return (mean.forward(features), log_std.forward(features).clamp(logStdMin, logStdMax));
     }
 
     /// <summary>The deterministic action tanh(mean), [B, |A|].</summary>
@@ -52,10 +62,16 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
     public (Tensor Actions, Tensor LogProbabilities) Sample(Tensor observations, Tensor noise)
     {
         var (mu, logStd) = Distribution(observations);
-        var u = mu + logStd.exp() * noise;
-        var gaussian = (-0.5 * noise.square() - logStd - 0.5 * Math.Log(2 * Math.PI)).sum(1);
-        var squash = (2.0 * (Math.Log(2.0) - u - nn.functional.softplus(-2.0 * u))).sum(1);
+        var u = mu.add(logStd.exp() * noise, one);
+        var gaussian = (noise.pow(two).mul(minusHalf) - logStd).sub(halfLogTwoPi).sum(1);
+        var squash = (u.negative().add(logTwo, one) - SoftplusWithScalars.Of(u.mul(minusTwo), softplusBeta, softplusThreshold)).mul(twice).sum(1);
         return (u.tanh(), gaussian - squash);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) scalars.Dispose();
+        base.Dispose(disposing);
     }
 }
 

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -251,11 +252,15 @@ public sealed class ImpalaTorso : Torso
     {
         private readonly Conv2d conv;
         private readonly ModuleList<Conv2d> blockConvs = new();
+        /// <summary>The alpha of the residual additions (<see cref="OwnedScalars"/>).</summary>
+        private readonly OwnedScalars scalars = new();
+        private readonly Scalar one;
 
         public ImpalaStack(int inputs, int channels) : base(nameof(ImpalaStack))
         {
             conv = nn.Conv2d(inputs, channels, 3, padding: 1);
             for (var i = 0; i < 4; i++) blockConvs.Add(nn.Conv2d(channels, channels, 3, padding: 1));
+            one = scalars.Of(1);
             RegisterComponents();
         }
 
@@ -266,12 +271,18 @@ public sealed class ImpalaTorso : Torso
             {
                 // The first convolution's output is the block's neurons (ReDo recycles those).
                 var hidden = Torso.Record(nn.functional.relu(blockConvs[2 * block].forward(nn.functional.relu(x))), $"{name}.block{block}", activations);
-                x = x + blockConvs[2 * block + 1].forward(hidden);
+                x = x.add(blockConvs[2 * block + 1].forward(hidden), one);
             }
             return x;
         }
 
         public override Tensor forward(Tensor input) => Forward(input, "stack", null);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) scalars.Dispose();
+            base.Dispose(disposing);
+        }
 
         /// <summary>Each block's first convolution, read by the block's second.</summary>
         public IEnumerable<RecyclableLayer> RecyclableLayers(string name) =>

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Pruning;
@@ -21,6 +22,7 @@ public static class MagnitudeMask
     public static Tensor KeepLargest(Tensor weights, long count, Tensor? eligible = null)
     {
         using var scope = NewDisposeScope();
+        using var scalars = new OwnedScalars();
         var score = weights.detach().flatten().abs();
         var n = score.shape[0];
         if (eligible is not null)
@@ -32,20 +34,20 @@ public static class MagnitudeMask
         count = Math.Clamp(count, 0, n);
         var nan = score.isnan();
         var nanCount = nan.sum().item<long>();
-        if (count <= nanCount) return FirstOf(nan, count).view(weights.shape).MoveToOuterDisposeScope();
+        if (count <= nanCount) return FirstOf(nan, count, scalars).view(weights.shape).MoveToOuterDisposeScope();
         // Every NaN entry is kept: -2 puts them below every other score.
-        var numbers = nanCount > 0 ? score.masked_fill(nan, -2f) : score;
+        var numbers = nanCount > 0 ? score.masked_fill(nan, scalars.Of(-2f)) : score;
         var rest = count - nanCount;
         var threshold = numbers.kthvalue(n - rest + 1, 0).values;
         var keep = numbers.gt(threshold);
         var ties = numbers.eq(threshold);
         var tiesWanted = rest - keep.sum().item<long>();
-        keep.logical_or_(tiesWanted == ties.sum().item<long>() ? ties : FirstOf(ties, tiesWanted));
+        keep.logical_or_(tiesWanted == ties.sum().item<long>() ? ties : FirstOf(ties, tiesWanted, scalars));
         if (nanCount > 0) keep.logical_or_(nan);
         return keep.view(weights.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>The first <paramref name="count"/> true entries of a flat boolean tensor, by index.</summary>
-    private static Tensor FirstOf(Tensor candidates, long count) =>
-        candidates.logical_and(candidates.cumsum(0).le(count));
+    private static Tensor FirstOf(Tensor candidates, long count, OwnedScalars scalars) =>
+        candidates.logical_and(candidates.cumsum(0).le(scalars.Of(count)));
 }

@@ -1,5 +1,7 @@
 using System.Numerics;
 using Prunerl.Agents.Checkpoints;
+using Prunerl.Agents.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Training;
@@ -16,6 +18,9 @@ public sealed class FlatAdam : IFlatOptimizer
     private readonly double learningRate, beta1, beta2, epsilon;
     /// <summary>Scratch for the denominator: a new 0.5 MB tensor per step costs more than the step's ops.</summary>
     private readonly Tensor denominator;
+    /// <summary>The torch-op step's constants (<see cref="OwnedScalars"/>); the per-step corrections are held for the step.</summary>
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one, beta1Scalar, complement1Scalar, beta2Scalar, complement2Scalar, epsilonScalar;
 
     public FlatAdam(FlatParameters parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
@@ -32,6 +37,9 @@ public sealed class FlatAdam : IFlatOptimizer
         ExpAvgSq = zeros_like(parameters.Values);
         denominator = empty_like(parameters.Values);
         State = [ExpAvg, ExpAvgSq];
+        (one, epsilonScalar) = (scalars.Of(1), scalars.Of(epsilon));
+        (beta1Scalar, complement1Scalar) = (scalars.Of(beta1), scalars.Of(1 - beta1));
+        (beta2Scalar, complement2Scalar) = (scalars.Of(beta2), scalars.Of(1 - beta2));
     }
 
     public FlatParameters Parameters { get; }
@@ -63,11 +71,12 @@ public sealed class FlatAdam : IFlatOptimizer
         }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        using var corrections = new OwnedScalars();
         if (keep is not null) gradient.mul_(keep);
-        ExpAvg.mul_(beta1).add_(gradient, alpha: 1 - beta1);
-        ExpAvgSq.mul_(beta2).addcmul_(gradient, gradient, value: 1 - beta2);
-        denominator.copy_(ExpAvgSq).sqrt_().div_(correction2).add_(epsilon);
-        Parameters.Values.addcdiv_(ExpAvg, denominator, value: -stepSize);
+        ExpAvg.mul_(beta1Scalar).add_(gradient, alpha: complement1Scalar);
+        ExpAvgSq.mul_(beta2Scalar).addcmul_(gradient, gradient, value: complement2Scalar);
+        denominator.copy_(ExpAvgSq).sqrt_().div_(corrections.Of(correction2)).add_(epsilonScalar, one);
+        Parameters.Values.addcdiv_(ExpAvg, denominator, value: corrections.Of(-stepSize));
     }
 
     /// <summary>
@@ -125,5 +134,6 @@ public sealed class FlatAdam : IFlatOptimizer
         ExpAvg.Dispose();
         ExpAvgSq.Dispose();
         denominator.Dispose();
+        scalars.Dispose();
     }
 }

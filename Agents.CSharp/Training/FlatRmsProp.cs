@@ -1,5 +1,7 @@
 using System.Numerics;
 using Prunerl.Agents.Checkpoints;
+using Prunerl.Agents.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Training;
@@ -16,6 +18,9 @@ public sealed class FlatRmsProp : IFlatOptimizer
     private readonly double learningRate, alpha, epsilon;
     /// <summary>Scratch for the denominator: a new 0.5 MB tensor per step costs more than the step's ops.</summary>
     private readonly Tensor denominator;
+    /// <summary>The torch-op step's constants (<see cref="OwnedScalars"/>).</summary>
+    private readonly OwnedScalars scalars = new();
+    private readonly Scalar one, minusOne, alphaScalar, complementScalar, epsilonScalar, rateScalar;
 
     public FlatRmsProp(FlatParameters parameters, double learningRate = 1e-2, double alpha = 0.99, double epsilon = 1e-8, bool centered = false)
     {
@@ -30,6 +35,9 @@ public sealed class FlatRmsProp : IFlatOptimizer
         GradAvg = centered ? zeros_like(parameters.Values) : null;
         denominator = empty_like(parameters.Values);
         State = GradAvg is null ? [SquareAvg] : [SquareAvg, GradAvg];
+        (one, minusOne) = (scalars.Of(1), scalars.Of(-1));
+        (alphaScalar, complementScalar) = (scalars.Of(alpha), scalars.Of(1 - alpha));
+        (epsilonScalar, rateScalar) = (scalars.Of(epsilon), scalars.Of(-learningRate));
     }
 
     public FlatParameters Parameters { get; }
@@ -60,15 +68,15 @@ public sealed class FlatRmsProp : IFlatOptimizer
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         if (keep is not null) gradient.mul_(keep);
-        SquareAvg.mul_(alpha).addcmul_(gradient, gradient, value: 1 - alpha);
+        SquareAvg.mul_(alphaScalar).addcmul_(gradient, gradient, value: complementScalar);
         denominator.copy_(SquareAvg);
         if (GradAvg is not null)
         {
-            GradAvg.mul_(alpha).add_(gradient, alpha: 1 - alpha);
-            denominator.addcmul_(GradAvg, GradAvg, value: -1);
+            GradAvg.mul_(alphaScalar).add_(gradient, alpha: complementScalar);
+            denominator.addcmul_(GradAvg, GradAvg, value: minusOne);
         }
-        denominator.sqrt_().add_(epsilon);
-        Parameters.Values.addcdiv_(gradient, denominator, value: -learningRate);
+        denominator.sqrt_().add_(epsilonScalar, one);
+        Parameters.Values.addcdiv_(gradient, denominator, value: rateScalar);
     }
 
     /// <summary>
@@ -133,5 +141,6 @@ public sealed class FlatRmsProp : IFlatOptimizer
         SquareAvg.Dispose();
         GradAvg?.Dispose();
         denominator.Dispose();
+        scalars.Dispose();
     }
 }
