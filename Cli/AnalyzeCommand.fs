@@ -114,12 +114,21 @@ let skippedSection (skipped: (Run * string) list) =
         "\n\n## Skipped runs\n\n"
         + Tables.markdown [ "run"; "why" ] [ "---"; "---" ] (skipped |> List.map (fun (r, why) -> [ r.Id; why ]))
 
+/// Why runs have no analyses: SAC records none (the paper's analyses measure the value networks of the
+/// DQN family); the others were trained without --analyse-every.
+let noAnalysesHint (runs: Run list) : string =
+    let sac = runs |> List.filter (fun r -> r.Config.TryFind "agent" = Some "sac") |> List.length
+    if sac = 0 then " (train with --analyse-every N)"
+    elif sac = runs.Length then
+        " (SAC runs record no analyses: they measure the DQN family's value networks; train dqn, rainbow, der, drq, cql or cql-c51 with --analyse-every N)"
+    else sprintf " (%d of the %d runs are SAC runs, which record no analyses; train the others with --analyse-every N)" sac runs.Length
+
 /// Runs `prunerl analyze`.
 let run (args: ParseResults<AnalyzeArgs>) : int =
     let root = args.GetResult AnalyzeArgs.Results
     let out = args.GetResult(AnalyzeArgs.Out, Path.Combine(root, "analysis"))
     let settings = settingsOf (args.GetResult(AnalyzeArgs.Reps, 2000)) (args.GetResult(AnalyzeArgs.Seed, 0L)) 0.0 []
-    let runs, skipped = Results.gather root (args.Contains AnalyzeArgs.Include_Unfinished) "analysis/dormant_fraction" " (train with --analyse-every N)"
+    let runs, skipped = Results.gather root (args.Contains AnalyzeArgs.Include_Unfinished) "analysis/dormant_fraction" noAnalysesHint
     let groupBy = parseKeys (args.GetResult(AnalyzeArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
     Report.checkGroupBy runs groupBy |> orFail |> ignore
     let analysis = curves settings groupBy runs

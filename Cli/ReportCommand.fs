@@ -216,7 +216,7 @@ let run (args: ParseResults<ReportArgs>) : int =
     let settings =
         AnalyzeCommand.settingsOf (args.GetResult(ReportArgs.Reps, 2000)) (args.GetResult(ReportArgs.Seed, 0L))
             (Validate.inClosed "score_window" 0.0 1.0 (args.GetResult(ReportArgs.Score_Window, 0.1)) |> orFail) scales
-    let runs, skipped = Results.gather root (args.Contains ReportArgs.Include_Unfinished) Report.evaluationMetric ""
+    let runs, skipped = Results.gather root (args.Contains ReportArgs.Include_Unfinished) Report.evaluationMetric (fun _ -> "")
     let keys = AnalyzeCommand.parseKeys (args.GetResult(ReportArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
     Report.checkGroupBy runs keys |> orFail |> ignore
     let c = compute settings keys runs skipped

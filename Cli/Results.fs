@@ -111,8 +111,8 @@ let find (root: string) : (Run * string) list =
 
 /// The runs a command takes: finished ones (or every one not failed, if asked), with their metrics
 /// read, that measured the metric; and those skipped, with why. At least one must be taken, else the
-/// error says so, with the hint.
-let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: string) : Run list * (Run * string) list =
+/// error says so, with the hint for the runs that lack the metric.
+let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: Run list -> string) : Run list * (Run * string) list =
     let found = find root
     let folders = found |> List.map (fun (r, folder) -> r.Id, folder) |> Map.ofList
     let runs = found |> List.map fst
@@ -122,5 +122,5 @@ let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: stri
         raise (UserError(sprintf "results: none of the %d runs under '%s' has finished (%s); --include-unfinished takes running and interrupted ones" runs.Length root states))
     let loaded = candidates |> List.map (fun r -> { r with Series = readSeries (Path.Combine(folders[r.Id], "metrics.csv")) (r.State = "finished") })
     let taken, unmeasured = Report.selectMeasured metric loaded
-    if taken.IsEmpty then raise (UserError(sprintf "results: no run under '%s' has %s in its metrics.csv%s" root metric hint))
+    if taken.IsEmpty then raise (UserError(sprintf "results: no run under '%s' has %s in its metrics.csv%s" root metric (hint loaded)))
     taken, notFinished @ unmeasured |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))

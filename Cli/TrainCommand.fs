@@ -63,6 +63,7 @@ type TrainArgs =
     | V_Min of value: float
     | V_Max of value: float
     | Noisy of enabled: bool
+    | Noisy_Sigma0 of sigma0: float
     | Augmentation of enabled: bool
     | Shift_Padding of pixels: int
     | Intensity_Scale of scale: float

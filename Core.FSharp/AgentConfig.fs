@@ -57,10 +57,15 @@ type AgentConfig =
       Dueling: bool
       /// How transitions are drawn from the replay memory.
       Replay: ReplayScheme
-      /// Noisy networks (Fortunato et al. 2018): the head's layers carry factorised Gaussian noise on their
-      /// weights, drawn afresh for every forward pass that acts or learns (online and target independently)
-      /// and off in evaluation; training explores by the noise alone (epsilon 0, Dopamine's zero_epsilon).
+      /// Noisy networks (Fortunato et al. 2018): every fully connected layer (the torso's dense layers and the
+      /// head; convolutions stay plain, as in Dopamine's FullRainbowNetwork) carries factorised Gaussian noise
+      /// on its weights, drawn afresh for every forward pass that acts or learns (online and target
+      /// independently) and off in evaluation; training explores by the noise alone (epsilon 0, Dopamine's zero_epsilon).
       Noisy: bool
+      /// The noise's initial scale sigma0: a noisy layer of p inputs starts with sigma = sigma0 / sqrt(p)
+      /// (Fortunato et al. 2018, sec. 3.2, who use 0.5 for factorised noise; Dopamine's NoisyNetwork, which
+      /// DER runs on, uses 0.1).
+      NoisySigma0: float
       /// DrQ's data augmentation (Kostrikov et al. 2020) of every replayed batch: observations and next
       /// observations each get an independent random shift per sample (ShiftPadding) and intensity noise
       /// (IntensityScale). Needs [channels, height, width] observations.
@@ -99,6 +104,7 @@ module AgentConfig =
           Dueling = false
           Replay = UniformReplay
           Noisy = false
+          NoisySigma0 = 0.1
           Augment = false
           ShiftPadding = 4
           IntensityScale = 0.05 }
@@ -147,7 +153,8 @@ module AgentConfig =
     /// an update every step (update_period 1, num_updates_per_train_step 1: replay ratio 1), target copy
     /// every 2000 steps, Adam lr 1e-4 eps 1.5e-4 (create_optimizer), batch 32, replay 1M ("a proxy for
     /// unbounded memory"), noisy nets, dueling, double DQN, C51 over 51 atoms on [-10, 10] (vmax 10, vmin
-    /// -vmax), Dopamine's prioritized replay (alpha 0.5, beta 0.5 held) and no augmentation
+    /// -vmax), noise of initial scale sigma0 0.1 in the dense layer and the head (dopamine/jax/networks.py's
+    /// NoisyNetwork in FullRainbowNetwork), Dopamine's prioritized replay (alpha 0.5, beta 0.5 held) and no augmentation
     /// (data_augmentation False). epsilon_train 0.01 over 2000 steps and epsilon_eval 0.001 are the gin's,
     /// but with noisy nets Dopamine trains with zero_epsilon, so only epsilon_eval acts (Exploration.trainingEpsilon).
     let der =
@@ -168,6 +175,7 @@ module AgentConfig =
             Dueling = true
             Replay = PrioritizedReplay(0.5, 0.5, 0L)
             Noisy = true
+            NoisySigma0 = 0.1
             Augment = false }
 
     /// DrQ(epsilon): DrQ (Kostrikov et al. 2020) with the exploration of Agarwal et al. (2021, "Deep RL at
@@ -254,6 +262,7 @@ module AgentConfig =
                         do! positive "rmsprop_epsilon" eps |> Result.map ignore
                     }
             do! positiveInt "atoms" (int64 c.Atoms)
+            do! positive "noisy_sigma0" c.NoisySigma0 |> Result.map ignore
             do! atLeast "shift_padding" 0L (int64 c.ShiftPadding) |> Result.map ignore
             do!
                 if Double.IsFinite c.IntensityScale && c.IntensityScale >= 0.0 && c.IntensityScale < 0.5 then Ok()

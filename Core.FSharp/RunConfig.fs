@@ -357,7 +357,8 @@ module RunConfig =
           intField "atoms" "atoms of the C51 distribution (1: expected values)" (hyper >> _.Atoms) (fun c x -> { c with Hyperparameters.Atoms = x })
           numberField "v_min" "lower end of the C51 support" (hyper >> _.VMin) (fun c x -> { c with Hyperparameters.VMin = x })
           numberField "v_max" "upper end of the C51 support" (hyper >> _.VMax) (fun c x -> { c with Hyperparameters.VMax = x })
-          switchField "noisy" "noisy nets in the head, noise redrawn every forward pass (training epsilon 0)" (hyper >> _.Noisy) (fun c x -> { c with Hyperparameters.Noisy = x })
+          switchField "noisy" "noisy nets: noise on every fully connected layer, redrawn every forward pass (training epsilon 0)" (hyper >> _.Noisy) (fun c x -> { c with Hyperparameters.Noisy = x })
+          numberField "noisy_sigma0" "noisy nets: initial noise scale, sigma = sigma0 / sqrt(inputs) (Dopamine 0.1; Fortunato et al. 0.5)" (hyper >> _.NoisySigma0) (fun c x -> { c with Hyperparameters.NoisySigma0 = x })
           switchField "augmentation" "DrQ's random shift and intensity noise on replayed image observations" (hyper >> _.Augment) (fun c x -> { c with Hyperparameters.Augment = x })
           intField "shift_padding" "pixels of replicate padding of the random shift (4 on 84x84 frames, 1 on MinAtar)" (hyper >> _.ShiftPadding) (fun c x -> { c with Hyperparameters.ShiftPadding = x })
           numberField "intensity_scale" "scale of the augmentation's intensity noise (0: none)" (hyper >> _.IntensityScale) (fun c x -> { c with Hyperparameters.IntensityScale = x })
@@ -404,7 +405,7 @@ module RunConfig =
         | "replay_ratio" | "replay_capacity" | "min_replay" -> not (isOffline agent)
         | "baseline" | "baseline_period" | "redo_tau" | "reset_layers" | "analyse_every" | "n_step" | "target_update_period"
         | "learning_rate" | "epsilon_eval" | "double_q" | "dueling" | "atoms" | "v_min" | "v_max"
-        | "noisy" | "augmentation" | "shift_padding" | "intensity_scale" -> not sac
+        | "noisy" | "noisy_sigma0" | "augmentation" | "shift_padding" | "intensity_scale" -> not sac
         | _ -> true
 
     /// An error naming the first field that does not apply to the agent, and the agents it applies to.
@@ -570,8 +571,8 @@ module RunConfig =
     /// Checks every field's range and the fields against each other: a known environment with discrete
     /// actions for the DQN family (online and offline) and continuous ones for SAC, a network that takes
     /// its observations (SAC: mlp), width > 0, sparsity in [0, 1), power > 0, 0 &lt;= prune_start &lt;
-    /// prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network (and no reset of a noisy
-    /// head), augmentation only of image observations, steps > min_replay (so the
+    /// prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense, plain network (not
+    /// pruned, not noisy), augmentation only of image observations, steps > min_replay (so the
     /// agent learns), seed >= 0, counts >= 0, the agent's hyperparameters (AgentConfig.validate or
     /// SacConfig.validate), a dataset for an offline agent and conservative_weight >= 0. Whether the
     /// dataset file exists and matches the environment is for the caller, who can read it. The first
@@ -618,8 +619,8 @@ module RunConfig =
                 if c.Baseline = BaselineKind.NoBaseline || c.Sparsity = 0.0 then Ok()
                 else Error(sprintf "baseline must be none for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (nameIn baselines c.Baseline))
             do!
-                if c.Baseline = BaselineKind.Reset && c.Hyperparameters.Noisy then
-                    Error "baseline reset renews a plain head, and a noisy network's head is noisy: set noisy false, or baseline redo or none"
+                if c.Baseline <> BaselineKind.NoBaseline && c.Hyperparameters.Noisy then
+                    Error(sprintf "baseline %s renews plain layers, and a noisy network's dense layers and head are noisy: set noisy false, or baseline none" (nameIn baselines c.Baseline))
                 else Ok()
             do! atLeast "baseline_period" 1L c.BaselinePeriod |> Result.map ignore
             do! inClosed "redo_tau" 0.0 1.0 c.RedoTau |> Result.map ignore

@@ -38,6 +38,7 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
             if sac then Gen.elements [ "pendulum"; "mujoco/halfcheetah" ]
             else Gen.elements [ "cartpole"; "acrobot"; "minatar/breakout"; "minatar/seaquest" ]
         let! noisy = Gen.elements [ true; false ]
+        let! sigma0 = Gen.elements [ 0.1; 0.5; 0.017 ]
         let! augment = Gen.elements [ true; false ]
         let! padding = Gen.choose (1, 4)
         let! intensity = Gen.elements [ 0.0; 0.05; 0.2 ]
@@ -77,8 +78,9 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
                     else
                         let online = if offline then base'.Hyperparameters else { base'.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep }
                         { online with
-                            // A reset renews a plain head only.
-                            Noisy = noisy && baseline <> BaselineKind.Reset
+                            // The baselines renew plain layers only.
+                            Noisy = noisy && baseline = BaselineKind.NoBaseline
+                            NoisySigma0 = sigma0
                             // Augmentation shifts frames: only where the observations are images.
                             Augment = augment && RunConfig.isMinAtar env
                             ShiftPadding = padding

@@ -42,6 +42,8 @@ let tests =
             Expect.equal (c.EpsilonTrain, c.EpsilonEval, c.EpsilonDecaySteps) (0.01, 0.001, 2000L) "epsilons"
             // JaxFullRainbowAgent.*: noisy, dueling, double_dqn, num_atoms, vmax, replay_scheme, num_updates_per_train_step.
             Expect.equal (c.Noisy, c.Dueling, c.DoubleQ, c.Atoms, c.VMin, c.VMax) (true, true, true, 51, -10.0, 10.0) "JaxFullRainbowAgent"
+            // dopamine/jax/networks.py's NoisyNetwork: sigma_init = 0.1 / sqrt(inputs).
+            Expect.equal c.NoisySigma0 0.1 "NoisyNetwork's sigma0"
             Expect.equal c.Replay (PrioritizedReplay(0.5, 0.5, 0L)) "Dopamine's prioritized replay"
             Expect.equal c.UpdatesPerStep 1 "one update per train step"
             Expect.equal (RunConfig.replayRatio c) 1.0 "replay ratio 1"
@@ -101,12 +103,18 @@ let tests =
             Expect.equal (minatar [ "shift_padding", Number 0.0; "intensity_scale", Number 0.0 ])
                 (Error "augmentation needs shift_padding >= 1 or intensity_scale > 0, got 0 and 0") "an augmentation that does nothing"
             Expect.equal (minatar [ "noisy", Text "yes" ]) (Error "noisy must be true or false, got 'yes'") "noisy is a switch"
-            Expect.equal (resolve [ "agent", Text "der"; "env", Text "minatar/breakout"; "sparsity", Number 0.0; "baseline", Text "reset" ])
-                (Error "baseline reset renews a plain head, and a noisy network's head is noisy: set noisy false, or baseline redo or none") "reset of a noisy head"
-            Expect.isOk (resolve [ "agent", Text "der"; "env", Text "minatar/breakout"; "sparsity", Number 0.0; "baseline", Text "redo" ]) "ReDo of a noisy network"
-            match minatar [ "noisy", Switch true; "shift_padding", Number 2.0 ] with
+            for baseline in [ "reset"; "redo" ] do
+                Expect.equal (resolve [ "agent", Text "der"; "env", Text "minatar/breakout"; "sparsity", Number 0.0; "baseline", Text baseline ])
+                    (Error(sprintf "baseline %s renews plain layers, and a noisy network's dense layers and head are noisy: set noisy false, or baseline none" baseline))
+                    (sprintf "%s of a noisy network" baseline)
+            Expect.isOk (resolve [ "agent", Text "der"; "env", Text "minatar/breakout"; "sparsity", Number 0.0; "baseline", Text "redo"; "noisy", Switch false ]) "ReDo of DER without noise"
+            Expect.equal (minatar [ "noisy_sigma0", Number 0.0 ]) (Error "noisy_sigma0 must be a finite number > 0, got 0") "no noise scale"
+            Expect.equal (resolve [ "agent", Text "sac"; "env", Text "pendulum"; "noisy_sigma0", Number 0.5 ])
+                (Error "noisy_sigma0 does not apply to agent sac (only to dqn, rainbow, der, drq, cql, cql-c51); leave it out") "SAC has no noisy nets"
+            match minatar [ "noisy", Switch true; "noisy_sigma0", Number 0.5; "shift_padding", Number 2.0 ] with
             | Ok run ->
                 Expect.isTrue run.Hyperparameters.Noisy "noisy set"
+                Expect.equal run.Hyperparameters.NoisySigma0 0.5 "Fortunato's sigma0 set"
                 Expect.equal run.Hyperparameters.ShiftPadding 2 "padding set"
                 Expect.equal (RunConfig.resolve environments (RunConfig.toFields run)) (Ok run) "round trip through the fields"
             | Error e -> failtest e

@@ -75,6 +75,33 @@ let tests =
             Expect.isTrue (c.allclose d) "evaluation ignores the noise"
         }
 
+        test "noisy nets: the torso's dense layer and the head are noisy with sigma0 / sqrt(inputs), the convolution plain, and renewal refused" {
+            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true, Dueling = true, NoisySigma0 = 0.1), minatar, 3, 1L)
+            let byName = n.named_parameters () |> Seq.map (fun struct (name, p) -> name, p) |> List.ofSeq
+            let names = byName |> List.map fst
+            Expect.equal
+                (names |> List.filter (fun name -> name.EndsWith "weight_sigma"))
+                [ "torso.dense.weight_sigma"; "head.weight_sigma"; "value.weight_sigma" ]
+                "Dopamine's FullRainbowNetwork: the hidden dense layer and both streams"
+            Expect.containsAll names [ "torso.conv.weight"; "torso.conv.bias" ] "a plain convolution"
+            let byName = Map.ofList byName
+            let sigmas = byName |> Map.filter (fun name _ -> name.EndsWith "_sigma")
+            Expect.equal sigmas.Count 6 "weight and bias sigmas of three layers"
+            sigmas |> Map.iter (fun name sigma ->
+                // A layer's inputs: its weight matrix's columns.
+                let inputs = byName[name.Replace("bias_", "weight_")].shape[1]
+                let expected = 0.1 / sqrt (float inputs)
+                Expect.floatClose Accuracy.high (float (sigma.min().item<float32> ())) expected (sprintf "%s at its low end" name)
+                Expect.floatClose Accuracy.high (float (sigma.max().item<float32> ())) expected (sprintf "%s at its high end" name))
+            let roles = Prunerl.Agents.Pruning.NetworkParameters.Describe n |> Seq.map (fun struct (d, _) -> d.Name, d.Role) |> Map.ofSeq
+            Expect.equal (roles["torso.dense.weight_mu"], roles["torso.dense.weight_sigma"]) (Prunerl.Core.Weight, Prunerl.Core.Weight) "means and scales: weights to prune"
+            Expect.equal (roles["head.bias_mu"], roles["head.bias_sigma"]) (Prunerl.Core.Bias, Prunerl.Core.Bias) "noisy biases: biases"
+            Expect.throws (fun () -> n.RecyclableLayers() |> ignore) "no recycling of noisy layers"
+            Expect.throws (fun () -> n.HeadLayers() |> ignore) "no reset of a noisy head"
+            use plain = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Dueling = true), minatar, 3, 1L)
+            Expect.equal (plain.RecyclableLayers() |> Seq.map _.Name |> List.ofSeq) [ "conv"; "dense" ] "a plain network's recyclable layers"
+        }
+
         test "hidden activations are recorded by layer for the dormant-neuron analysis" {
             use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar), minatar, 3, 0L)
             let activations = Collections.Generic.List<ValueTuple<string, torch.Tensor>>()

@@ -17,6 +17,7 @@ open Prunerl.Tests.CliTests
 /// A run to write in the results layout.
 type private FixtureRun =
     { Path: string
+      Agent: string
       Env: string
       Sparsity: float
       Width: float
@@ -36,7 +37,7 @@ let private writeRun (root: string) (r: FixtureRun) =
     let folder = Path.Combine(root, r.Path)
     Directory.CreateDirectory folder |> ignore
     let config =
-        {| format = "prunerl-run/1"; agent = "dqn"; env = r.Env; network = "mlp"; width = r.Width; sparsity = r.Sparsity
+        {| format = "prunerl-run/1"; agent = r.Agent; env = r.Env; network = "mlp"; width = r.Width; sparsity = r.Sparsity
            schedule = "polynomial"; prune_start = 0.2; prune_end = 0.8; prune_every = 1000; distribution = "erk"; baseline = r.Baseline
            steps = 1000; replay_ratio = 0.25; seed = r.Seed; device = "cpu"; eval_every = 500; eval_episodes = 5 |}
     File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize config)
@@ -58,7 +59,7 @@ let private writeRun (root: string) (r: FixtureRun) =
 /// evaluation 5 above it and the one at 500 far below.
 let private scoring (path: string) env kind width seed (score: float) =
     let sparsity, baseline = match kind with "pruned" -> 0.9, "none" | "redo" -> 0.0, "redo" | _ -> 0.0, "none"
-    { Path = path; Env = env; Sparsity = sparsity; Width = width; Baseline = baseline; Seed = seed; State = "finished"
+    { Path = path; Agent = "dqn"; Env = env; Sparsity = sparsity; Width = width; Baseline = baseline; Seed = seed; State = "finished"
       Evaluations = [ score - 100.0; score - 5.0; score + 5.0 ]; Analysis = [] }
 
 /// The fixture: cartpole and acrobot, dense and pruned at widths 1 and 2, one ReDo run, at depths 2 to
@@ -428,7 +429,12 @@ let tests =
                 Expect.equal report.ExitCode 0 (describe report)
                 expectChart (Path.Combine(results, "report", "analysis_srank_cartpole.png")) 2)
             withFixture [ scoring "d1" "cartpole" "dense" 1.0 1 10.0 ] (fun results _ ->
-                prunerl [ "analyze"; results ] |> expectOneLineError "no run under")
+                prunerl [ "analyze"; results ] |> expectOneLineError "has analysis/dormant_fraction in its metrics.csv (train with --analyse-every N)")
+            let sac path kind = { scoring path "pendulum" kind 1.0 1 -200.0 with Agent = "sac" }
+            withFixture [ sac "s1" "dense"; sac "s2" "pruned" ] (fun results _ ->
+                prunerl [ "analyze"; results ] |> expectOneLineError "(SAC runs record no analyses: they measure the DQN family's value networks")
+            withFixture [ sac "s1" "dense"; scoring "d1" "cartpole" "dense" 1.0 1 10.0 ] (fun results _ ->
+                prunerl [ "analyze"; results ] |> expectOneLineError "(1 of the 2 runs are SAC runs, which record no analyses; train the others with --analyse-every N)")
         }
 
         test "bad input is a one-line error with exit code 2 that writes nothing" {

@@ -65,7 +65,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         var checkedConfig = AgentConfigModule.validate(config);
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
-        var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy };
+        var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy, NoisySigma0 = config.NoisySigma0 };
         this.device = device;
         online = new QNetwork(spec, observationShape, actions, seed, device);
         target = new QNetwork(spec, observationShape, actions, seed, device);

@@ -12,8 +12,9 @@ public enum TorsoKind { Mlp, MinAtar, Nature, Impala }
 /// paper's width scaling). <paramref name="Atoms"/> = 1 gives Q-values directly; more gives a C51
 /// distribution over that many atoms evenly spaced on [<paramref name="VMin"/>, <paramref name="VMax"/>]
 /// (Bellemare et al. 2017). <paramref name="Dueling"/> splits the head into value and advantage streams
-/// (Wang et al. 2016); <paramref name="Noisy"/> makes the head's layers noisy (Fortunato et al. 2018).
-/// <paramref name="MlpHidden"/> sets an MLP torso's hidden units (default 512, 512).
+/// (Wang et al. 2016); <paramref name="Noisy"/> makes every fully connected layer noisy, the torso's dense
+/// layers and the head's (Fortunato et al. 2018; Dopamine's FullRainbowNetwork), with initial noise scale
+/// <paramref name="NoisySigma0"/>. <paramref name="MlpHidden"/> sets an MLP torso's hidden units (default 512, 512).
 /// </summary>
 public sealed record NetworkSpec(
     TorsoKind Torso,
@@ -23,7 +24,12 @@ public sealed record NetworkSpec(
     double VMax = 10,
     bool Dueling = false,
     bool Noisy = false,
-    int[]? MlpHidden = null);
+    int[]? MlpHidden = null,
+    double NoisySigma0 = 0.1)
+{
+    /// <summary>How the network's fully connected layers are made.</summary>
+    public DenseLayers DenseLayers => Noisy ? new DenseLayers(true, NoisySigma0) : DenseLayers.Plain;
+}
 
 /// <summary>
 /// A value network: a torso, then a head giving, per action, a Q-value (or a distribution over returns
@@ -53,9 +59,8 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         // TorchSharp's initialisers take no generator: seed torch's own before creating the layers.
         torch.random.manual_seed(seed);
         torso = MakeTorso(spec, observationShape);
-        nn.Module<Tensor, Tensor> Layer(int outputs) => spec.Noisy ? new NoisyLinear(torso.Features, outputs) : nn.Linear(torso.Features, outputs);
-        head = Layer(actions * spec.Atoms);
-        value = spec.Dueling ? Layer(spec.Atoms) : null;
+        head = spec.DenseLayers.Make(torso.Features, actions * spec.Atoms);
+        value = spec.Dueling ? spec.DenseLayers.Make(torso.Features, spec.Atoms) : null;
         // Held by the network: never freed by a dispose scope active while it is built.
         support = (spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1)).DetachFromDisposeScope();
         register_buffer(nameof(support), support);
@@ -89,7 +94,10 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         return Spec.Atoms == 1 ? logits.squeeze(-1) : (nn.functional.softmax(logits, -1) * support).sum(-1);
     }
 
-    /// <summary>The hidden layers whose neurons can be recycled, the last one read by the head (both streams when dueling).</summary>
+    /// <summary>
+    /// The hidden layers whose neurons can be recycled, the last one read by the head (both streams when
+    /// dueling). A noisy network's dense layers cannot be renewed: it is refused (NotSupportedException).
+    /// </summary>
     public IReadOnlyList<RecyclableLayer> RecyclableLayers()
     {
         var headWeights = new[] { head, value }.OfType<nn.Module>()
@@ -102,11 +110,7 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
     /// renews. Noisy heads have no such pairs (their noise scales are initialised differently) and are refused.
     /// </summary>
     public IReadOnlyList<(Parameter Weight, Parameter? Bias)> HeadLayers() =>
-        new[] { head, value }.OfType<nn.Module>()
-            .Select(m => m is Linear linear
-                ? (linear.weight!, linear.bias)
-                : throw new NotSupportedException("resetting a noisy head is not supported; use a plain head"))
-            .ToList();
+        new[] { head, value }.OfType<nn.Module>().Select(DenseLayers.Weights).ToList();
 
     /// <summary>Draws new noise in every noisy layer (no effect without noisy layers).</summary>
     public void ResampleNoise(Generator generator)
@@ -119,15 +123,15 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         if (spec.Torso == TorsoKind.Mlp)
         {
             var inputs = shape.Aggregate(1, (n, d) => n * d);
-            return new MlpTorso(inputs, spec.MlpHidden ?? [512, 512], spec.Width);
+            return new MlpTorso(inputs, spec.MlpHidden ?? [512, 512], spec.Width, spec.DenseLayers);
         }
         if (shape.Count != 3)
             throw new ArgumentException($"the {spec.Torso} network takes [channels, height, width] observations, got [{string.Join(", ", shape)}]");
         return spec.Torso switch
         {
-            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width),
-            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width),
-            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width),
+            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers),
+            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers),
+            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers),
         };
     }
 }

@@ -13,6 +13,30 @@ public sealed record NeuronReader(Parameter Weight, int Dimension, int Block);
 /// dimension 0 of <paramref name="IncomingWeight"/> (and of the bias); <paramref name="Readers"/> consume its output.</summary>
 public sealed record RecyclableLayer(string Name, Parameter IncomingWeight, Parameter? IncomingBias, IReadOnlyList<NeuronReader> Readers);
 
+/// <summary>
+/// How a network makes its fully connected layers: plain linear layers, or noisy ones of initial noise scale
+/// <paramref name="Sigma0"/> (Fortunato et al. 2018; as Dopamine's FullRainbowNetwork, noisy nets make every
+/// dense layer noisy and leave convolutions plain). Torsos take it as their last argument, plain when left out.
+/// </summary>
+public sealed record DenseLayers(bool Noisy, double Sigma0 = 0.1)
+{
+    /// <summary>Plain linear layers.</summary>
+    public static DenseLayers Plain { get; } = new(false);
+
+    /// <summary>A fully connected layer from <paramref name="inputs"/> to <paramref name="outputs"/> units.</summary>
+    public nn.Module<Tensor, Tensor> Make(int inputs, int outputs) =>
+        Noisy ? new NoisyLinear(inputs, outputs, Sigma0) : nn.Linear(inputs, outputs);
+
+    /// <summary>
+    /// A plain layer's weight and bias, for the baselines that renew neurons; a noisy layer has no such
+    /// pair (its noise scales would need their own renewal) and is refused.
+    /// </summary>
+    public static (Parameter Weight, Parameter? Bias) Weights(nn.Module layer) =>
+        layer is Linear linear
+            ? (linear.weight!, linear.bias)
+            : throw new NotSupportedException("renewing neurons of noisy layers is not supported; use a network without noisy nets");
+}
+
 /// <summary>The part of a value network below its head: observations in, features out.</summary>
 public abstract class Torso : nn.Module<Tensor, Tensor>
 {
@@ -45,23 +69,38 @@ public abstract class Torso : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The dense layer that closes a convolutional torso: flattened maps in, ReLU, recorded as "dense".</summary>
-    protected static Tensor Dense(Linear dense, Tensor maps, IList<(string Layer, Tensor Activation)>? activations) =>
+    protected static Tensor Dense(nn.Module<Tensor, Tensor> dense, Tensor maps, IList<(string Layer, Tensor Activation)>? activations) =>
         Record(nn.functional.relu(dense.forward(maps.flatten(1))), "dense", activations);
+
+    /// <summary>The recyclable dense layer that closes a convolutional torso, read by the head.</summary>
+    protected static RecyclableLayer DenseLayer(nn.Module dense, IReadOnlyList<NeuronReader> headReaders)
+    {
+        var (weight, bias) = DenseLayers.Weights(dense);
+        return new RecyclableLayer("dense", weight, bias, headReaders);
+    }
+
+    /// <summary>The dense layer's weight read per neuron of a convolution of <paramref name="channels"/> channels: channel c owns a block of positions.</summary>
+    protected static NeuronReader FlattenedReader(nn.Module dense, long channels)
+    {
+        var weight = DenseLayers.Weights(dense).Weight;
+        return new NeuronReader(weight, 1, (int)(weight.shape[1] / channels));
+    }
 }
 
 /// <summary>Fully connected layers with ReLU, for vector observations (classic control).</summary>
 public sealed class MlpTorso : Torso
 {
-    private readonly ModuleList<Linear> layers = new();
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> layers = new();
 
-    public MlpTorso(int inputs, IReadOnlyList<int> hidden, double width) : base(nameof(MlpTorso))
+    public MlpTorso(int inputs, IReadOnlyList<int> hidden, double width, DenseLayers? dense = null) : base(nameof(MlpTorso))
     {
         if (hidden.Count == 0) throw new ArgumentException("an MLP torso needs at least one hidden layer", nameof(hidden));
+        dense ??= DenseLayers.Plain;
         var previous = inputs;
         foreach (var units in hidden)
         {
             var scaled = Scaled(units, width);
-            layers.Add(nn.Linear(previous, scaled));
+            layers.Add(dense.Make(previous, scaled));
             previous = scaled;
         }
         Features = previous;
@@ -78,9 +117,12 @@ public sealed class MlpTorso : Torso
     }
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
-        Enumerable.Range(0, layers.Count).Select(i => new RecyclableLayer(
-            $"layers.{i}", layers[i].weight!, layers[i].bias,
-            i + 1 < layers.Count ? [new NeuronReader(layers[i + 1].weight!, 1, 1)] : headReaders)).ToList();
+        Enumerable.Range(0, layers.Count).Select(i =>
+        {
+            var (weight, bias) = DenseLayers.Weights(layers[i]);
+            return new RecyclableLayer($"layers.{i}", weight, bias,
+                i + 1 < layers.Count ? [new NeuronReader(DenseLayers.Weights(layers[i + 1]).Weight, 1, 1)] : headReaders);
+        }).ToList();
 }
 
 /// <summary>
@@ -90,17 +132,18 @@ public sealed class MlpTorso : Torso
 public sealed class MinAtarTorso : Torso
 {
     private readonly Conv2d conv;
-    private readonly Linear dense;
+    private readonly nn.Module<Tensor, Tensor> dense;
 
-    public MinAtarTorso(int channels, int height, int width, double widthMultiplier) : base(nameof(MinAtarTorso))
+    public MinAtarTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null) : base(nameof(MinAtarTorso))
     {
         var filters = Scaled(16, widthMultiplier);
         conv = nn.Conv2d(channels, filters, 3, stride: 1);
-        dense = nn.Linear(filters * (height - 2) * (width - 2), Scaled(128, widthMultiplier));
+        Features = Scaled(128, widthMultiplier);
+        dense = (denseLayers ?? DenseLayers.Plain).Make(filters * (height - 2) * (width - 2), Features);
         RegisterComponents();
     }
 
-    public override int Features => (int)dense.out_features;
+    public override int Features { get; }
 
     public override Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations)
     {
@@ -109,9 +152,8 @@ public sealed class MinAtarTorso : Torso
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
     [
-        // The dense layer reads the flattened channels: channel c owns a block of height x width columns.
-        new("conv", conv.weight!, conv.bias, [new NeuronReader(dense.weight!, 1, (int)(dense.weight!.shape[1] / conv.weight!.shape[0]))]),
-        new("dense", dense.weight!, dense.bias, headReaders),
+        new("conv", conv.weight!, conv.bias, [FlattenedReader(dense, conv.weight!.shape[0])]),
+        DenseLayer(dense, headReaders),
     ];
 }
 
@@ -122,9 +164,9 @@ public sealed class MinAtarTorso : Torso
 public sealed class NatureTorso : Torso
 {
     private readonly ModuleList<Conv2d> convs = new();
-    private readonly Linear dense;
+    private readonly nn.Module<Tensor, Tensor> dense;
 
-    public NatureTorso(int channels, int height, int width, double widthMultiplier) : base(nameof(NatureTorso))
+    public NatureTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null) : base(nameof(NatureTorso))
     {
         (int Filters, int Kernel, int Stride)[] layers = [(32, 8, 4), (64, 4, 2), (64, 3, 1)];
         int h = height, w = width, previous = channels;
@@ -138,11 +180,12 @@ public sealed class NatureTorso : Torso
             convs.Add(nn.Conv2d(previous, scaled, kernel, stride: stride));
             previous = scaled;
         }
-        dense = nn.Linear(previous * h * w, Scaled(512, widthMultiplier));
+        Features = Scaled(512, widthMultiplier);
+        dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features);
         RegisterComponents();
     }
 
-    public override int Features => (int)dense.out_features;
+    public override int Features { get; }
 
     public override Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations)
     {
@@ -151,17 +194,14 @@ public sealed class NatureTorso : Torso
         return Dense(dense, x, activations);
     }
 
-    public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders)
-    {
-        var last = convs[convs.Count - 1].weight!;
-        return Enumerable.Range(0, convs.Count).Select(i => new RecyclableLayer(
+    public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
+        Enumerable.Range(0, convs.Count).Select(i => new RecyclableLayer(
                 $"convs.{i}", convs[i].weight!, convs[i].bias,
                 i + 1 < convs.Count
                     ? [new NeuronReader(convs[i + 1].weight!, 1, 1)]
-                    : [new NeuronReader(dense.weight!, 1, (int)(dense.weight!.shape[1] / last.shape[0]))]))
-            .Append(new RecyclableLayer("dense", dense.weight!, dense.bias, headReaders))
+                    : [FlattenedReader(dense, convs[i].weight!.shape[0])]))
+            .Append(DenseLayer(dense, headReaders))
             .ToList();
-    }
 }
 
 /// <summary>
@@ -173,9 +213,9 @@ public sealed class NatureTorso : Torso
 public sealed class ImpalaTorso : Torso
 {
     private readonly ModuleList<ImpalaStack> stacks = new();
-    private readonly Linear dense;
+    private readonly nn.Module<Tensor, Tensor> dense;
 
-    public ImpalaTorso(int channels, int height, int width, double widthMultiplier) : base(nameof(ImpalaTorso))
+    public ImpalaTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null) : base(nameof(ImpalaTorso))
     {
         int h = height, w = width, previous = channels;
         foreach (var size in new[] { 16, 32, 32 })
@@ -186,11 +226,12 @@ public sealed class ImpalaTorso : Torso
             h = (h + 1) / 2;
             w = (w + 1) / 2;
         }
-        dense = nn.Linear(previous * h * w, Scaled(512, widthMultiplier));
+        Features = Scaled(512, widthMultiplier);
+        dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features);
         RegisterComponents();
     }
 
-    public override int Features => (int)dense.out_features;
+    public override int Features { get; }
 
     public override Tensor Forward(Tensor input, IList<(string Layer, Tensor Activation)>? activations)
     {
@@ -202,7 +243,7 @@ public sealed class ImpalaTorso : Torso
     /// <summary>As the reference ReDo code: the first convolution of each residual block, and the dense layer.</summary>
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
         stacks.SelectMany((stack, i) => stack.RecyclableLayers($"stacks.{i}"))
-            .Append(new RecyclableLayer("dense", dense.weight!, dense.bias, headReaders))
+            .Append(DenseLayer(dense, headReaders))
             .ToList();
 
     /// <summary>One stack: convolution, max-pool, two residual blocks.</summary>

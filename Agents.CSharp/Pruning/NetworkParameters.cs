@@ -8,7 +8,8 @@ public static class NetworkParameters
 {
     /// <summary>
     /// Describes each named parameter: tensors of two or more dimensions are weights (matrices and
-    /// kernels), vectors named <c>bias</c> are biases, other vectors belong to normalisation layers.
+    /// kernels; a noisy layer's means and noise scales both), vectors named <c>bias</c> are biases (a noisy
+    /// layer's <c>bias_mu</c> and <c>bias_sigma</c> too), other vectors belong to normalisation layers.
     /// </summary>
     public static IReadOnlyList<(Parameter Description, TorchSharp.Modules.Parameter Tensor)> Describe(nn.Module module) =>
         module.named_parameters()
@@ -17,6 +18,6 @@ public static class NetworkParameters
 
     private static ParameterRole RoleOf(string name, Tensor tensor) =>
         tensor.dim() >= 2 ? ParameterRole.Weight
-        : name.EndsWith("bias", StringComparison.Ordinal) ? ParameterRole.Bias
+        : name[(name.LastIndexOf('.') + 1)..].StartsWith("bias", StringComparison.Ordinal) ? ParameterRole.Bias
         : ParameterRole.Normalization;
 }

@@ -35,7 +35,7 @@ public sealed record RedoRequest(long Period, double Tau = 0.025) : BaselineRequ
 /// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
 /// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
 /// <param name="AnalyseEvery">Agent steps between measurements of the network on a held-out batch (0: none).</param>
-/// <param name="Baseline">Reset or ReDo, for a dense network; null for none.</param>
+/// <param name="Baseline">Reset or ReDo, for a dense network without noisy nets; null for none.</param>
 public sealed record TrainingSpec(
     string Environment,
     AgentConfig Agent,
@@ -146,6 +146,8 @@ public static class DqnTraining
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
             if (spec.Baseline is not null && spec.Pruning is not null)
                 throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
+            if (spec.Baseline is not null && config.Noisy)
+                throw new ArgumentException("a baseline (Reset, ReDo) renews plain layers, and noisy nets make the dense layers and the head noisy: turn noisy nets off", nameof(spec));
             if (offline is not null && datasetPath is not null)
                 throw new ArgumentException("an offline run acts in no environment: it has no experience to record as a dataset", nameof(datasetPath));
             offline?.Data.CheckRecordedOn(spec.Environment, environment.ObservationSpace.Shape, actionCount);
