@@ -71,9 +71,26 @@ type BenchCheckpointArgs =
             | Steps _ -> "agent steps that fill the replay before the checkpoint (default 100000)."
             | Width _ -> "width multiplier of the MinAtar network (default 1)."
 
+type BenchAgentsArgs =
+    | Agents of names: string
+    | Steps of count: int64
+    | Repeats of count: int
+    | Width of multiplier: float
+    | Device of name: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Agents _ -> "comma-separated agents: dqn, der, drq, sac, cql, cql-c51 (default all)."
+            | Steps _ -> "timed agent steps per run, for every row (default per agent, printed: about 4 minutes in all)."
+            | Repeats _ -> "runs of each of dense and pruned, alternating; the fastest counts (default 1)."
+            | Width _ -> "width multiplier of every network (default each run's own, as prunerl train resolves it: 1, CartPole's MLP 2)."
+            | Device _ -> "where the runs train: cpu, cuda or auto (default cpu)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Agents of ParseResults<BenchAgentsArgs>
     | [<CliPrefix(CliPrefix.None)>] Update of ParseResults<BenchUpdateArgs>
     | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
 
@@ -82,6 +99,7 @@ type BenchArgs =
             match this with
             | Envs _ -> "environment steps per second on one core, single and vectorised, and bytes allocated per step."
             | Train _ -> "DQN training steps per second (acting, replay, one batch-32 update per step), dense and pruned, per network and width."
+            | Agents _ -> "training steps per second of every agent family (dqn, der, drq, sac, cql, cql-c51) through prunerl train's loop, dense and pruned."
             | Update _ -> "where a training update's time goes (forward, backward, optimizer, pruner) per network, width and thread count."
             | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
 
@@ -153,7 +171,7 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     let networks = networksOf (args.GetResult(BenchTrainArgs.Networks, "minatar,impala"))
     let widths = widthsOf (args.GetResult(BenchTrainArgs.Widths, "1,4"))
     let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
-    let repeats = args.GetResult(Repeats, 1)
+    let repeats = args.GetResult(BenchTrainArgs.Repeats, 1)
     let threads = args.TryGetResult BenchTrainArgs.Threads
     Validate.atLeast "steps" 200L steps |> orFail |> ignore
     Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
@@ -227,9 +245,122 @@ let private checkpoint (args: ParseResults<BenchCheckpointArgs>) =
             if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
     0
 
+/// The rows of `bench agents`: an agent, the environment it trains on, and its timed steps per run by
+/// default: about 15 s a run at the speeds measured on this project's 2-core machine with other builds
+/// running (steps/s: dqn 740, der 335, drq 500, sac 100 on Pendulum and 85 on HalfCheetah, cql 1000,
+/// cql-c51 655), so that the whole default bench, dense and pruned, takes about 4 minutes (4 min 2 s there).
+let private agentRows =
+    [ AgentKind.Dqn, "minatar/breakout", 15_000L
+      AgentKind.Der, "minatar/breakout", 6000L
+      AgentKind.Drq, "minatar/breakout", 8000L
+      AgentKind.Sac, "pendulum", 1500L
+      AgentKind.Sac, "mujoco/halfcheetah", 1500L
+      AgentKind.Cql, "cartpole", 15_000L
+      AgentKind.CqlC51, "cartpole", 12_000L ]
+
+/// An agent's name as `prunerl train --agent` takes it.
+let private agentName (kind: AgentKind) = RunConfig.agents |> List.find (snd >> (=) kind) |> fst
+
+let private agentNames = agentRows |> List.map (fun (kind, _, _) -> agentName kind) |> List.distinct
+
+/// Steps of the DQN run on CartPole whose experience the offline agents learn from.
+let private datasetSteps = 2000L
+
+/// The run `prunerl train --agent <agent> --env <env>` resolves (the family's defaults), with what a timed
+/// run changes: its steps and sparsity, no evaluations, analyses or checkpoints, and the given fields.
+let private benchRun (kind: AgentKind) (env: string) (steps: int64) (sparsity: float) (fields: (string * FieldValue) list) : RunConfig =
+    [ "agent", Text(agentName kind); "env", Text env; "steps", Number(float steps); "sparsity", Number sparsity
+      "eval_every", Number 0.0; "analyse_every", Number 0.0; "checkpoint_every", Number 0.0 ]
+    @ fields
+    |> List.filter (fst >> RunConfig.appliesTo kind)
+    |> RunConfig.resolve RunFolder.environments.Value
+    |> Result.mapError (sprintf "bench agents, %s on %s: %s" (agentName kind) env)
+    |> orFail
+
+/// Records the offline agents' dataset: a short DQN run on CartPole (its defaults; learning from step 1000).
+let private recordDataset (directory: string) (device: TorchSharp.torch.Device) : string =
+    IO.Directory.CreateDirectory directory |> ignore
+    let file = TrainCommand.datasetFile directory
+    let config = benchRun AgentKind.Dqn "cartpole" datasetSteps 0.0 [ "record_dataset", Switch true ]
+    TorchSharp.torch.set_num_threads (TrainCommand.defaultThreads config)
+    TrainCommand.train config (RunHooks(Dataset = file, Device = device)) |> ignore
+    file
+
+/// A run's network as a person names it: minatar, or mlp with its hidden sizes.
+let private networkName (c: RunConfig) =
+    let spec = TrainCommand.networkSpec c
+    let name = RunConfig.networks |> List.find (snd >> (=) c.Network) |> fst
+    match spec.MlpHidden with
+    | null -> name
+    | hidden -> name + " " + (hidden |> Array.map string |> String.concat "-")
+
+let private agents (args: ParseResults<BenchAgentsArgs>) =
+    let chosen =
+        args.GetResult(BenchAgentsArgs.Agents, String.concat "," agentNames)
+        |> listOf "agents" (String.concat ", " (List.take (agentNames.Length - 1) agentNames) + " or " + List.last agentNames) (fun name -> if List.contains name agentNames then Some name else None)
+    let steps = args.TryGetResult BenchAgentsArgs.Steps
+    let repeats = args.GetResult(BenchAgentsArgs.Repeats, 1)
+    let width = args.TryGetResult BenchAgentsArgs.Width
+    steps |> Option.iter (fun n -> Validate.atLeast "steps" 1L n |> orFail |> ignore)
+    Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
+    width |> Option.iter (fun w -> Validate.positive "width" w |> orFail |> ignore)
+    loadTorch ()
+    let device = TrainCommand.deviceNamed (args.GetResult(BenchAgentsArgs.Device, "cpu"))
+    let available, skipped =
+        agentRows
+        |> List.filter (fun (kind, _, _) -> Array.contains (agentName kind) chosen)
+        |> List.partition (fun (_, env, _) -> (RunFolder.environments.Value |> List.find (fun e -> e.Id = env)).Unavailable.IsNone)
+    for kind, env, _ in skipped do
+        let reason = (RunFolder.environments.Value |> List.find (fun e -> e.Id = env)).Unavailable.Value
+        printfn "Skipping %s on %s: %s" (agentName kind) env reason
+    let widthField = width |> Option.map (fun w -> "width", Number w) |> Option.toList
+    let offline = available |> List.exists (fun (kind, _, _) -> RunConfig.isOffline kind)
+    let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-agents-" + Guid.NewGuid().ToString("N"))
+    try
+        let dataset = if offline then Some(recordDataset directory device) else None
+        // Every agent's default schedule is the same (RunConfig.defaults); the first row's stands for them.
+        let schedule =
+            match available with
+            | (kind, env, _) :: _ ->
+                let d = RunConfig.defaults env kind
+                let ramp = match d.Ramp with RampKind.Polynomial -> sprintf "polynomial power %g" d.Power | RampKind.Cosine -> "cosine"
+                sprintf "%s, %s, %g%%-%g%% of its updates, masks every %d"
+                    (RunConfig.distributions |> List.find (snd >> (=) d.Distribution) |> fst) ramp (100.0 * d.PruneStart) (100.0 * d.PruneEnd) d.PruneEvery
+            | [] -> "none to run"
+        printfn "Agent steps per second of whole training runs through prunerl train's loop, each agent's default run for its"
+        printfn "environment: dense, and pruned to 90%% on the run's schedule (%s);" schedule
+        printfn "the fastest of %d of each, on %s, torch threads as prunerl train picks them. Online agents learn after a" repeats (TorchRuntime.Name device)
+        printfn "warm-up of one batch (min_replay = batch size; timed, not counted as steps); no evaluations, analyses or"
+        printfn "checkpoints. cql, cql-c51: a step is a gradient update, on a dataset recorded first (untimed) by a %d-step dqn" datasetSteps
+        printfn "run on cartpole."
+        printfn "  %-8s %-18s %-12s %5s %7s %8s %6s %13s %14s %8s %9s %8s"
+            "agent" "environment" "network" "width" "threads" "upd/step" "steps" "dense steps/s" "pruned steps/s" "dense ms" "pruned ms" "overhead"
+        for kind, env, defaultSteps in available do
+            let timed = defaultArg steps defaultSteps
+            let config sparsity =
+                match dataset with
+                | Some file when RunConfig.isOffline kind -> benchRun kind env timed sparsity (("dataset", Text file) :: widthField)
+                | _ ->
+                    // Learning starts once the replay holds one batch; the run is that warm-up and the timed steps.
+                    let defaults = RunConfig.defaults env kind
+                    let batch = if kind = AgentKind.Sac then defaults.Sac.BatchSize else defaults.Hyperparameters.BatchSize
+                    benchRun kind env (int64 batch + timed) sparsity (("min_replay", Number(float batch)) :: widthField)
+            let dense, pruned = config 0.0, config 0.9
+            let threads = TrainCommand.defaultThreads dense
+            TorchSharp.torch.set_num_threads threads
+            let hooks = RunHooks(Device = device)
+            let speed = TrainingBenchmark.DenseAgainstPruned(timed, repeats, fun isPruned -> TrainCommand.train (if isPruned then pruned else dense) hooks |> ignore)
+            printfn "  %-8s %-18s %-12s %5g %7d %8g %6d %13.1f %14.1f %8.2f %9.2f %7.1f%%"
+                (agentName kind) env (networkName dense) dense.Width threads (RunConfig.runReplayRatio dense) timed speed.DenseStepsPerSecond speed.PrunedStepsPerSecond
+                (1000.0 / speed.DenseStepsPerSecond) (1000.0 / speed.PrunedStepsPerSecond) (100.0 * speed.PruningOverhead)
+    finally
+        if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
+    0
+
 let run (args: ParseResults<BenchArgs>) : int =
     match args.GetSubCommand() with
     | Envs a -> envs a
     | Train a -> train a
+    | Agents a -> agents a
     | Update a -> update a
     | Checkpoint a -> checkpoint a

@@ -217,7 +217,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
 
 /// The network of a run: the DQN family's 128-128 MLP or convolutional torso, SAC's 256-256 MLPs
 /// (Haarnoja et al.), at the run's width.
-let private networkSpec (c: RunConfig) =
+let networkSpec (c: RunConfig) =
     let torso =
         match c.Network with
         | NetworkKind.Mlp -> TorsoKind.Mlp
@@ -258,8 +258,8 @@ let offlineSpec (c: RunConfig) : OfflineSpec =
         c.Env, dataset, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, c.ConservativeWeight, pruningRequest c, c.EvalEvery,
         c.EvalEpisodes, null, Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c)
 
-/// Trains the run's agent with its training loop.
-let private train (c: RunConfig) (hooks: RunHooks) : TrainingResult =
+/// Trains the run's agent with its training loop (`prunerl bench agents` times this very call).
+let train (c: RunConfig) (hooks: RunHooks) : TrainingResult =
     match c.Agent with
     | AgentKind.Sac -> SacTraining.Run(sacSpec c, hooks)
     | AgentKind.Cql
@@ -395,6 +395,9 @@ type private Interruption(status: StatusFile) =
             for r in registrations do r.Dispose()
             cancellation.Dispose()
 
+/// The torch threads a run trains with unless told (TorchThreads: OMP_NUM_THREADS, else by the network's size).
+let defaultThreads (c: RunConfig) : int = TorchThreads.For(TorchThreads.ParameterCount(c.Env, networkSpec c))
+
 /// Trains the planned run: config.json and status.json first, metrics and checkpoints as it goes, the
 /// final status last. A resumed run continues from its checkpoint, or starts over when it has none. The
 /// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
@@ -402,7 +405,7 @@ let execute (p: Plan) : int =
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
-    let threads = p.Threads |> Option.defaultWith (fun () -> TorchThreads.For(TorchThreads.ParameterCount(p.Config.Env, networkSpec p.Config)))
+    let threads = p.Threads |> Option.defaultWith (fun () -> defaultThreads p.Config)
     TorchSharp.torch.set_num_threads threads
     let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
     match p.Out with

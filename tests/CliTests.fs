@@ -110,6 +110,34 @@ let tests =
             Expect.equal (rows update |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries).[0..2])) [| [| "MinAtar"; "0.25"; "1" |]; [| "MinAtar"; "0.5"; "1" |] |] update.Output
         }
 
+        test "bench agents times each chosen agent, dense and pruned, and leaves no dataset behind" {
+            let datasets () = Directory.GetDirectories(Path.GetTempPath(), "prunerl-bench-agents-*") |> Set.ofArray
+            let before = datasets ()
+            let r = prunerl [ "bench"; "agents"; "--agents"; "dqn,cql"; "--steps"; "40" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            let rows =
+                r.Output.Split('\n')
+                |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                |> Array.filter (fun fields -> fields.Length > 0 && (fields[0] = "dqn" || fields[0] = "cql"))
+            Expect.equal (rows |> Array.map (fun f -> f[0], f[1], f[2])) [| "dqn", "minatar/breakout", "minatar"; "cql", "cartpole", "mlp" |] r.Output
+            for row in rows do
+                // The last columns: steps, dense and pruned steps/s, dense and pruned ms per step (all measured,
+                // so positive), overhead.
+                let last = row.Length - 1
+                Expect.equal row[last - 5] "40" "the steps asked for"
+                for value in row[last - 4 .. last - 1] do
+                    Expect.isGreaterThan (float value) 0.0 (sprintf "positive figures in %s" (String.concat " " row))
+            Expect.equal (datasets () - before) Set.empty "the offline agents' dataset is deleted"
+        }
+
+        test "bench agents refuses bad input before measuring" {
+            prunerl [ "bench"; "agents"; "--agents"; "dqn,rainbow" ] |> expectOneLineError "agents must be dqn, der, drq, sac, cql or cql-c51, separated by commas, got 'rainbow'"
+            prunerl [ "bench"; "agents"; "--steps"; "0" ] |> expectOneLineError "steps must be >= 1, got 0"
+            prunerl [ "bench"; "agents"; "--repeats"; "0" ] |> expectOneLineError "repeats must be >= 1, got 0"
+            prunerl [ "bench"; "agents"; "--width"; "-1" ] |> expectOneLineError "width must be a finite number > 0, got -1"
+            prunerl [ "bench"; "agents"; "--steps"; "many" ] |> expectOneLineError "--steps"
+        }
+
         test "bench update refuses bad input before measuring" {
             prunerl [ "bench"; "update"; "--env"; "cartpole" ] |> expectOneLineError "bench update runs on MinAtar games, got 'cartpole'"
             prunerl [ "bench"; "update"; "--threads"; "1,0" ] |> expectOneLineError "threads must be whole numbers >= 1, separated by commas, got '0'"

@@ -5,8 +5,8 @@ using Prunerl.Core;
 
 namespace Prunerl.Agents.Training;
 
-/// <summary>Speed of the whole training loop for one network: agent steps per second, dense and pruned.</summary>
-public sealed record TrainingSpeed(string Environment, TorsoKind Torso, double Width, long Steps, double DenseStepsPerSecond, double PrunedStepsPerSecond)
+/// <summary>Speed of whole training runs: agent steps per second, dense and pruned.</summary>
+public sealed record TrainingSpeed(long Steps, double DenseStepsPerSecond, double PrunedStepsPerSecond)
 {
     /// <summary>How much longer a pruned step takes than a dense one, as a fraction.</summary>
     public double PruningOverhead => DenseStepsPerSecond / PrunedStepsPerSecond - 1;
@@ -15,72 +15,52 @@ public sealed record TrainingSpeed(string Environment, TorsoKind Torso, double W
 /// <summary>What checkpointing a run costs: the checkpoint's size, and the time to save it and to load it into a fresh run.</summary>
 public sealed record CheckpointCost(string Environment, long Steps, int ReplayHeld, long Bytes, double SaveSeconds, double LoadSeconds);
 
-/// <summary>How long one SAC update takes (temperature, critics, actor, target smoothing) for one network size.</summary>
-public sealed record SacUpdateSpeed(double Width, int Batch, int ObservationSize, int ActionSize, long Updates, double DenseMilliseconds, double PrunedMilliseconds);
-
 /// <summary>
-/// Measures the DQN loop as it trains (acting, replay, one batch update per step as the MinAtar DQN does),
-/// dense and pruned to 90% with masks recomputed every 1000 updates (the paper's period), for `prunerl bench train`.
+/// Times whole training runs, dense against pruned: the DQN loop for `prunerl bench train` (acting, replay,
+/// one batch update per step as the MinAtar DQN does, pruned to 90% with masks recomputed every 1000
+/// updates, the paper's period), any agent family's runs for `prunerl bench agents`, and checkpoints.
 /// </summary>
 public static class TrainingBenchmark
 {
     /// <summary>
-    /// Steps per second of runs of the same length and seed, dense and with <paramref name="pruning"/>,
-    /// alternating <paramref name="repeats"/> times; the fastest of each counts (a busy machine only slows
-    /// a run down). Give the agent a small MinReplay so that almost every measured step carries an update.
-    /// The runs train on <paramref name="device"/> (the CPU when null).
+    /// Steps per second of dense and pruned runs of <paramref name="steps"/> timed agent steps each:
+    /// <paramref name="train"/>(pruned) trains one whole run. The two alternate <paramref name="repeats"/>
+    /// times; the fastest of each counts (a busy machine only slows a run down). Each run is timed whole,
+    /// from building its agent to its end, after a full garbage collection.
     /// </summary>
-    public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, int repeats = 1, long seed = 0,
-        TorchSharp.torch.Device? device = null)
+    public static TrainingSpeed DenseAgainstPruned(long steps, int repeats, Action<bool> train)
     {
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be >= 1, got {steps}");
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be >= 1, got {repeats}");
-        double StepsPerSecond(PruningRequest? request)
+        double StepsPerSecond(bool pruned)
         {
-            // The previous run's native memory (replay, networks) goes first, so no run pays for another's.
+            // The previous run's native memory (replay, networks) goes first, so no run pays for another's:
+            // without it, later runs in one process measured up to 42% slower (README, 'Benchmarks').
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
             var clock = Stopwatch.StartNew();
-            DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, request), new RunHooks(Device: device));
+            train(pruned);
             return steps / clock.Elapsed.TotalSeconds;
         }
         double dense = 0, pruned = 0;
         for (var i = 0; i < repeats; i++)
         {
-            dense = Math.Max(dense, StepsPerSecond(null));
-            pruned = Math.Max(pruned, StepsPerSecond(pruning));
+            dense = Math.Max(dense, StepsPerSecond(false));
+            pruned = Math.Max(pruned, StepsPerSecond(true));
         }
-        return new TrainingSpeed(environment, network.Torso, network.Width, steps, dense, pruned);
+        return new TrainingSpeed(steps, dense, pruned);
     }
 
     /// <summary>
-    /// Milliseconds per SAC update on random batches (after <paramref name="warmup"/> untimed ones), dense
-    /// and with actor and critics pruned to 90% (ERK) during the warm-up: the agent's update alone, without
-    /// acting or replay, at full sparsity (a mask recomputation every 1000 updates adds its own cost), on
-    /// <paramref name="device"/> (the CPU when null; every update reads its losses back, so it waits for the device).
+    /// Steps per second of DQN runs of the same length and seed, dense and with <paramref name="pruning"/>
+    /// (<see cref="DenseAgainstPruned"/>). Give the agent a small MinReplay so that almost every measured
+    /// step carries an update. The runs train on <paramref name="device"/> (the CPU when null).
     /// </summary>
-    public static SacUpdateSpeed MeasureSacUpdate(NetworkSpec network, SacConfig config, int observationSize, int actionSize, long updates, int warmup = 20, long seed = 0,
-        TorchSharp.torch.Device? device = null)
-    {
-        var box = new Envs.BoxSpace(Enumerable.Repeat(-1f, actionSize).ToArray(), Enumerable.Repeat(1f, actionSize).ToArray(), [actionSize]);
-        var batch = new Replay.ReplayBatch(config.BatchSize, observationSize, actionSize);
-        var random = new Envs.EnvRandom((ulong)seed);
-        foreach (var values in new[] { batch.Observations, batch.NextObservations, batch.ActionVectors, batch.Returns })
-            for (var i = 0; i < values.Length; i++) values[i] = (float)random.Uniform(-1, 1);
-        Array.Fill(batch.Discounts, 0.99f);
-        double Milliseconds(Agents.PruningSetup? pruning)
-        {
-            using var agent = new Agents.SacAgent(config, network, observationSize, box, pruning, seed, device);
-            for (var i = 0; i < warmup; i++) agent.Update(batch);
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < updates; i++) agent.Update(batch);
-            return clock.Elapsed.TotalMilliseconds / updates;
-        }
-        var atOnce = new GradualSpec(0, 0.9, Ramp.NewPolynomial(3), StepPoint.NewAbsolute(0), StepPoint.NewAbsolute(1), 1, Convention.ZhuGupta);
-        var schedule = ScheduleModule.gradual(warmup + updates, atOnce).ResultValue;
-        var pruned = new Agents.PruningSetup(schedule, Allocation.NewLayerWise(Distribution.NewErk(1.0)), Sparsity.paperScope);
-        return new SacUpdateSpeed(network.Width, config.BatchSize, observationSize, actionSize, updates, Milliseconds(null), Milliseconds(pruned));
-    }
+    public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, int repeats = 1, long seed = 0,
+        TorchSharp.torch.Device? device = null) =>
+        DenseAgainstPruned(steps, repeats, pruned =>
+            DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, pruned ? pruning : null), new RunHooks(Device: device)));
 
     /// <summary>
     /// Runs the spec to its end with a checkpoint in <paramref name="directory"/>, then times one more save
