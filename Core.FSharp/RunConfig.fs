@@ -571,8 +571,8 @@ module RunConfig =
     /// Checks every field's range and the fields against each other: a known environment with discrete
     /// actions for the DQN family (online and offline) and continuous ones for SAC, a network that takes
     /// its observations (SAC: mlp), width > 0, sparsity in [0, 1), power > 0, 0 &lt;= prune_start &lt;
-    /// prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense, plain network (not
-    /// pruned, not noisy), augmentation only of image observations, steps > min_replay (so the
+    /// prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network (not
+    /// pruned), augmentation only of image observations, steps > min_replay (so the
     /// agent learns), seed >= 0, counts >= 0, the agent's hyperparameters (AgentConfig.validate or
     /// SacConfig.validate), a dataset for an offline agent and conservative_weight >= 0. Whether the
     /// dataset file exists and matches the environment is for the caller, who can read it. The first
@@ -618,10 +618,6 @@ module RunConfig =
             do!
                 if c.Baseline = BaselineKind.NoBaseline || c.Sparsity = 0.0 then Ok()
                 else Error(sprintf "baseline must be none for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (nameIn baselines c.Baseline))
-            do!
-                if c.Baseline <> BaselineKind.NoBaseline && c.Hyperparameters.Noisy then
-                    Error(sprintf "baseline %s renews plain layers, and a noisy network's dense layers and head are noisy: set noisy false, or baseline none" (nameIn baselines c.Baseline))
-                else Ok()
             do! atLeast "baseline_period" 1L c.BaselinePeriod |> Result.map ignore
             do! inClosed "redo_tau" 0.0 1.0 c.RedoTau |> Result.map ignore
             do! if c.ResetLayers = 1 || c.ResetLayers = 2 then Ok() else Error(sprintf "reset_layers must be 1 or 2, got %d" c.ResetLayers)

@@ -78,8 +78,7 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
                     else
                         let online = if offline then base'.Hyperparameters else { base'.Hyperparameters with UpdatePeriod = period; UpdatesPerStep = perStep }
                         { online with
-                            // The baselines renew plain layers only.
-                            Noisy = noisy && baseline = BaselineKind.NoBaseline
+                            Noisy = noisy
                             NoisySigma0 = sigma0
                             // Augmentation shifts frames: only where the observations are images.
                             Augment = augment && RunConfig.isMinAtar env

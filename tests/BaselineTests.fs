@@ -29,6 +29,24 @@ let private same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.eq
 
 let private values (t: torch.Tensor) = t.contiguous().data<float32>().ToArray()
 
+/// Per parameter the renewal touched (by handle), the union of its masks: a parameter can be touched twice
+/// (a dense weight read by the convolution below it and incoming to its own neurons).
+let private touchedMasks (renewal: Renewal) =
+    renewal.Touched
+    |> Seq.groupBy (fun struct (p, _) -> p.Handle)
+    |> Seq.map (fun (handle, masks) -> handle, masks |> Seq.map (fun struct (_, m) -> m) |> Seq.reduce (fun a b -> a.logical_or b))
+    |> Map.ofSeq
+
+/// Expects every entry outside the renewal bit for bit what it was in `before`.
+let private expectOnlyRenewedChanged (n: QNetwork) (before: Map<string, torch.Tensor>) (renewal: Renewal) =
+    let touched = touchedMasks renewal
+    for struct (name, p) in n.named_parameters () do
+        let old = before[name]
+        match touched |> Map.tryFind p.Handle with
+        | Some mask -> Expect.isTrue (same (p.masked_select(mask.logical_not())) (old.masked_select(mask.logical_not()))) (name + " outside the renewal")
+        | None -> Expect.isTrue (same p old) (name + " untouched")
+
+
 let tests =
     testSequenced <| testList "baselines" [
         test "ReDo renews exactly the dormant neurons: fresh incoming weights, zero outgoing, the rest untouched" {
@@ -64,21 +82,51 @@ let tests =
                 if not denseDormant[row] then
                     Expect.isTrue (values (denseW[int64 row].narrow(0L, 128L, 64L)) |> Array.forall ((=) 0.0f)) (sprintf "row %d reads channel 2" row)
             // Everything not in the renewal is bit for bit what it was.
-            // A parameter can be touched twice (dense.weight: read by the conv layer, incoming to dense): join its masks.
-            let touched =
-                renewal.Touched
-                |> Seq.groupBy (fun struct (p, _) -> p.Handle)
-                |> Seq.map (fun (handle, masks) -> handle, masks |> Seq.map (fun struct (_, m) -> m) |> Seq.reduce (fun a b -> a.logical_or b))
-                |> Map.ofSeq
-            for struct (name, p) in n.named_parameters () do
-                let old = before[name]
-                match touched |> Map.tryFind p.Handle with
-                | Some mask -> Expect.isTrue (same (p.masked_select(mask.logical_not())) (old.masked_select(mask.logical_not()))) (name + " outside the renewal")
-                | None -> Expect.isTrue (same p old) (name + " untouched")
+            expectOnlyRenewedChanged n before renewal
             // With tau = 0 the recycled neurons were silent on this batch, and their outgoing weights are now 0:
             // the network computes exactly the same Q-values on it.
             use qAfter = n.forward x
             Expect.isTrue (same qAfter qBefore) "same function on the batch"
+        }
+
+        test "ReDo of a noisy network: fresh means and initial noise scales in, zero means and noise scales out, the same noisy outputs" {
+            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true), [| 4; 10; 10 |], 6, 1L)
+            use x = batch ()
+            use generator = new torch.Generator(7UL)
+            n.train ()
+            n.ResampleNoise generator
+            let weightMu, biasMu = parameter n "torso.dense.weight_mu", parameter n "torso.dense.bias_mu"
+            let weightSigma, biasSigma = parameter n "torso.dense.weight_sigma", parameter n "torso.dense.bias_sigma"
+            // Silence dense neurons 3 and 7 whatever the noise: no input through means or noise, a negative bias.
+            using (torch.no_grad ()) (fun _ ->
+                for i in [ 3L; 7L ] do
+                    weightMu[i].zero_() |> ignore
+                    weightSigma[i].zero_() |> ignore
+                    biasMu[i].fill_(-1.0) |> ignore
+                    biasSigma[i].zero_() |> ignore)
+            let before = snapshot n
+            use qBefore = n.forward x
+            use recycler = new DormantNeuronRecycler(0.0, 5UL)
+            use renewal = recycler.Recycle(n, x)
+            let recycled = renewal.Layers |> Seq.map (fun struct (name, count) -> name, count) |> Map.ofSeq
+            Expect.isGreaterThanOrEqual recycled["dense"] 2 "dense neurons 3 and 7 at least"
+            let bound = 1.0f / sqrt 1024.0f
+            let sigma = float32 (0.1 / sqrt 1024.0)
+            for i in [ 3L; 7L ] do
+                let row = values weightMu[i]
+                Expect.isTrue (row |> Array.exists (fun w -> w <> 0.0f)) "fresh incoming means"
+                Expect.isTrue (Array.append row (values biasMu[i]) |> Array.forall (fun w -> abs w <= bound)) "drawn from the means' initial distribution"
+                Expect.isTrue (Array.append (values weightSigma[i]) (values biasSigma[i]) |> Array.forall ((=) sigma)) "noise scales back to sigma0 / sqrt(inputs)"
+                for reader in [ "head.weight_mu"; "head.weight_sigma" ] do
+                    Expect.isTrue (values ((parameter n reader).select(1L, i)) |> Array.forall ((=) 0.0f)) (reader + ": outgoing zero")
+            let touched = touchedMasks renewal
+            for name in [ "torso.dense.weight_sigma"; "torso.dense.bias_sigma"; "head.weight_mu"; "head.weight_sigma" ] do
+                Expect.isTrue (touched.ContainsKey (parameter n name).Handle) (name + " in the renewal, for the optimizer to forget")
+            expectOnlyRenewedChanged n before renewal
+            // The recycled neurons now fire, but nothing reads them, through the means or the noise: with the same
+            // noise the network computes exactly the same Q-values on the batch.
+            use qAfter = n.forward x
+            Expect.isTrue (same qAfter qBefore) "same function on the batch, noise included"
         }
 
         test "ReDo is reproducible with its seed and finds every Impala layer it should" {
@@ -112,6 +160,57 @@ let tests =
                 Expect.equal renewal.Touched.Count renewed.Count "the renewal lists what changed"
         }
     
+        test "Reset of a noisy dueling C51 network renews the means and sets the noise scales back to sigma0 / sqrt(inputs)" {
+            for layers in [ 1; 2 ] do
+                use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true, Dueling = true, Atoms = 51), [| 4; 10; 10 |], 6, 3L)
+                // Noise scales moved away from their initial value, as training moves them.
+                using (torch.no_grad ()) (fun _ ->
+                    for struct (name, p) in n.named_parameters () do
+                        if name.EndsWith "_sigma" then p.fill_(0.5) |> ignore)
+                let before = snapshot n
+                use reset = new LastLayerReset(layers, 9UL)
+                use renewal = reset.Reset n
+                let renewed = [ "head"; "value" ] @ (if layers = 2 then [ "torso.dense" ] else [])
+                for struct (name, p) in n.named_parameters () do
+                    let layer = name.Substring(0, name.LastIndexOf '.')
+                    if List.contains layer renewed then
+                        let inputs = float (parameter n (layer + ".weight_mu")).shape[1]
+                        if name.EndsWith "_mu" then
+                            Expect.isFalse (same p before[name]) (name + " renewed")
+                            Expect.isTrue (values p |> Array.forall (fun w -> abs w <= float32 (1.0 / sqrt inputs))) (name + " from the initial distribution")
+                        else Expect.isTrue (values p |> Array.forall ((=) (float32 (0.1 / sqrt inputs)))) (name + " back to its initial scale")
+                    else Expect.isTrue (same p before[name]) (name + " kept")
+                Expect.equal renewal.Touched.Count (4 * renewed.Length) "means and noise scales of each renewed layer"
+                Expect.equal
+                    [ for struct (name, neurons) in renewal.Layers -> name, neurons ]
+                    ([ "head", 6 * 51; "value", 51 ] @ (if layers = 2 then [ "dense", 128 ] else []))
+                    "the renewed layers' units"
+        }
+
+        test "after ReDo of a noisy network the optimizer forgets exactly the renewed entries, noise scales included" {
+            use agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8; Noisy = true }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
+            let batch = Prunerl.Tests.Fixtures.terminalBatch 3UL
+            for _ in 1..20 do agent.Update batch |> ignore
+            let before = [ for s in agent.Optimizer.State -> s.clone () ]
+            // tau = 1: the neurons at most as active as their layer's average, at least one.
+            use recycler = new DormantNeuronRecycler(1.0, 4UL)
+            use renewal = recycler.Recycle(agent.Online, agent.Observations batch)
+            agent.ForgetOptimizerState renewal
+            Expect.isGreaterThan (renewal.Layers |> Seq.sumBy (fun struct (_, k) -> k)) 0 "some neurons recycled"
+            let touched = touchedMasks renewal
+            let flat = agent.Optimizer.Parameters
+            let names = [ for struct (name, p) in agent.Online.named_parameters () -> p.Handle, name ] |> Map.ofList
+            let touchedNames = [ for KeyValue(handle, _) in touched -> names[handle] ] |> set
+            Expect.containsAll touchedNames [ "torso.layers.0.weight_mu"; "torso.layers.0.weight_sigma"; "torso.layers.0.bias_sigma"; "head.weight_mu"; "head.weight_sigma" ] "means and noise scales, in and out"
+            for KeyValue(handle, mask) in touched do
+                let index = flat.Slices |> Seq.findIndex (fun s -> s.Name = names[handle])
+                for state, old in Seq.zip agent.Optimizer.State before do
+                    let moments, oldMoments = flat.View(state, index), flat.View(old, index)
+                    Expect.isTrue (oldMoments.masked_select(mask).ne(torch.tensor 0.0f).any().item<bool> ()) (names[handle] + ": moments there before")
+                    Expect.isTrue (moments.masked_select(mask).eq(torch.tensor 0.0f).all().item<bool> ()) (names[handle] + ": cleared where renewed")
+                    Expect.isTrue (same (moments.masked_select(mask.logical_not())) (oldMoments.masked_select(mask.logical_not()))) (names[handle] + ": kept elsewhere")
+        }
+
         test "during training, ReDo and Reset apply every period of gradient updates; with pruning they are refused" {
             let mlp = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
             let run baseline = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 4000L, 1L, Baseline = baseline))

@@ -75,7 +75,7 @@ let tests =
             Expect.isTrue (c.allclose d) "evaluation ignores the noise"
         }
 
-        test "noisy nets: the torso's dense layer and the head are noisy with sigma0 / sqrt(inputs), the convolution plain, and renewal refused" {
+        test "noisy nets: the torso's dense layer and the head are noisy with sigma0 / sqrt(inputs), the convolution plain; the baselines renew means and noise scales" {
             use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true, Dueling = true, NoisySigma0 = 0.1), minatar, 3, 1L)
             let byName = n.named_parameters () |> Seq.map (fun struct (name, p) -> name, p) |> List.ofSeq
             let names = byName |> List.map fst
@@ -96,8 +96,21 @@ let tests =
             let roles = Prunerl.Agents.Pruning.NetworkParameters.Describe n |> Seq.map (fun struct (d, _) -> d.Name, d.Role) |> Map.ofSeq
             Expect.equal (roles["torso.dense.weight_mu"], roles["torso.dense.weight_sigma"]) (Prunerl.Core.Weight, Prunerl.Core.Weight) "means and scales: weights to prune"
             Expect.equal (roles["head.bias_mu"], roles["head.bias_sigma"]) (Prunerl.Core.Bias, Prunerl.Core.Bias) "noisy biases: biases"
-            Expect.throws (fun () -> n.RecyclableLayers() |> ignore) "no recycling of noisy layers"
-            Expect.throws (fun () -> n.HeadLayers() |> ignore) "no reset of a noisy head"
+            // The baselines see a noisy layer's means and noise scales, and read its neurons through both.
+            let parameterNames (layer: RenewableLayer) = [ for p in layer.Parameters -> (byName |> Map.findKey (fun _ q -> obj.ReferenceEquals(q, p.Parameter))), p.Fresh ]
+            let dense = n.RecyclableLayers() |> Seq.last
+            let inputs = float byName["torso.dense.weight_mu"].shape[1]
+            Expect.equal (parameterNames dense.Layer)
+                [ "torso.dense.weight_mu", FreshValues.Uniform(1.0 / sqrt inputs)
+                  "torso.dense.bias_mu", FreshValues.Uniform(1.0 / sqrt inputs)
+                  "torso.dense.weight_sigma", FreshValues.Constant(0.1 / sqrt inputs)
+                  "torso.dense.bias_sigma", FreshValues.Constant(0.1 / sqrt inputs) ]
+                "the dense layer: fresh means, noise scales back to sigma0 / sqrt(inputs)"
+            Expect.equal
+                [ for r in dense.Readers -> byName |> Map.findKey (fun _ q -> obj.ReferenceEquals(q, r.Weight)) ]
+                [ "head.weight_mu"; "head.weight_sigma"; "value.weight_mu"; "value.weight_sigma" ]
+                "both streams read the dense layer with their means and noise scales"
+            Expect.equal [ for layer in n.HeadLayers() -> layer.Name, layer.Parameters.Count ] [ "head", 4; "value", 4 ] "the head's layers"
             use plain = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Dueling = true), minatar, 3, 1L)
             Expect.equal (plain.RecyclableLayers() |> Seq.map _.Name |> List.ofSeq) [ "conv"; "dense" ] "a plain network's recyclable layers"
         }

@@ -9,7 +9,9 @@ namespace Prunerl.Agents.Baselines;
 /// <summary>
 /// ReDo (Sokar, Agarwal, Castro, Evci 2023): finds the tau-dormant neurons of each recyclable layer on a
 /// batch, gives their incoming weights fresh initial values and sets their outgoing weights to zero, so the
-/// network's function is unchanged at that moment but the neurons can learn again. The output layer is
+/// network's function is unchanged at that moment but the neurons can learn again. In a noisy layer the
+/// incoming means are drawn afresh and the noise scales set back to their initial value, and a noisy reader's
+/// means and noise scales are both zeroed (so its noise does not carry the recycled neuron either). The output layer is
 /// never recycled; in the Impala ResNet only each block's first convolution and the dense layer are.
 /// The returned renewal names every rewritten entry, for resetting the optimizer's moments there.
 /// </summary>
@@ -43,7 +45,7 @@ public sealed class DormantNeuronRecycler : IDisposable, ICheckpointable
             var count = (int)dormant.sum().item<long>();
             renewal.Layers.Add((layer.Name, count));
             if (count == 0) continue;
-            FreshWeights.Draw(layer.IncomingWeight, layer.IncomingBias, dormant, generator, renewal);
+            FreshWeights.Draw(layer.Layer, dormant, generator, renewal);
             using var _ = no_grad();
             foreach (var reader in layer.Readers)
             {

@@ -7,7 +7,9 @@ namespace Prunerl.Agents.Baselines;
 /// <summary>
 /// Resets (Nikishin, Schwarzer, D'Oro, Bacon, Courville 2022, "The primacy bias in deep reinforcement
 /// learning"): gives the last layers of the network fresh initial values, keeping everything else (and the
-/// replay memory). One layer is the head (both streams when dueling); two adds the torso's last layer.
+/// replay memory). One layer is the head (both streams when dueling); two adds the torso's last layer. A noisy
+/// layer gets fresh means and its noise scales back to their initial value (as SPR's resets re-initialise
+/// its noisy head).
 /// </summary>
 public sealed class LastLayerReset : IDisposable, ICheckpointable
 {
@@ -25,12 +27,11 @@ public sealed class LastLayerReset : IDisposable, ICheckpointable
     public Renewal Reset(QNetwork network)
     {
         var renewal = new Renewal();
-        foreach (var (weight, bias) in network.HeadLayers())
-            FreshWeights.Draw(weight, bias, null, generator, renewal);
-        if (layers == 2)
+        var renewed = layers == 2 ? network.HeadLayers().Append(network.RecyclableLayers()[^1].Layer) : network.HeadLayers();
+        foreach (var layer in renewed)
         {
-            var last = network.RecyclableLayers()[^1];
-            FreshWeights.Draw(last.IncomingWeight, last.IncomingBias, null, generator, renewal);
+            FreshWeights.Draw(layer, null, generator, renewal);
+            renewal.Layers.Add((layer.Name, layer.Neurons));
         }
         return renewal;
     }

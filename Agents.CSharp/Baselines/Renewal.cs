@@ -1,3 +1,4 @@
+using Prunerl.Agents.Networks;
 using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -28,37 +29,43 @@ public sealed class Renewal : IDisposable
     }
 }
 
-/// <summary>Fresh initial values, drawn as PyTorch initialises linear and convolution layers.</summary>
+/// <summary>Fresh initial values, drawn as the layers were initialised.</summary>
 internal static class FreshWeights
 {
     /// <summary>
-    /// Gives the rows selected by <paramref name="rows"/> (a [n] mask over dimension 0; every row when null)
-    /// of a weight and its bias new values from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for
-    /// both (kaiming_uniform with a = sqrt(5)), drawn from the seeded generator; records them in the renewal.
-    /// The generator is a CPU one wherever the network lives: the values are drawn on the CPU and copied to
-    /// the weights' device, so a run draws the same fresh weights on any device and its checkpoint holds a
-    /// generator state every device can load.
+    /// Gives the neurons selected by <paramref name="neurons"/> (a [n] mask; every neuron when null) of a layer
+    /// fresh values in every parameter, as the layer describes them (<see cref="FreshValues"/>), in the layer's
+    /// order of parameters; records them in the renewal. Uniform values are drawn for the whole parameter from the
+    /// seeded generator, U(-bound, bound) = U(0, 1) * 2 bound - bound, and kept where selected. The generator is a
+    /// CPU one wherever the network lives: the values are drawn on the CPU and copied to the parameters' device,
+    /// so a run draws the same fresh weights on any device and its checkpoint holds a generator state every
+    /// device can load.
     /// </summary>
-    public static void Draw(Parameter weight, Parameter? bias, Tensor? rows, Generator generator, Renewal renewal)
+    public static void Draw(RenewableLayer layer, Tensor? neurons, Generator generator, Renewal renewal)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var bound = 1.0 / Math.Sqrt(weight[0].numel());
-        var rowShape = new long[weight.dim()];
-        Array.Fill(rowShape, 1L);
-        rowShape[0] = weight.shape[0];
-        var selected = (rows ?? ones(weight.shape[0], ScalarType.Bool, weight.device)).view(rowShape);
         using var scalars = new OwnedScalars();
-        var (width, offset) = (scalars.Of(2 * bound), scalars.Of(bound));
-        Renew(weight, selected, width, offset, generator, renewal);
-        if (bias is not null) Renew(bias, selected.view(-1), width, offset, generator, renewal);
-    }
-
-    /// <summary>U(-bound, bound) = U(0, 1) * <paramref name="width"/> - <paramref name="offset"/> (2 bound and bound) where selected.</summary>
-    private static void Renew(Parameter parameter, Tensor selected, Scalar width, Scalar offset, Generator generator, Renewal renewal)
-    {
-        var fresh = rand(parameter.shape, generator: generator).mul(width).sub(offset).ToDevice(parameter.device);
-        parameter.copy_(where(selected, fresh, parameter));
-        renewal.Add(parameter, selected);
+        var device = layer.Parameters[0].Parameter.device;
+        var selectedNeurons = neurons ?? ones(layer.Neurons, ScalarType.Bool, device);
+        foreach (var (parameter, fresh) in layer.Parameters)
+        {
+            // Neuron i's entries: index i along dimension 0.
+            var shape = Enumerable.Repeat(1L, (int)parameter.dim()).ToArray();
+            shape[0] = -1;
+            var selected = selectedNeurons.view(shape);
+            switch (fresh)
+            {
+                case FreshValues.Uniform uniform:
+                    var values = rand(parameter.shape, generator: generator)
+                        .mul(scalars.Of(2 * uniform.Bound)).sub(scalars.Of(uniform.Bound)).ToDevice(parameter.device);
+                    parameter.copy_(where(selected, values, parameter));
+                    break;
+                case FreshValues.Constant constant:
+                    parameter.masked_fill_(selected, scalars.Of(constant.Value));
+                    break;
+            }
+            renewal.Add(parameter, selected);
+        }
     }
 }

@@ -25,13 +25,16 @@ public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
     private readonly Tensor epsilon_in, epsilon_out;
     private readonly OwnedScalars scalars = new();
     private readonly Scalar one;
+    /// <summary>The means' initial bound 1/sqrt(p) and the noise scales' initial value sigma0/sqrt(p).</summary>
+    private readonly double bound, initialSigma;
 
     public NoisyLinear(int inputs, int outputs, double sigma0 = 0.5) : base(nameof(NoisyLinear))
     {
-        var bound = 1.0 / Math.Sqrt(inputs);
+        bound = 1.0 / Math.Sqrt(inputs);
+        initialSigma = sigma0 / Math.Sqrt(inputs);
         weight_mu = new Parameter(empty(outputs, inputs).uniform_(-bound, bound));
         bias_mu = new Parameter(empty(outputs).uniform_(-bound, bound));
-        var sigma = scalars.Of(sigma0 / Math.Sqrt(inputs));
+        var sigma = scalars.Of(initialSigma);
         weight_sigma = new Parameter(full(outputs, inputs, sigma));
         bias_sigma = new Parameter(full(outputs, sigma));
         epsilon_in = zeros(inputs).DetachFromDisposeScope();
@@ -40,6 +43,19 @@ public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
         register_buffer(nameof(epsilon_out), epsilon_out);
         one = scalars.Of(1.0);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// The layer as the baselines renew it: per output neuron, fresh means from U(-1/sqrt(p), 1/sqrt(p)) and
+    /// noise scales back to sigma0/sqrt(p), as at construction. Its inputs are read by the weights' means and
+    /// noise scales both: a recycled input is cut off by zeroing both, or the noise would still carry it.
+    /// </summary>
+    public RenewableLayer Renewable(string name)
+    {
+        var (mean, scale) = (new FreshValues.Uniform(bound), new FreshValues.Constant(initialSigma));
+        return new RenewableLayer(name,
+            [new(weight_mu, mean), new(bias_mu, mean), new(weight_sigma, scale), new(bias_sigma, scale)],
+            [weight_mu, weight_sigma]);
     }
 
     /// <summary>Draws new noise from the generator (a CPU generator; the noise is copied to the layer's device).</summary>

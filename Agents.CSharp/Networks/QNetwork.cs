@@ -101,21 +101,14 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// The hidden layers whose neurons can be recycled, the last one read by the head (both streams when
-    /// dueling). A noisy network's dense layers cannot be renewed: it is refused (NotSupportedException).
+    /// dueling; a noisy head reads with its means and its noise scales).
     /// </summary>
-    public IReadOnlyList<RecyclableLayer> RecyclableLayers()
-    {
-        var headWeights = new[] { head, value }.OfType<nn.Module>()
-            .SelectMany(m => m.parameters()).Where(p => p.dim() == 2);
-        return torso.RecyclableLayers(headWeights.Select(w => new NeuronReader(w, 1, 1)).ToList());
-    }
+    public IReadOnlyList<RecyclableLayer> RecyclableLayers() =>
+        torso.RecyclableLayers(HeadLayers().SelectMany(layer => NeuronReader.In(layer)).ToList());
 
-    /// <summary>
-    /// The head's layers (both streams when dueling) as weight and bias pairs: what a reset of the last layer
-    /// renews. Noisy heads have no such pairs (their noise scales are initialised differently) and are refused.
-    /// </summary>
-    public IReadOnlyList<(Parameter Weight, Parameter? Bias)> HeadLayers() =>
-        new[] { head, value }.OfType<nn.Module>().Select(DenseLayers.Weights).ToList();
+    /// <summary>The head's layers (both streams when dueling): what a reset of the last layer renews.</summary>
+    public IReadOnlyList<RenewableLayer> HeadLayers() =>
+        value is null ? [RenewableLayer.Of("head", head)] : [RenewableLayer.Of("head", head), RenewableLayer.Of("value", value)];
 
     /// <summary>Draws new noise in every noisy layer (no effect without noisy layers).</summary>
     public void ResampleNoise(Generator generator)

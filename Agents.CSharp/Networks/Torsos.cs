@@ -5,15 +5,6 @@ using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Networks;
 
-/// <summary>Weights that read a layer's neurons: along <paramref name="Dimension"/>, neuron i owns the
-/// <paramref name="Block"/> consecutive entries from i * Block (a block of positions when a dense layer
-/// reads a flattened convolution).</summary>
-public sealed record NeuronReader(Parameter Weight, int Dimension, int Block);
-
-/// <summary>A hidden layer whose neurons can be recycled: neuron i's incoming weights are entry i along
-/// dimension 0 of <paramref name="IncomingWeight"/> (and of the bias); <paramref name="Readers"/> consume its output.</summary>
-public sealed record RecyclableLayer(string Name, Parameter IncomingWeight, Parameter? IncomingBias, IReadOnlyList<NeuronReader> Readers);
-
 /// <summary>
 /// How a network makes its fully connected layers: plain linear layers, or noisy ones of initial noise scale
 /// <paramref name="Sigma0"/> (Fortunato et al. 2018; as Dopamine's FullRainbowNetwork, noisy nets make every
@@ -27,15 +18,6 @@ public sealed record DenseLayers(bool Noisy, double Sigma0 = 0.1)
     /// <summary>A fully connected layer from <paramref name="inputs"/> to <paramref name="outputs"/> units.</summary>
     public nn.Module<Tensor, Tensor> Make(int inputs, int outputs) =>
         Noisy ? new NoisyLinear(inputs, outputs, Sigma0) : nn.Linear(inputs, outputs);
-
-    /// <summary>
-    /// A plain layer's weight and bias, for the baselines that renew neurons; a noisy layer has no such
-    /// pair (its noise scales would need their own renewal) and is refused.
-    /// </summary>
-    public static (Parameter Weight, Parameter? Bias) Weights(nn.Module layer) =>
-        layer is Linear linear
-            ? (linear.weight!, linear.bias)
-            : throw new NotSupportedException("renewing neurons of noisy layers is not supported; use a network without noisy nets");
 }
 
 /// <summary>The part of a value network below its head: observations in, features out.</summary>
@@ -74,17 +56,15 @@ public abstract class Torso : nn.Module<Tensor, Tensor>
         Record(nn.functional.relu(dense.forward(maps.flatten(1))), "dense", activations);
 
     /// <summary>The recyclable dense layer that closes a convolutional torso, read by the head.</summary>
-    protected static RecyclableLayer DenseLayer(nn.Module dense, IReadOnlyList<NeuronReader> headReaders)
-    {
-        var (weight, bias) = DenseLayers.Weights(dense);
-        return new RecyclableLayer("dense", weight, bias, headReaders);
-    }
+    protected static RecyclableLayer DenseLayer(nn.Module dense, IReadOnlyList<NeuronReader> headReaders) =>
+        new(RenewableLayer.Of("dense", dense), headReaders);
 
-    /// <summary>The dense layer's weight read per neuron of a convolution of <paramref name="channels"/> channels: channel c owns a block of positions.</summary>
-    protected static NeuronReader FlattenedReader(nn.Module dense, long channels)
+    /// <summary>The last convolution <paramref name="conv"/>, named <paramref name="name"/>, read by the dense layer: channel c owns a block of positions.</summary>
+    protected static RecyclableLayer FlattenedLayer(string name, Conv2d conv, nn.Module dense)
     {
-        var weight = DenseLayers.Weights(dense).Weight;
-        return new NeuronReader(weight, 1, (int)(weight.shape[1] / channels));
+        var reader = RenewableLayer.Of("dense", dense);
+        var block = reader.InputWeights[0].shape[1] / conv.weight!.shape[0];
+        return new RecyclableLayer(RenewableLayer.Of(name, conv), NeuronReader.In(reader, (int)block));
     }
 }
 
@@ -118,12 +98,10 @@ public sealed class MlpTorso : Torso
     }
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
-        Enumerable.Range(0, layers.Count).Select(i =>
-        {
-            var (weight, bias) = DenseLayers.Weights(layers[i]);
-            return new RecyclableLayer($"layers.{i}", weight, bias,
-                i + 1 < layers.Count ? [new NeuronReader(DenseLayers.Weights(layers[i + 1]).Weight, 1, 1)] : headReaders);
-        }).ToList();
+        Enumerable.Range(0, layers.Count).Select(i => new RecyclableLayer(
+                RenewableLayer.Of($"layers.{i}", layers[i]),
+                i + 1 < layers.Count ? NeuronReader.In(RenewableLayer.Of($"layers.{i + 1}", layers[i + 1])) : headReaders))
+            .ToList();
 }
 
 /// <summary>
@@ -153,7 +131,7 @@ public sealed class MinAtarTorso : Torso
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
     [
-        new("conv", conv.weight!, conv.bias, [FlattenedReader(dense, conv.weight!.shape[0])]),
+        FlattenedLayer("conv", conv, dense),
         DenseLayer(dense, headReaders),
     ];
 }
@@ -196,11 +174,9 @@ public sealed class NatureTorso : Torso
     }
 
     public override IReadOnlyList<RecyclableLayer> RecyclableLayers(IReadOnlyList<NeuronReader> headReaders) =>
-        Enumerable.Range(0, convs.Count).Select(i => new RecyclableLayer(
-                $"convs.{i}", convs[i].weight!, convs[i].bias,
-                i + 1 < convs.Count
-                    ? [new NeuronReader(convs[i + 1].weight!, 1, 1)]
-                    : [FlattenedReader(dense, convs[i].weight!.shape[0])]))
+        Enumerable.Range(0, convs.Count).Select(i => i + 1 < convs.Count
+                ? new RecyclableLayer(RenewableLayer.Of($"convs.{i}", convs[i]), NeuronReader.In(RenewableLayer.Of($"convs.{i + 1}", convs[i + 1])))
+                : FlattenedLayer($"convs.{i}", convs[i], dense))
             .Append(DenseLayer(dense, headReaders))
             .ToList();
 }
@@ -287,7 +263,7 @@ public sealed class ImpalaTorso : Torso
         /// <summary>Each block's first convolution, read by the block's second.</summary>
         public IEnumerable<RecyclableLayer> RecyclableLayers(string name) =>
             Enumerable.Range(0, 2).Select(block => new RecyclableLayer(
-                $"{name}.block{block}", blockConvs[2 * block].weight!, blockConvs[2 * block].bias,
-                [new NeuronReader(blockConvs[2 * block + 1].weight!, 1, 1)]));
+                RenewableLayer.Of($"{name}.block{block}", blockConvs[2 * block]),
+                NeuronReader.In(RenewableLayer.Of($"{name}.blockConvs.{2 * block + 1}", blockConvs[2 * block + 1]))));
     }
 }

@@ -146,8 +146,6 @@ public static class DqnTraining
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
             if (spec.Baseline is not null && spec.Pruning is not null)
                 throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
-            if (spec.Baseline is not null && config.Noisy)
-                throw new ArgumentException("a baseline (Reset, ReDo) renews plain layers, and noisy nets make the dense layers and the head noisy: turn noisy nets off", nameof(spec));
             if (offline is not null && datasetPath is not null)
                 throw new ArgumentException("an offline run acts in no environment: it has no experience to record as a dataset", nameof(datasetPath));
             offline?.Data.CheckRecordedOn(spec.Environment, environment.ObservationSpace.Shape, actionCount);
@@ -330,12 +328,8 @@ public static class DqnTraining
             using var scope = TorchSharp.torch.NewDisposeScope();
             using var renewal = reset is not null ? reset.Reset(agent.Online) : recycler!.Recycle(agent.Online, agent.Observations(batch));
             agent.ForgetOptimizerState(renewal);
-            return new RenewalRecord(agent.Updates, renewal.Layers.Count > 0 ? renewal.Layers.Sum(l => l.Neurons) : NeuronsOf(renewal));
+            return new RenewalRecord(agent.Updates, renewal.Layers.Sum(l => l.Neurons));
         }
-
-        /// <summary>For a reset: the units of the renewed layers (their biases' lengths).</summary>
-        private static int NeuronsOf(Baselines.Renewal renewal) =>
-            (int)renewal.Touched.Where(t => t.Parameter.dim() == 1).Sum(t => t.Parameter.shape[0]);
 
         public void Save(StateWriter writer) => ((ICheckpointable?)reset ?? recycler!).Save(writer);
 
