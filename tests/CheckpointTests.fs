@@ -351,6 +351,13 @@ let tests =
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
         }
 
+        test "a ReDo run of a noisy network (means and noise scales renewed) resumes exactly" {
+            let spec = TrainingSpec("cartpole", { AgentConfig.cartpoleDqn with MinReplay = 300L; Noisy = true }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
+                                    1500L, 3L, null, 1, 750L, 1, Baseline = RedoRequest(100L, 0.1))
+            let result = expectResumeExact spec 901L 300L
+            Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
+        }
+
         test "SAC on Pendulum with actor and critics pruned to 90%, stopped at an odd step and resumed, ends bit for bit as an uninterrupted run" {
             let pruning =
                 PruningRequest(

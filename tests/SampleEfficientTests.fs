@@ -167,4 +167,25 @@ let tests =
                     Expect.equal (csv |> Array.filter (fun l -> l.Split(',')[1] = "eval/return") |> Array.length) 2 "two evaluations"
                     Expect.isTrue (csv |> Array.exists (fun l -> l.Split(',')[1] = "train/loss")) "it learned")
         }
+
+        test "prunerl train --agent der with --baseline redo or reset renews its noisy network during the run" {
+            for baseline in [ "redo"; "reset" ] do
+                RunCommandTests.withFolder ("der-" + baseline) (fun out ->
+                    // Learning from step 200, an update every step: renewals at updates 250, 500, 750 and 1000.
+                    let r =
+                        prunerl [ "train"; "--agent"; "der"; "--env"; "minatar/breakout"; "--steps"; "1200"; "--min-replay"; "200"; "--eval-every"; "0"
+                                  "--analyse-every"; "0"; "--sparsity"; "0"; "--baseline"; baseline; "--baseline-period"; "250"; "--out"; out ]
+                    Expect.equal r.ExitCode 0 (describe r)
+                    let config = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "config.json"))).RootElement
+                    Expect.equal (config.GetProperty("noisy").GetBoolean(), config.GetProperty("baseline").GetString()) (true, baseline) "a noisy network with the baseline"
+                    let renewed =
+                        File.ReadAllLines(Path.Combine(out, "metrics.csv"))
+                        |> Array.map (fun l -> l.Split(','))
+                        |> Array.filter (fun cells -> cells[1] = "baseline/renewed_neurons")
+                        |> Array.map (fun cells -> float cells[2])
+                    Expect.equal renewed.Length 4 (baseline + " every 250 updates")
+                    if baseline = "reset" then
+                        // The dueling C51 head: both streams, every unit, each time.
+                        Expect.isTrue (renewed |> Array.forall (fun n -> n > 51.0 && n = renewed[0])) (sprintf "the whole head each time: %A" renewed))
+        }
     ]
