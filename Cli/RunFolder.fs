@@ -78,17 +78,29 @@ let private members = membersExcept []
 let readFields (what: string) (path: string) : (string * FieldValue) list =
     readJson what path |> members what path |> List.map (fun (key, value) -> key, scalar what key value)
 
-/// A sweep file: its run fields, each a value or a list of values to sweep over, and its members named
-/// in `launcherKeys` (how the grid is launched, not run fields) as JSON.
-let readSweepFile (launcherKeys: string list) (what: string) (path: string) : (string * FieldValue list) list * (string * JsonElement) list =
-    let items = readJson what path |> membersExcept launcherKeys what path
+/// A sweep file: its run fields, each a value or a list of values to sweep over; its "grids", when it
+/// has them (a list of objects of such fields, each a grid crossed with the other fields); and its
+/// members named in `launcherKeys` (how the grid is launched, not run fields) as JSON.
+let readSweepFile (launcherKeys: string list) (what: string) (path: string) =
+    let axes (items: (string * JsonElement) list) =
+        items
+        |> List.map (fun (key, value) ->
+            match value.ValueKind with
+            | JsonValueKind.Array -> key, [ for item in value.EnumerateArray() -> scalar what key item ]
+            | _ -> key, [ scalar what key value ])
+    let items = readJson what path |> membersExcept ("grids" :: launcherKeys) what path
     let launcher, fields = items |> List.partition (fun (key, _) -> List.contains key launcherKeys)
-    fields
-    |> List.map (fun (key, value) ->
-        match value.ValueKind with
-        | JsonValueKind.Array -> key, [ for item in value.EnumerateArray() -> scalar what key item ]
-        | _ -> key, [ scalar what key value ]),
-    launcher
+    let grids, fields = fields |> List.partition (fst >> (=) "grids")
+    let grids =
+        grids
+        |> List.tryHead
+        |> Option.map (fun (_, value) ->
+            let refuse (got: string) = raise (UserError(sprintf "%s: %s: grids must be a list of objects of run fields, got %s" what path got))
+            if value.ValueKind <> JsonValueKind.Array then refuse (sprintf "a JSON %O" value.ValueKind)
+            [ for index, grid in value.EnumerateArray() |> Seq.indexed ->
+                  if grid.ValueKind <> JsonValueKind.Object then refuse (sprintf "a JSON %O as grid %d" grid.ValueKind (index + 1))
+                  members what (sprintf "%s: grid %d" path (index + 1)) grid |> axes ])
+    axes fields, grids, launcher
 
 /// A config as config.json holds it: every field, format first, indented.
 let configJson (config: RunConfig) : byte[] =

@@ -42,7 +42,7 @@ type SweepArgs =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Config _ -> "a JSON file of run fields, each a value or a list of values to sweep over; flags replace its fields."
+            | Config _ -> "a JSON file of run fields, each a value or a list of values to sweep over, and optionally \"grids\": a list of such objects, each crossed with the other fields (the union is swept); flags replace their field everywhere."
             | Out _ -> "the results folder: one folder per run, named after its grid point (required)."
             | Agent _ -> "agents, comma-separated: dqn, rainbow, sac, cql, cql-c51 (run names then carry the agent)."
             | Env _ -> "environment ids, comma-separated (repeatable)."
@@ -92,11 +92,11 @@ let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list
 /// The sweep file's members that say how to launch the grid rather than what a run is.
 let private launcherKeys = [ "launcher"; "slurm" ]
 
-/// The sweep file's run fields as axes and its launcher members; nothing without a file.
+/// The sweep file's run fields as axes, its grids and its launcher members; nothing without a file.
 let private sweepFile (args: ParseResults<SweepArgs>) =
     match args.TryGetResult SweepArgs.Config with
     | Some path -> RunFolder.readSweepFile launcherKeys "config" path
-    | None -> [], []
+    | None -> [], None, []
 
 /// The resource fields the flags give, named as the sweep file's "slurm" object names them.
 let private resourceFlags (args: ParseResults<SweepArgs>) : (string * string) list =
@@ -128,11 +128,15 @@ let private launcher (args: ParseResults<SweepArgs>) (fileMembers: (string * Tex
     | "local" | "slurm" -> name, fileResources @ resourceFlags args
     | other -> raise (UserError(sprintf "launcher must be local or slurm, got '%s'" other))
 
-/// The file's axes with the flags' fields replacing theirs in place, then the flags' other fields.
-let private axes (args: ParseResults<SweepArgs>) (fromFile: (string * FieldValue list) list) =
+/// The file's shared axes with the flags' fields replacing theirs in place, then the flags' other
+/// fields; and its grids (one grid of no fields without "grids") less the fields the flags give: a flag
+/// sets its field in every run.
+let private axes (args: ParseResults<SweepArgs>) (fromFile: (string * FieldValue list) list) (grids: (string * FieldValue list) list list option) =
     let fromFlags = flagAxes args
+    let flagged name = List.exists (fst >> (=) name) fromFlags
     let replaced = fromFile |> List.map (fun (name, values) -> name, (fromFlags |> List.tryFind (fst >> (=) name) |> Option.map snd |> Option.defaultValue values))
-    replaced @ (fromFlags |> List.filter (fun (name, _) -> not (List.exists (fst >> (=) name) fromFile)))
+    replaced @ (fromFlags |> List.filter (fun (name, _) -> not (List.exists (fst >> (=) name) fromFile))),
+    grids |> Option.defaultValue [ [] ] |> List.map (List.filter (fst >> flagged >> not))
 
 /// What the sweep does with one run of the grid.
 type Action =
@@ -330,7 +334,7 @@ let run (args: ParseResults<SweepArgs>) : int =
         if not (Directory.Exists results) then raise (UserError(sprintf "resubmit_failed: %s is not a folder" results))
         SlurmLauncher.resubmitFailed results (resourceFlags args) dryRun
     | None, None ->
-        let fileAxes, fileMembers = sweepFile args
+        let fileAxes, fileGrids, fileMembers = sweepFile args
         let launcherName, resourceFields = launcher args fileMembers
         let results =
             match args.TryGetResult SweepArgs.Out with
@@ -347,8 +351,9 @@ let run (args: ParseResults<SweepArgs>) : int =
                 | [] -> None
         let workers = args.GetResult(SweepArgs.Workers, Environment.ProcessorCount)
         if workers < 1 then raise (UserError(sprintf "workers must be >= 1, got %d" workers))
-        let grid = axes args fileAxes |> List.map (fun (name, values) -> name, values |> List.collect (fun v -> TrainCommand.absoluteDataset [ name, v ] |> List.map snd))
-        let runs = Sweep.plan RunFolder.environments.Value grid |> Result.mapError (sprintf "sweep: %s") |> orFail
+        let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> TrainCommand.absoluteDataset [ name, v ] |> List.map snd))
+        let shared, grids = axes args fileAxes fileGrids
+        let runs = Sweep.planGrids RunFolder.environments.Value (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
         // Each dataset is checked against each environment once, before any run starts.
         runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter TrainCommand.checkDataset
         RunFolder.checkWritable "out" results

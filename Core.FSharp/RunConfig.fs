@@ -759,3 +759,66 @@ module Sweep =
                 | None -> Ok()
             return runs
         }
+
+    /// A grid's axes over the shared ones: the grid's fields in its order (a grid's field replaces the
+    /// shared field of that name), then the shared fields the grid does not give.
+    let private over (shared: (string * FieldValue list) list) (grid: (string * FieldValue list) list) =
+        grid @ (shared |> List.filter (fun (name, _) -> not (List.exists (fst >> (=) name) grid)))
+
+    /// The fields a union of grids varies: those some grid lists more than one value of, or that the
+    /// grids give differently (a grid that does not give a field differs from one that does). For one
+    /// grid this is `varying`.
+    let private varyingOver (grids: (string * FieldValue list) list list) : string list =
+        let names = grids |> List.collect (List.map fst) |> List.distinct
+        let given name = grids |> List.map (List.tryFind (fst >> (=) name) >> Option.map snd)
+        names |> List.filter (fun name -> (given name |> List.distinct |> List.length > 1) || List.contains name (grids |> List.collect varying))
+
+    /// Every run of a union of grids with its folder name, in grid order: each grid crossed with the
+    /// shared axes (a grid's field replaces a shared one of the same name), every point resolved and
+    /// validated before any run starts. One grid is exactly `plan` of its axes over the shared ones.
+    /// With several, names carry every field the union varies (the agent when the grids' agents differ)
+    /// that applies to the run's agent; the first bad point is the error, naming its grid (from 1) and the
+    /// point; the same run given twice, or two runs that would share a folder, are refused.
+    let planGrids (environments: EnvironmentInfo list) (shared: (string * FieldValue list) list) (grids: (string * FieldValue list) list list) : Result<(string * RunConfig) list, string> =
+        match grids |> List.map (over shared) with
+        | [] -> Error "grids lists no grids: give at least one object of run fields"
+        | [ axes ] -> plan environments axes
+        | merged ->
+            result {
+                let varies = varyingOver merged
+                let! runs =
+                    merged
+                    |> List.indexed
+                    |> traverse (fun (index, axes) ->
+                        let inGrid e = sprintf "grid %d: %s" (index + 1) e
+                        result {
+                            let! points = expand axes |> Result.mapError inGrid
+                            return!
+                                points
+                                |> traverse (fun point ->
+                                    RunConfig.resolve environments point
+                                    |> Result.map (fun c -> index + 1, RunConfig.runName (varies |> List.filter (RunConfig.appliesTo c.Agent)) c, c)
+                                    |> Result.mapError (fun e ->
+                                        let where = point |> List.filter (fun (n, _) -> List.contains n varies) |> List.map (fun (n, v) -> sprintf "%s %s" n (RunConfig.describe v))
+                                        inGrid (if where.IsEmpty then e else sprintf "%s (at %s)" e (String.concat ", " where))))
+                        })
+                let runs = List.concat runs
+                do!
+                    match runs |> List.countBy (fun (_, _, c) -> c) |> List.tryFind (fun (_, n) -> n > 1) with
+                    | Some(config, _) ->
+                        let twice = runs |> List.filter (fun (_, _, c) -> c = config)
+                        let (first, name, _), (second, _, _) = twice[0], twice[1]
+                        if first = second then Error(sprintf "grid %d gives the run %s twice" first name)
+                        else Error(sprintf "grid %d gives the run %s that grid %d gives already: leave it out of one" second name first)
+                    | None -> Ok()
+                do!
+                    match runs |> List.countBy (fun (_, name, _) -> name) |> List.tryFind (fun (_, n) -> n > 1) with
+                    | Some(name, _) ->
+                        match runs |> List.filter (fun (_, n, _) -> n = name) |> List.map (fun (g, _, _) -> g) with
+                        | first :: second :: _ when first <> second ->
+                            Error(sprintf "a run of grid %d and one of grid %d would share the folder %s: give values that differ in their letters and digits" first second name)
+                        | grid :: _ -> Error(sprintf "two runs of grid %d would share the folder %s: give values that differ in their letters and digits" grid name)
+                        | [] -> Ok()
+                    | None -> Ok()
+                return runs |> List.map (fun (_, name, c) -> name, c)
+            }

@@ -221,6 +221,24 @@ let private grid =
         return [ "env", envs |> List.map Text; agents; widths; sparsities; seeds; ratios ] @ steps
     }
 
+/// A union of grids as the paper's multi-family study: shared sparsities and seeds, a DQN-family grid on
+/// discrete environments (widths and maybe its own seeds, replacing the shared ones) and a SAC grid on
+/// continuous ones, in either order.
+let private grids =
+    gen {
+        let! sparsities = axis "sparsity" [ Number 0.0; Number 0.9 ]
+        let! seeds = axis "seed" [ Number 1.0; Number 2.0; Number 3.0 ]
+        let! dqnEnvs = Gen.elements [ [ "cartpole" ]; [ "cartpole"; "minatar/breakout" ] ]
+        let! agent = Gen.elements [ "dqn"; "rainbow" ]
+        let! widths = axis "width" [ Number 1.0; Number 4.0 ]
+        let! ownSeeds = Gen.elements [ []; [ "seed", [ Number 7.0 ] ] ]
+        let! sacEnvs = Gen.elements [ [ "pendulum" ]; [ "pendulum"; "mujoco/halfcheetah" ] ]
+        let dqn = [ "agent", [ Text agent ]; "env", dqnEnvs |> List.map Text; widths ] @ ownSeeds
+        let sac = [ "agent", [ Text "sac" ]; "env", sacEnvs |> List.map Text ]
+        let! sacFirst = Gen.elements [ true; false ]
+        return [ sparsities; seeds ], (if sacFirst then [ sac; dqn ] else [ dqn; sac ])
+    }
+
 let tests =
     testList "Run configuration properties" [
         testPropertyWithConfig config "a config's fields resolve back to the same config" <|
@@ -313,6 +331,45 @@ let tests =
                         Expect.stringContains name "_replay_ratio-" "a varied field beyond the standard five is named"
                     if List.length (axes |> List.find (fst >> (=) "agent") |> snd) > 1 then
                         Expect.stringContains name (sprintf "_agent-%s" (RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst)) "a varied agent is named")
+
+        testPropertyWithConfig config "a sweep of one grid without grids of its own is exactly today's plan" <|
+            Prop.forAll (arb grid) (fun axes ->
+                Expect.equal (Sweep.planGrids environments axes [ [] ]) (Sweep.plan environments axes) "no grids"
+                // A bad point too: the same error, without a grid's number.
+                let bad = axes @ [ "prune_every", [ Number 0.0 ] ]
+                Expect.equal (Sweep.planGrids environments bad [ [] ]) (Sweep.plan environments bad) "the same error")
+
+        testPropertyWithConfig config "a union of grids runs each grid over the shared axes, in grid order, every name distinct" <|
+            Prop.forAll (arb grids) (fun (shared, gridList) ->
+                let runs = Sweep.planGrids environments shared gridList |> orFail
+                // A grid's own field replaces the shared one of its name.
+                let merged = gridList |> List.map (fun g -> g @ (shared |> List.filter (fun (n, _) -> not (List.exists (fst >> (=) n) g))))
+                let sizes = merged |> List.map (List.map (snd >> List.length) >> List.fold (*) 1)
+                Expect.equal runs.Length (List.sum sizes) "size = sum of the grids' products"
+                Expect.equal (runs |> List.map fst |> List.distinct |> List.length) runs.Length "names are unique across the union"
+                let firstIsSac = (List.head gridList |> List.find (fst >> (=) "agent") |> snd) = [ Text "sac" ]
+                let agentsInOrder = runs |> List.map (fun (_, c) -> c.Agent = AgentKind.Sac)
+                Expect.equal agentsInOrder (List.replicate sizes[0] firstIsSac @ List.replicate sizes[1] (not firstIsSac)) "runs in grid order"
+                for name, run in runs do
+                    Expect.stringContains name (sprintf "_agent-%s" (RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst)) "the agents differ across grids, so names carry them"
+                    Expect.stringStarts name (sprintf "%s_w" (run.Env.Replace('/', '-'))) "starts with the environment"
+                    match gridList |> List.tryPick (List.tryFind (fst >> (=) "seed")) with
+                    | Some(_, [ Number own ]) when run.Agent <> AgentKind.Sac -> Expect.equal run.Seed (int64 own) "the grid's seed replaces the shared ones"
+                    | _ -> ())
+
+        test "a union of grids refuses no grids, a bad point naming its grid, and a run given twice" {
+            let cartpole = [ "env", [ Text "cartpole" ] ]
+            Expect.equal (Sweep.planGrids environments [] []) (Error "grids lists no grids: give at least one object of run fields") "no grids"
+            match Sweep.planGrids environments [ "width", [ Number 1.0; Number 2.0 ] ] [ cartpole; [ "env", [ Text "acrobot"; Text "pendulum" ] ] ] with
+            | Ok _ -> failtest "accepted dqn on pendulum"
+            | Error e ->
+                Expect.stringStarts e "grid 2: env must have discrete actions for agent dqn" "names the grid"
+                Expect.stringEnds e "(at env 'pendulum', width 1)" "names the point"
+            Expect.equal (Sweep.planGrids environments [ "width", [ Number 1.0; Number 2.0 ] ] [ cartpole; [ "env", [ Text "acrobot"; Text "cartpole" ] ] ])
+                (Error "grid 2 gives the run cartpole_w1_s0.9_none_seed0 that grid 1 gives already: leave it out of one") "the same run twice"
+            Expect.equal (Sweep.planGrids environments [ "seed", [ Number 1.0 ] ] [ cartpole; [ "seed", [ Number 2.0 ] ] ] |> Result.map (List.map fst))
+                (Ok [ "cartpole_w2_s0.9_none_seed1"; "cartpole_w2_s0.9_none_seed2" ]) "a grid's seed replaces the shared one; a field the grids give alike stays out of the names"
+        }
 
         testPropertyWithConfig config "an axis without values or with a repeated value is refused by name" <|
             Prop.forAll (arb (Gen.elements [ "width"; "seed"; "sparsity" ])) (fun name ->

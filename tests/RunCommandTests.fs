@@ -320,4 +320,34 @@ let tests =
                 finally
                     File.Delete file)
         }
+
+        test "a sweep file's grids sweep their union: a dqn cartpole grid and a sac pendulum grid in one dry run" {
+            withFolder "sweep-grids" (fun results ->
+                let file = results + ".json"
+                try
+                    File.WriteAllText(file, """{ "grids": [ { "agent": "dqn", "env": "cartpole", "width": [1, 2] }, { "agent": "sac", "env": "pendulum" } ], "sparsity": [0, 0.9], "seed": 1, "steps": 5000 }""")
+                    let dry = prunerl [ "sweep"; "--config"; file; "--out"; results; "--dry-run" ]
+                    Expect.equal dry.ExitCode 0 (describe dry)
+                    Expect.stringContains dry.Output "6 runs in" "2 x 2 dqn runs and 2 sac runs"
+                    let listed = dry.Output.Split('\n') |> Array.filter (fun line -> line.StartsWith "  ") |> Array.map (fun line -> line.Trim().Split(' ')[0])
+                    Expect.equal listed
+                        [| "cartpole_w1_s0_none_seed1_agent-dqn"; "cartpole_w1_s0.9_none_seed1_agent-dqn"; "cartpole_w2_s0_none_seed1_agent-dqn"; "cartpole_w2_s0.9_none_seed1_agent-dqn"
+                           "pendulum_w1_s0_none_seed1_agent-sac"; "pendulum_w1_s0.9_none_seed1_agent-sac" |]
+                        "grid order; the agents differ across grids, so names carry them"
+                    // A flag sets its field in every run, a grid's included.
+                    let flagged = prunerl [ "sweep"; "--config"; file; "--out"; results; "--width"; "1"; "--dry-run" ]
+                    Expect.equal flagged.ExitCode 0 (describe flagged)
+                    Expect.stringContains flagged.Output "4 runs in" "--width 1 replaces the dqn grid's widths"
+                    for grids, words in
+                        [ "{ \"env\": \"cartpole\" }", "grids must be a list of objects of run fields, got a JSON Object"
+                          "[ { \"env\": \"cartpole\" }, \"pendulum\" ]", "grids must be a list of objects of run fields, got a JSON String as grid 2"
+                          "[]", "sweep: grids lists no grids"
+                          "[ { \"env\": \"cartpole\" }, { \"env\": [\"acrobot\", \"pendulum\"] } ]", "sweep: grid 2: env must have discrete actions for agent dqn"
+                          "[ { \"env\": \"cartpole\" }, { \"wdith\": 2 } ]", "grid 2: unknown field 'wdith'" ] do
+                        File.WriteAllText(file, sprintf """{ "grids": %s, "sparsity": [0, 0.9] }""" grids)
+                        prunerl [ "sweep"; "--config"; file; "--out"; results ] |> expectOneLineError words
+                    Expect.isFalse (Directory.Exists results) "nothing written"
+                finally
+                    File.Delete file)
+        }
     ]
