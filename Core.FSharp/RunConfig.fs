@@ -708,7 +708,7 @@ module RunConfig =
         sprintf "%s_w%s_s%s_%s_seed%s" (value "env") (value "width") (value "sparsity") (value "baseline") (value "seed")
         + String.concat "" extra
 
-/// A grid of runs: every combination of the values listed per field.
+/// A grid of runs: every combination of the values listed per field; a sweep: the union of grids.
 [<RequireQualifiedAccess>]
 module Sweep =
 
