@@ -1,7 +1,8 @@
 /// `prunerl sweep`: a grid of runs (environments x widths x sparsities x baselines x seeds, or any run
 /// field; or the union of several such grids, a sweep file's "grids") trained by N local workers, or
-/// submitted as one Slurm job array (SlurmLauncher). Each run is a `prunerl train` in its own folder, so a crash stays with its run; a finished run is skipped, an
-/// unfinished one resumed, a failing one reported. `--status` and `--resubmit-failed` read a results folder.
+/// submitted as one Slurm job array (SlurmLauncher). Each run is a `prunerl train` in its own folder, so
+/// a crash stays with its run; a finished run is skipped, an unfinished one resumed, a failing one
+/// reported. `--status` and `--resubmit-failed` read a results folder.
 module Prunerl.Cli.SweepCommand
 
 open System
