@@ -259,7 +259,7 @@ let private agentRows =
       AgentKind.CqlC51, "cartpole", 12_000L ]
 
 /// An agent's name as `prunerl train --agent` takes it.
-let private agentName (kind: AgentKind) = RunConfig.agents |> List.find (snd >> (=) kind) |> fst
+let private agentName (kind: AgentKind) = RunConfig.nameIn RunConfig.agents kind
 
 let private agentNames = agentRows |> List.map (fun (kind, _, _) -> agentName kind) |> List.distinct
 
@@ -289,7 +289,7 @@ let private recordDataset (directory: string) (device: TorchSharp.torch.Device) 
 /// A run's network as a person names it: minatar, or mlp with its hidden sizes.
 let private networkName (c: RunConfig) =
     let spec = TrainCommand.networkSpec c
-    let name = RunConfig.networks |> List.find (snd >> (=) c.Network) |> fst
+    let name = RunConfig.nameIn RunConfig.networks c.Network
     match spec.MlpHidden with
     | null -> name
     | hidden -> name + " " + (hidden |> Array.map string |> String.concat "-")
@@ -325,7 +325,7 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
                 let d = RunConfig.defaults env kind
                 let ramp = match d.Ramp with RampKind.Polynomial -> sprintf "polynomial power %g" d.Power | RampKind.Cosine -> "cosine"
                 sprintf "%s, %s, %g%%-%g%% of its updates, masks every %d"
-                    (RunConfig.distributions |> List.find (snd >> (=) d.Distribution) |> fst) ramp (100.0 * d.PruneStart) (100.0 * d.PruneEnd) d.PruneEvery
+                    (RunConfig.nameIn RunConfig.distributions d.Distribution) ramp (100.0 * d.PruneStart) (100.0 * d.PruneEnd) d.PruneEvery
             | [] -> "none to run"
         printfn "Agent steps per second of whole training runs through prunerl train's loop, each agent's default run for its"
         printfn "environment: dense, and pruned to 90%% on the run's schedule (%s);" schedule

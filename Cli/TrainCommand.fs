@@ -266,8 +266,6 @@ let train (c: RunConfig) (hooks: RunHooks) : TrainingResult =
     | AgentKind.CqlC51 -> OfflineTraining.Run(offlineSpec c, hooks)
     | _ -> DqnTraining.Run(trainingSpec c, hooks)
 
-let private name choices x = choices |> List.find (snd >> (=) x) |> fst
-
 /// How often something every `period` agent steps happens in a run.
 let private count (period: int64) (steps: int64) = if period > 0L then steps / period else 0L
 
@@ -279,7 +277,7 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
     printfn "Resolved configuration (config.json):"
     printf "%s" (Text.Encoding.UTF8.GetString(RunFolder.configJson c))
     printfn ""
-    printfn "Trains on: %s (device %s)" (TorchRuntime.Name device) (name RunConfig.devices c.Device)
+    printfn "Trains on: %s (device %s)" (TorchRuntime.Name device) (RunConfig.nameIn RunConfig.devices c.Device)
     printfn "Key steps of %d agent steps:" c.Steps
     if RunConfig.isOffline c.Agent then
         printfn "  gradient updates: %d, one per step, on batches from %s (CQL weight %s)" updates (Option.defaultValue "-" c.Dataset) (Validate.show c.ConservativeWeight)
@@ -298,7 +296,7 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
             | RampKind.Cosine -> "cosine"
         let masks = Schedule.updateSteps schedule |> Seq.length
         printfn "  pruning: 0 -> %s (%s, %s over layers), %d mask updates, every %d gradient updates:"
-            (Validate.show c.Sparsity) ramp (name RunConfig.distributions c.Distribution) masks c.PruneEvery
+            (Validate.show c.Sparsity) ramp (RunConfig.nameIn RunConfig.distributions c.Distribution) masks c.PruneEvery
         printfn "    %10s  %12s  %16s" "update" "agent step" "target sparsity"
         for update in Schedule.milestones 7 schedule do
             printfn "    %10d  %12d  %16.4f" update (RunConfig.stepOfUpdate c update) (Schedule.sparsityAt schedule update)
@@ -306,7 +304,7 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
     | BaselineKind.NoBaseline -> ()
     | baseline ->
         printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
-            (name RunConfig.baselines baseline) c.BaselinePeriod (updates / c.BaselinePeriod) c.BaselinePeriod
+            (RunConfig.nameIn RunConfig.baselines baseline) c.BaselinePeriod (updates / c.BaselinePeriod) c.BaselinePeriod
             (RunConfig.stepOfUpdate c (c.BaselinePeriod - 1L))
     printfn "  evaluations: %d (every %d steps, %d episodes each)%s" (count c.EvalEvery c.Steps) c.EvalEvery c.EvalEpisodes
         (match c.StopAt with Some r -> sprintf ", stopping once the mean return reaches %s" (Validate.show r) | None -> "")
@@ -360,16 +358,16 @@ let private describeRun (c: RunConfig) =
         if c.Sparsity = 0.0 then
             match c.Baseline with
             | BaselineKind.NoBaseline -> "dense"
-            | b -> sprintf "dense, %s every %d updates" (name RunConfig.baselines b) c.BaselinePeriod
+            | b -> sprintf "dense, %s every %d updates" (RunConfig.nameIn RunConfig.baselines b) c.BaselinePeriod
         else
-            sprintf "pruned to %s (%s) between %s and %s of %d updates" (Validate.show c.Sparsity) (name RunConfig.distributions c.Distribution)
+            sprintf "pruned to %s (%s) between %s and %s of %d updates" (Validate.show c.Sparsity) (RunConfig.nameIn RunConfig.distributions c.Distribution)
                 (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (RunConfig.gradientUpdates c)
     let source =
         match c.Dataset with
         | Some path when RunConfig.isOffline c.Agent -> sprintf " offline from %s (a step is an update)" path
         | _ -> ""
     sprintf "Training %s on %s%s for %d steps, seed %d: %s network at width %s, %s"
-        (name RunConfig.agents c.Agent) c.Env source c.Steps c.Seed (name RunConfig.networks c.Network) (Validate.show c.Width) what
+        (RunConfig.nameIn RunConfig.agents c.Agent) c.Env source c.Steps c.Seed (RunConfig.nameIn RunConfig.networks c.Network) (Validate.show c.Width) what
 
 /// Ends the run at its next step, after a checkpoint, on the first SIGINT (exit code 130) or SIGTERM
 /// (143, a scheduler's preemption); a second signal ends the process at once, the run marked interrupted.

@@ -209,7 +209,8 @@ module RunConfig =
             | None -> Error(sprintf "%s must be one of %s, got '%s'" field (allowed ()) s)
         | other -> Error(sprintf "%s must be one of %s, got %s" field (allowed ()) (describe other))
 
-    let private nameIn (choices: (string * 'a) list) (x: 'a) = choices |> List.find (fun (_, y) -> y = x) |> fst
+    /// The name a value has in a list of choices (agents, networks, distributions, baselines, devices by name).
+    let nameIn (choices: (string * 'a) list) (x: 'a) : string = choices |> List.find (fun (_, y) -> y = x) |> fst
 
     let private switch (field: string) (value: FieldValue) : Result<bool, string> =
         match value with
@@ -738,21 +739,27 @@ module Sweep =
     let varying (axes: (string * FieldValue list) list) : string list =
         axes |> List.filter (fun (_, values) -> List.length values > 1) |> List.map fst
 
+    /// Every point of a grid resolved and validated, with its folder name: the run's values of the fields in
+    /// `varies` that apply to its agent; the first bad point is the error, naming the point by those fields.
+    let private resolveGrid (environments: EnvironmentInfo list) (varies: string list) (axes: (string * FieldValue list) list) : Result<(string * RunConfig) list, string> =
+        result {
+            let! points = expand axes
+            return!
+                points
+                |> traverse (fun point ->
+                    RunConfig.resolve environments point
+                    |> Result.map (fun c -> RunConfig.runName (varies |> List.filter (RunConfig.appliesTo c.Agent)) c, c)
+                    |> Result.mapError (fun e ->
+                        let where = point |> List.filter (fun (n, _) -> List.contains n varies) |> List.map (fun (n, v) -> sprintf "%s %s" n (RunConfig.describe v))
+                        if where.IsEmpty then e else sprintf "%s (at %s)" e (String.concat ", " where)))
+        }
+
     /// Every run of a grid with its folder name, each point resolved and validated (a field every run
     /// shares is an axis of one value); the first bad point is the error, and two points may not share
     /// a name.
     let plan (environments: EnvironmentInfo list) (axes: (string * FieldValue list) list) : Result<(string * RunConfig) list, string> =
         result {
-            let! points = expand axes
-            let varies = varying axes
-            let! runs =
-                points
-                |> traverse (fun point ->
-                    RunConfig.resolve environments point
-                    |> Result.map (fun c -> RunConfig.runName varies c, c)
-                    |> Result.mapError (fun e ->
-                        let where = point |> List.filter (fun (n, _) -> List.contains n varies) |> List.map (fun (n, v) -> sprintf "%s %s" n (RunConfig.describe v))
-                        if where.IsEmpty then e else sprintf "%s (at %s)" e (String.concat ", " where)))
+            let! runs = resolveGrid environments (varying axes) axes
             do!
                 match runs |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
                 | Some(name, _) -> Error(sprintf "two runs of the grid would share the folder %s: give values that differ in their letters and digits" name)
@@ -790,18 +797,9 @@ module Sweep =
                     merged
                     |> List.indexed
                     |> traverse (fun (index, axes) ->
-                        let inGrid e = sprintf "grid %d: %s" (index + 1) e
-                        result {
-                            let! points = expand axes |> Result.mapError inGrid
-                            return!
-                                points
-                                |> traverse (fun point ->
-                                    RunConfig.resolve environments point
-                                    |> Result.map (fun c -> index + 1, RunConfig.runName (varies |> List.filter (RunConfig.appliesTo c.Agent)) c, c)
-                                    |> Result.mapError (fun e ->
-                                        let where = point |> List.filter (fun (n, _) -> List.contains n varies) |> List.map (fun (n, v) -> sprintf "%s %s" n (RunConfig.describe v))
-                                        inGrid (if where.IsEmpty then e else sprintf "%s (at %s)" e (String.concat ", " where))))
-                        })
+                        resolveGrid environments varies axes
+                        |> Result.map (List.map (fun (name, c) -> index + 1, name, c))
+                        |> Result.mapError (sprintf "grid %d: %s" (index + 1)))
                 let runs = List.concat runs
                 do!
                     match runs |> List.countBy (fun (_, _, c) -> c) |> List.tryFind (fun (_, n) -> n > 1) with

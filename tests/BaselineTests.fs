@@ -38,6 +38,13 @@ let private touchedMasks (renewal: Renewal) =
     |> Map.ofSeq
 
 /// Expects every entry outside the renewal bit for bit what it was in `before`.
+/// A small CartPole agent (noisy or plain) after 20 updates on one batch, with the batch and its optimizer state then.
+let private trainedAgent (noisy: bool) =
+    let agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8; Noisy = noisy }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
+    let batch = Prunerl.Tests.Fixtures.terminalBatch 3UL
+    for _ in 1..20 do agent.Update batch |> ignore
+    agent, batch, [ for s in agent.Optimizer.State -> s.clone () ]
+
 let private expectOnlyRenewedChanged (n: QNetwork) (before: Map<string, torch.Tensor>) (renewal: Renewal) =
     let touched = touchedMasks renewal
     for struct (name, p) in n.named_parameters () do
@@ -188,10 +195,8 @@ let tests =
         }
 
         test "after ReDo of a noisy network the optimizer forgets exactly the renewed entries, noise scales included" {
-            use agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8; Noisy = true }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
-            let batch = Prunerl.Tests.Fixtures.terminalBatch 3UL
-            for _ in 1..20 do agent.Update batch |> ignore
-            let before = [ for s in agent.Optimizer.State -> s.clone () ]
+            let agent, batch, before = trainedAgent true
+            use _ = agent
             // tau = 1: the neurons at most as active as their layer's average, at least one.
             use recycler = new DormantNeuronRecycler(1.0, 4UL)
             use renewal = recycler.Recycle(agent.Online, agent.Observations batch)
@@ -226,10 +231,8 @@ let tests =
         }
 
         test "after a renewal the optimizer forgets exactly the renewed entries" {
-            use agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
-            let batch = Prunerl.Tests.Fixtures.terminalBatch 3UL
-            for _ in 1..20 do agent.Update batch |> ignore
-            let before = [ for s in agent.Optimizer.State -> s.clone () ]
+            let agent, batch, before = trainedAgent false
+            use _ = agent
             use reset = new LastLayerReset(1, 4UL)
             use renewal = reset.Reset agent.Online
             agent.ForgetOptimizerState renewal

@@ -35,7 +35,7 @@ public sealed record RedoRequest(long Period, double Tau = 0.025) : BaselineRequ
 /// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
 /// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
 /// <param name="AnalyseEvery">Agent steps between measurements of the network on a held-out batch (0: none).</param>
-/// <param name="Baseline">Reset or ReDo, for a dense network without noisy nets; null for none.</param>
+/// <param name="Baseline">Reset or ReDo, for a dense network; null for none.</param>
 public sealed record TrainingSpec(
     string Environment,
     AgentConfig Agent,
