@@ -37,8 +37,11 @@ let figures =
     [ "analysis/dormant_fraction", "Dormant neurons", "fraction of tau-dormant neurons"
       "analysis/srank", "Effective rank (srank, delta = 0.01)", "srank of the penultimate features"
       "analysis/parameter_norm", "Parameter norm", "L2 norm of the parameters"
-      "analysis/q_variance", "Variance of Q estimates", "variance of Q over held-out states"
-      "analysis/gradient_interference", "Gradient interference", "mean cosine between per-sample gradients"
+      "analysis/q_variance", "Variance of Q estimates", "variance of Q over replay states"
+      "analysis/target_q_variance", "Variance of the target network's Q estimates", "variance of target Q over replay states"
+      "analysis/q_norm", "Q norm", "mean over states of |Q(s, .)|"
+      "analysis/gradient_interference", "Gradient interference (signed)", "mean cosine between per-sample gradients"
+      "analysis/gradient_interference_abs", "Gradient interference (magnitude)", "mean |cosine| between per-sample gradients"
       "analysis/nonzero_parameters", "Non-zero parameters", "non-zero parameters" ]
 
 /// Grouping keys parsed from "a,b,c".
@@ -46,10 +49,10 @@ let parseKeys (text: string) =
     text.Split(',') |> Array.map (fun k -> k.Trim()) |> Array.filter (fun k -> k <> "") |> List.ofArray
 
 /// Report settings with 95% intervals from --reps and --seed, checked.
-let settingsOf (reps: int) (seed: int64) (scoreWindow: float) (scales: ScoreScale list) : ReportSettings =
+let settingsOf (reps: int) (seed: int64) (source: ScoreSource) (scoreWindow: float) (scales: ScoreScale list) : ReportSettings =
     Validate.atLeast "reps" 1L (int64 reps) |> orFail |> ignore
     Validate.atLeast "seed" 0L seed |> orFail |> ignore
-    { ScoreWindow = scoreWindow; Confidence = 0.95; Repetitions = reps; Seed = uint64 seed; Scales = scales }
+    { Source = source; ScoreWindow = scoreWindow; Confidence = 0.95; Repetitions = reps; Seed = uint64 seed; Scales = scales }
 
 /// The grouping keys of the analysis: the environment first (figures are per environment), then the user's.
 let private analysisKeys (groupBy: string list) = "env" :: (groupBy |> List.filter (fun k -> k <> "env"))
@@ -127,7 +130,7 @@ let noAnalysesHint (runs: Run list) : string =
 let run (args: ParseResults<AnalyzeArgs>) : int =
     let root = args.GetResult AnalyzeArgs.Results
     let out = args.GetResult(AnalyzeArgs.Out, Path.Combine(root, "analysis"))
-    let settings = settingsOf (args.GetResult(AnalyzeArgs.Reps, 2000)) (args.GetResult(AnalyzeArgs.Seed, 0L)) 0.0 []
+    let settings = settingsOf (args.GetResult(AnalyzeArgs.Reps, 2000)) (args.GetResult(AnalyzeArgs.Seed, 0L)) ScoreSource.Evaluation 0.0 []
     let runs, skipped = Results.gather root (args.Contains AnalyzeArgs.Include_Unfinished) "analysis/dormant_fraction" noAnalysesHint
     let groupBy = parseKeys (args.GetResult(AnalyzeArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
     Report.checkGroupBy runs groupBy |> orFail |> ignore

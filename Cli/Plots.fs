@@ -18,8 +18,9 @@ type IntervalStyle =
 /// Width and height of every chart, in pixels.
 let size = 900, 540
 
-/// A chart of the lines in PNG form: each line in its own colour with its interval and a legend entry.
-let chart (title: string) (xLabel: string) (yLabel: string) (style: IntervalStyle) (lines: Line list) : byte[] =
+/// A chart of the lines in PNG form: each line in its own colour with its interval and a legend entry;
+/// with ticks, the x axis is labelled at those values only (the widths of a width-scaling plot).
+let rec chartWithTicks (ticks: float[] option) (title: string) (xLabel: string) (yLabel: string) (style: IntervalStyle) (lines: Line list) : byte[] =
     use plot = new ScottPlot.Plot()
     let palette = ScottPlot.Palettes.Category10()
     lines
@@ -40,12 +41,23 @@ let chart (title: string) (xLabel: string) (yLabel: string) (style: IntervalStyl
         scatter.LegendText <- line.Label
         scatter.LineWidth <- 2.0f
         scatter.MarkerSize <- (if style = Bars || line.Xs.Length <= 30 then 6.0f else 0.0f))
+    match ticks with
+    | Some positions ->
+        plot.Axes.Bottom.SetTicks(positions, positions |> Array.map (fun x -> Validate.show x))
+        let lo, hi = Array.min positions, Array.max positions
+        let pad = if hi > lo then 0.15 * (hi - lo) else 0.5
+        plot.Axes.SetLimitsX(lo - pad, hi + pad)
+    | None -> ()
     plot.Title(title, 13.0f)
     plot.XLabel xLabel
     plot.YLabel yLabel
     plot.ShowLegend() |> ignore
     let width, height = size
     plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png)
+
+/// A chart of the lines in PNG form: each line in its own colour with its interval and a legend entry.
+and chart (title: string) (xLabel: string) (yLabel: string) (style: IntervalStyle) (lines: Line list) : byte[] =
+    chartWithTicks None title xLabel yLabel style lines
 
 /// A curve's steps, aggregates and interval ends as a chart line.
 let ofCurve (label: string) (curve: Curve) (withInterval: bool) : Line =

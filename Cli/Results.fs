@@ -64,12 +64,30 @@ let readState (path: string) : string =
         | true, v -> fail path (sprintf "state must be one of %s, got %s" (String.concat ", " states) (v.GetRawText()))
         | _ -> fail path (sprintf "has no state (one of %s)" (String.concat ", " states))
 
-/// metrics.csv ("step,metric,value" lines) as series by metric in step order; an empty map when the
-/// run has none. A last line cut short (no line end) is dropped for a run still writing.
+/// A gzip-compressed text file's text (a finished run's metrics.csv.gz, as a study commits it).
+let private readGzipText (path: string) =
+    try
+        use file = File.OpenRead path
+        use unzip = new Compression.GZipStream(file, Compression.CompressionMode.Decompress)
+        use reader = new StreamReader(unzip, Text.Encoding.UTF8)
+        reader.ReadToEnd()
+    with :? IOException | :? UnauthorizedAccessException | :? InvalidDataException as e ->
+        fail path (sprintf "cannot read it as gzip: %s" (e.Message.Split('\n').[0]))
+
+/// The metrics file of a run folder: metrics.csv, or where only that is kept, metrics.csv.gz (the form a
+/// study commits to a repository; `gzip -k metrics.csv` makes it).
+let metricsFile (folder: string) : string =
+    let plain = Path.Combine(folder, "metrics.csv")
+    let compressed = plain + ".gz"
+    if not (File.Exists plain) && File.Exists compressed then compressed else plain
+
+/// metrics.csv ("step,metric,value" lines; gzip-compressed when the path ends in .gz) as series by metric
+/// in step order; an empty map when the run has none. A last line cut short (no line end) is dropped for a
+/// run still writing.
 let readSeries (path: string) (finished: bool) : Map<string, Point[]> =
     if not (File.Exists path) then Map.empty
     else
-        let text = readText path
+        let text = if path.EndsWith(".gz", StringComparison.Ordinal) then readGzipText path else readText path
         let lines = text.Split('\n')
         if lines[0].TrimEnd('\r') <> "step,metric,value" then fail path (sprintf "the first line must be 'step,metric,value', got '%s'" (lines[0].TrimEnd('\r')))
         let lastComplete = if text.EndsWith "\n" || finished then lines.Length - 1 else lines.Length - 2
@@ -120,7 +138,7 @@ let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: Run 
     if candidates.IsEmpty then
         let states = runs |> List.countBy (fun r -> r.State) |> List.map (fun (s, n) -> sprintf "%s %d" s n) |> String.concat ", "
         raise (UserError(sprintf "results: none of the %d runs under '%s' has finished (%s); --include-unfinished takes running and interrupted ones" runs.Length root states))
-    let loaded = candidates |> List.map (fun r -> { r with Series = readSeries (Path.Combine(folders[r.Id], "metrics.csv")) (r.State = "finished") })
+    let loaded = candidates |> List.map (fun r -> { r with Series = readSeries (metricsFile folders[r.Id]) (r.State = "finished") })
     let taken, unmeasured = Report.selectMeasured metric loaded
     if taken.IsEmpty then raise (UserError(sprintf "results: no run under '%s' has %s in its metrics.csv%s" root metric (hint loaded)))
     taken, notFinished @ unmeasured |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))

@@ -25,8 +25,11 @@ type TrainArgs =
     | Threads of count: int
     | Agent of name: string
     | Env of id: string
+    | Preset of name: string
     | Network of name: string
     | Width of multiplier: float
+    | Width_Scope of scope: string
+    | Init of name: string
     | Sparsity of fraction: float
     | Schedule of ramp: string
     | Power of power: float
@@ -34,9 +37,11 @@ type TrainArgs =
     | Prune_End of fraction: float
     | Prune_Every of updates: int64
     | Distribution of name: string
+    | Layer_Schedule of name: string
     | Baseline of name: string
-    | Baseline_Period of updates: int64
+    | Baseline_Period of updates: float
     | Redo_Tau of tau: float
+    | Weight_Decay of lambda: float
     | Reset_Layers of count: int
     | Steps of count: int64
     | Replay_Ratio of ratio: float
@@ -45,6 +50,8 @@ type TrainArgs =
     | Eval_Every of steps: int64
     | Eval_Episodes of count: int
     | Analyse_Every of steps: int64
+    | Srank_States of count: int
+    | Dormant_States of count: int
     | Checkpoint_Every of steps: int64
     | Stop_At of mean_return: float
     | Gamma of discount: float
@@ -57,11 +64,13 @@ type TrainArgs =
     | Epsilon_Train of epsilon: float
     | Epsilon_Decay_Steps of steps: int64
     | Epsilon_Eval of epsilon: float
+    | Loss of name: string
     | Double_Q of enabled: bool
     | Dueling of enabled: bool
     | Atoms of count: int
     | V_Min of value: float
     | V_Max of value: float
+    | Priority_Sampling of name: string
     | Noisy of enabled: bool
     | Noisy_Sigma0 of sigma0: float
     | Augmentation of enabled: bool
@@ -225,7 +234,7 @@ let networkSpec (c: RunConfig) =
         | NetworkKind.Nature -> TorsoKind.Nature
         | NetworkKind.Impala -> TorsoKind.Impala
     let hidden = if c.Agent = AgentKind.Sac then [| 256; 256 |] else [| 128; 128 |]
-    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then hidden else null))
+    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then hidden else null), Scope = c.WidthScope, Init = c.Init)
 
 /// The pruning a run asks for (of every network it trains); null for a dense run.
 let private pruningRequest (c: RunConfig) : PruningRequest | null =
@@ -233,19 +242,21 @@ let private pruningRequest (c: RunConfig) : PruningRequest | null =
         match c.Distribution with
         | DistributionKind.Uniform -> LayerWise Uniform
         | DistributionKind.Erk -> LayerWise(Erk 1.0)
-    RunConfig.pruning c |> Option.map (fun spec -> PruningRequest(spec, allocation, Sparsity.paperScope)) |> Option.toObj
+    RunConfig.pruning c |> Option.map (fun spec -> PruningRequest(spec, allocation, Sparsity.paperScope, c.LayerSchedule)) |> Option.toObj
 
 let private baselineRequest (c: RunConfig) : BaselineRequest | null =
     match c.Baseline with
     | BaselineKind.NoBaseline -> null
-    | BaselineKind.Reset -> ResetRequest(c.BaselinePeriod, c.ResetLayers)
-    | BaselineKind.Redo -> RedoRequest(c.BaselinePeriod, c.RedoTau)
+    | BaselineKind.Reset -> ResetRequest(RunConfig.baselinePeriodUpdates c, c.ResetLayers)
+    | BaselineKind.Redo -> RedoRequest(RunConfig.baselinePeriodUpdates c, c.RedoTau)
+    | BaselineKind.WeightDecay -> WeightDecayRequest(c.WeightDecay)
+    | BaselineKind.L2 -> L2Request(c.WeightDecay)
 
 /// What the DQN family's training loop takes for a run config.
 let trainingSpec (c: RunConfig) : TrainingSpec =
     TrainingSpec(
         c.Env, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, pruningRequest c, 1, c.EvalEvery, c.EvalEpisodes, null,
-        Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c)
+        Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c, c.SrankStates, c.DormantStates)
 
 /// What SAC's training loop takes for a run config.
 let sacSpec (c: RunConfig) : SacSpec =
@@ -256,7 +267,7 @@ let offlineSpec (c: RunConfig) : OfflineSpec =
     let dataset = c.Dataset |> Option.defaultWith (fun () -> invalidArg "c" "an offline run names its dataset")
     OfflineSpec(
         c.Env, dataset, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, c.ConservativeWeight, pruningRequest c, c.EvalEvery,
-        c.EvalEpisodes, null, Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c)
+        c.EvalEpisodes, null, Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c, c.SrankStates, c.DormantStates)
 
 /// Trains the run's agent with its training loop (`prunerl bench agents` times this very call).
 let train (c: RunConfig) (hooks: RunHooks) : TrainingResult =
@@ -302,10 +313,12 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
             printfn "    %10d  %12d  %16.4f" update (RunConfig.stepOfUpdate c update) (Schedule.sparsityAt schedule update)
     match c.Baseline with
     | BaselineKind.NoBaseline -> ()
+    | BaselineKind.WeightDecay -> printfn "  baseline: decoupled weight decay, lambda %s, at every update" (Validate.show c.WeightDecay)
+    | BaselineKind.L2 -> printfn "  baseline: an L2 term in the loss, lambda %s times the kernels' sum of squares" (Validate.show c.WeightDecay)
     | baseline ->
         printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
-            (RunConfig.nameIn RunConfig.baselines baseline) c.BaselinePeriod (updates / c.BaselinePeriod) c.BaselinePeriod
-            (RunConfig.stepOfUpdate c (c.BaselinePeriod - 1L))
+            (RunConfig.nameIn RunConfig.baselines baseline) (RunConfig.baselinePeriodUpdates c) (updates / RunConfig.baselinePeriodUpdates c) (RunConfig.baselinePeriodUpdates c)
+            (RunConfig.stepOfUpdate c (RunConfig.baselinePeriodUpdates c - 1L))
     printfn "  evaluations: %d (every %d steps, %d episodes each)%s" (count c.EvalEvery c.Steps) c.EvalEvery c.EvalEpisodes
         (match c.StopAt with Some r -> sprintf ", stopping once the mean return reaches %s" (Validate.show r) | None -> "")
     printfn "  analyses: %d (every %d steps); checkpoints: %d (every %d steps)"
@@ -354,14 +367,20 @@ let private printNetwork (result: TrainingResult) (seconds: float) =
     | None -> printfn "%d episodes, %d gradient updates in %.1f s" result.Episodes.Count result.Updates seconds
 
 let private describeRun (c: RunConfig) =
+    let regulariser =
+        match c.Baseline with
+        | BaselineKind.WeightDecay -> sprintf ", weight decay %s" (Validate.show c.WeightDecay)
+        | BaselineKind.L2 -> sprintf ", L2 %s" (Validate.show c.WeightDecay)
+        | _ -> ""
     let what =
         if c.Sparsity = 0.0 then
             match c.Baseline with
             | BaselineKind.NoBaseline -> "dense"
-            | b -> sprintf "dense, %s every %d updates" (RunConfig.nameIn RunConfig.baselines b) c.BaselinePeriod
+            | BaselineKind.WeightDecay | BaselineKind.L2 -> "dense" + regulariser
+            | b -> sprintf "dense, %s every %d updates" (RunConfig.nameIn RunConfig.baselines b) (RunConfig.baselinePeriodUpdates c)
         else
-            sprintf "pruned to %s (%s) between %s and %s of %d updates" (Validate.show c.Sparsity) (RunConfig.nameIn RunConfig.distributions c.Distribution)
-                (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (RunConfig.gradientUpdates c)
+            sprintf "pruned to %s (%s) between %s and %s of %d updates%s" (Validate.show c.Sparsity) (RunConfig.nameIn RunConfig.distributions c.Distribution)
+                (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (RunConfig.gradientUpdates c) regulariser
     let source =
         match c.Dataset with
         | Some path when RunConfig.isOffline c.Agent -> sprintf " offline from %s (a step is an update)" path

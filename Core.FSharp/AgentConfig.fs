@@ -10,6 +10,26 @@ type OptimizerConfig =
     /// RMSProp (Tieleman and Hinton 2012) as PyTorch's: smoothing alpha, epsilon, centered or not.
     | RmsProp of learningRate: float * alpha: float * epsilon: float * centered: bool
 
+/// The TD loss of an expected-value agent (a distributional agent's loss is C51's cross-entropy).
+[<RequireQualifiedAccess>]
+type TdLoss =
+    /// (Q - target)^2: Dopamine's JAX DQN default (dopamine/jax/agents/dqn/dqn_agent.py, loss_type='mse';
+    /// losses.mse_loss).
+    | Squared
+    /// Huber with delta 1: the Nature DQN's, MinAtar's examples/dqn.py (smooth_l1_loss), labs/redo's.
+    | Huber
+
+/// How prioritized replay draws a batch.
+[<RequireQualifiedAccess>]
+type PrioritySampling =
+    /// Each transition independently in proportion to its priority: Dopamine's JAX sampler
+    /// (dopamine/jax/replay_memory/samplers.py, PrioritizedSamplingDistribution.sample: uniform targets in
+    /// [0, total priority) looked up in the sum tree).
+    | Independent
+    /// The total priority split into batch-size equal segments, one draw in each (Schaul et al. 2016; Dopamine's
+    /// older TF replay, prioritized_replay_buffer.py and sum_tree.py's stratified_sample).
+    | Stratified
+
 /// How replayed transitions are drawn.
 type ReplayScheme =
     /// Uniformly.
@@ -45,6 +65,8 @@ type AgentConfig =
       EpsilonEval: float
       /// The online network's optimizer.
       Optimizer: OptimizerConfig
+      /// The TD loss of expected values.
+      Loss: TdLoss
       /// Double Q-learning's target (van Hasselt et al. 2016): the online network picks the next action.
       DoubleQ: bool
       /// Atoms of the C51 distribution (Bellemare et al. 2017); 1 for expected values.
@@ -57,6 +79,8 @@ type AgentConfig =
       Dueling: bool
       /// How transitions are drawn from the replay memory.
       Replay: ReplayScheme
+      /// How prioritized replay draws a batch.
+      PrioritySampling: PrioritySampling
       /// Noisy networks (Fortunato et al. 2018): every fully connected layer (the torso's dense layers and the
       /// head; convolutions stay plain, as in Dopamine's FullRainbowNetwork) carries factorised Gaussian noise
       /// on its weights, drawn afresh for every forward pass that acts or learns (online and target
@@ -83,7 +107,8 @@ module AgentConfig =
 
     /// Dopamine's DQN (JAX): gamma 0.99, 1-step, replay 1M, batch 32, learning from 20k agent steps,
     /// an update every 4 steps, target copy every 8000, epsilon 1 -> 0.01 over 250k (0.001 in
-    /// evaluation), Adam lr 6.25e-5 eps 1.5e-4, Huber loss, uniform replay.
+    /// evaluation), Adam lr 6.25e-5 eps 1.5e-4, the squared TD error (loss_type 'mse', dqn_agent.py's default since
+    /// Dopamine's 2022 change; Huber before), uniform replay.
     let dopamineDqn =
         { Gamma = 0.99
           NStep = 1
@@ -97,12 +122,14 @@ module AgentConfig =
           EpsilonDecaySteps = 250_000L
           EpsilonEval = 0.001
           Optimizer = Adam(6.25e-5, 1.5e-4)
+          Loss = TdLoss.Squared
           DoubleQ = false
           Atoms = 1
           VMin = -10.0
           VMax = 10.0
           Dueling = false
           Replay = UniformReplay
+          PrioritySampling = PrioritySampling.Independent
           Noisy = false
           NoisySigma0 = 0.1
           Augment = false
@@ -118,11 +145,35 @@ module AgentConfig =
             Atoms = 51
             Replay = PrioritizedReplay(0.5, 0.5, 0L) }
 
+    /// Dopamine's DQN for MinAtar (dopamine/labs/environments/minatar/dqn.gin): Dopamine's DQN with Adam lr
+    /// 2.5e-4 eps 3.125e-4, replay 100k, learning from 1000 agent steps, an update every 4 steps (replay
+    /// ratio 0.25, the paper's), target copy every 1000; gamma 0.99, 1-step, batch 32, epsilon 1 -> 0.01
+    /// over 250k (0.001 in evaluation) and the Huber loss stay Dopamine's DQN's. The paper's protocol on MinAtar.
+    let dopamineMinatarDqn =
+        { dopamineDqn with
+            ReplayCapacity = 100_000
+            MinReplay = 1000L
+            UpdatePeriod = 4
+            TargetUpdatePeriod = 1000L
+            Optimizer = Adam(2.5e-4, 3.125e-4) }
+
+    /// Dopamine's Rainbow for MinAtar (dopamine/labs/environments/minatar/rainbow.gin): the MinAtar DQN's
+    /// settings with C51 over 51 atoms on [-100, 100] (vmax 100: MinAtar's discounted returns exceed 10),
+    /// 3-step returns and Dopamine's prioritized replay (alpha 0.5, beta 0.5 held); no double Q.
+    let dopamineMinatarRainbow =
+        { dopamineMinatarDqn with
+            NStep = 3
+            Atoms = 51
+            VMin = -100.0
+            VMax = 100.0
+            Replay = PrioritizedReplay(0.5, 0.5, 0L) }
+
     /// The reference MinAtar DQN (Young and Tian 2019): replay 100k, batch 32, learning from 5000 steps,
     /// an update every step, target copy every 1000, epsilon 1 -> 0.1 over 100k, RMSProp lr 2.5e-4,
-    /// alpha 0.95, centered, eps 0.01.
+    /// alpha 0.95, centered, eps 0.01, Huber loss (MinAtar examples/dqn.py: smooth_l1_loss).
     let minatarDqn =
         { dopamineDqn with
+            Loss = TdLoss.Huber
             ReplayCapacity = 100_000
             MinReplay = 5000L
             UpdatePeriod = 1
@@ -145,6 +196,7 @@ module AgentConfig =
             EpsilonDecaySteps = 8000L
             EpsilonEval = 0.0
             Optimizer = Adam(2.3e-3, 1e-8)
+            Loss = TdLoss.Huber
             DoubleQ = true }
 
     /// Data-efficient Rainbow (van Hasselt et al. 2019, "When to use parametric models in reinforcement
@@ -168,6 +220,7 @@ module AgentConfig =
             EpsilonDecaySteps = 2000L
             EpsilonEval = 0.001
             Optimizer = Adam(1e-4, 1.5e-4)
+            Loss = TdLoss.Huber
             DoubleQ = true
             Atoms = 51
             VMin = -10.0
@@ -198,6 +251,38 @@ module AgentConfig =
             Augment = true
             ShiftPadding = 4
             IntensityScale = 0.05 }
+
+    /// Offline CQL+C51 as the paper ran it (Obando-Ceron et al. 2024, Table 3; Dopamine
+    /// labs/offline_rl/jax/configs/jax_rainbow.gin): on the offline clock (a step is a gradient update, learning
+    /// from the first), C51 over 51 atoms on [vMin, vMax], 3-step returns, dueling, double DQN, Adam lr 6.25e-5
+    /// eps 1.5e-4, the target copied every 100 updates (jax_rainbow.gin's target_update_period), batch 32,
+    /// uniform draws from the dataset; the CQL coefficient is ConservativeWeight.paper.
+    let paperCqlC51 (vMin: float) (vMax: float) =
+        { dopamineDqn with
+            MinReplay = 0L
+            UpdatePeriod = 1
+            UpdatesPerStep = 1
+            TargetUpdatePeriod = 100L
+            NStep = 3
+            Atoms = 51
+            VMin = vMin
+            VMax = vMax
+            Dueling = true
+            DoubleQ = true
+            Optimizer = Adam(6.25e-5, 1.5e-4) }
+
+    /// Offline CQL (expected values) as the paper ran it (Table 3: Adam lr 5e-5 eps 3.125e-4), on the offline
+    /// clock, with Dopamine's offline CQL agent's other settings (labs/offline_rl/jax/configs/jax_classy_cql.gin:
+    /// 1-step, double DQN, no dueling, target copied every 2000 updates) and the squared TD error of Dopamine's
+    /// DQN; the CQL coefficient is ConservativeWeight.paper.
+    let paperCql =
+        { dopamineDqn with
+            MinReplay = 0L
+            UpdatePeriod = 1
+            UpdatesPerStep = 1
+            TargetUpdatePeriod = 2000L
+            DoubleQ = true
+            Optimizer = Adam(5e-5, 3.125e-4) }
 
     /// The random shift's padding for frames of side `side`, in proportion to DrQ's 4 pixels on Atari's
     /// 84x84 frames: max 1 (round (4 side / 84)). MinAtar's 10x10 frames get 1 (4 pixels would shift a
@@ -411,6 +496,9 @@ module ConservativeWeight =
     /// for the CQL loss", the same logsumexp_a Q - Q(a_data) term), the code the DR3 line of work (Kumar et
     /// al. 2021) and the pruning paper's offline experiments build on.
     let c51 = 0.1
+
+    /// The pruning paper's CQL coefficient for both CQL and CQL+C51: 0.1 (Obando-Ceron et al. 2024, Table 3).
+    let paper = 0.1
 
 /// The replay ratio (gradient updates per agent step) as every agent's knob: a ratio r becomes an
 /// update period and a number of updates per update step, (round(1/r), 1) for r < 1, else (1, round r).

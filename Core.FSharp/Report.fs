@@ -29,10 +29,24 @@ type Group =
     { /// (key, value) pairs.
       Values: (string * string) list }
 
+/// Where a run's score and learning curve come from.
+[<RequireQualifiedAccess>]
+type ScoreSource =
+    /// The returns of its training episodes (train/episode_return): Dopamine's continuous_train scores an
+    /// iteration by the mean return of the episodes it trained on, with no separate evaluation phase
+    /// (dopamine/discrete_domains/run_experiment.py, TrainRunner: `average_return = sum_returns / num_episodes`,
+    /// logged as train_average_return); the paper reports it. The learning curve is its mean per iteration
+    /// (Report.iterations equal spans of the run).
+    | Training
+    /// Its greedy evaluations (eval/return, epsilon_eval episodes every eval_every steps).
+    | Evaluation
+
 /// How a report scores runs and computes its intervals (the grouping keys are passed on their own:
 /// one report groups the same scores several ways).
 type ReportSettings =
-    { /// The fraction of a run's steps whose evaluations make its score; 0 takes the final one.
+    { /// What a run is scored on: its training episodes or its evaluations.
+      Source: ScoreSource
+      /// The fraction of a run's steps whose evaluations (or training episodes) make its score; 0 takes the final one.
       ScoreWindow: float
       /// The confidence of the intervals (0.95).
       Confidence: float
@@ -53,8 +67,10 @@ type ScoredRun =
       Raw: float
       /// The score on the environment's scale (Normalization.normalise).
       Normalised: float
-      /// Every evaluation, normalised the same way, for learning curves.
-      Evaluations: Point[] }
+      /// The learning curve, normalised the same way: every evaluation, or the training returns' mean per iteration.
+      Curve: Point[]
+      /// The learning curve in the environment's units.
+      RawCurve: Point[] }
 
 /// A group's aggregate metrics over its runs and tasks, with their intervals.
 type GroupSummary =
@@ -122,20 +138,49 @@ module Report =
     /// The default grouping: pruned vs dense (and baselines) per width.
     let defaultGroupBy = [ kindKey; "width" ]
 
-    /// The metric a run's score comes from.
+    /// The metric a run's score comes from when scored on evaluations.
     let evaluationMetric = "eval/return"
+
+    /// The metric a run's score comes from when scored on training episodes.
+    let trainingMetric = "train/episode_return"
+
+    /// The metric a score source reads.
+    let metricOf (source: ScoreSource) : string =
+        match source with
+        | ScoreSource.Training -> trainingMetric
+        | ScoreSource.Evaluation -> evaluationMetric
+
+    /// Iterations a run's training returns are averaged over for its learning curve (equal spans of its steps;
+    /// 50 gives Dopamine-like iterations of 20k steps in a 1M-step run).
+    let iterations = 50
+
+    /// The mean of the values in each of `count` equal spans of (0, total] (span k holds steps in
+    /// (k s, (k + 1) s], s = total / count; the last span also takes steps beyond total), at the span's end
+    /// step; spans with no value are left out. The points must be in step order.
+    let iterationMeans (total: int64) (count: int) (points: Point[]) : Point[] =
+        let count = max 1 count
+        let span = float (max 1L total) / float count
+        let spanOf (step: int64) = min (count - 1) (max 0 (int (ceil (float step / span)) - 1))
+        points
+        |> Array.groupBy (fun p -> spanOf p.Step)
+        |> Array.sortBy fst
+        |> Array.map (fun (k, ps) -> { Step = int64 (Math.Round(span * float (k + 1))); Value = ps |> Array.averageBy (fun p -> p.Value) })
 
     let private number (text: string) =
         match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, x -> Some x
         | _ -> None
 
-    /// A run's kind: its baseline method when it has one (baseline "redo" is ReDo, "reset" Reset),
-    /// else "pruned" when its final sparsity is above 0, else "dense".
+    /// A run's kind: its baseline method when it has one (baseline "redo" is ReDo, "reset" Reset, "wd" WD,
+    /// "l2" L2; a pruned run with weight decay or L2 is "pruned+WD" or "pruned+L2"), else "pruned" when its
+    /// final sparsity is above 0, else "dense".
     let kind (config: Map<string, string>) : string =
+        let pruned = config.TryFind "sparsity" |> Option.bind number |> Option.exists (fun s -> s > 0.0)
         match config.TryFind "baseline" |> Option.map (fun b -> b.ToLowerInvariant()) with
         | Some "redo" -> "ReDo"
         | Some "reset" -> "Reset"
+        | Some "wd" -> if pruned then "pruned+WD" else "WD"
+        | Some "l2" -> if pruned then "pruned+L2" else "L2"
         | Some other when other <> "none" && other <> "" && other <> "null" -> other
         | _ ->
             match config.TryFind "sparsity" |> Option.bind number with
@@ -227,28 +272,53 @@ module Report =
         | [||] -> (Array.last evaluations).Value
         | late -> late |> Array.averageBy (fun p -> p.Value)
 
-    /// Scores runs that have evaluations: each run's score (runScore) raw and normalised on its
-    /// environment's scale, with its normalised evaluations.
+    /// Scores runs that have the source's metric: each run's score (runScore over its evaluations or its
+    /// training episodes' returns) raw and normalised on its environment's scale, with its learning curve
+    /// (the evaluations, or the training returns' iteration means) raw and normalised.
     let score (settings: ReportSettings) (runs: Run list) : Result<ScoredRun list, string> =
+        let metric = metricOf settings.Source
         let one (run: Run) =
             result {
                 let! scale = Normalization.find settings.Scales (env run)
-                let evaluations = run.Series.TryFind evaluationMetric |> Option.defaultValue [||]
-                if evaluations.Length = 0 then return! Error(sprintf "%s: no %s" run.Id evaluationMetric)
+                let points = run.Series.TryFind metric |> Option.defaultValue [||]
+                if points.Length = 0 then return! Error(sprintf "%s: no %s" run.Id metric)
                 else
-                    let raw = runScore settings.ScoreWindow (totalSteps run) evaluations
+                    let raw = runScore settings.ScoreWindow (totalSteps run) points
+                    let curve =
+                        match settings.Source with
+                        | ScoreSource.Evaluation -> points
+                        | ScoreSource.Training -> iterationMeans (totalSteps run) iterations points
                     return
                         { Run = run
                           Env = scale.Env
                           Raw = raw
                           Normalised = Normalization.normalise scale raw
-                          Evaluations = evaluations |> Array.map (fun p -> { p with Value = Normalization.normalise scale p.Value }) }
+                          Curve = curve |> Array.map (fun p -> { p with Value = Normalization.normalise scale p.Value })
+                          RawCurve = curve }
             }
         result {
             let! _ = inClosed "score_window" 0.0 1.0 settings.ScoreWindow
             let! scored = traverse one (runs |> List.sortWith (fun a b -> String.CompareOrdinal(a.Id, b.Id)))
             return scored
         }
+
+    /// Scored runs split into those on a task with a reference score (normalised to 0..1, fit to pool across
+    /// tasks as rliable assumes) and the tasks without one (in name order), which are reported on their own:
+    /// a random-only scale is in the game's own units, and pooling it with others lets the high-scoring
+    /// games decide the aggregate.
+    let poolable (scales: ScoreScale list) (scored: ScoredRun list) : ScoredRun list * string list =
+        let referenced (s: ScoredRun) =
+            scales |> List.exists (fun scale -> scale.Env = s.Env && scale.ReferenceScore.IsSome)
+        let pooled, alone = scored |> List.partition referenced
+        pooled, alone |> List.map (fun s -> s.Env) |> List.distinct |> List.sort
+
+    /// Scored runs of each task (in name order) with their raw scores in the place of the normalised ones,
+    /// for per-task tables: a task's aggregates are then in its own units.
+    let perTask (scored: ScoredRun list) : (string * ScoredRun list) list =
+        scored
+        |> List.groupBy (fun s -> s.Env)
+        |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a, b))
+        |> List.map (fun (task, members) -> task, members |> List.map (fun s -> { s with Normalised = s.Raw; Curve = s.RawCurve }))
 
     /// Items grouped under the keys, groups in compareGroups order, items in their given order.
     let private grouped (keys: string list) (runOf: 'T -> Run) (items: 'T list) : (Group * 'T list) list =

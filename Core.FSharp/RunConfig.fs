@@ -36,6 +36,45 @@ type NetworkKind =
     /// The Impala ResNet (Espeholt et al. 2018): 3 stacks of 16, 32, 32 channels, dense 512.
     | Impala
 
+/// A named set of an agent's defaults (its hyperparameters and network initialisation), as an upstream
+/// code base sets them; fields given with a run override it.
+[<RequireQualifiedAccess>]
+type PresetKind =
+    /// Dopamine's gin files for the agent and environment family: on MinAtar
+    /// (dopamine/labs/environments/minatar/dqn.gin, rainbow.gin), AgentConfig.dopamineMinatarDqn and
+    /// dopamineMinatarRainbow; DER and DrQ(eps) dopamine/labs/atari_100k; Xavier-uniform initialisation.
+    | Dopamine
+    /// The MinAtar reference DQN (Young and Tian 2019, examples/dqn.py): AgentConfig.minatarDqn, PyTorch's
+    /// default initialisation.
+    | MinAtarReference
+    /// Tuned for a classic-control task after the RL Baselines3 Zoo (CartPole's DQN, AgentConfig.cartpoleDqn;
+    /// Pendulum's SAC, SacConfig.pendulum); PyTorch's default initialisation.
+    | Zoo
+    /// Soft actor-critic as Haarnoja et al. (2018b) set it (SacConfig.haarnoja).
+    | Haarnoja
+
+/// Which layers the width multiplier scales.
+[<RequireQualifiedAccess>]
+type WidthScope =
+    /// The convolutions' channels (and an MLP's hidden layers, its whole torso); the dense layer after the
+    /// convolutions keeps its units. The paper's: "we scaled the convolutional layers by a factor of 3"
+    /// (Obando-Ceron et al. 2024, sec. 4), as Dopamine's ImpalaDQNNetwork, whose nn_scale multiplies the
+    /// encoder's channels and leaves the 512-unit dense layer (dopamine/jax/networks.py).
+    | Conv
+    /// Every hidden layer, the dense one after the convolutions too: Dopamine labs/redo's networks.
+    | All
+
+/// How a value network's weights start.
+[<RequireQualifiedAccess>]
+type Initialization =
+    /// Xavier-uniform kernels (Glorot and Bengio 2010: U(-b, b), b = sqrt(6 / (fan_in + fan_out))) and zero
+    /// biases: Dopamine's networks (dopamine/jax/networks.py, `nn.initializers.xavier_uniform()` as every
+    /// layer's kernel_init; flax's biases start at zero), and labs/redo's renewals (zero biases).
+    | XavierUniform
+    /// PyTorch's default: kernels and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with
+    /// a = sqrt(5), and its bias rule): the MinAtar reference DQN's (examples/dqn.py), a PyTorch program.
+    | TorchDefault
+
 /// The ramp of the gradual pruning schedule (Schedule.Ramp).
 [<RequireQualifiedAccess>]
 type RampKind =
@@ -52,15 +91,19 @@ type DistributionKind =
     /// Erdos-Renyi-Kernel (Evci et al. 2020) with power scale 1.
     | Erk
 
-/// A baseline the paper compares pruning with, applied to a dense network.
+/// A baseline the paper compares pruning with (its Figure 12 and Appendix G).
 [<RequireQualifiedAccess>]
 type BaselineKind =
     /// No baseline.
     | NoBaseline
-    /// Reset the last layers (Nikishin et al. 2022).
+    /// Reset the last layers (Nikishin et al. 2022); dense networks.
     | Reset
-    /// ReDo: recycle tau-dormant neurons (Sokar et al. 2023).
+    /// ReDo: recycle tau-dormant neurons (Sokar et al. 2023); dense networks.
     | Redo
+    /// Decoupled weight decay (AdamW) of coefficient weight_decay; dense or pruned.
+    | WeightDecay
+    /// An L2 term weight_decay * sum w^2 over the kernels in the loss; dense or pruned.
+    | L2
 
 /// Where a run's tensors live: auto takes CUDA when it is available.
 [<RequireQualifiedAccess>]
@@ -93,8 +136,14 @@ type RunConfig =
       Env: string
       /// The value network.
       Network: NetworkKind
-      /// Width multiplier of every layer's channels and units.
+      /// Whose defaults the run starts from.
+      Preset: PresetKind
+      /// Width multiplier of the channels and units in its scope.
       Width: float
+      /// Which layers the width scales.
+      WidthScope: WidthScope
+      /// How the value network's plain layers start.
+      Init: Initialization
       /// Final sparsity in [0, 1); 0 trains a dense network.
       Sparsity: float
       /// The ramp of the gradual schedule.
@@ -109,12 +158,16 @@ type RunConfig =
       PruneEvery: int64
       /// How sparsity spreads over layers.
       Distribution: DistributionKind
+      /// How per-layer targets follow the schedule (Plan.LayerTiming).
+      LayerSchedule: LayerTiming
       /// Reset, ReDo or none (dense networks only).
       Baseline: BaselineKind
       /// Gradient updates between applications of the baseline.
-      BaselinePeriod: int64
+      BaselinePeriod: StepPoint
       /// ReDo's dormancy threshold tau.
       RedoTau: float
+      /// The weight-decay and L2 baselines' coefficient lambda.
+      WeightDecay: float
       /// Reset: how many of the last layers are renewed (1 or 2).
       ResetLayers: int
       /// Agent steps of the run.
@@ -127,8 +180,12 @@ type RunConfig =
       EvalEvery: int64
       /// Episodes per evaluation.
       EvalEpisodes: int
-      /// Agent steps between measurements of the network on a held-out batch (0: none).
+      /// Agent steps between measurements of the network on fresh replay states (0: none).
       AnalyseEvery: int64
+      /// Replay states the effective rank is measured on.
+      SrankStates: int
+      /// Replay states dormant neurons and Q statistics are measured on.
+      DormantStates: int
       /// Agent steps between checkpoints (0: none).
       CheckpointEvery: int64
       /// Stop once an evaluation's mean return reaches this.
@@ -228,7 +285,15 @@ module RunConfig =
     /// The distributions by name.
     let distributions = [ "uniform", DistributionKind.Uniform; "erk", DistributionKind.Erk ]
     /// The baselines by name.
-    let baselines = [ "none", BaselineKind.NoBaseline; "reset", BaselineKind.Reset; "redo", BaselineKind.Redo ]
+    let baselines = [ "none", BaselineKind.NoBaseline; "reset", BaselineKind.Reset; "redo", BaselineKind.Redo; "wd", BaselineKind.WeightDecay; "l2", BaselineKind.L2 ]
+    /// The presets by name.
+    let presets = [ "dopamine", PresetKind.Dopamine; "minatar-reference", PresetKind.MinAtarReference; "zoo", PresetKind.Zoo; "haarnoja", PresetKind.Haarnoja ]
+    /// The width scopes by name.
+    let widthScopes = [ "conv", WidthScope.Conv; "all", WidthScope.All ]
+    /// The initialisations by name.
+    let initializations = [ "xavier-uniform", Initialization.XavierUniform; "torch-default", Initialization.TorchDefault ]
+    /// The per-layer timings by name.
+    let layerSchedules = [ "scaled", ScaledFinal; "resolved", Resolved ]
     /// The devices by name.
     let devices = [ "auto", DeviceKind.Auto; "cpu", DeviceKind.Cpu; "cuda", DeviceKind.Cuda ]
 
@@ -303,18 +368,31 @@ module RunConfig =
               match v with
               | Text s -> Ok { c with Env = s }
               | other -> Error(sprintf "env must be an environment id, got %s" (describe other)))
+          choiceField "preset" "whose defaults: dopamine (Dopamine's gin files; MinAtar's default), minatar-reference (MinAtar's examples/dqn.py), zoo (tuned for CartPole or Pendulum), haarnoja (SAC)" presets (fun c -> c.Preset) (fun c x -> { c with Preset = x })
           choiceField "network" "mlp, minatar, nature or impala" networks (fun c -> c.Network) (fun c x -> { c with Network = x })
-          numberField "width" "width multiplier of every layer" (fun c -> c.Width) (fun c x -> { c with Width = x })
-          numberField "sparsity" "final sparsity in [0, 1); 0 trains a dense network" (fun c -> c.Sparsity) (fun c x -> { c with Sparsity = x })
+          numberField "width" "width multiplier of the layers in width_scope" (fun c -> c.Width) (fun c x -> { c with Width = x })
+          choiceField "width_scope" "layers the width scales: conv (the paper's: convolutions, and an MLP's hidden layers) or all (the dense layer after convolutions too, as labs/redo)" widthScopes (fun c -> c.WidthScope) (fun c x -> { c with WidthScope = x })
+          choiceField "init" "how plain layers start: xavier-uniform (Dopamine's, zero biases) or torch-default" initializations (fun c -> c.Init) (fun c x -> { c with Init = x })
+          numberField "sparsity" "final sparsity in [0, 1); 0 trains a dense network (the paper's 0.95)" (fun c -> c.Sparsity) (fun c x -> { c with Sparsity = x })
           choiceField "schedule" "ramp of the gradual schedule: polynomial or cosine" ramps (fun c -> c.Ramp) (fun c x -> { c with Ramp = x })
           numberField "power" "exponent of the polynomial ramp" (fun c -> c.Power) (fun c x -> { c with Power = x })
           numberField "prune_start" "pruning starts at this fraction of the gradient updates" (fun c -> c.PruneStart) (fun c x -> { c with PruneStart = x })
           numberField "prune_end" "pruning reaches the final sparsity at this fraction of the gradient updates" (fun c -> c.PruneEnd) (fun c x -> { c with PruneEnd = x })
           wholeField "prune_every" "gradient updates between mask updates" (fun c -> c.PruneEvery) (fun c x -> { c with PruneEvery = x })
           choiceField "distribution" "how sparsity spreads over layers: uniform or erk" distributions (fun c -> c.Distribution) (fun c x -> { c with Distribution = x })
-          choiceField "baseline" "none, reset or redo (dense networks)" baselines (fun c -> c.Baseline) (fun c x -> { c with Baseline = x })
-          wholeField "baseline_period" "gradient updates between applications of the baseline" (fun c -> c.BaselinePeriod) (fun c x -> { c with BaselinePeriod = x })
-          numberField "redo_tau" "ReDo's dormancy threshold" (fun c -> c.RedoTau) (fun c x -> { c with RedoTau = x })
+          choiceField "layer_schedule" "per-layer targets over the ramp: scaled (JaxPruner: each layer's final target times the schedule's fraction) or resolved (the distribution solved at each step)" layerSchedules (fun c -> c.LayerSchedule) (fun c x -> { c with LayerSchedule = x })
+          choiceField "baseline" "none, reset or redo (dense networks), wd (decoupled weight decay) or l2 (an L2 term in the loss)" baselines (fun c -> c.Baseline) (fun c x -> { c with Baseline = x })
+          knob "baseline_period" "gradient updates between applications of the baseline: a whole number, or a fraction of the run's updates below 1 (Reset 100000, ReDo 200000 by default: for a run of U updates, the paper's 2.5M-update cadence is 0.04 and 0.08)"
+              (fun c -> match c.BaselinePeriod with StepPoint.Absolute n -> Number(float n) | StepPoint.Fraction f -> Number f)
+              (fun v c ->
+                  number "baseline_period" v
+                  |> Result.bind (fun x ->
+                      if Double.IsFinite x && x > 0.0 && x < 1.0 then Ok(StepPoint.Fraction x)
+                      elif Double.IsFinite x && x >= 1.0 && Math.Floor x = x && x <= float exactWhole then Ok(StepPoint.Absolute(int64 x))
+                      else Error(sprintf "baseline_period must be a whole number of updates >= 1 or a fraction in (0, 1) of the run's updates, got %s" (show x)))
+                  |> Result.map (fun p -> { c with BaselinePeriod = p }))
+          numberField "redo_tau" "ReDo's dormancy threshold (the paper's best, 0.1)" (fun c -> c.RedoTau) (fun c x -> { c with RedoTau = x })
+          numberField "weight_decay" "wd and l2 baselines: the coefficient lambda (1e-5, the paper's best weight decay)" (fun c -> c.WeightDecay) (fun c x -> { c with WeightDecay = x })
           intField "reset_layers" "Reset: how many last layers are renewed (1 or 2)" (fun c -> c.ResetLayers) (fun c x -> { c with ResetLayers = x })
           wholeField "steps" "agent steps" (fun c -> c.Steps) (fun c x -> { c with Steps = x })
           knob "replay_ratio" "gradient updates per agent step: 1, 2, ... or 1/k"
@@ -331,7 +409,9 @@ module RunConfig =
           choiceField "device" "auto, cpu or cuda" devices (fun c -> c.Device) (fun c x -> { c with Device = x })
           wholeField "eval_every" "agent steps between greedy evaluations (0: none)" (fun c -> c.EvalEvery) (fun c x -> { c with EvalEvery = x })
           intField "eval_episodes" "episodes per evaluation" (fun c -> c.EvalEpisodes) (fun c x -> { c with EvalEpisodes = x })
-          wholeField "analyse_every" "agent steps between analyses of the network on a held-out batch (0: none)" (fun c -> c.AnalyseEvery) (fun c x -> { c with AnalyseEvery = x })
+          wholeField "analyse_every" "agent steps between analyses of the network on fresh replay states (0: none)" (fun c -> c.AnalyseEvery) (fun c x -> { c with AnalyseEvery = x })
+          intField "srank_states" "replay states the effective rank is measured on (2048, as coherence_compute.py)" (fun c -> c.SrankStates) (fun c x -> { c with SrankStates = x })
+          intField "dormant_states" "replay states dormant neurons and Q statistics are measured on (256, labs/redo's batch_size_statistics)" (fun c -> c.DormantStates) (fun c x -> { c with DormantStates = x })
           wholeField "checkpoint_every" "agent steps between checkpoints (0: none)" (fun c -> c.CheckpointEvery) (fun c x -> { c with CheckpointEvery = x })
           knob "stop_at" "stop once an evaluation's mean return reaches this (null: run to the end)"
               (fun c -> match c.StopAt with Some x -> Number x | None -> Empty)
@@ -353,11 +433,13 @@ module RunConfig =
           numberField "epsilon_train" "exploration at the end of its decay" (hyper >> _.EpsilonTrain) (fun c x -> { c with Hyperparameters.EpsilonTrain = x })
           wholeField "epsilon_decay_steps" "agent steps over which exploration falls from 1" (hyper >> _.EpsilonDecaySteps) (fun c x -> { c with Hyperparameters.EpsilonDecaySteps = x })
           numberField "epsilon_eval" "exploration while evaluating" (hyper >> _.EpsilonEval) (fun c x -> { c with Hyperparameters.EpsilonEval = x })
+          choiceField "loss" "TD loss of expected values: squared (Dopamine's JAX DQN) or huber (MinAtar's reference DQN)" [ "squared", TdLoss.Squared; "huber", TdLoss.Huber ] (hyper >> _.Loss) (fun c x -> { c with Hyperparameters.Loss = x })
           switchField "double_q" "double Q-learning's target" (hyper >> _.DoubleQ) (fun c x -> { c with Hyperparameters.DoubleQ = x })
           switchField "dueling" "value and advantage streams" (hyper >> _.Dueling) (fun c x -> { c with Hyperparameters.Dueling = x })
           intField "atoms" "atoms of the C51 distribution (1: expected values)" (hyper >> _.Atoms) (fun c x -> { c with Hyperparameters.Atoms = x })
           numberField "v_min" "lower end of the C51 support" (hyper >> _.VMin) (fun c x -> { c with Hyperparameters.VMin = x })
           numberField "v_max" "upper end of the C51 support" (hyper >> _.VMax) (fun c x -> { c with Hyperparameters.VMax = x })
+          choiceField "priority_sampling" "prioritized replay's draw: iid (Dopamine's JAX sampler) or stratified (Schaul et al.)" [ "iid", PrioritySampling.Independent; "stratified", PrioritySampling.Stratified ] (hyper >> _.PrioritySampling) (fun c x -> { c with Hyperparameters.PrioritySampling = x })
           switchField "noisy" "noisy nets: noise on every fully connected layer, redrawn every forward pass (training epsilon 0)" (hyper >> _.Noisy) (fun c x -> { c with Hyperparameters.Noisy = x })
           numberField "noisy_sigma0" "noisy nets: initial noise scale, sigma = sigma0 / sqrt(inputs) (Dopamine 0.1; Fortunato et al. 0.5)" (hyper >> _.NoisySigma0) (fun c x -> { c with Hyperparameters.NoisySigma0 = x })
           switchField "augmentation" "DrQ's random shift and intensity noise on replayed image observations" (hyper >> _.Augment) (fun c x -> { c with Hyperparameters.Augment = x })
@@ -404,8 +486,8 @@ module RunConfig =
         | "dataset" | "conservative_weight" -> isOffline agent
         | "epsilon_train" | "epsilon_decay_steps" | "record_dataset" -> not sac && not (isOffline agent)
         | "replay_ratio" | "replay_capacity" | "min_replay" -> not (isOffline agent)
-        | "baseline" | "baseline_period" | "redo_tau" | "reset_layers" | "analyse_every" | "n_step" | "target_update_period"
-        | "learning_rate" | "epsilon_eval" | "double_q" | "dueling" | "atoms" | "v_min" | "v_max"
+        | "baseline" | "baseline_period" | "redo_tau" | "weight_decay" | "reset_layers" | "analyse_every" | "srank_states" | "dormant_states" | "init" | "n_step" | "target_update_period"
+        | "learning_rate" | "loss" | "epsilon_eval" | "double_q" | "dueling" | "atoms" | "v_min" | "v_max" | "priority_sampling"
         | "noisy" | "noisy_sigma0" | "augmentation" | "shift_padding" | "intensity_scale" -> not sac
         | _ -> true
 
@@ -417,35 +499,83 @@ module RunConfig =
             Error(sprintf "%s does not apply to agent %s (only to %s); leave it out" name (nameIn agents agent) those)
         | None -> Ok()
 
-    /// The run a field list starts from before its fields are set.
-    /// The DQN family online: MinAtar: the reference MinAtar DQN and network at width 1, 1M steps,
-    /// evaluations of 10 episodes every 10k with the network analysed at each, checkpoints every 50k.
+    /// The preset a run takes unless it names one: Dopamine's for the DQN family on MinAtar and for DER
+    /// and DrQ(eps) everywhere (the paper's protocol); on classic control the Zoo's tuned CartPole DQN (the
+    /// base of DQN, Rainbow, CQL and CQL+C51 there) and Pendulum's SAC; Haarnoja et al.'s SAC on MuJoCo.
+    let defaultPreset (env: string) (agent: AgentKind) : PresetKind =
+        match agent with
+        | AgentKind.Der
+        | AgentKind.Drq -> PresetKind.Dopamine
+        | AgentKind.Sac -> if env = "pendulum" then PresetKind.Zoo else PresetKind.Haarnoja
+        | _ -> if isMinAtar env then PresetKind.Dopamine else PresetKind.Zoo
+
+    /// The presets an agent can take on an environment: the DQN family's dopamine and minatar-reference on
+    /// MinAtar, zoo on classic control; DER and DrQ(eps) dopamine; SAC haarnoja everywhere and zoo on Pendulum.
+    let presetsFor (env: string) (agent: AgentKind) : PresetKind list =
+        match agent with
+        | AgentKind.Der
+        | AgentKind.Drq -> [ PresetKind.Dopamine ]
+        | AgentKind.Sac -> if env = "pendulum" then [ PresetKind.Zoo; PresetKind.Haarnoja ] else [ PresetKind.Haarnoja ]
+        | _ -> if isMinAtar env then [ PresetKind.Dopamine; PresetKind.MinAtarReference ] else [ PresetKind.Zoo ]
+
+    /// The gradient updates between a baseline's applications unless a run says: Reset of the last layer
+    /// every 100,000 updates (the paper's Appendix G, "every 100k gradient updates"; 250k was slightly
+    /// better), ReDo every 200,000 (dopamine/labs/redo/weight_recyclers.py, BaseRecycler's reset_period =
+    /// 200_000), and 100,000 for the others (unused: weight decay and L2 act at every update). Runs much shorter than the paper's 2.5M updates give the
+    /// period as a fraction of their updates (0.04 and 0.08 keep the paper's cadence).
+    let defaultBaselinePeriod (baseline: BaselineKind) : StepPoint =
+        match baseline with
+        | BaselineKind.Redo -> StepPoint.Absolute 200_000L
+        | BaselineKind.Reset
+        | BaselineKind.NoBaseline
+        | BaselineKind.WeightDecay
+        | BaselineKind.L2 -> StepPoint.Absolute 100_000L
+
+    /// The run a field list starts from before its fields are set, for an environment, agent, preset and baseline.
+    /// The DQN family online: MinAtar: the preset's DQN (Dopamine's MinAtar DQN by default) and the MinAtar
+    /// network at width 1, 1M steps, evaluations of 10 episodes every 10k with the network analysed at each,
+    /// checkpoints every 50k.
     /// Classic control: the CartPole DQN and a 128-128 MLP at width 2, 30k steps, evaluations of 5
     /// episodes every 2500, no analyses (each costs about as much as a thousand steps there), checkpoints
-    /// every 10k. Both: pruned to 90% with ERK on the paper's cubic schedule (20% to 80% of the updates,
-    /// masks every 1000 updates), seed 0, no baseline (period 1000 updates; ReDo tau 0.025; Reset of the
-    /// last layer). Rainbow adds C51 (51 atoms on [-10, 10] for MinAtar, [-100, 100] for classic control,
-    /// whose returns reach 1 / (1 - gamma) = 100), 3-step returns and prioritized replay, and drops double Q.
+    /// every 10k. Both: pruned to 95% (the paper's main level, "we primarily focus on this sparsity level")
+    /// with ERK on the paper's cubic schedule (20% to 80% of the updates, masks every 1000 updates, every
+    /// layer's final target scaled by the schedule as JaxPruner), the width scaling the convolutions (the
+    /// paper's scope), seed 0, no baseline (period defaultBaselinePeriod; ReDo tau 0.1, the paper's best in
+    /// Appendix G; Reset of the last layer). Rainbow: Dopamine's MinAtar Rainbow (51 atoms on [-100, 100],
+    /// 3-step, prioritized) on MinAtar; on classic control C51 on [-100, 100] (returns reach 1 / (1 - gamma)
+    /// = 100), 3-step returns and prioritized replay, without double Q. The minatar-reference preset's Rainbow
+    /// is the reference DQN with the same C51 support, 3-step returns and prioritized replay.
+    /// Initialisation: Xavier-uniform with the dopamine preset, PyTorch's default with the others.
+    /// Analyses: srank on 2048 replay states (coherence_compute.py's), dormant neurons and Q statistics on 256
+    /// (labs/redo's batch_size_statistics), drawn afresh at every analysis.
     /// DER and DrQ(epsilon) take their Atari 100k presets (AgentConfig.der, AgentConfig.drqEpsilon) with
     /// the 100k-interaction budget on MinAtar: 100k steps, evaluations and analyses every 10k (Dopamine's
     /// 10 iterations of 10k steps), checkpoints every 10k, a replay memory of 100k (holding every step,
     /// as the gin's 1M stands for unbounded memory) and the random shift's padding scaled to 10x10 frames
     /// (1 pixel; AgentConfig.proportionalShiftPadding). On classic control they keep its run lengths and
     /// DER's support is [-100, 100]; DrQ's augmentation needs image observations there (validate says so).
-    /// Offline (a step is a gradient update, AgentConfig.offlineClock): CQL is the family's DQN with CQL's
-    /// weight ConservativeWeight.dqn; CQL+C51 adds C51 over 51 atoms on Rainbow's support, uniform replay,
-    /// 1-step returns and double Q as Dopamine's offline C51 agent (jax_classy_cql.gin), weight
-    /// ConservativeWeight.c51; steps, evaluations and checkpoints as online.
-    /// SAC: Pendulum takes SacConfig.pendulum and 20k steps (evaluations of 5 episodes every 2000,
+    /// Offline (a step is a gradient update): with the dopamine preset (MinAtar), the paper's Table 3
+    /// (AgentConfig.paperCql, AgentConfig.paperCqlC51 on Rainbow's support), both with CQL coefficient 0.1
+    /// (ConservativeWeight.paper). With the others (AgentConfig.offlineClock of the family's DQN): CQL with
+    /// ConservativeWeight.dqn (1.0, the CQL reference's); CQL+C51 adds C51 over 51 atoms on Rainbow's support,
+    /// 1-step returns and double Q, weight ConservativeWeight.c51. Steps, evaluations and checkpoints as online.
+    /// SAC: Pendulum takes SacConfig.pendulum (zoo) and 20k steps (evaluations of 5 episodes every 2000,
     /// checkpoints every 10k), the MuJoCo tasks SacConfig.haarnoja and 1M steps (10 episodes every 10k,
     /// checkpoints every 50k); 256-256 MLPs at width 1 (Haarnoja et al.'s), pruned as above, actor and
     /// critics alike, no analyses.
-    let defaults (env: string) (agent: AgentKind) : RunConfig =
+    let defaultsOf (env: string) (agent: AgentKind) (preset: PresetKind) (baseline: BaselineKind) : RunConfig =
         let minatar = isMinAtar env
         let sac = agent = AgentKind.Sac
-        let dqn = if minatar then AgentConfig.minatarDqn else AgentConfig.cartpoleDqn
+        let dqn =
+            match preset with
+            | PresetKind.Dopamine when minatar -> AgentConfig.dopamineMinatarDqn
+            | PresetKind.MinAtarReference -> AgentConfig.minatarDqn
+            | _ -> if minatar then AgentConfig.dopamineMinatarDqn else AgentConfig.cartpoleDqn
         let support = if minatar then 10.0 else 100.0
         let c51 = { dqn with Atoms = 51; VMin = -support; VMax = support }
+        let rainbow =
+            if minatar && preset = PresetKind.Dopamine then AgentConfig.dopamineMinatarRainbow
+            else { dqn with Atoms = 51; VMin = -100.0; VMax = 100.0; NStep = 3; DoubleQ = false; Replay = PrioritizedReplay(0.5, 0.5, 0L) }
         let sampleEfficient (preset: AgentConfig) =
             { preset with
                 ReplayCapacity = if minatar then 100_000 else preset.ReplayCapacity
@@ -454,11 +584,13 @@ module RunConfig =
                 ShiftPadding = if minatar then AgentConfig.proportionalShiftPadding 10 else preset.ShiftPadding }
         let hyperparameters =
             match agent with
-            | AgentKind.Rainbow -> { c51 with NStep = 3; DoubleQ = false; Replay = PrioritizedReplay(0.5, 0.5, 0L) }
+            | AgentKind.Rainbow -> rainbow
             | AgentKind.Der -> sampleEfficient AgentConfig.der
             | AgentKind.Drq -> sampleEfficient AgentConfig.drqEpsilon
+            | AgentKind.Cql when preset = PresetKind.Dopamine -> AgentConfig.paperCql
+            | AgentKind.CqlC51 when preset = PresetKind.Dopamine -> AgentConfig.paperCqlC51 rainbow.VMin rainbow.VMax
             | AgentKind.Cql -> AgentConfig.offlineClock dqn
-            | AgentKind.CqlC51 -> AgentConfig.offlineClock c51
+            | AgentKind.CqlC51 -> AgentConfig.offlineClock { c51 with VMin = rainbow.VMin; VMax = rainbow.VMax }
             | AgentKind.Dqn
             | AgentKind.Sac -> dqn
         let budget = agent = AgentKind.Der || agent = AgentKind.Drq
@@ -469,18 +601,23 @@ module RunConfig =
             else 2500L
         { Agent = agent
           Env = env
+          Preset = preset
           Network = if minatar && not sac then NetworkKind.MinAtar else NetworkKind.Mlp
           Width = if minatar || sac then 1.0 else 2.0
-          Sparsity = 0.9
+          WidthScope = WidthScope.Conv
+          Init = if preset = PresetKind.Dopamine then Initialization.XavierUniform else Initialization.TorchDefault
+          Sparsity = 0.95
           Ramp = RampKind.Polynomial
           Power = 3.0
           PruneStart = 0.2
           PruneEnd = 0.8
           PruneEvery = 1000L
           Distribution = DistributionKind.Erk
-          Baseline = BaselineKind.NoBaseline
-          BaselinePeriod = 1000L
-          RedoTau = 0.025
+          LayerSchedule = ScaledFinal
+          Baseline = baseline
+          BaselinePeriod = defaultBaselinePeriod baseline
+          RedoTau = 0.1
+          WeightDecay = 1e-5
           ResetLayers = 1
           Steps =
             if sac then (if pendulum then 20_000L else 1_000_000L)
@@ -491,13 +628,18 @@ module RunConfig =
           EvalEvery = evalEvery
           EvalEpisodes = if minatar || (sac && not pendulum) then 10 else 5
           AnalyseEvery = if minatar && not sac then evalEvery else 0L
+          SrankStates = 2048
+          DormantStates = 256
           CheckpointEvery = if (minatar && not budget) || (sac && not pendulum) then 50_000L else 10_000L
           StopAt = None
           Hyperparameters = hyperparameters
-          Sac = if pendulum then SacConfig.pendulum else SacConfig.haarnoja
+          Sac = if pendulum && preset = PresetKind.Zoo then SacConfig.pendulum else SacConfig.haarnoja
           Dataset = None
-          ConservativeWeight = if agent = AgentKind.CqlC51 then ConservativeWeight.c51 else ConservativeWeight.dqn
+          ConservativeWeight = if preset = PresetKind.Dopamine || agent = AgentKind.CqlC51 then ConservativeWeight.paper else ConservativeWeight.dqn
           RecordDataset = false }
+
+    /// The run a field list starts from for an environment and agent: its default preset, no baseline (defaultsOf).
+    let defaults (env: string) (agent: AgentKind) : RunConfig = defaultsOf env agent (defaultPreset env agent) BaselineKind.NoBaseline
 
     /// The config's fields that apply to its agent (appliesTo) as name and value, in config.json's order.
     let toFields (c: RunConfig) : (string * FieldValue) list =
@@ -535,6 +677,13 @@ module RunConfig =
     /// Gradient updates the run takes (AgentConfig.gradientUpdates on its agent's clock; an offline run's
     /// steps are its updates).
     let gradientUpdates (c: RunConfig) : int64 = AgentConfig.gradientUpdates (clock c) c.Steps
+
+    /// The gradient updates between the baseline's applications: the period itself, or its fraction of the
+    /// run's updates (rounded, at least 1).
+    let baselinePeriodUpdates (c: RunConfig) : int64 =
+        match c.BaselinePeriod with
+        | StepPoint.Absolute n -> n
+        | StepPoint.Fraction f -> max 1L (int64 (Math.Round(f * float (gradientUpdates c))))
 
     /// The agent step of gradient update u (from 0) in the run (AgentConfig.stepOfUpdate on its agent's clock).
     let stepOfUpdate (c: RunConfig) (update: int64) : int64 = AgentConfig.stepOfUpdate (clock c) update
@@ -607,6 +756,18 @@ module RunConfig =
                 | true, [ _; _; _ ] -> Ok()
                 | true, shape ->
                     Error(sprintf "augmentation shifts image observations ([channels, height, width]); env %s gives [%s]: set augmentation false" env.Id (shape |> List.map string |> String.concat ", "))
+            do!
+                let allowed = presetsFor c.Env c.Agent
+                if List.contains c.Preset allowed then Ok()
+                else
+                    Error(sprintf "preset %s does not apply to agent %s on %s (it takes %s)" (nameIn presets c.Preset) agent c.Env
+                              (allowed |> List.map (nameIn presets) |> String.concat ", "))
+            do!
+                if c.SrankStates >= 1 && c.SrankStates <= 65_536 then Ok()
+                else Error(sprintf "srank_states must be a whole number in [1, 65536], got %d" c.SrankStates)
+            do!
+                if c.DormantStates >= 1 && c.DormantStates <= 65_536 then Ok()
+                else Error(sprintf "dormant_states must be a whole number in [1, 65536], got %d" c.DormantStates)
             do! positive "width" c.Width |> Result.map ignore
             do! inHalfOpen "sparsity" 0.0 1.0 c.Sparsity |> Result.map ignore
             do! positive "power" c.Power |> Result.map ignore
@@ -617,9 +778,16 @@ module RunConfig =
                 else Error(sprintf "prune_end must be > prune_start (%s), got %s" (show c.PruneStart) (show c.PruneEnd))
             do! atLeast "prune_every" 1L c.PruneEvery |> Result.map ignore
             do!
-                if c.Baseline = BaselineKind.NoBaseline || c.Sparsity = 0.0 then Ok()
-                else Error(sprintf "baseline must be none for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (nameIn baselines c.Baseline))
-            do! atLeast "baseline_period" 1L c.BaselinePeriod |> Result.map ignore
+                if (c.Baseline <> BaselineKind.Reset && c.Baseline <> BaselineKind.Redo) || c.Sparsity = 0.0 then Ok()
+                else Error(sprintf "baseline must be none, wd or l2 for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (nameIn baselines c.Baseline))
+            do!
+                if Double.IsFinite c.WeightDecay && c.WeightDecay >= 0.0 && c.WeightDecay < 1.0 then Ok()
+                else Error(sprintf "weight_decay must be in [0, 1), got %s" (show c.WeightDecay))
+            do!
+                match c.BaselinePeriod with
+                | StepPoint.Absolute n when n < 1L -> Error(sprintf "baseline_period must be >= 1, got %d" n)
+                | StepPoint.Fraction f when not (f > 0.0 && f < 1.0) -> Error(sprintf "baseline_period as a fraction must be in (0, 1), got %s" (show f))
+                | _ -> Ok()
             do! inClosed "redo_tau" 0.0 1.0 c.RedoTau |> Result.map ignore
             do! if c.ResetLayers = 1 || c.ResetLayers = 2 then Ok() else Error(sprintf "reset_layers must be 1 or 2, got %d" c.ResetLayers)
             do! atLeast "steps" 1L c.Steps |> Result.map ignore
@@ -653,7 +821,8 @@ module RunConfig =
         }
 
     /// A run from field values as a file and flags give them, applied in order over the defaults of
-    /// the environment and agent they name (dqn when they name none; cartpole when they name no env, pendulum for sac), then validated.
+    /// the environment, agent, preset and baseline they name (dqn when they name none; cartpole when they
+    /// name no env, pendulum for sac; the agent's default preset; no baseline), then validated.
     let resolve (environments: EnvironmentInfo list) (values: (string * FieldValue) list) : Result<RunConfig, string> =
         let last name = values |> List.rev |> List.tryFind (fun (n, _) -> n = name) |> Option.map snd
         result {
@@ -665,8 +834,16 @@ module RunConfig =
                 match last "env" with
                 | Some(Text s) -> s
                 | _ -> if agent = AgentKind.Sac then "pendulum" else "cartpole"
+            let! preset =
+                match last "preset" with
+                | Some v -> choice "preset" presets v
+                | None -> Ok(defaultPreset env agent)
+            let! baseline =
+                match last "baseline" with
+                | Some v -> choice "baseline" baselines v
+                | None -> Ok BaselineKind.NoBaseline
             do! checkApplies agent (values |> List.map fst)
-            let! config = apply values (defaults env agent)
+            let! config = apply values (defaultsOf env agent preset baseline)
             return! validate environments config
         }
 

@@ -31,7 +31,7 @@ let private runs = Gen.nonEmptyListOf run |> Gen.map (List.distinctBy (fun r -> 
 
 let private keys = Report.defaultGroupBy
 
-let private settings = { ScoreWindow = 0.5; Confidence = 0.95; Repetitions = 200; Seed = 7UL; Scales = Normalization.builtIn }
+let private settings = { Source = ScoreSource.Evaluation; ScoreWindow = 0.5; Confidence = 0.95; Repetitions = 200; Seed = 7UL; Scales = Normalization.builtIn }
 
 /// Everything a report computes from the runs.
 let private report (rs: Run list) =
@@ -39,7 +39,7 @@ let private report (rs: Run list) =
     Report.summarise settings keys scored |> ok,
     Report.improvements settings keys scored |> ok,
     Report.profiles settings keys (Report.thresholds 11 scored) scored |> ok,
-    Report.curves settings Aggregate.iqm keys (scored |> List.map (fun s -> s.Run, s.Evaluations)) |> ok
+    Report.curves settings Aggregate.iqm keys (scored |> List.map (fun s -> s.Run, s.Curve)) |> ok
 
 let tests =
     testList "Report properties" [

@@ -123,7 +123,15 @@ let private badValues: (string * FieldValue * string) list =
       "prune_every", Number 2.5, "prune_every must be a whole number"
       "distribution", Text "random", "distribution must be one of uniform, erk"
       "baseline", Text "shrink", "baseline must be one of none, reset, redo"
-      "baseline_period", Number 0.0, "baseline_period must be >= 1"
+      "baseline_period", Number 0.0, "baseline_period must be a whole number of updates >= 1 or a fraction in (0, 1)"
+      "baseline_period", Number 2.5, "baseline_period must be a whole number of updates >= 1 or a fraction in (0, 1)"
+      "preset", Text "sb3", "preset must be one of dopamine, minatar-reference, zoo, haarnoja"
+      "width_scope", Text "dense", "width_scope must be one of conv, all"
+      "init", Text "orthogonal", "init must be one of xavier-uniform, torch-default"
+      "layer_schedule", Text "linear", "layer_schedule must be one of scaled, resolved"
+      "srank_states", Number 0.0, "srank_states must be a whole number in [1, 65536]"
+      "dormant_states", Number 100000.0, "dormant_states must be a whole number in [1, 65536]"
+      "loss", Text "l1", "loss must be one of squared, huber"
       "redo_tau", Number 1.5, "redo_tau must be in [0, 1]"
       "reset_layers", Number 3.0, "reset_layers must be 1 or 2"
       "steps", Number 0.0, "steps must be >= 1"
@@ -366,9 +374,9 @@ let tests =
                 Expect.stringStarts e "grid 2: env must have discrete actions for agent dqn" "names the grid"
                 Expect.stringEnds e "(at env 'pendulum', width 1)" "names the point"
             Expect.equal (Sweep.planGrids environments [ "width", [ Number 1.0; Number 2.0 ] ] [ cartpole; [ "env", [ Text "acrobot"; Text "cartpole" ] ] ])
-                (Error "grid 2 gives the run cartpole_w1_s0.9_none_seed0 that grid 1 gives already: leave it out of one") "the same run twice"
+                (Error "grid 2 gives the run cartpole_w1_s0.95_none_seed0 that grid 1 gives already: leave it out of one") "the same run twice"
             Expect.equal (Sweep.planGrids environments [ "seed", [ Number 1.0 ] ] [ cartpole; [ "seed", [ Number 2.0 ] ] ] |> Result.map (List.map fst))
-                (Ok [ "cartpole_w2_s0.9_none_seed1"; "cartpole_w2_s0.9_none_seed2" ]) "a grid's seed replaces the shared one; a field the grids give alike stays out of the names"
+                (Ok [ "cartpole_w2_s0.95_none_seed1"; "cartpole_w2_s0.95_none_seed2" ]) "a grid's seed replaces the shared one; a field the grids give alike stays out of the names"
         }
 
         testPropertyWithConfig config "an axis without values or with a repeated value is refused by name" <|

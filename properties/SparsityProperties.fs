@@ -2,6 +2,7 @@
 /// the scope's dense parameters, and the plan's totals.
 module Prunerl.Properties.SparsityProperties
 
+open System
 open Expecto
 open FsCheck.FSharp
 open Prunerl.Core
@@ -98,11 +99,35 @@ let tests =
                         Expect.equal step.NonZero (step.TotalSize - step.PrunableSize + step.PrunableKept) "non-zero total"
                         let target = Sparsity.keptCount step.Sparsity step.PrunableSize
                         match allocation with
-                        | LayerWise Uniform ->
-                            // Each layer rounds on its own: at most half an entry off per layer.
+                        | LayerWise _ ->
+                            // Each layer rounds on its own (uniform, and ERK's final targets scaled by the schedule):
+                            // at most half an entry off per layer, plus the final apportioning's unit per layer.
                             let layers = step.Layers |> Array.filter (fun l -> l.Target <> Dense) |> Array.length
-                            Expect.isTrue (abs (step.PrunableKept - target) * 2L <= int64 layers) "uniform total near the target"
-                        | _ -> Expect.equal step.PrunableKept target "kept at the schedule's sparsity"
+                            Expect.isTrue (abs (step.PrunableKept - target) <= int64 layers) "layer-wise total near the target"
+                        | Global -> Expect.equal step.PrunableKept target "kept at the schedule's sparsity"
                     for a, b in Array.pairwise steps do
                         Expect.isTrue (b.NonZero <= a.NonZero) (sprintf "non-zeros grew from step %d to %d" a.Step b.Step))
+
+        testPropertyWithConfig config "plan (JaxPruner's timing): every layer's target at step t is its final target times s(t) / s_f" <|
+            Prop.forAll (arb (Gen.zip case gradual)) (fun ((ps, scope, distribution, _), g) ->
+                let plan = Plan.create (Gradual g) (LayerWise distribution) scope ps |> ok
+                let final = Schedule.finalSparsity plan.Schedule
+                let finalLayers = (Plan.at plan Int64.MaxValue).Layers
+                for step in Plan.updates plan do
+                    for layer, last in Array.zip step.Layers finalLayers do
+                        match layer.Target, last.Target with
+                        | Keep k, Keep kf ->
+                            let n = layer.Parameter.Size
+                            let fraction = if final = 0.0 then 0.0 else step.Sparsity / final
+                            let expected = if fraction >= 1.0 then kf else Sparsity.keptCount ((1.0 - float kf / float n) * fraction) n
+                            Expect.equal k expected (sprintf "%s at step %d" layer.Parameter.Name step.Step)
+                        | now, last -> Expect.equal now last (sprintf "%s keeps its kind of target" layer.Parameter.Name))
+
+        testPropertyWithConfig config "plan (re-solved timing): ERK keeps exactly the schedule's count at every step" <|
+            Prop.forAll (arb (Gen.zip case gradual)) (fun ((ps, scope, distribution, _), g) ->
+                let plan = Plan.createTimed Resolved (Gradual g) (LayerWise distribution) scope ps |> ok
+                for step in Plan.updates plan do
+                    match distribution with
+                    | Erk _ -> Expect.equal step.PrunableKept (Sparsity.keptCount step.Sparsity step.PrunableSize) "kept at the schedule's sparsity"
+                    | Uniform -> ())
     ]

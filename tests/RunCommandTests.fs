@@ -141,18 +141,24 @@ let tests =
 
         test "dry run prints the resolved configuration and the schedule's key steps, and writes nothing" {
             withFolder "dry" (fun out ->
-                let r = prunerl [ "train"; "--agent"; "dqn"; "--env"; "minatar/breakout"; "--width"; "4"; "--sparsity"; "0.9"; "--out"; out; "--dry-run" ]
+                let r = prunerl [ "train"; "--agent"; "dqn"; "--env"; "minatar/breakout"; "--width"; "4"; "--out"; out; "--dry-run" ]
                 Expect.equal r.ExitCode 0 (describe r)
                 Expect.isFalse (Directory.Exists out) "nothing written"
                 let config = r.Output.Substring(r.Output.IndexOf '{', r.Output.IndexOf '}' - r.Output.IndexOf '{' + 1)
                 let fields = JsonDocument.Parse(config).RootElement.EnumerateObject() |> Seq.map _.Name |> List.ofSeq
                 Expect.equal fields (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo AgentKind.Dqn)) "every field of a DQN run's config.json, in order"
-                for words in [ "\"env\": \"minatar/breakout\""; "\"network\": \"minatar\""; "\"width\": 4"; "\"replay_ratio\": 1" ] do
+                // The paper's protocol on MinAtar: Dopamine's MinAtar DQN (labs/environments/minatar/dqn_*.gin), 95%,
+                // the width on the convolutions, Xavier-uniform, the squared TD error, JaxPruner's per-layer timing.
+                for words in [ "\"env\": \"minatar/breakout\""; "\"preset\": \"dopamine\""; "\"network\": \"minatar\""; "\"width\": 4"
+                               "\"width_scope\": \"conv\""; "\"init\": \"xavier-uniform\""; "\"sparsity\": 0.95"; "\"layer_schedule\": \"scaled\""
+                               "\"replay_ratio\": 0.25"; "\"min_replay\": 1000"; "\"target_update_period\": 1000"; "\"learning_rate\": 0.00025"
+                               "\"replay_capacity\": 100000"; "\"epsilon_train\": 0.01"; "\"epsilon_decay_steps\": 250000"; "\"loss\": \"squared\"" ] do
                     Expect.stringContains r.Output words "resolved from the MinAtar defaults"
-                // 1M steps, learning from 5000, an update per step: 995,000 updates; pruning from 20% to 80%.
-                Expect.stringContains r.Output "gradient updates: 995000" "the updates"
-                Expect.stringContains r.Output "199000        204001            0.0000" "pruning starts at update 199000 (step 204001)"
-                Expect.stringContains r.Output "796000        801001            0.9000" "and ends at update 796000 at 90%"
+                // 1M steps, learning from 1000, an update every 4 steps: 250,000 - 250 = 249,750 updates, the first at
+                // step 1004; pruning from update 49,950 (20%, step (250 + 49,950 + 1) * 4 = 200,804) to 199,800 (80%, step 800,204).
+                Expect.stringContains r.Output "gradient updates: 249750" "the updates"
+                Expect.stringContains r.Output "49950        200804            0.0000" "pruning starts at update 49950 (step 200804)"
+                Expect.stringContains r.Output "199800        800204            0.9500" "and ends at update 199800 at 95%"
                 Expect.stringContains r.Output "evaluations: 100 (every 10000 steps, 10 episodes each)" "evaluations")
         }
 
@@ -228,7 +234,7 @@ let tests =
         test "sweep trains a 2x2 grid with 2 workers; a failing run is reported, the others finish; a re-run skips them" {
             withFolder "sweep" (fun results ->
                 let grid = [ "--width"; "1,2"; "--seed"; "1,2"; "--steps"; "1500"; "--set"; "eval_every=750"; "--set"; "eval_episodes=2"; "--set"; "analyse_every=0" ]
-                let broken = Path.Combine(results, "cartpole_w2_s0.9_none_seed2")
+                let broken = Path.Combine(results, "cartpole_w2_s0.95_none_seed2")
                 // An interrupted run whose checkpoint is corrupt: its worker fails.
                 writeConfig broken [ "width", Number 2.0; "seed", Number 2.0; "steps", Number 1500.0; "eval_every", Number 750.0; "eval_episodes", Number 2.0; "analyse_every", Number 0.0 ]
                 File.WriteAllText(Path.Combine(broken, "status.json"), """{"state":"interrupted","step":1000,"total_steps":1500,"error":null,"updated":"2026-01-01T00:00:00Z"}""")
@@ -239,7 +245,7 @@ let tests =
                 File.WriteAllText(Path.Combine(broken, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName), "not a checkpoint")
                 let first = prunerl ([ "sweep"; "--out"; results; "--workers"; "2" ] @ grid)
                 Expect.equal first.ExitCode 1 (sprintf "a run failed: %s" (describe first))
-                let names = [ "cartpole_w1_s0.9_none_seed1"; "cartpole_w1_s0.9_none_seed2"; "cartpole_w2_s0.9_none_seed1" ]
+                let names = [ "cartpole_w1_s0.95_none_seed1"; "cartpole_w1_s0.95_none_seed2"; "cartpole_w2_s0.95_none_seed1" ]
                 for name in names do
                     let status = json (Path.Combine(results, name, "status.json"))
                     Expect.equal (status.GetProperty("state").GetString()) "finished" (name + " finished")
@@ -266,7 +272,7 @@ let tests =
                 use sweep = Process.Start info |> nonNull
                 let output = sweep.StandardOutput.ReadToEndAsync()
                 let errors = sweep.StandardError.ReadToEndAsync()
-                let runs = [ "cartpole_w2_s0.9_none_seed1"; "cartpole_w2_s0.9_none_seed2" ]
+                let runs = [ "cartpole_w2_s0.95_none_seed1"; "cartpole_w2_s0.95_none_seed2" ]
                 let checkpointOf run = Path.Combine(results, run, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName)
                 let waited = Stopwatch.StartNew()
                 while not (runs |> List.forall (checkpointOf >> File.Exists)) && waited.Elapsed < TimeSpan.FromMinutes 2.0 do
@@ -312,7 +318,7 @@ let tests =
                     let fromFile = prunerl [ "sweep"; "--config"; file; "--out"; results; "--width"; "4"; "--dry-run" ]
                     Expect.equal fromFile.ExitCode 0 (describe fromFile)
                     Expect.stringContains fromFile.Output "2 runs in" "width 4 replaces the file's widths: 1 x 2"
-                    for name in [ "cartpole_w4_s0.9_none_seed3_replay_ratio-0.5"; "cartpole_w4_s0.9_none_seed3_replay_ratio-1" ] do
+                    for name in [ "cartpole_w4_s0.95_none_seed3_replay_ratio-0.5"; "cartpole_w4_s0.95_none_seed3_replay_ratio-1" ] do
                         Expect.stringContains fromFile.Output (name + " ") "a varied field beyond the standard five is in the name"
                     File.WriteAllText(file, """{ "width": [1, 2], "wdith": 3 }""")
                     prunerl [ "sweep"; "--config"; file; "--out"; results ] |> expectOneLineError "unknown field 'wdith'"

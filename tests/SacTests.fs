@@ -8,6 +8,7 @@ open Expecto
 open TorchSharp
 open Prunerl.Core
 open Prunerl.Agents.Agents
+open Prunerl.Agents.Pruning
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Replay

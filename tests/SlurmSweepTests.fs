@@ -37,7 +37,7 @@ for task in ${FAKE_QUEUE:-}; do echo "$task"; done
         body log [ "PATH", bin + ":" + Environment.GetEnvironmentVariable "PATH"; "FAKE_SLURM_LOG", log ])
 
 let private grid = [ "--seed"; "1,2"; "--steps"; "1500" ]
-let private runNames = [ "cartpole_w2_s0.9_none_seed1"; "cartpole_w2_s0.9_none_seed2" ]
+let private runNames = [ "cartpole_w2_s0.95_none_seed1"; "cartpole_w2_s0.95_none_seed2" ]
 
 let private json (path: string) = JsonDocument.Parse(File.ReadAllText path).RootElement
 

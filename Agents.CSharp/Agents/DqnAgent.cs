@@ -11,8 +11,6 @@ using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Agents;
 
-/// <summary>What to prune and how: a schedule over gradient updates, its spread over layers, and which parameters.</summary>
-public sealed record PruningSetup(Schedule Schedule, Allocation Allocation, Scope Scope);
 
 /// <summary>
 /// A value-based agent in the DQN family as Dopamine builds it: an online network trained on replayed
@@ -56,12 +54,16 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     /// <summary>The constants of the loss and of forgetting optimizer state (<see cref="OwnedScalars"/>).</summary>
     private readonly OwnedScalars scalars = new();
     private readonly Scalar one, zero, conservativeScale;
+    /// <summary>Decoupled weight decay's 1 - lr * lambda; null without it.</summary>
+    private readonly Scalar? decayFactor;
+    /// <summary>The L2 term's gradient per weight over the weight (2 lambda on kernels, 0 elsewhere); null without it.</summary>
+    private readonly Tensor? l2Scale;
 
     /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
     /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.
     /// Its networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
     public DqnAgent(AgentConfig config, NetworkSpec network, IReadOnlyList<int> observationShape, int actions, PruningSetup? pruning, long seed,
-        double conservativeWeight = 0, Device? device = null)
+        double conservativeWeight = 0, Device? device = null, Regularization? regularization = null)
     {
         if (!(conservativeWeight >= 0 && double.IsFinite(conservativeWeight)))
             throw new ArgumentOutOfRangeException(nameof(conservativeWeight), $"the CQL weight alpha must be finite and >= 0, got {conservativeWeight}");
@@ -84,8 +86,28 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         };
         if (pruning is not null)
         {
-            pruner = MagnitudePruner.TryCreate(online, optimizer, pruning.Schedule, pruning.Allocation, pruning.Scope, out var error)
+            pruner = MagnitudePruner.TryCreate(online, optimizer, pruning, out var error)
                 ?? throw new ArgumentException(error, nameof(pruning));
+        }
+        if (regularization is { } r)
+        {
+            if (!(r.DecoupledDecay >= 0 && double.IsFinite(r.DecoupledDecay)) || !(r.L2 >= 0 && double.IsFinite(r.L2)))
+                throw new ArgumentOutOfRangeException(nameof(regularization), $"regularisation coefficients must be finite and >= 0, got {r}");
+            var learningRate = config.Optimizer switch
+            {
+                OptimizerConfig.Adam adam => adam.learningRate,
+                OptimizerConfig.RmsProp rms => rms.learningRate,
+                _ => 0.0,
+            };
+            if (r.DecoupledDecay > 0) decayFactor = scalars.Of(1 - learningRate * r.DecoupledDecay);
+            if (r.L2 > 0)
+            {
+                // 2 lambda at the kernels' entries, 0 at biases and other vectors: the L2 term's gradient is l2Scale * w.
+                l2Scale = zeros_like(onlineParameters.Values).DetachFromDisposeScope();
+                using var fill = scalars.Of(2 * r.L2);
+                foreach (var slice in onlineParameters.Slices.Where(s => s.Shape.Length >= 2))
+                    l2Scale.narrow(0, slice.Offset, slice.Length).fill_(fill);
+            }
         }
         readout = new float[config.BatchSize + 1];
         supportBounds = ValueTargets.SupportBounds(online.Support);
@@ -174,6 +196,11 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         timer?.Lap(UpdatePhase.Forward);
         optimizer.ZeroGrad();
         loss.backward();
+        using (no_grad())
+        {
+            if (l2Scale is not null) onlineParameters.Gradients.addcmul_(onlineParameters.Values, l2Scale, one);
+            if (decayFactor is not null) onlineParameters.Values.mul_(decayFactor);
+        }
         timer?.Lap(UpdatePhase.Backward);
         // The step counts pruned weights' gradients as zero and, since each mask update cleared their
         // optimizer state, leaves them exactly zero without another pass over the weights.
@@ -313,7 +340,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         Draw(online, fresh);
         var q = online.forward(observations);
         var taken = q.gather(1, actions).squeeze(1);
-        return Conservative(ValueTargets.HuberLoss(taken, targets, weights), () => q, actions);
+        var loss = config.Loss.IsSquared ? ValueTargets.SquaredLoss(taken, targets, weights) : ValueTargets.HuberLoss(taken, targets, weights);
+        return Conservative(loss, () => q, actions);
     }
 
     private (Tensor Loss, Tensor PerSample) DistributionalLoss(Tensor observations, Tensor next, Tensor actions, Tensor returns, Tensor discounts, Tensor? weights, bool fresh)
@@ -358,6 +386,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         noise?.Dispose();
         augmentation?.Dispose();
         pruner?.Dispose();
+        l2Scale?.Dispose();
         optimizer.Dispose();
         onlineParameters.Dispose();
         targetParameters.Dispose();

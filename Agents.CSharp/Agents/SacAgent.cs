@@ -94,9 +94,9 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         temperatureOptimizer = new FlatAdam(temperatureParameters, config.AlphaLearningRate);
         if (pruning is not null)
         {
-            actorPruner = MagnitudePruner.TryCreate(actor, actorOptimizer, pruning.Schedule, pruning.Allocation, pruning.Scope, out var error)
+            actorPruner = MagnitudePruner.TryCreate(actor, actorOptimizer, pruning, out var error)
                 ?? throw new ArgumentException($"actor: {error}", nameof(pruning));
-            criticPruner = MagnitudePruner.TryCreate(critic, criticOptimizer, pruning.Schedule, pruning.Allocation, pruning.Scope, out error)
+            criticPruner = MagnitudePruner.TryCreate(critic, criticOptimizer, pruning, out error)
                 ?? throw new ArgumentException($"critics: {error}", nameof(pruning));
         }
         noise = new EnvRandom(EnvRandom.Derive((ulong)seed, 12));

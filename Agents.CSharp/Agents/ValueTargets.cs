@@ -41,6 +41,18 @@ public static class ValueTargets
     }
 
     /// <summary>
+    /// The squared error of the taken actions' Q-values against the targets, (Q - target)^2 without a half,
+    /// averaged over the batch with optional importance weights [B], and each sample's loss [B]: Dopamine's
+    /// mse_loss (dopamine/jax/losses.py: jnp.mean(jnp.power(targets - predictions, 2))), its JAX DQN's default.
+    /// </summary>
+    public static (Tensor Loss, Tensor PerSample) SquaredLoss(Tensor qTaken, Tensor targets, Tensor? weights)
+    {
+        var perSample = nn.functional.mse_loss(qTaken, targets, reduction: nn.Reduction.None);
+        var loss = weights is null ? perSample.mean() : (weights * perSample).mean();
+        return (loss, perSample);
+    }
+
+    /// <summary>
     /// C51's categorical projection (Bellemare, Dabney, Munos 2017, algorithm 1): each atom z_j of the next
     /// distribution moves to Tz_j = clip(R + d z_j, v_min, v_max) and its probability is split between the
     /// two neighbouring atoms in proportion to closeness. Returns the projected target distribution [B, K].

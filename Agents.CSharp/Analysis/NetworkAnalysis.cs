@@ -77,6 +77,14 @@ public static class NetworkAnalysis
         return (mean.item<double>(), (q - mean).pow(scalars.Of(2)).mean().item<double>());
     }
 
+    /// <summary>The Q norm: the mean over the batch's states of the L2 norm of Q(s, .) over the actions.</summary>
+    public static double QNorm(QNetwork network, Tensor batch)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return network.forward(batch).to_type(ScalarType.Float64).norm(1, false).mean().item<double>();
+    }
+
     /// <summary>
     /// Per-sample gradients of the loss (one flat vector per sample, over the given parameters), taken with
     /// autograd.grad so that the parameters' own .grad are left untouched.
@@ -94,10 +102,11 @@ public static class NetworkAnalysis
         return gradients;
     }
 
+    /// <summary>The matrix of cosines between per-sample gradients (Lyle et al. 2022; the paper's Figure 14).</summary>
+    public static double[][] GradientCosines(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses) =>
+        Prunerl.Core.Metrics.GradientInterference.cosines(PerSampleGradients(parameters, perSampleLosses)).ResultValue;
+
     /// <summary>Gradient interference (Lyle et al. 2022): the mean pairwise cosine between per-sample gradients.</summary>
-    public static double GradientInterference(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses)
-    {
-        var cosines = Prunerl.Core.Metrics.GradientInterference.cosines(PerSampleGradients(parameters, perSampleLosses));
-        return Prunerl.Core.Metrics.GradientInterference.meanPairwise(cosines.ResultValue);
-    }
+    public static double GradientInterference(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses) =>
+        Prunerl.Core.Metrics.GradientInterference.meanPairwise(GradientCosines(parameters, perSampleLosses));
 }

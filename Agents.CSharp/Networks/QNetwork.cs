@@ -16,6 +16,9 @@ public enum TorsoKind { Mlp, MinAtar, Nature, Impala }
 /// (Wang et al. 2016); <paramref name="Noisy"/> makes every fully connected layer noisy, the torso's dense
 /// layers and the head's (Fortunato et al. 2018; Dopamine's FullRainbowNetwork), with initial noise scale
 /// <paramref name="NoisySigma0"/>. <paramref name="MlpHidden"/> sets an MLP torso's hidden units (default 512, 512).
+/// <paramref name="Scope"/> says which layers the width scales (an MLP's hidden layers always; a convolutional
+/// torso's dense layer only with <see cref="Prunerl.Core.WidthScope.All"/>), <paramref name="Init"/> how plain
+/// layers start (noisy layers keep Fortunato et al.'s initialisation).
 /// </summary>
 public sealed record NetworkSpec(
     TorsoKind Torso,
@@ -26,8 +29,19 @@ public sealed record NetworkSpec(
     bool Dueling = false,
     bool Noisy = false,
     int[]? MlpHidden = null,
-    double NoisySigma0 = 0.1)
+    double NoisySigma0 = 0.1,
+    Prunerl.Core.WidthScope? Scope = null,
+    Prunerl.Core.Initialization? Init = null)
 {
+    /// <summary>Which layers the width scales: null for every layer (labs/redo's scope); runs give theirs.</summary>
+    public Prunerl.Core.WidthScope WidthScope => Scope ?? Prunerl.Core.WidthScope.All;
+
+    /// <summary>How plain layers start: null for PyTorch's default; runs give theirs.</summary>
+    public Prunerl.Core.Initialization Initialization => Init ?? Prunerl.Core.Initialization.TorchDefault;
+
+    /// <summary>The multiplier of the dense layer after a convolutional torso: 1 on the paper's scope, else the width.</summary>
+    public double DenseWidth => WidthScope.IsConv ? 1.0 : Width;
+
     /// <summary>How the network's fully connected layers are made.</summary>
     public DenseLayers DenseLayers => Noisy ? new DenseLayers(true, NoisySigma0) : DenseLayers.Plain;
 }
@@ -65,6 +79,7 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         torso = MakeTorso(spec, observationShape);
         head = spec.DenseLayers.Make(torso.Features, actions * spec.Atoms);
         value = spec.Dueling ? spec.DenseLayers.Make(torso.Features, spec.Atoms) : null;
+        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this);
         // Held by the network: never freed by a dispose scope active while it is built.
         support = (spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1)).DetachFromDisposeScope();
         register_buffer(nameof(support), support);
@@ -104,11 +119,15 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
     /// dueling; a noisy head reads with its means and its noise scales).
     /// </summary>
     public IReadOnlyList<RecyclableLayer> RecyclableLayers() =>
-        torso.RecyclableLayers(HeadLayers().SelectMany(layer => NeuronReader.In(layer)).ToList());
+        torso.RecyclableLayers(HeadLayers().SelectMany(layer => NeuronReader.In(layer)).ToList())
+            .Select(layer => layer with { Layer = layer.Layer.Initialised(Spec.Initialization) })
+            .ToList();
 
     /// <summary>The head's layers (both streams when dueling): what a reset of the last layer renews.</summary>
     public IReadOnlyList<RenewableLayer> HeadLayers() =>
-        value is null ? [RenewableLayer.Of("head", head)] : [RenewableLayer.Of("head", head), RenewableLayer.Of("value", value)];
+        (value is null ? [RenewableLayer.Of("head", head)] : new[] { RenewableLayer.Of("head", head), RenewableLayer.Of("value", value) })
+            .Select(layer => layer.Initialised(Spec.Initialization))
+            .ToList();
 
     /// <summary>Draws new noise in every noisy layer (no effect without noisy layers).</summary>
     public void ResampleNoise(Generator generator)
@@ -133,9 +152,9 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"the {spec.Torso} network takes [channels, height, width] observations, got [{string.Join(", ", shape)}]");
         return spec.Torso switch
         {
-            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers),
-            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers),
-            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers),
+            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth),
+            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth),
+            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth),
         };
     }
 }

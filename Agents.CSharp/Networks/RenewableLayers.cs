@@ -28,6 +28,24 @@ public sealed record NeuronParameter(Parameter Parameter, FreshValues Fresh);
 /// </summary>
 public sealed record RenewableLayer(string Name, IReadOnlyList<NeuronParameter> Parameters, IReadOnlyList<Parameter> InputWeights)
 {
+    /// <summary>Whether this is a plain linear or convolution layer (a weight and maybe a bias), whose fresh values follow the network's initialisation.</summary>
+    public bool IsPlain { get; private init; }
+
+    /// <summary>
+    /// The layer with fresh values drawn as <paramref name="init"/> starts a plain layer: Xavier-uniform weights
+    /// and zero biases (labs/redo sets recycled biases to 0), or PyTorch's default; a noisy layer is unchanged.
+    /// </summary>
+    public RenewableLayer Initialised(Prunerl.Core.Initialization init)
+    {
+        if (!IsPlain || !init.IsXavierUniform) return this;
+        var weight = Parameters[0].Parameter;
+        var fresh = new FreshValues.Uniform(Initialise.XavierBound(weight.shape));
+        return this with
+        {
+            Parameters = Parameters.Select((p, i) => new NeuronParameter(p.Parameter, i == 0 ? fresh : new FreshValues.Constant(0))).ToList(),
+        };
+    }
+
     /// <summary>Number of output neurons.</summary>
     public int Neurons => (int)Parameters[0].Parameter.shape[0];
 
@@ -46,7 +64,7 @@ public sealed record RenewableLayer(string Name, IReadOnlyList<NeuronParameter> 
         var fresh = new FreshValues.Uniform(1.0 / Math.Sqrt(fanIn));
         IEnumerable<NeuronParameter> parameters = [new(weight, fresh)];
         if (bias is not null) parameters = parameters.Append(new(bias, fresh));
-        return new RenewableLayer(name, parameters.ToList(), [weight]);
+        return new RenewableLayer(name, parameters.ToList(), [weight]) { IsPlain = true };
     }
 }
 

@@ -106,18 +106,20 @@ public sealed class MlpTorso : Torso
 
 /// <summary>
 /// The MinAtar network's torso (Young and Tian 2019): one 3x3 convolution of 16 channels, stride 1, no
-/// padding, ReLU, flatten, then a dense layer of 128 units with ReLU; both scaled by the width.
+/// padding, ReLU, flatten, then a dense layer of 128 units with ReLU. The convolution's channels are scaled
+/// by the width; the dense layer's units by <c>denseWidth</c> (the paper's scope scales the convolutions only:
+/// pass 1; left out, the width scales both, as labs/redo).
 /// </summary>
 public sealed class MinAtarTorso : Torso
 {
     private readonly Conv2d conv;
     private readonly nn.Module<Tensor, Tensor> dense;
 
-    public MinAtarTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null) : base(nameof(MinAtarTorso))
+    public MinAtarTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null) : base(nameof(MinAtarTorso))
     {
         var filters = Scaled(16, widthMultiplier);
         conv = nn.Conv2d(channels, filters, 3, stride: 1);
-        Features = Scaled(128, widthMultiplier);
+        Features = Scaled(128, denseWidth ?? widthMultiplier);
         dense = (denseLayers ?? DenseLayers.Plain).Make(filters * (height - 2) * (width - 2), Features);
         RegisterComponents();
     }
@@ -138,14 +140,15 @@ public sealed class MinAtarTorso : Torso
 
 /// <summary>
 /// The Nature DQN torso (Mnih et al. 2015): convolutions 32 8x8/4, 64 4x4/2, 64 3x3/1, then a dense layer
-/// of 512 units, all with ReLU and scaled by the width. Made for 84x84 frames; smaller inputs are refused.
+/// of 512 units, all with ReLU; convolutions scaled by the width, the dense layer by <c>denseWidth</c> (the
+/// width when left out). Made for 84x84 frames; smaller inputs are refused.
 /// </summary>
 public sealed class NatureTorso : Torso
 {
     private readonly ModuleList<Conv2d> convs = new();
     private readonly nn.Module<Tensor, Tensor> dense;
 
-    public NatureTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null) : base(nameof(NatureTorso))
+    public NatureTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null) : base(nameof(NatureTorso))
     {
         (int Filters, int Kernel, int Stride)[] layers = [(32, 8, 4), (64, 4, 2), (64, 3, 1)];
         int h = height, w = width, previous = channels;
@@ -159,7 +162,7 @@ public sealed class NatureTorso : Torso
             convs.Add(nn.Conv2d(previous, scaled, kernel, stride: stride));
             previous = scaled;
         }
-        Features = Scaled(512, widthMultiplier);
+        Features = Scaled(512, denseWidth ?? widthMultiplier);
         dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features);
         RegisterComponents();
     }
@@ -185,14 +188,15 @@ public sealed class NatureTorso : Torso
 /// The Impala ResNet torso (Espeholt et al. 2018), the paper's main network: three stacks of a 3x3
 /// convolution (same padding), a 3x3 max-pool of stride 2, and two residual blocks
 /// (ReLU, conv, ReLU, conv, plus the input), with 16, 32, 32 channels times the width; then ReLU,
-/// flatten, and a dense layer of 512 units times the width with ReLU.
+/// flatten, and a dense layer of 512 units times <c>denseWidth</c> (the width when left out) with ReLU. The
+/// paper's scope is Dopamine's ImpalaDQNNetwork nn_scale: the encoder's channels only (denseWidth 1).
 /// </summary>
 public sealed class ImpalaTorso : Torso
 {
     private readonly ModuleList<ImpalaStack> stacks = new();
     private readonly nn.Module<Tensor, Tensor> dense;
 
-    public ImpalaTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null) : base(nameof(ImpalaTorso))
+    public ImpalaTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null) : base(nameof(ImpalaTorso))
     {
         int h = height, w = width, previous = channels;
         foreach (var size in new[] { 16, 32, 32 })
@@ -203,7 +207,7 @@ public sealed class ImpalaTorso : Torso
             h = (h + 1) / 2;
             w = (w + 1) / 2;
         }
-        Features = Scaled(512, widthMultiplier);
+        Features = Scaled(512, denseWidth ?? widthMultiplier);
         dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features);
         RegisterComponents();
     }

@@ -63,15 +63,22 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
     /// mask; the optimizer's state of pruned weights cleared at each mask update), or null with a
     /// one-line error.
     /// </summary>
-    public static MagnitudePruner? TryCreate(nn.Module network, IFlatOptimizer? optimizer, Schedule schedule, Allocation allocation, Scope scope, out string? error)
+    public static MagnitudePruner? TryCreate(nn.Module network, IFlatOptimizer? optimizer, Schedule schedule, Allocation allocation, Scope scope, out string? error) =>
+        TryCreate(network, optimizer, new PruningSetup(schedule, allocation, scope), out error);
+
+    /// <summary>A pruner for a network (bound to <paramref name="optimizer"/>'s flat buffer when given) following a
+    /// run's pruning setup, per-layer targets timed as it says (JaxPruner's scaled final targets when it says
+    /// nothing), or null with a one-line error.</summary>
+    public static MagnitudePruner? TryCreate(nn.Module network, IFlatOptimizer? optimizer, PruningSetup setup, out string? error)
     {
+        var (schedule, allocation, scope) = (setup.Schedule, setup.Allocation, setup.Scope);
         var parameters = NetworkParameters.Describe(network);
         if (optimizer is not null && !optimizer.Parameters.Slices.Select(s => s.Name).SequenceEqual(parameters.Select(p => p.Description.Name)))
         {
             error = "the optimizer's flat parameters are not the network's parameters";
             return null;
         }
-        FSharpResult<Plan, string> plan = PlanModule.create(schedule, allocation, scope, parameters.Select(p => p.Description));
+        FSharpResult<Plan, string> plan = PlanModule.createTimed(setup.Timing ?? LayerTiming.ScaledFinal, schedule, allocation, scope, parameters.Select(p => p.Description));
         error = plan.IsError ? plan.ErrorValue : null;
         return plan.IsOk ? new MagnitudePruner(plan.ResultValue, parameters.Select(p => p.Tensor).ToList(), optimizer) : null;
     }

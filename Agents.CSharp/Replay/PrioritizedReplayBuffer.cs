@@ -6,8 +6,8 @@ namespace Prunerl.Agents.Replay;
 /// <summary>
 /// Proportional prioritized replay (Schaul et al. 2016) as Dopamine's Rainbow uses it, over the same
 /// n-step transitions as <see cref="ReplayBuffer"/>: transition i is drawn with probability
-/// P(i) = p_i^alpha / sum_j p_j^alpha, stratified (the total mass split into B equal segments, one
-/// uniform draw in each), and weighted by w_i = (N P(i))^-beta / max_j w_j over the batch, N the
+/// P(i) = p_i^alpha / sum_j p_j^alpha, independently for each row (Dopamine's JAX sampler) or stratified
+/// (the total mass split into B equal segments, one uniform draw in each; Schaul et al.), and weighted by w_i = (N P(i))^-beta / max_j w_j over the batch, N the
 /// sampleable transitions. A transition gets the largest priority seen so far (1 at the start) when it
 /// becomes sampleable; transitions that are not sampleable have probability 0.
 /// </summary>
@@ -16,12 +16,15 @@ public sealed class PrioritizedReplayBuffer : IReplayMemory
     private readonly PriorityIndex priorities;
     private readonly TransitionStreams streams;
     private double beta;
+    private readonly bool stratified;
 
     /// <param name="options">Storage and n-step returns.</param>
     /// <param name="alpha">Priority exponent, >= 0 (0 is uniform); Dopamine's Rainbow samples with sqrt of the loss, alpha = 0.5.</param>
     /// <param name="beta">Importance-sampling exponent in [0, 1]; Dopamine's Rainbow uses 0.5.</param>
-    public PrioritizedReplayBuffer(ReplayOptions options, double alpha = 0.5, double beta = 0.5)
+    /// <param name="stratified">One draw per equal segment of the total priority (Schaul et al.) instead of independent draws (Dopamine's JAX sampler).</param>
+    public PrioritizedReplayBuffer(ReplayOptions options, double alpha = 0.5, double beta = 0.5, bool stratified = false)
     {
+        this.stratified = stratified;
         if (!(alpha >= 0) || double.IsInfinity(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), $"alpha must be finite and >= 0, got {alpha}");
         priorities = new PriorityIndex(options.Capacity, alpha);
         streams = new TransitionStreams(options, priorities);
@@ -73,7 +76,7 @@ public sealed class PrioritizedReplayBuffer : IReplayMemory
         var smallest = double.PositiveInfinity;
         for (var row = 0; row < batchSize; row++)
         {
-            var slot = tree.Find((row + random.NextDouble()) * segment);
+            var slot = tree.Find(stratified ? (row + random.NextDouble()) * segment : random.NextDouble() * tree.Total);
             streams.Fill(slot, into, row);
             smallest = Math.Min(smallest, tree[slot]);
         }

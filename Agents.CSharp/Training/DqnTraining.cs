@@ -10,7 +10,8 @@ using Prunerl.Core;
 namespace Prunerl.Agents.Training;
 
 /// <summary>Pruning as a run asks for it: the gradual schedule's steps may be fractions of the run's gradient updates.</summary>
-public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope);
+/// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.ScaledFinal"/>).</remarks>
+public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope, LayerTiming? Timing = null);
 
 /// <summary>A baseline the paper compares against, applied to the online network every
 /// <paramref name="Period"/> gradient updates; combinable with a dense network only.</summary>
@@ -20,7 +21,17 @@ public abstract record BaselineRequest(long Period);
 public sealed record ResetRequest(long Period, int Layers = 1) : BaselineRequest(Period);
 
 /// <summary>ReDo (Sokar et al. 2023): recycle the tau-dormant neurons found on the update's batch.</summary>
-public sealed record RedoRequest(long Period, double Tau = 0.025) : BaselineRequest(Period);
+public sealed record RedoRequest(long Period, double Tau = 0.1) : BaselineRequest(Period);
+
+/// <summary>Decoupled weight decay of coefficient lambda at every update (<see cref="Regularization"/>); dense or pruned.</summary>
+public sealed record WeightDecayRequest(double Coefficient) : BaselineRequest(0)
+{
+    /// <summary>The paper's best weight decay in Appendix G: 1e-5.</summary>
+    public const double PaperCoefficient = 1e-5;
+}
+
+/// <summary>An L2 term lambda * sum w^2 over the kernels in the loss (<see cref="Regularization"/>); dense or pruned.</summary>
+public sealed record L2Request(double Coefficient) : BaselineRequest(0);
 
 /// <summary>One training run: agent, environment, network (with its width), pruning or not, seed and length.</summary>
 /// <param name="Environment">The environment's registry id.</param>
@@ -34,8 +45,11 @@ public sealed record RedoRequest(long Period, double Tau = 0.025) : BaselineRequ
 /// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
 /// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
 /// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
-/// <param name="AnalyseEvery">Agent steps between measurements of the network on a held-out batch (0: none).</param>
+/// <param name="AnalyseEvery">Agent steps between measurements of the network on states drawn afresh from replay (0: none).</param>
 /// <param name="Baseline">Reset or ReDo, for a dense network; null for none.</param>
+/// <param name="SrankStates">Replay states srank is measured on (2048: coherence_compute.py's, google-research
+/// generalization_representations_rl_aistats22).</param>
+/// <param name="DormantStates">Replay states dormant neurons and Q statistics are measured on (256: dopamine labs/redo's batch_size_statistics).</param>
 public sealed record TrainingSpec(
     string Environment,
     AgentConfig Agent,
@@ -49,7 +63,9 @@ public sealed record TrainingSpec(
     EnvironmentOptions? Options = null,
     double? StopAtReturn = null,
     long AnalyseEvery = 0,
-    BaselineRequest? Baseline = null)
+    BaselineRequest? Baseline = null,
+    int SrankStates = 2048,
+    int DormantStates = 256)
 {
     /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
     public long TotalUpdates => AgentConfigModule.gradientUpdates(Agent, TotalSteps);
@@ -126,10 +142,10 @@ public static class DqnTraining
         private readonly Dataset? recording;
         private readonly string? datasetPath;
         private readonly ReplayBatch batch;
-        /// <summary>The held-out batch for analysis: drawn once, from its own stream, so measuring never changes the run.</summary>
-        private readonly ReplayBatch heldOut;
-        private bool heldOutDrawn;
-        private EnvRandom acting, sampling;
+        /// <summary>The analysis' states and training-sized batch, drawn afresh from the replay memory at every
+        /// analysis with the analysis' own stream, so measuring never changes the run.</summary>
+        private readonly ReplayBatch analysisStates, analysisBatch;
+        private EnvRandom acting, sampling, analysing;
         private readonly float[] observations;
         private readonly int[] actions;
         private readonly int[] evaluationAction = new int[1];
@@ -144,7 +160,7 @@ public static class DqnTraining
             this.environment = environment;
             var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
-            if (spec.Baseline is not null && spec.Pruning is not null)
+            if (spec.Baseline is ResetRequest or RedoRequest && spec.Pruning is not null)
                 throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
             if (offline is not null && datasetPath is not null)
                 throw new ArgumentException("an offline run acts in no environment: it has no experience to record as a dataset", nameof(datasetPath));
@@ -152,13 +168,15 @@ public static class DqnTraining
             this.offline = offline;
             this.datasetPath = datasetPath;
             agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed,
-                offline?.Spec.ConservativeWeight ?? 0, hooks.Device) { TorchOpsOnly = hooks.TorchOpsOnly };
-            baseline = spec.Baseline is { } request ? new Renewer(request, (ulong)spec.Seed) : null;
+                offline?.Spec.ConservativeWeight ?? 0, hooks.Device, RegularizationOf(spec.Baseline)) { TorchOpsOnly = hooks.TorchOpsOnly };
+            baseline = spec.Baseline is ResetRequest or RedoRequest ? new Renewer(spec.Baseline, (ulong)spec.Seed) : null;
             replay = offline is null ? MakeReplay(spec, environment) : offline.Replay(config);
             recording = datasetPath is null ? null
                 : new Dataset(spec.Environment, environment.ObservationSpace.Shape, actionCount, spec.Copies, Storage(spec));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
-            heldOut = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+            analysisStates = new ReplayBatch(Math.Max(spec.SrankStates, spec.DormantStates), environment.ObservationSize);
+            analysisBatch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
+            analysing = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 5));
             acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
             sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
             observations = new float[environment.Observations.Length];
@@ -230,14 +248,10 @@ public static class DqnTraining
 
         private void AnalyseAt(long step)
         {
-            if (!heldOutDrawn && replay.SampleableCount >= config.BatchSize)
-            {
-                var own = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 5));
-                replay.Sample(config.BatchSize, ref own, heldOut);
-                heldOutDrawn = true;
-            }
-            if (!heldOutDrawn) return;
-            Analyses.Add(AnalysisRecord.Of(step, agent, heldOut));
+            if (replay.SampleableCount < config.BatchSize) return;
+            replay.Sample(analysisStates.BatchSize, ref analysing, analysisStates);
+            replay.Sample(analysisBatch.BatchSize, ref analysing, analysisBatch);
+            Analyses.Add(AnalysisRecord.Of(step, agent, analysisStates, analysisBatch, spec.SrankStates, spec.DormantStates));
             if (metrics is not null) WriteAnalysis(metrics, Analyses[^1]);
         }
 
@@ -266,8 +280,7 @@ public static class DqnTraining
             {
                 writer.Write(learner.acting);
                 writer.Write(learner.sampling);
-                writer.Write(learner.heldOutDrawn);
-                learner.heldOut.Save(writer);
+                writer.Write(learner.analysing);
                 writer.Write(learner.lossSum);
             }
 
@@ -275,8 +288,7 @@ public static class DqnTraining
             {
                 learner.acting = reader.ReadRandom();
                 learner.sampling = reader.ReadRandom();
-                learner.heldOutDrawn = reader.ReadBoolean();
-                learner.heldOut.Load(reader);
+                learner.analysing = reader.ReadRandom();
                 learner.lossSum = reader.ReadDouble();
             }
         }
@@ -290,7 +302,10 @@ public static class DqnTraining
         metrics.Write(a.Step, "analysis/parameter_norm", a.ParameterNorm);
         metrics.Write(a.Step, "analysis/q_mean", a.QMean);
         metrics.Write(a.Step, "analysis/q_variance", a.QVariance);
+        metrics.Write(a.Step, "analysis/target_q_variance", a.TargetQVariance);
+        metrics.Write(a.Step, "analysis/q_norm", a.QNorm);
         metrics.Write(a.Step, "analysis/gradient_interference", a.GradientInterference);
+        metrics.Write(a.Step, "analysis/gradient_interference_abs", a.GradientInterferenceAbs);
         metrics.Write(a.Step, "analysis/nonzero_parameters", a.NonZeroParameters);
     }
 
@@ -342,6 +357,14 @@ public static class DqnTraining
         }
     }
 
+    /// <summary>The regulariser a baseline request asks the agent for (weight decay, L2); null for the others.</summary>
+    private static Regularization? RegularizationOf(BaselineRequest? request) => request switch
+    {
+        WeightDecayRequest wd => new Regularization(DecoupledDecay: wd.Coefficient),
+        L2Request l2 => new Regularization(L2: l2.Coefficient),
+        _ => null,
+    };
+
     private static PruningSetup? Pruning(TrainingSpec spec) => RunPruning.Setup(spec.Pruning, spec.TotalUpdates);
 
     internal static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
@@ -354,7 +377,7 @@ public static class DqnTraining
     /// <summary>A replay memory of the agent's scheme with these options.</summary>
     internal static IReplayMemory MakeReplay(AgentConfig config, ReplayOptions options) =>
         config.Replay is ReplayScheme.PrioritizedReplay p
-            ? new PrioritizedReplayBuffer(options, p.alpha, p.betaStart)
+            ? new PrioritizedReplayBuffer(options, p.alpha, p.betaStart, config.PrioritySampling.IsStratified)
             : new ReplayBuffer(options);
 
     private static ObservationStorage Storage(TrainingSpec spec) =>

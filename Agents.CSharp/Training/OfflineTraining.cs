@@ -26,6 +26,8 @@ namespace Prunerl.Agents.Training;
 /// <param name="StopAtReturn">Ends the run once an evaluation's mean return reaches this; null to run to the end.</param>
 /// <param name="AnalyseEvery">Updates between measurements of the network on a held-out batch (0: none).</param>
 /// <param name="Baseline">Reset or ReDo, every so many updates, for a dense network; null for none.</param>
+/// <param name="SrankStates">Dataset states srank is measured on (<see cref="TrainingSpec.SrankStates"/>).</param>
+/// <param name="DormantStates">Dataset states dormant neurons and Q statistics are measured on (<see cref="TrainingSpec.DormantStates"/>).</param>
 public sealed record OfflineSpec(
     string Environment,
     string Dataset,
@@ -40,7 +42,9 @@ public sealed record OfflineSpec(
     EnvironmentOptions? Options = null,
     double? StopAtReturn = null,
     long AnalyseEvery = 0,
-    BaselineRequest? Baseline = null)
+    BaselineRequest? Baseline = null,
+    int SrankStates = 2048,
+    int DormantStates = 256)
 {
     /// <summary>CQL's alpha for a DQN: 1.0, the CQL reference code's Atari setting on 10% of the DQN Replay Dataset (4.0 on 1%; <see cref="Prunerl.Core.ConservativeWeight.dqn"/>).</summary>
     public static double DqnAlpha => Prunerl.Core.ConservativeWeight.dqn;
@@ -51,7 +55,7 @@ public sealed record OfflineSpec(
     /// <summary>The online run this one follows, on the offline clock: a step is a gradient update.</summary>
     internal TrainingSpec Clock =>
         new(Environment, AgentConfigModule.offlineClock(Agent), Network, Updates, Seed, Pruning, 1, EvaluateEvery, EvaluationEpisodes,
-            Options, StopAtReturn, AnalyseEvery, Baseline);
+            Options, StopAtReturn, AnalyseEvery, Baseline, SrankStates, DormantStates);
 }
 
 /// <summary>What makes a run offline: its spec (the run's configuration, CQL's weight) and the dataset read.</summary>

@@ -125,6 +125,9 @@ internal static class RunRecords
             writer.Write(a.QVariance);
             writer.Write(a.GradientInterference);
             writer.Write(a.NonZeroParameters);
+            writer.Write(a.TargetQVariance);
+            writer.Write(a.QNorm);
+            writer.Write(a.GradientInterferenceAbs);
         }
         writer.Write(renewals.Count);
         foreach (var r in renewals)
@@ -145,7 +148,8 @@ internal static class RunRecords
             var dormancy = new List<LayerDormancy>();
             Fill(dormancy, reader, () => new LayerDormancy(reader.ReadString(), reader.ReadInt32(), reader.ReadInt32()));
             return new AnalysisRecord(step, dormancy, reader.ReadDouble(), reader.ReadInt32(), reader.ReadDouble(),
-                reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt64());
+                reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(),
+                reader.ReadDouble());
         });
         Fill(renewals, reader, () => new RenewalRecord(reader.ReadInt64(), reader.ReadInt32()));
     }

@@ -268,7 +268,7 @@ internal static class RunPruning
     {
         if (request is null) return null;
         var schedule = ScheduleModule.gradual(Math.Max(1, totalUpdates), request.Schedule);
-        return schedule.IsOk ? new PruningSetup(schedule.ResultValue, request.Allocation, request.Scope)
+        return schedule.IsOk ? new PruningSetup(schedule.ResultValue, request.Allocation, request.Scope, request.Timing)
             : throw new ArgumentException(schedule.ErrorValue, "spec");
     }
 }

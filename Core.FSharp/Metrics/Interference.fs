@@ -32,6 +32,12 @@ module GradientInterference =
                         else Math.Clamp(dot gradients[i] gradients[j] / (norms[i] * norms[j]), -1.0, 1.0)))
             )
 
+    /// The mean absolute cosine over distinct pairs (i &lt; j): interference of either sign, which the signed
+    /// mean lets cancel; 0 for fewer than two gradients.
+    let meanAbsolutePairwise (cosines: float[][]) : float =
+        let pairs = [| for i in 0 .. cosines.Length - 1 do for j in i + 1 .. cosines.Length - 1 -> abs (cosines[i][j]) |]
+        if pairs.Length = 0 then 0.0 else Array.average pairs
+
     /// The mean cosine over distinct pairs (i &lt; j); 0 for fewer than two gradients.
     let meanPairwise (cosines: float[][]) : float =
         let pairs = [| for i in 0 .. cosines.Length - 1 do for j in i + 1 .. cosines.Length - 1 -> cosines[i][j] |]

@@ -27,21 +27,24 @@ module Normalization =
           ReferenceScore = Some reference
           Source = sprintf "random: mean return of %s uniformly random episodes on prunerl's %s; reference: %s" episodes env referenceSource }
 
-    let private minatar game randomScore =
+    let private minatar game randomScore reference =
         { Env = "minatar/" + game
           RandomScore = randomScore
-          ReferenceScore = None
+          ReferenceScore = Some reference
           Source =
-            "random: uniformly random policy over all 6 actions on the reference MinAtar (shared/envs.md); no published reference score, so random-only" }
+            sprintf "random: mean return of a uniformly random policy over all 6 actions (sticky actions 0.1, ramping), Young and Tian's MinAtar and prunerl's alike (the MinAtar tests re-measure it); reference: %s, the MinAtar DQN's training return after 5M frames as read from the learning curves in github.com/kenjyoung/MinAtar (README, img/learning_curves.gif; read off the figure, about +-0.5)" (show reference) }
 
     /// The built-in scales. Classic control: the random score is the mean return of a uniformly random
     /// policy measured on prunerl's own environments (seeded; a test re-measures it), the reference is
     /// Gymnasium's reward_threshold ("solved": CartPole-v1 475, Acrobot-v1 -100, MountainCar-v0 -110;
-    /// Pendulum-v1 registers none, -150 is the usual "good"). MinAtar: the random scores measured on the
-    /// reference implementation; random-only, as MinAtar publishes no reference scores. MuJoCo (SAC's
+    /// Pendulum-v1 registers none, -150 is the usual "good"). MinAtar: the random scores of a uniformly random
+    /// policy (the tests re-measure them on prunerl's games); the reference is the MinAtar DQN's training
+    /// return after 5M frames read off the learning curves the MinAtar authors publish (github.com/kenjyoung/MinAtar,
+    /// README, img/learning_curves.gif): Asterix 17, Breakout 10, Freeway 50, Seaquest 20.5, Space Invaders 43,
+    /// each about +-0.5 as read from a figure. MuJoCo (SAC's
     /// tasks): the random score measured the same way on prunerl's tasks (uniform actions in the box), the
-    /// reference SAC's return after 1M steps in public benchmark reports (shared/envs.md: HalfCheetah
-    /// 10,000, Hopper 3,000, Walker2d 4,000).
+    /// reference SAC's return after 1M steps (Haarnoja et al. 2018b, "Soft Actor-Critic Algorithms and
+    /// Applications", Figure 1, about: HalfCheetah 10,000, Hopper 3,000, Walker2d 4,000).
     let builtIn: ScoreScale list =
         [ classic "cartpole" 22.19 "100,000" 475.0 "Gymnasium's reward_threshold for CartPole-v1"
           classic "acrobot" -498.76 "10,000" -100.0 "Gymnasium's reward_threshold for Acrobot-v1"
@@ -50,11 +53,11 @@ module Normalization =
           classic "mujoco/halfcheetah" -281.42 "1,000" 10_000.0 "SAC's return after 1M steps in public benchmark reports"
           classic "mujoco/hopper" 18.82 "10,000" 3000.0 "SAC's return after 1M steps in public benchmark reports"
           classic "mujoco/walker2d" 2.70 "10,000" 4000.0 "SAC's return after 1M steps in public benchmark reports"
-          minatar "asterix" 0.52
-          minatar "breakout" 0.52
-          minatar "freeway" 0.11
-          minatar "seaquest" 0.10
-          minatar "space_invaders" 2.86 ]
+          minatar "asterix" 0.52 17.0
+          minatar "breakout" 0.52 10.0
+          minatar "freeway" 0.11 50.0
+          minatar "seaquest" 0.10 20.5
+          minatar "space_invaders" 2.86 43.0 ]
 
     /// The normalised score: (score - random) / (reference - random), or score - random on a
     /// random-only scale.
