@@ -18,7 +18,7 @@ type DemoArgs =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Sparsity _ -> "final sparsity in [0, 1) (default 0.9)."
+            | Sparsity _ -> "final sparsity in [0, 1) (default 0.95, the paper's)."
             | Total_Steps _ -> "training length in gradual updates (default 2500000, Dopamine DQN's 10M agent steps / 4)."
             | Device _ -> "torch device: cpu, cuda or auto (default auto)."
             | Seed _ -> "seed of the network's initial weights (default 0)."
@@ -55,8 +55,8 @@ type Command =
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
-            | Study _ -> "the main job: a small real study (dense vs pruned at two widths on CartPole and MinAtar Breakout, two seeds), then its report."
-            | Train _ -> "train one run: a DQN or Rainbow agent, pruned gradually on the paper's schedule (or dense), into a run folder."
+            | Study _ -> "the main job: a slice of the MinAtar width study (DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, two seeds, 50k steps), then its report."
+            | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Core.RunConfig.agents |> List.map fst |> String.concat ", ")
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
@@ -65,7 +65,7 @@ type Command =
             | Analyze _ -> "the paper's analysis figures over training (dormant neurons, srank, parameter norm, Q variance, gradient interference), dense vs pruned."
 
 let private demo (args: ParseResults<DemoArgs>) =
-    let sparsity = args.GetResult(DemoArgs.Sparsity, 0.9)
+    let sparsity = args.GetResult(DemoArgs.Sparsity, 0.95)
     let totalSteps = args.GetResult(Total_Steps, 2_500_000L)
     let request =
         match TorchRuntime.ParseDevice(args.GetResult(Device, "auto")) with

@@ -47,6 +47,7 @@ type ScheduleArgs =
     | Total_Steps of updates: int64
     | Distribution of distribution: DistributionKind
     | Erk_Power of power: float
+    | Layer_Schedule of name: string
     | Global
     | Layers of spec: string
     | Layers_File of path: string
@@ -59,7 +60,7 @@ type ScheduleArgs =
         member this.Usage =
             match this with
             | Schedule _ -> "gradual (default), constant or one-shot."
-            | Sparsity _ -> "final sparsity in [0, 1) (default 0.9)."
+            | Sparsity _ -> "final sparsity in [0, 1) (default 0.95, the paper's)."
             | Initial_Sparsity _ -> "gradual: sparsity when pruning starts (default 0)."
             | Ramp _ -> "gradual: polynomial (default), linear or cosine."
             | Power _ -> "gradual, polynomial ramp: its power (default 3, the paper's cubic)."
@@ -70,6 +71,7 @@ type ScheduleArgs =
             | Total_Steps _ -> "training length in gradient updates (default 2500000)."
             | Distribution _ -> "uniform (default) or erk per-layer targets."
             | Erk_Power _ -> "erk: the power of its layer factor, in (0, 2] (default 1)."
+            | Layer_Schedule _ -> "erk: scaled (default: every layer's final target times the schedule's fraction, as JaxPruner) or resolved (ERK solved again at each step's overall sparsity)."
             | Global -> "one magnitude ranking across all layers instead of per-layer targets."
             | Layers _ -> "the weight tensors, 'name:out,in[,kh,kw];...' (default: the Nature DQN's five)."
             | Layers_File _ -> "the weight tensors from a file: 'name:out,in[,kh,kw]' per line, # starts a comment."
@@ -137,7 +139,7 @@ let private checkApplicable (args: ParseResults<ScheduleArgs>) (kind: ScheduleKi
 let private buildSchedule (args: ParseResults<ScheduleArgs>) : Result<Schedule * int64, string> =
     let kind = args.GetResult(ScheduleArgs.Schedule, Gradual)
     let ramp = args.GetResult(ScheduleArgs.Ramp, Polynomial)
-    let sparsity = args.GetResult(ScheduleArgs.Sparsity, 0.9)
+    let sparsity = args.GetResult(ScheduleArgs.Sparsity, 0.95)
     let totalSteps = args.GetResult(ScheduleArgs.Total_Steps, 2_500_000L)
     Validate.result {
         do! checkApplicable args kind ramp
@@ -188,7 +190,12 @@ let private buildPlan (args: ParseResults<ScheduleArgs>) : Result<Plan * int64, 
                 | Uniform -> LayerWise Distribution.Uniform
                 | Erk -> LayerWise(Distribution.Erk(args.GetResult(ScheduleArgs.Erk_Power, 1.0)))
         let scope = { Sparsity.paperScope with KeepDense = args.GetResults ScheduleArgs.Keep_Dense |> List.map Named }
-        let! plan = Plan.create schedule allocation scope layers
+        let! timing =
+            match args.GetResult(ScheduleArgs.Layer_Schedule, "scaled") with
+            | "scaled" -> Ok ScaledFinal
+            | "resolved" -> Ok Resolved
+            | other -> Error(sprintf "layer_schedule must be scaled or resolved, got '%s'" other)
+        let! plan = Plan.createTimed timing schedule allocation scope layers
         return plan, total
     }
 
@@ -220,7 +227,11 @@ let private describe (plan: Plan) (total: int64) =
     let allocation =
         match plan.Allocation with
         | LayerWise Distribution.Uniform -> "uniform per layer"
-        | LayerWise(Distribution.Erk power) -> sprintf "ERK per layer (power %s)" (Validate.show power)
+        | LayerWise(Distribution.Erk power) ->
+            sprintf "ERK per layer (power %s), %s" (Validate.show power)
+                (match plan.Timing with
+                 | ScaledFinal -> "each layer's final target scaled by the schedule (JaxPruner)"
+                 | Resolved -> "solved again at each step")
         | Global -> "global magnitude"
     sprintf "%s; %s; %d training steps" schedule allocation total
 

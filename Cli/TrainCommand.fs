@@ -82,6 +82,8 @@ type TrainArgs =
     | Alpha_Learning_Rate of rate: float
     | Initial_Alpha of alpha: float
     | Target_Entropy of per_dimension: float
+    | Reward_Scale of scale: float
+    | Kernel_L2 of lambda: float
     | Dataset of file: string
     | Conservative_Weight of alpha: float
     | Record_Dataset of enabled: bool
@@ -234,7 +236,9 @@ let networkSpec (c: RunConfig) =
         | NetworkKind.Nature -> TorsoKind.Nature
         | NetworkKind.Impala -> TorsoKind.Impala
     let hidden = if c.Agent = AgentKind.Sac then [| 256; 256 |] else [| 128; 128 |]
-    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then hidden else null), Scope = c.WidthScope, Init = c.Init)
+    // The init field is the DQN family's; SAC's networks start as its preset's code base starts them.
+    let init = if c.Agent = AgentKind.Sac then (if c.Preset = PresetKind.RigL then Initialization.XavierUniform else Initialization.TorchDefault) else c.Init
+    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then hidden else null), Scope = c.WidthScope, Init = init)
 
 /// The pruning a run asks for (of every network it trains); null for a dense run.
 let private pruningRequest (c: RunConfig) : PruningRequest | null =
@@ -415,6 +419,13 @@ type private Interruption(status: StatusFile) =
 /// The torch threads a run trains with unless told (TorchThreads: OMP_NUM_THREADS, else by the network's size).
 let defaultThreads (c: RunConfig) : int = TorchThreads.For(TorchThreads.ParameterCount(c.Env, networkSpec c))
 
+/// The final analysis' matrix of cosines between per-sample gradients (the paper's Figure 14) as
+/// interference.csv in the run's folder: a header "step,i,j,cosine", then one line per pair.
+let private writeInterference (run: string) (analysis: Prunerl.Agents.Analysis.AnalysisRecord) =
+    let text = Text.StringBuilder("step,i,j,cosine\n")
+    analysis.Cosines |> Array.iteri (fun i row -> row |> Array.iteri (fun j c -> text.AppendFormat(Globalization.CultureInfo.InvariantCulture, "{0},{1},{2},{3:R}\n", analysis.Step, i, j, c) |> ignore))
+    Files.writeAtomically (IO.Path.Combine(run, "interference.csv")) (Text.Encoding.UTF8.GetBytes(text.ToString()))
+
 /// Trains the planned run: config.json and status.json first, metrics and checkpoints as it goes, the
 /// final status last. A resumed run continues from its checkpoint, or starts over when it has none. The
 /// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
@@ -460,6 +471,9 @@ let execute (p: Plan) : int =
         let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device)
         let result = display.Run(fun () -> train p.Config hooks)
         status.Settle(RunFolder.Finished, None)
+        match p.Out, result.Analyses |> Seq.tryLast with
+        | Some run, Some last when not (isNull last.Cosines) -> writeInterference run last
+        | _ -> ()
         printNetwork result clock.Elapsed.TotalSeconds
         0
     with

@@ -421,7 +421,11 @@ type SacConfig =
       /// The entropy temperature alpha at the start.
       InitialAlpha: float
       /// The target entropy per action dimension: the target is this times |A| (-1: the paper's -|A|).
-      TargetEntropyPerDimension: float }
+      TargetEntropyPerDimension: float
+      /// Rewards are multiplied by this before they enter the critics' targets.
+      RewardScale: float
+      /// The L2 term lambda * sum w^2 over the actor's and critics' kernels in their losses (0: none).
+      KernelL2: float }
 
 /// Presets and validation of SAC configurations.
 [<RequireQualifiedAccess>]
@@ -443,7 +447,22 @@ module SacConfig =
           CriticLearningRate = 3e-4
           AlphaLearningRate = 3e-4
           InitialAlpha = 1.0
-          TargetEntropyPerDimension = -1.0 }
+          TargetEntropyPerDimension = -1.0
+          RewardScale = 1.0
+          KernelL2 = 0.0 }
+
+    /// SAC as the pruning paper ran it, on google-research/rigl's rl/tfagents SAC (Obando-Ceron et al. 2024,
+    /// sec. 4 and Appendix A): rewards scaled by 0.1 (sac_train_eval.py's reward_scale_factor), an L2 term of 1e-4
+    /// on the kernels (the dense configs' weight_decay, applied as Keras's L2 kernel regulariser), the target
+    /// entropy TF-Agents' default -|A| / 2, 1000 initial collect steps (the configs' initial_collect_steps), and
+    /// Haarnoja et al.'s lr 3e-4, batch 256, tau 0.005, gamma 0.99 (the code's defaults). The paper widens the
+    /// 256-256 networks 5 times on MuJoCo (the run's width).
+    let rigl =
+        { haarnoja with
+            MinReplay = 1000L
+            TargetEntropyPerDimension = -0.5
+            RewardScale = 0.1
+            KernelL2 = 1e-4 }
 
     /// Pendulum-v1 in a few thousand steps (after the RL Baselines3 Zoo's tuned SAC for Pendulum:
     /// learning rate 1e-3 for all three): the paper's settings with lr 1e-3 and a 1000-step warm-up.
@@ -475,6 +494,10 @@ module SacConfig =
             do! positive "critic_learning_rate" c.CriticLearningRate |> Result.map ignore
             do! positive "alpha_learning_rate" c.AlphaLearningRate |> Result.map ignore
             do! positive "initial_alpha" c.InitialAlpha |> Result.map ignore
+            do! positive "reward_scale" c.RewardScale |> Result.map ignore
+            do!
+                if Double.IsFinite c.KernelL2 && c.KernelL2 >= 0.0 && c.KernelL2 < 1.0 then Ok()
+                else Error(sprintf "kernel_l2 must be in [0, 1), got %s" (show c.KernelL2))
             do!
                 if Double.IsFinite c.TargetEntropyPerDimension then Ok()
                 else Error(sprintf "target_entropy (per action dimension) must be a finite number, got %s" (show c.TargetEntropyPerDimension))

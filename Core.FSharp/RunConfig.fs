@@ -52,6 +52,9 @@ type PresetKind =
     | Zoo
     /// Soft actor-critic as Haarnoja et al. (2018b) set it (SacConfig.haarnoja).
     | Haarnoja
+    /// Soft actor-critic as the pruning paper ran it, on google-research/rigl's rl/tfagents (SacConfig.rigl),
+    /// width 5 on MuJoCo; Xavier-uniform (Keras's glorot_uniform) kernels and zero biases.
+    | RigL
 
 /// Which layers the width multiplier scales.
 [<RequireQualifiedAccess>]
@@ -287,7 +290,7 @@ module RunConfig =
     /// The baselines by name.
     let baselines = [ "none", BaselineKind.NoBaseline; "reset", BaselineKind.Reset; "redo", BaselineKind.Redo; "wd", BaselineKind.WeightDecay; "l2", BaselineKind.L2 ]
     /// The presets by name.
-    let presets = [ "dopamine", PresetKind.Dopamine; "minatar-reference", PresetKind.MinAtarReference; "zoo", PresetKind.Zoo; "haarnoja", PresetKind.Haarnoja ]
+    let presets = [ "dopamine", PresetKind.Dopamine; "minatar-reference", PresetKind.MinAtarReference; "zoo", PresetKind.Zoo; "haarnoja", PresetKind.Haarnoja; "rigl", PresetKind.RigL ]
     /// The width scopes by name.
     let widthScopes = [ "conv", WidthScope.Conv; "all", WidthScope.All ]
     /// The initialisations by name.
@@ -368,7 +371,7 @@ module RunConfig =
               match v with
               | Text s -> Ok { c with Env = s }
               | other -> Error(sprintf "env must be an environment id, got %s" (describe other)))
-          choiceField "preset" "whose defaults: dopamine (Dopamine's gin files; MinAtar's default), minatar-reference (MinAtar's examples/dqn.py), zoo (tuned for CartPole or Pendulum), haarnoja (SAC)" presets (fun c -> c.Preset) (fun c x -> { c with Preset = x })
+          choiceField "preset" "whose defaults: dopamine (Dopamine's gin files; MinAtar's default), minatar-reference (MinAtar's examples/dqn.py), zoo (tuned for CartPole or Pendulum), haarnoja (Haarnoja et al.'s SAC), rigl (SAC as the paper ran it; MuJoCo's default)" presets (fun c -> c.Preset) (fun c x -> { c with Preset = x })
           choiceField "network" "mlp, minatar, nature or impala" networks (fun c -> c.Network) (fun c x -> { c with Network = x })
           numberField "width" "width multiplier of the layers in width_scope" (fun c -> c.Width) (fun c x -> { c with Width = x })
           choiceField "width_scope" "layers the width scales: conv (the paper's: convolutions, and an MLP's hidden layers) or all (the dense layer after convolutions too, as labs/redo)" widthScopes (fun c -> c.WidthScope) (fun c x -> { c with WidthScope = x })
@@ -450,7 +453,9 @@ module RunConfig =
           numberField "critic_learning_rate" "SAC: Adam's learning rate for both critics" (_.Sac.CriticLearningRate) (fun c x -> { c with Sac.CriticLearningRate = x })
           numberField "alpha_learning_rate" "SAC: Adam's learning rate for the entropy temperature" (_.Sac.AlphaLearningRate) (fun c x -> { c with Sac.AlphaLearningRate = x })
           numberField "initial_alpha" "SAC: the entropy temperature at the start" (_.Sac.InitialAlpha) (fun c x -> { c with Sac.InitialAlpha = x })
-          numberField "target_entropy" "SAC: target entropy per action dimension (-1: the paper's -|A|)" (_.Sac.TargetEntropyPerDimension) (fun c x -> { c with Sac.TargetEntropyPerDimension = x })
+          numberField "target_entropy" "SAC: target entropy per action dimension (-1: Haarnoja et al.'s -|A|; -0.5: TF-Agents' -|A|/2, the rigl preset's)" (_.Sac.TargetEntropyPerDimension) (fun c x -> { c with Sac.TargetEntropyPerDimension = x })
+          numberField "reward_scale" "SAC: rewards are multiplied by this in the critics' targets (rigl preset 0.1)" (_.Sac.RewardScale) (fun c x -> { c with Sac.RewardScale = x })
+          numberField "kernel_l2" "SAC: L2 term lambda * sum w^2 over the actor's and critics' kernels (rigl preset 1e-4)" (_.Sac.KernelL2) (fun c x -> { c with Sac.KernelL2 = x })
           knob "dataset" "offline agents: the dataset file to learn from (a run's dataset.prlds)"
               (fun c -> match c.Dataset with Some path -> Text path | None -> Empty)
               (fun v c ->
@@ -482,7 +487,7 @@ module RunConfig =
     let appliesTo (agent: AgentKind) (name: string) : bool =
         let sac = agent = AgentKind.Sac
         match name with
-        | "tau" | "actor_learning_rate" | "critic_learning_rate" | "alpha_learning_rate" | "initial_alpha" | "target_entropy" -> sac
+        | "tau" | "actor_learning_rate" | "critic_learning_rate" | "alpha_learning_rate" | "initial_alpha" | "target_entropy" | "reward_scale" | "kernel_l2" -> sac
         | "dataset" | "conservative_weight" -> isOffline agent
         | "epsilon_train" | "epsilon_decay_steps" | "record_dataset" -> not sac && not (isOffline agent)
         | "replay_ratio" | "replay_capacity" | "min_replay" -> not (isOffline agent)
@@ -506,16 +511,16 @@ module RunConfig =
         match agent with
         | AgentKind.Der
         | AgentKind.Drq -> PresetKind.Dopamine
-        | AgentKind.Sac -> if env = "pendulum" then PresetKind.Zoo else PresetKind.Haarnoja
+        | AgentKind.Sac -> if env = "pendulum" then PresetKind.Zoo else PresetKind.RigL
         | _ -> if isMinAtar env then PresetKind.Dopamine else PresetKind.Zoo
 
     /// The presets an agent can take on an environment: the DQN family's dopamine and minatar-reference on
-    /// MinAtar, zoo on classic control; DER and DrQ(eps) dopamine; SAC haarnoja everywhere and zoo on Pendulum.
+    /// MinAtar, zoo on classic control; DER and DrQ(eps) dopamine; SAC haarnoja and rigl everywhere and zoo on Pendulum.
     let presetsFor (env: string) (agent: AgentKind) : PresetKind list =
         match agent with
         | AgentKind.Der
         | AgentKind.Drq -> [ PresetKind.Dopamine ]
-        | AgentKind.Sac -> if env = "pendulum" then [ PresetKind.Zoo; PresetKind.Haarnoja ] else [ PresetKind.Haarnoja ]
+        | AgentKind.Sac -> if env = "pendulum" then [ PresetKind.Zoo; PresetKind.Haarnoja; PresetKind.RigL ] else [ PresetKind.RigL; PresetKind.Haarnoja ]
         | _ -> if isMinAtar env then [ PresetKind.Dopamine; PresetKind.MinAtarReference ] else [ PresetKind.Zoo ]
 
     /// The gradient updates between a baseline's applications unless a run says: Reset of the last layer
@@ -552,8 +557,9 @@ module RunConfig =
     /// the 100k-interaction budget on MinAtar: 100k steps, evaluations and analyses every 10k (Dopamine's
     /// 10 iterations of 10k steps), checkpoints every 10k, a replay memory of 100k (holding every step,
     /// as the gin's 1M stands for unbounded memory) and the random shift's padding scaled to 10x10 frames
-    /// (1 pixel; AgentConfig.proportionalShiftPadding). On classic control they keep its run lengths and
-    /// DER's support is [-100, 100]; DrQ's augmentation needs image observations there (validate says so).
+    /// (1 pixel; AgentConfig.proportionalShiftPadding). DER's support is [-100, 100] (the MinAtar Rainbow
+    /// gin's; DER.gin's [-10, 10] is for Atari's clipped rewards). On classic control they keep its run
+    /// lengths; DrQ's augmentation needs image observations there (validate says so).
     /// Offline (a step is a gradient update): with the dopamine preset (MinAtar), the paper's Table 3
     /// (AgentConfig.paperCql, AgentConfig.paperCqlC51 on Rainbow's support), both with CQL coefficient 0.1
     /// (ConservativeWeight.paper). With the others (AgentConfig.offlineClock of the family's DQN): CQL with
@@ -571,7 +577,9 @@ module RunConfig =
             | PresetKind.Dopamine when minatar -> AgentConfig.dopamineMinatarDqn
             | PresetKind.MinAtarReference -> AgentConfig.minatarDqn
             | _ -> if minatar then AgentConfig.dopamineMinatarDqn else AgentConfig.cartpoleDqn
-        let support = if minatar then 10.0 else 100.0
+        // C51's support: [-100, 100] everywhere here, as Dopamine's MinAtar Rainbow gin (vmax = 100.): MinAtar's
+        // and classic control's unclipped discounted returns exceed Atari's [-10, 10] (made for clipped rewards).
+        let support = 100.0
         let c51 = { dqn with Atoms = 51; VMin = -support; VMax = support }
         let rainbow =
             if minatar && preset = PresetKind.Dopamine then AgentConfig.dopamineMinatarRainbow
@@ -603,9 +611,9 @@ module RunConfig =
           Env = env
           Preset = preset
           Network = if minatar && not sac then NetworkKind.MinAtar else NetworkKind.Mlp
-          Width = if minatar || sac then 1.0 else 2.0
+          Width = if preset = PresetKind.RigL && not pendulum then 5.0 elif minatar || sac then 1.0 else 2.0
           WidthScope = WidthScope.Conv
-          Init = if preset = PresetKind.Dopamine then Initialization.XavierUniform else Initialization.TorchDefault
+          Init = if preset = PresetKind.Dopamine || preset = PresetKind.RigL then Initialization.XavierUniform else Initialization.TorchDefault
           Sparsity = 0.95
           Ramp = RampKind.Polynomial
           Power = 3.0
@@ -633,7 +641,11 @@ module RunConfig =
           CheckpointEvery = if (minatar && not budget) || (sac && not pendulum) then 50_000L else 10_000L
           StopAt = None
           Hyperparameters = hyperparameters
-          Sac = if pendulum && preset = PresetKind.Zoo then SacConfig.pendulum else SacConfig.haarnoja
+          Sac =
+            match preset with
+            | PresetKind.Zoo -> SacConfig.pendulum
+            | PresetKind.RigL -> SacConfig.rigl
+            | _ -> SacConfig.haarnoja
           Dataset = None
           ConservativeWeight = if preset = PresetKind.Dopamine || agent = AgentKind.CqlC51 then ConservativeWeight.paper else ConservativeWeight.dqn
           RecordDataset = false }

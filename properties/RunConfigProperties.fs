@@ -291,7 +291,7 @@ let tests =
                 let pruned = { run with Sparsity = 0.5 }
                 match resolveWith pruned "baseline" (Text baseline) with
                 | Ok _ -> failtest "accepted"
-                | Error e -> Expect.stringStarts e "baseline must be none for a pruned network" "names the field")
+                | Error e -> Expect.stringStarts e "baseline must be none, wd or l2 for a pruned network" "names the field")
 
         testPropertyWithConfig config "augmentation of vector observations is refused, naming the environment" <|
             Prop.forAll (arb onlineDqnRun) (fun run ->

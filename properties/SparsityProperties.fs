@@ -119,7 +119,9 @@ let tests =
                         | Keep k, Keep kf ->
                             let n = layer.Parameter.Size
                             let fraction = if final = 0.0 then 0.0 else step.Sparsity / final
-                            let expected = if fraction >= 1.0 then kf else Sparsity.keptCount ((1.0 - float kf / float n) * fraction) n
+                            // Uniform's final target is s_f itself, so s_f * s(t) / s_f = s(t); ERK's is the final count's sparsity.
+                            let layerFinal = match distribution with Uniform -> final | Erk _ -> 1.0 - float kf / float n
+                            let expected = if fraction >= 1.0 then kf else Sparsity.keptCount (layerFinal * fraction) n
                             Expect.equal k expected (sprintf "%s at step %d" layer.Parameter.Name step.Step)
                         | now, last -> Expect.equal now last (sprintf "%s keeps its kind of target" layer.Parameter.Name))
 

@@ -8,6 +8,7 @@ let all =
         SparsityTests.tests
         MetricTests.tests
         AgentConfigTests.tests
+        ProtocolTests.tests
         TorchTests.tests
         TrainingTests.tests
         NetworkTests.tests

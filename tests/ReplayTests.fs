@@ -226,7 +226,7 @@ let tests =
         }
 
         test "prioritized: stratified draws and weights on a hand-built case; new transitions get the largest priority" {
-            let memory = PrioritizedReplayBuffer(options 10 1 1 0.9, alpha = 1.0, beta = 0.5)
+            let memory = PrioritizedReplayBuffer(options 10 1 1 0.9, alpha = 1.0, beta = 0.5, stratified = true)
             addOne memory [ 0f, 0f, Continues; 1f, 0f, Continues; 2f, 0f, Continues ]
             // Priority 1 each: the two segments [0, 1) and [1, 2) land on 0 and 1.
             let batch = draw memory 2 1UL

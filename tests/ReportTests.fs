@@ -364,7 +364,7 @@ let tests =
                 Expect.equal improvement.Length 3 "pruned on each env, ReDo on cartpole")
         }
 
-        test "built-in normalisation: classic control against Gymnasium's thresholds, MinAtar random-only" {
+        test "built-in normalisation: classic control against Gymnasium's thresholds, MinAtar against its DQN; a random-only task is never pooled" {
             let runs =
                 [ scoring "a" "cartpole" "dense" 1.0 1 200.0
                   scoring "b" "minatar/breakout" "dense" 1.0 1 12.0 ]
@@ -373,8 +373,20 @@ let tests =
                 Expect.equal r.ExitCode 0 (describe r)
                 let rows = records (Path.Combine(results, "report", "scores.csv"))
                 Expect.floatClose Accuracy.veryHigh (number rows[0].["normalised_score"]) ((200.0 - 22.19) / (475.0 - 22.19)) "cartpole"
-                Expect.floatClose Accuracy.veryHigh (number rows[1].["normalised_score"]) (12.0 - 0.52) "breakout above random"
-                Expect.stringContains r.Output "score - 0.52 (random-only)" "labelled")
+                Expect.floatClose Accuracy.veryHigh (number rows[1].["normalised_score"]) ((12.0 - 0.52) / (10.0 - 0.52)) "breakout on the MinAtar DQN's 10"
+                Expect.stringContains r.Output "(score - 0.52) / (10 - 0.52)" "the scale is shown"
+                let pooled = records (Path.Combine(results, "report", "aggregates.csv"))
+                Expect.equal pooled[0].["tasks"] "2" "both tasks pooled"
+                // Breakout made random-only: reported on its own, never in the aggregates.
+                let scores = Path.Combine(results, "scores.csv")
+                File.WriteAllText(scores, "env,random,reference\nminatar/breakout,0.52,\n")
+                let alone = prunerl [ "report"; results; "--reps"; reps; "--scores"; scores; "--out"; Path.Combine(results, "alone") ]
+                Expect.equal alone.ExitCode 0 (describe alone)
+                let aloneRows = records (Path.Combine(results, "alone", "aggregates.csv"))
+                Expect.equal aloneRows[0].["tasks"] "1" "cartpole alone in the aggregates"
+                Expect.stringContains alone.Output "Not pooled: minatar/breakout has no reference score" "one line says so"
+                Expect.stringContains alone.Output "### minatar/breakout" "its own per-task table"
+                Expect.isTrue (File.Exists(Path.Combine(results, "alone", "learning_curves_minatar-breakout.png"))) "and its curves")
         }
 
         test "the built-in random scores of classic control and MuJoCo are what a uniformly random policy scores here" {

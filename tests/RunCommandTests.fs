@@ -53,7 +53,7 @@ let private badTrainInput: (string * string list * string) list =
       "replay ratio", [ "--replay-ratio"; "0.3" ], "replay_ratio must be a whole number of updates per step (1, 2, 4, ...) or 1/k"
       "network for frames", [ "--network"; "minatar" ], "network minatar needs [channels, height, width] observations, env cartpole gives [4]"
       "frames too small", [ "--env"; "minatar/breakout"; "--network"; "nature" ], "network nature needs frames of at least 36x36"
-      "baseline on a pruned network", [ "--baseline"; "redo" ], "baseline must be none for a pruned network"
+      "baseline on a pruned network", [ "--baseline"; "redo" ], "baseline must be none, wd or l2 for a pruned network"
       "unknown device", [ "--device"; "tpu" ], "device must be one of auto, cpu, cuda, got 'tpu'"
       "unknown distribution", [ "--distribution"; "random" ], "distribution must be one of uniform, erk, got 'random'"
       "unknown schedule", [ "--schedule"; "step" ], "schedule must be one of polynomial, cosine, got 'step'"
@@ -301,7 +301,7 @@ let tests =
                       [ "--set"; "widht=2" ], "set: unknown field 'widht'"
                       [ "--set"; "width" ], "set must be field=value"
                       [ "--env"; "cartpole,pong" ], "env must be one of"
-                      [ "--baseline"; "none,redo" ], "baseline must be none for a pruned network"
+                      [ "--baseline"; "none,redo" ], "baseline must be none, wd or l2 for a pruned network"
                       [ "--workers"; "0" ], "workers must be >= 1, got 0" ] do
                     prunerl ([ "sweep"; "--out"; results ] @ args) |> expectOneLineError words
                 prunerl [ "sweep"; "--width"; "1" ] |> expectOneLineError "out is required"

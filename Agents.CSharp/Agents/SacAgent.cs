@@ -56,7 +56,9 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     /// <summary>The constants of the update's ops (<see cref="OwnedScalars"/>): the alpha of additions, the
     /// critic loss's 1/2, the target entropy, and the smoothing's 1 - tau and tau.</summary>
     private readonly OwnedScalars scalars = new();
-    private readonly Scalar one, half, targetEntropy, targetKeep, tau;
+    private readonly Scalar one, half, targetEntropy, targetKeep, tau, rewardScale;
+    /// <summary>The kernel L2 term's gradient per weight over the weight (2 lambda on kernels, 0 elsewhere), per network; null without it.</summary>
+    private readonly Tensor? actorL2, criticL2;
 
     /// <summary>An agent whose networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
     public SacAgent(SacConfig config, NetworkSpec network, int observationSize, BoxSpace actionSpace, PruningSetup? pruning, long seed, Device? device = null)
@@ -102,6 +104,12 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         noise = new EnvRandom(EnvRandom.Derive((ulong)seed, 12));
         (one, half, targetEntropy) = (scalars.Of(1), scalars.Of(0.5), scalars.Of(TargetEntropy));
         (targetKeep, tau) = (scalars.Of(1 - this.config.Tau), scalars.Of(this.config.Tau));
+        rewardScale = scalars.Of(this.config.RewardScale);
+        if (this.config.KernelL2 > 0)
+        {
+            actorL2 = KernelScale(actorParameters, this.config.KernelL2);
+            criticL2 = KernelScale(criticParameters, this.config.KernelL2);
+        }
         using (no_grad()) targetParameters.Values.copy_(criticParameters.Values);
     }
 
@@ -185,12 +193,13 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         {
             var (nextActions, nextLogProbabilities) = actor.Sample(next, Noise(b));
             var (target1, target2) = targetCritic.forward(next, nextActions);
-            targets = returns.add(discounts * (minimum(target1, target2) - alpha * nextLogProbabilities), one);
+            targets = returns.mul(rewardScale).add(discounts * (minimum(target1, target2) - alpha * nextLogProbabilities), one);
         }
         var (q1, q2) = critic.forward(observations, actions);
         var criticLoss = nn.functional.mse_loss(q1, targets).add(nn.functional.mse_loss(q2, targets), one).mul(half);
         criticOptimizer.ZeroGrad();
         criticLoss.backward();
+        AddKernelL2(criticParameters, criticL2);
         criticOptimizer.Step(criticPruner?.StepMask);
 
         // The critics' fresh values; their gradients from this backward are discarded by the next critic update's ZeroGrad.
@@ -198,12 +207,31 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         var actorLoss = (alpha * logProbabilities - minimum(p1, p2)).mean();
         actorOptimizer.ZeroGrad();
         actorLoss.backward();
+        AddKernelL2(actorParameters, actorL2);
         actorOptimizer.Step(actorPruner?.StepMask);
 
         SmoothTargets();
         Updates++;
         Devices.ReadFloats(readout, criticLoss, actorLoss, temperatureLoss, alpha, -logProbabilities.mean());
         return new SacLosses(readout[0], readout[1], readout[2], readout[3], readout[4]);
+    }
+
+    /// <summary>2 lambda at the kernels' entries of a flat buffer (weights of two or more dimensions), 0 elsewhere.</summary>
+    private static Tensor KernelScale(FlatParameters parameters, double lambda)
+    {
+        var scale = zeros_like(parameters.Values).DetachFromDisposeScope();
+        using var fill = new OwnedScalars();
+        var twice = fill.Of(2 * lambda);
+        foreach (var slice in parameters.Slices.Where(s => s.Shape.Length >= 2)) scale.narrow(0, slice.Offset, slice.Length).fill_(twice);
+        return scale;
+    }
+
+    /// <summary>The kernel L2 term's gradient 2 lambda w added to the gradients (Keras's L2 kernel regulariser, as rigl's SAC).</summary>
+    private void AddKernelL2(FlatParameters parameters, Tensor? scale)
+    {
+        if (scale is null) return;
+        using var _ = no_grad();
+        parameters.Gradients.addcmul_(parameters.Values, scale, one);
     }
 
     /// <summary>target = tau * critic + (1 - tau) * target (Polyak averaging), then the critics' masks.</summary>
@@ -268,6 +296,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     public void Dispose()
     {
         actorPruner?.Dispose();
+        actorL2?.Dispose();
+        criticL2?.Dispose();
         criticPruner?.Dispose();
         actorOptimizer.Dispose();
         criticOptimizer.Dispose();

@@ -25,6 +25,10 @@ public sealed record AnalysisRecord(
     double QNorm = 0,
     double GradientInterferenceAbs = 0)
 {
+    /// <summary>The matrix of cosines between the batch's per-sample gradients (the paper's Figure 14), for the
+    /// analyses measured in this process; null for those read back from a checkpoint.</summary>
+    public double[][]? Cosines { get; init; }
+
     /// <summary>The paper's tau for dormant neurons in value-based agents (ReDo uses 0.025 for DQN; 0.1 is also common).</summary>
     public const double DefaultTau = 0.025;
 
@@ -54,6 +58,6 @@ public sealed record AnalysisRecord(
             NetworkAnalysis.ParameterNorm(network), mean, variance,
             Prunerl.Core.Metrics.GradientInterference.meanPairwise(cosines), nonZero,
             targetVariance, NetworkAnalysis.QNorm(network, dormantBatch),
-            Prunerl.Core.Metrics.GradientInterference.meanAbsolutePairwise(cosines));
+            Prunerl.Core.Metrics.GradientInterference.meanAbsolutePairwise(cosines)) { Cosines = cosines };
     }
 }

@@ -79,12 +79,13 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         torso = MakeTorso(spec, observationShape);
         head = spec.DenseLayers.Make(torso.Features, actions * spec.Atoms);
         value = spec.Dueling ? spec.DenseLayers.Make(torso.Features, spec.Atoms) : null;
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this);
         // Held by the network: never freed by a dispose scope active while it is built.
         support = (spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1)).DetachFromDisposeScope();
         register_buffer(nameof(support), support);
         one = scalars.Of(1);
         RegisterComponents();
+        // After registration: modules() finds the layers only once they are registered.
+        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this);
         if (device is not null) this.to(device);
     }
 
