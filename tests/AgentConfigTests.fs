@@ -80,7 +80,7 @@ let tests =
             for agent, preset in [ AgentKind.Der, AgentConfig.der; AgentKind.Drq, AgentConfig.drqEpsilon ] do
                 let run = RunConfig.defaults "minatar/breakout" agent
                 Expect.equal (run.Steps, run.EvalEvery, run.CheckpointEvery, run.Network) (100_000L, 10_000L, 10_000L, NetworkKind.MinAtar) "the 100k budget"
-                Expect.equal run.Hyperparameters { preset with ReplayCapacity = 100_000; ShiftPadding = 1 } "the preset, every step kept, 1-pixel shifts"
+                Expect.equal run.Hyperparameters { preset with ReplayCapacity = 100_000; ShiftPadding = 1; VMin = -100.0; VMax = 100.0 } "the preset, every step kept, 1-pixel shifts, MinAtar's C51 support"
                 Expect.equal (RunConfig.agents |> List.find (snd >> (=) agent) |> fst) (if agent = AgentKind.Der then "der" else "drq") "its name"
             Expect.equal (RunConfig.defaults "minatar/breakout" AgentKind.Dqn).Steps 1_000_000L "DQN keeps its 1M steps"
         }

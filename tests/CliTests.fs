@@ -25,17 +25,17 @@ let expectOneLineError (words: string) (r: ProcessResult) =
 
 let tests =
     testList "prunerl command line" [
-        test "demo prints the schedule and prunes each weight matrix to 90%, biases dense" {
+        test "demo prints the schedule and prunes each weight matrix to 95% (the paper's level), biases dense" {
             let r = prunerl [ "demo" ]
             Expect.equal r.ExitCode 0 (describe r)
             Expect.stringContains r.Output "from update 500000 to 2000000 of 2500000" "the paper's 20%-80% window"
             let row name =
                 r.Output.Split('\n') |> Array.tryFind (fun l -> l.TrimStart().StartsWith(name + " ")) |> Option.defaultWith (fun () -> failtestf "no row %s in\n%s" name r.Output)
             let sparsityOf name = row name |> fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> Array.last |> float
-            Expect.floatClose Accuracy.medium (sparsityOf "torso.layers.1.weight") 0.9 "hidden weights at 90%"
-            Expect.isTrue (abs (sparsityOf "torso.layers.0.weight" - 0.9) < 0.01) "input weights near 90% (102 of 1024 kept)"
+            Expect.floatClose Accuracy.medium (sparsityOf "torso.layers.1.weight") 0.95 "hidden weights at 95%"
+            Expect.isTrue (abs (sparsityOf "torso.layers.0.weight" - 0.95) < 0.01) "input weights near 95% (51 of 1024 kept)"
             Expect.equal (sparsityOf "torso.layers.0.bias") 0.0 "biases dense"
-            Expect.stringContains (row "2000000") "0.9000" "the final milestone is measured at 90%"
+            Expect.stringContains (row "2000000") "0.9500" "the final milestone is measured at 95%"
         }
 
         test "bad values and flags are one-line errors with exit code 2" {

@@ -200,6 +200,12 @@ let tests =
             Expect.equal (Report.metricOf ScoreSource.Training, Report.metricOf ScoreSource.Evaluation) ("train/episode_return", "eval/return") "the metrics"
         }
 
+        test "reports name the regularisers' runs: WD and L2, pruned+WD and pruned+L2 beside dense and pruned" {
+            let kind baseline sparsity = Report.kind (Map.ofList [ "baseline", baseline; "sparsity", sparsity ])
+            Expect.equal [ kind "wd" "0"; kind "l2" "0"; kind "wd" "0.95"; kind "l2" "0.95"; kind "none" "0.95"; kind "redo" "0" ]
+                [ "WD"; "L2"; "pruned+WD"; "pruned+L2"; "pruned"; "ReDo" ] "kinds"
+        }
+
         test "gradient interference's magnitude: the mean |cosine| over pairs, beside the signed mean" {
             let c = [| [| 1.0; 0.5; -0.5 |]; [| 0.5; 1.0; -0.25 |]; [| -0.5; -0.25; 1.0 |] |]
             Expect.floatClose Accuracy.veryHigh (GradientInterference.meanPairwise c) ((0.5 - 0.5 - 0.25) / 3.0) "signed"

@@ -389,6 +389,26 @@ let tests =
                 Expect.isTrue (File.Exists(Path.Combine(results, "alone", "learning_curves_minatar-breakout.png"))) "and its curves")
         }
 
+        test "--score training scores a run on its training episodes in the last 10%; auto keeps evaluations for runs not on Dopamine's preset" {
+            let runs = [ scoring "a" "cartpole" "dense" 1.0 1 200.0; scoring "b" "cartpole" "pruned" 1.0 1 100.0 ]
+            withFixture runs (fun results _ ->
+                // Episodes ending at 100, 960 and 990 of 1000 steps: the last 10% holds the last two.
+                for run, late in [ "a", [ 30.0; 50.0 ]; "b", [ 10.0; 20.0 ] ] do
+                    let lines = [ "100,train/episode_return,0" ] @ (List.zip [ 960; 990 ] late |> List.map (fun (step, r) -> sprintf "%d,train/episode_return,%g" step r))
+                    File.AppendAllText(Path.Combine(results, run, "metrics.csv"), String.Join("\n", lines) + "\n")
+                let auto = prunerl [ "report"; results; "--reps"; reps ]
+                Expect.equal auto.ExitCode 0 (describe auto)
+                Expect.stringContains auto.Output "Scores are **evaluation returns**" "auto: evaluations without the dopamine preset"
+                let training = prunerl [ "report"; results; "--reps"; reps; "--score"; "training"; "--out"; Path.Combine(results, "training") ]
+                Expect.equal training.ExitCode 0 (describe training)
+                Expect.stringContains training.Output "Scores are **training returns**" "report.md says which"
+                let rows = records (Path.Combine(results, "training", "scores.csv"))
+                Expect.equal (rows |> Array.map (fun row -> number row["raw_score"])) [| 40.0; 15.0 |] "(30 + 50) / 2 and (10 + 20) / 2"
+                let bad = prunerl [ "report"; results; "--score"; "greedy" ]
+                Expect.equal bad.ExitCode 2 "a one-line refusal"
+                Expect.stringContains bad.All "score must be training, evaluation or auto, got 'greedy'" "naming what is allowed")
+        }
+
         test "the built-in random scores of classic control and MuJoCo are what a uniformly random policy scores here" {
             // Re-measured with other seeds than the table's: within 4 standard errors (MountainCar and HalfCheetah never end early).
             for id, episodes in [ "cartpole", 20_000; "acrobot", 2_000; "mountaincar", 500; "pendulum", 2_000
