@@ -44,7 +44,7 @@ type TrainArgs =
     | Weight_Decay of lambda: float
     | Reset_Layers of count: int
     | Steps of count: int64
-    | Replay_Ratio of ratio: float
+    | Replay_Ratio of ratio: string
     | Seed of seed: int64
     | Device of name: string
     | Eval_Every of steps: int64

@@ -162,6 +162,35 @@ let tests =
                 Expect.stringContains r.Output "evaluations: 100 (every 10000 steps, 10 episodes each)" "evaluations")
         }
 
+        test "a replay ratio written 1/4, as the help documents it, is 0.25 on the command line, in a config file and in sweep axes" {
+            withFolder "ratio" (fun folder ->
+                let flag = prunerl [ "train"; "--replay-ratio"; "1/4"; "--dry-run" ]
+                Expect.equal flag.ExitCode 0 (describe flag)
+                Expect.stringContains flag.Output "\"replay_ratio\": 0.25" "config.json keeps the number"
+                Expect.stringContains flag.Output "replay ratio 0.25: 1 per update step, every 4 agent steps" "an update every 4 steps"
+                let number = prunerl [ "train"; "--replay-ratio"; "0.25"; "--dry-run" ]
+                Expect.equal number.Output flag.Output "0.25 is the same run"
+                Directory.CreateDirectory folder |> ignore
+                let file = Path.Combine(folder, "run.json")
+                File.WriteAllText(file, """{ "replay_ratio": "1/4" }""")
+                let fromFile = prunerl [ "train"; "--config"; file; "--dry-run" ]
+                Expect.equal fromFile.ExitCode 0 (describe fromFile)
+                Expect.stringContains fromFile.Output "\"replay_ratio\": 0.25" "a JSON string 1/4 in a config file"
+                let results = Path.Combine(folder, "results")
+                let sweep = prunerl [ "sweep"; "--out"; results; "--set"; "replay_ratio=1/4,1/2"; "--dry-run" ]
+                Expect.equal sweep.ExitCode 0 (describe sweep)
+                for name in [ "cartpole_w2_s0.95_none_seed0_replay_ratio-0.25"; "cartpole_w2_s0.95_none_seed0_replay_ratio-0.5" ] do
+                    Expect.stringContains sweep.Output (name + " ") "--set axes take 1/k, named by the number"
+                let sweepFile = Path.Combine(folder, "sweep.json")
+                File.WriteAllText(sweepFile, """{ "replay_ratio": ["1/4", 1] }""")
+                let fromSweepFile = prunerl [ "sweep"; "--config"; sweepFile; "--out"; results; "--dry-run" ]
+                Expect.equal fromSweepFile.ExitCode 0 (describe fromSweepFile)
+                for name in [ "cartpole_w2_s0.95_none_seed0_replay_ratio-0.25"; "cartpole_w2_s0.95_none_seed0_replay_ratio-1" ] do
+                    Expect.stringContains fromSweepFile.Output (name + " ") "a sweep file's axes take 1/k"
+                prunerl [ "train"; "--replay-ratio"; "1/x" ] |> expectOneLineError "replay_ratio must be a number (1, 2, 0.25, ...) or a fraction 1/k (1/4, ...), got '1/x'"
+                Expect.isFalse (Directory.Exists results) "dry runs write nothing")
+        }
+
         test "train writes a run folder: config, status, metrics, TensorBoard events; refuses to overwrite it; a finished run is not resumed" {
             withFolder "run" (fun out ->
                 // --resume-if-exists starts a run that has not started.
