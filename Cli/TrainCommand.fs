@@ -459,7 +459,7 @@ let execute (p: Plan) : int =
         | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
         | _ -> null
     let title = sprintf "%s; on %s, %d torch thread(s)" (describeRun p.Config) (TorchRuntime.Name p.Device) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
-    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), fun progress -> status.Progress progress.Step)
+    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), TrainingDisplay.randomScore p.Config.Env, fun progress -> status.Progress progress.Step)
     let clock = Diagnostics.Stopwatch.StartNew()
     try
         use metrics =

@@ -191,6 +191,13 @@ let tests =
                 Expect.isFalse (Directory.Exists results) "dry runs write nothing")
         }
 
+        test "a MinAtar run's progress explains the recent return (mean of the last 20 episodes) beside the game's random-policy score" {
+            let r = prunerl [ "train"; "--env"; "minatar/breakout"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            // Breakout's uniformly random policy scores 0.52 (Normalization.builtIn, re-measured by the MinAtar tests).
+            Expect.stringContains r.Output "Recent return (in progress lines): the mean return of the last 20 training episodes; a uniformly random policy scores 0.52 on this game." "the context"
+        }
+
         test "train writes a run folder: config, status, metrics, TensorBoard events; refuses to overwrite it; a finished run is not resumed" {
             withFolder "run" (fun out ->
                 // --resume-if-exists starts a run that has not started.
