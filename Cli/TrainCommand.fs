@@ -426,10 +426,16 @@ let private writeInterference (run: string) (analysis: Prunerl.Agents.Analysis.A
     analysis.Cosines |> Array.iteri (fun i row -> row |> Array.iteri (fun j c -> text.AppendFormat(Globalization.CultureInfo.InvariantCulture, "{0},{1},{2},{3:R}\n", analysis.Step, i, j, c) |> ignore))
     Files.writeAtomically (IO.Path.Combine(run, "interference.csv")) (Text.Encoding.UTF8.GetBytes(text.ToString()))
 
+/// The first line of a run without --out: it trains, but nothing of it is kept.
+let unsavedNotice =
+    "Nothing will be saved: no --out given, so the run's config, metrics and checkpoints are not written (give --out DIR to keep them)."
+
 /// Trains the planned run: config.json and status.json first, metrics and checkpoints as it goes, the
 /// final status last. A resumed run continues from its checkpoint, or starts over when it has none. The
-/// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
+/// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted. Without --out the
+/// first line says that nothing will be saved.
 let execute (p: Plan) : int =
+    if p.Out.IsNone then printfn "%s" unsavedNotice
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()

@@ -191,6 +191,20 @@ let tests =
                 Expect.isFalse (Directory.Exists results) "dry runs write nothing")
         }
 
+        test "train without --out says first that nothing will be saved, and how to save" {
+            let r = prunerl [ "train"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            let first = r.Output.Split('\n')[0]
+            Expect.stringStarts first "Nothing will be saved" (sprintf "the first line says so: %s" r.Output)
+            Expect.stringContains first "give --out DIR" "and how to save"
+            // CartPole has no random-policy score beside the recent return.
+            Expect.stringContains r.Output "Recent return (in progress lines): the mean return of the last 20 training episodes.\n" "the recent return explained"
+            withFolder "saved" (fun out ->
+                let saved = prunerl [ "train"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0"; "--out"; out ]
+                Expect.equal saved.ExitCode 0 (describe saved)
+                Expect.isFalse (saved.Output.Contains "Nothing will be saved") "a run with --out says nothing of the kind")
+        }
+
         test "a MinAtar run's progress explains the recent return (mean of the last 20 episodes) beside the game's random-policy score" {
             let r = prunerl [ "train"; "--env"; "minatar/breakout"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0" ]
             Expect.equal r.ExitCode 0 (describe r)
