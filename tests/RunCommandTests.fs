@@ -290,7 +290,7 @@ let tests =
                 File.WriteAllText(Path.Combine(broken, "status.json"), """{"state":"interrupted","step":1000,"total_steps":1500,"error":null,"updated":"2026-01-01T00:00:00Z"}""")
                 File.WriteAllText(Path.Combine(broken, "metrics.csv"), "step,metric,value\n")
                 File.WriteAllText(Path.Combine(broken, "metrics.jsonl"), "")
-                File.WriteAllText(Path.Combine(broken, "events.out.tfevents.1.prunerl"), "")
+                File.WriteAllText(Path.Combine(broken, "events.out.tfevents.1.node1"), "")
                 Directory.CreateDirectory(Path.Combine(broken, "checkpoint")) |> ignore
                 File.WriteAllText(Path.Combine(broken, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName), "not a checkpoint")
                 let first = prunerl ([ "sweep"; "--out"; results; "--workers"; "2" ] @ grid)
