@@ -123,7 +123,9 @@ let noAnalysesHint (runs: Run list) : string =
     let sac = runs |> List.filter (fun r -> r.Config.TryFind "agent" = Some "sac") |> List.length
     if sac = 0 then " (train with --analyse-every N)"
     elif sac = runs.Length then
-        " (SAC runs record no analyses: they measure the DQN family's value networks; train dqn, rainbow, der, drq, cql or cql-c51 with --analyse-every N)"
+        let analysed = RunConfig.agents |> List.filter (snd >> fun a -> RunConfig.appliesTo a "analyse_every") |> List.map fst
+        sprintf " (SAC runs record no analyses: they measure the DQN family's value networks; train %s or %s with --analyse-every N)"
+            (analysed |> List.take (analysed.Length - 1) |> String.concat ", ") (List.last analysed)
     else sprintf " (%d of the %d runs are SAC runs, which record no analyses; train the others with --analyse-every N)" sac runs.Length
 
 /// Runs `prunerl analyze`.

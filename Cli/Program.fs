@@ -19,7 +19,7 @@ type DemoArgs =
         member this.Usage =
             match this with
             | Sparsity _ -> "final sparsity in [0, 1) (default 0.95, the paper's)."
-            | Total_Steps _ -> "training length in gradual updates (default 2500000, Dopamine DQN's 10M agent steps / 4)."
+            | Total_Steps _ -> "training length in gradient updates (default 2500000, Dopamine DQN's 10M agent steps / 4)."
             | Device _ -> "torch device: cpu, cuda or auto (default auto)."
             | Seed _ -> "seed of the network's initial weights (default 0)."
 
@@ -55,7 +55,7 @@ type Command =
         member this.Usage =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
-            | Study _ -> "the main job: a slice of the MinAtar width study (DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, two seeds, 50k steps), then its report."
+            | Study _ -> sprintf "the main job: a slice of the MinAtar width study (%s), then its report." StudyCommand.summary
             | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Core.RunConfig.agents |> List.map fst |> String.concat ", ")
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
@@ -151,6 +151,18 @@ let private envs (args: ParseResults<EnvsArgs>) =
             | reason -> printfn "  %-24s  %-16s  %-12s  %s [unavailable: %s]" entry.Id "-" "-" entry.Description reason
         0
 
+/// A help text with what the command asked about does first: `prunerl study --help` begins with study's
+/// line of `prunerl --help` (Argu prints a subcommand's options only).
+let helpFor (argv: string[]) (help: string) : string =
+    let case =
+        Microsoft.FSharp.Reflection.FSharpType.GetUnionCases typeof<Command>
+        |> Array.tryFind (fun case -> argv.Length > 0 && case.Name.ToLowerInvariant() = argv[0])
+    match case with
+    | Some case ->
+        let usage = (Microsoft.FSharp.Reflection.FSharpValue.MakeUnion(case, [| null |]) :?> IArgParserTemplate).Usage
+        sprintf "prunerl %s: %s\n\n%s" argv[0] usage help
+    | None -> help
+
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "prunerl")
@@ -168,7 +180,7 @@ let main argv =
         | Command.Bench args -> BenchCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
-        printfn "%s" e.Message
+        printfn "%s" (helpFor argv e.Message)
         0
     | :? ArguParseException as e ->
         eprintfn "prunerl: %s (see prunerl --help)" (e.Message.Split('\n').[0].Trim())

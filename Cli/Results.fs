@@ -111,18 +111,53 @@ let readSeries (path: string) (finished: bool) : Map<string, Point[]> =
                 | None -> fail path (sprintf "line %d must be step,metric,value (a whole step and a number), got '%s'" (i + 1) line)
         points |> Seq.map (fun kv -> kv.Key, kv.Value.ToArray() |> Array.sortBy (fun p -> p.Step)) |> Map.ofSeq
 
-/// Every run under the folder (config and state; series not read yet) with its folder, in Id order.
+/// Symbolic links followed in a row before a path is given up as a loop (Linux's limit, ELOOP).
+let private linkLimit = 40
+
+/// A folder's real path: every symbolic link along it resolved, so that two paths reach the same folder
+/// exactly when their real paths are equal; None for a dangling link or a loop of links.
+let realPath (path: string) : string option =
+    let rec resolve (hops: int) (full: string) : string option =
+        match Path.GetDirectoryName full with
+        | null -> Some full
+        | parent ->
+            resolve hops parent
+            |> Option.bind (fun realParent ->
+                let here = Path.Combine(realParent, Path.GetFileName full)
+                match (FileInfo here).LinkTarget with
+                | null -> Some here
+                | _ when hops >= linkLimit -> None
+                // A relative target is relative to the link's folder.
+                | target -> resolve (hops + 1) (Path.GetFullPath(Path.Combine(realParent, target))))
+    try resolve 0 (Path.GetFullPath(Path.TrimEndingDirectorySeparator path)) with :? IOException | :? UnauthorizedAccessException -> None
+
+/// The folders under a root, the root first, each reached by the path that leads there (through
+/// symbolic links too), each real folder once: a link back to a folder already seen (a cycle, or a
+/// second way to the same run) is not entered again. Hidden folders (a leading '.') and unreadable ones
+/// are left out.
+let private folders (root: string) : string list =
+    let visited = Collections.Generic.HashSet<string>(StringComparer.Ordinal)
+    let rec walk (folder: string) : string list =
+        match realPath folder with
+        | Some real when Directory.Exists real && visited.Add real ->
+            let children =
+                try Directory.GetDirectories folder |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b)) |> List.ofArray
+                with :? IOException | :? UnauthorizedAccessException -> []
+            folder :: (children |> List.filter (fun c -> not (Path.GetFileName(c).StartsWith ".")) |> List.collect walk)
+        | _ -> []
+    walk root
+
+/// Every run under the folder (config and state; series not read yet) with its folder, in Id order. Run
+/// folders that are symbolic links are followed, as `sweep` follows them, each real folder read once.
 let find (root: string) : (Run * string) list =
     if not (Directory.Exists root) then raise (UserError(sprintf "results: no folder '%s'" root))
-    let options = EnumerationOptions(RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = (FileAttributes.Hidden ||| FileAttributes.ReparsePoint))
     let full = Path.GetFullPath root
     let runs =
-        Directory.EnumerateFiles(full, "config.json", options)
-        |> Seq.map (fun config ->
-            let folder = Path.GetDirectoryName config |> nonNull
+        folders full
+        |> List.filter (fun folder -> File.Exists(Path.Combine(folder, "config.json")))
+        |> List.map (fun folder ->
             let id = match Path.GetRelativePath(full, folder).Replace('\\', '/') with "." -> Path.GetFileName folder | relative -> relative
-            { Id = id; Config = readConfig config; State = readState (Path.Combine(folder, "status.json")); Series = Map.empty }, folder)
-        |> List.ofSeq
+            { Id = id; Config = readConfig (Path.Combine(folder, "config.json")); State = readState (Path.Combine(folder, "status.json")); Series = Map.empty }, folder)
         |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))
     if runs.IsEmpty then raise (UserError(sprintf "results: no runs under '%s' (a run is a folder holding config.json)" root))
     runs

@@ -18,15 +18,38 @@ type StudyArgs =
             | Out _ -> "the results folder (default results/study); running again skips finished runs and resumes interrupted ones."
             | Workers _ -> "runs trained at once (default: the number of cores)."
 
-/// The grid: one slice of the MinAtar width study (results/minatar-width) on Space Invaders (of the five
-/// games the one a DQN lifts clearly above a random policy's 2.86 soonest), with the study's protocol
-/// (Dopamine's MinAtar DQN, pruned to 95% with ERK on the paper's schedule, the width on the convolution)
-/// at a twentieth of its length: 50k steps, exploration decaying over the first 12.5k (the preset's 250k of
-/// 1M steps, scaled), no separate evaluations (runs are scored on their training returns, as Dopamine's),
-/// the network analysed every 5000 steps.
+/// The study's game: of the five MinAtar games the one a DQN lifts clearly above a random policy's 2.86 soonest.
+let game = "minatar/space_invaders"
+
+/// The study's widths, its pruned runs' sparsity (its dense runs have 0), its seeds and its agent steps per run.
+let widths, sparsity, seeds, steps = [ 1; 3 ], 0.95, [ 1; 2 ], 50_000
+
+/// A list as prose: "1", "1 and 3", "1, 3 and 5".
+let private prose (items: string list) =
+    match List.rev items with
+    | [] -> ""
+    | [ one ] -> one
+    | last :: rest -> sprintf "%s and %s" (List.rev rest |> String.concat ", ") last
+
+/// A MinAtar game's name from its id: minatar/space_invaders -> Space Invaders.
+let private gameName (id: string) =
+    id.Substring(id.IndexOf '/' + 1).Split('_') |> Array.map (fun w -> string (Char.ToUpperInvariant w[0]) + w.Substring 1) |> String.concat " "
+
+/// What the study runs, in the words of the help texts, from the grid's own values.
+let summary =
+    sprintf "DQN dense vs pruned to %g%% at widths %s on MinAtar %s, seeds %s, %dk steps per run"
+        (100.0 * sparsity) (widths |> List.map string |> prose) (gameName game) (seeds |> List.map string |> prose) (steps / 1000)
+
+/// The grid: one slice of the MinAtar width study (results/minatar-width) on `game`, with the study's
+/// protocol (Dopamine's MinAtar DQN, pruned to 95% with ERK on the paper's schedule, the width on the
+/// convolution) at a twentieth of its length: 50k steps, exploration decaying over the first quarter (the
+/// preset's 250k of 1M steps, scaled), no separate evaluations (runs are scored on their training returns,
+/// as Dopamine's), the network analysed every tenth of the run.
 let private grid =
-    [ "--env"; "minatar/space_invaders"; "--width"; "1,3"; "--sparsity"; "0,0.95"; "--seed"; "1,2"; "--steps"; "50000"
-      "--set"; "epsilon_decay_steps=12500"; "--set"; "eval_every=0"; "--set"; "analyse_every=5000"; "--set"; "checkpoint_every=10000" ]
+    let list (xs: 'a list) = xs |> List.map string |> String.concat ","
+    [ "--env"; game; "--width"; list widths; "--sparsity"; sprintf "0,%g" sparsity; "--seed"; list seeds; "--steps"; string steps
+      "--set"; sprintf "epsilon_decay_steps=%d" (steps / 4); "--set"; "eval_every=0"; "--set"; sprintf "analyse_every=%d" (steps / 10)
+      "--set"; sprintf "checkpoint_every=%d" (steps / 5) ]
 
 /// Where the full study's results and report are committed.
 let fullStudy = Path.Combine("results", "minatar-width")
@@ -36,12 +59,12 @@ let run (args: ParseResults<StudyArgs>) : int =
     let workers = args.TryGetResult StudyArgs.Workers |> Option.map (fun w -> [ "--workers"; string w ]) |> Option.defaultValue []
     let sweepParser = ArgumentParser.Create<SweepCommand.SweepArgs>(programName = "prunerl sweep")
     let reportParser = ArgumentParser.Create<ReportCommand.ReportArgs>(programName = "prunerl report")
-    printfn "The study: DQN dense vs pruned to 95%% (ERK, the paper's schedule), widths 1 and 3, seeds 1 and 2, on MinAtar Space Invaders, 50k steps per run; results in %s" out
+    printfn "The study: %s (ERK, the paper's schedule); results in %s" summary out
     let failed = sweepParser.Parse(Array.ofList ([ "--out"; out ] @ grid @ workers), raiseOnUsage = true) |> SweepCommand.run <> 0
     printfn ""
     let report = reportParser.Parse([| out |], raiseOnUsage = true) |> ReportCommand.run
     printfn ""
-    printfn "This is a 50k-step slice of the full study: 3 MinAtar games x widths 1, 3, 5 x dense and pruned (95%%) x 3 seeds,"
+    printfn "This is a %dk-step slice of the full study: 3 MinAtar games x widths 1, 3, 5 x dense and pruned (95%%) x 3 seeds," (steps / 1000)
     printfn "1M steps per run, committed in %s (its report: %s; the answer in README.md, 'Results')."
         fullStudy (Path.Combine(fullStudy, "report", "report.md"))
     if failed then 1 else report

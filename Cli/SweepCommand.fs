@@ -45,11 +45,11 @@ type SweepArgs =
             match this with
             | Config _ -> "a JSON file of run fields, each a value or a list of values to sweep over, and optionally \"grids\": a list of such objects, each crossed with the other fields (the union is swept); flags replace their field everywhere."
             | Out _ -> "the results folder: one folder per run, named after its grid point (required)."
-            | Agent _ -> "agents, comma-separated: dqn, rainbow, sac, cql, cql-c51 (run names then carry the agent)."
+            | Agent _ -> sprintf "agents, comma-separated: %s (run names then carry the agent)." (RunConfig.agents |> List.map fst |> String.concat ", ")
             | Env _ -> "environment ids, comma-separated (repeatable)."
             | Width _ -> "width multipliers, comma-separated."
             | Sparsity _ -> "final sparsities, comma-separated; 0 is dense."
-            | Baseline _ -> "baselines, comma-separated: none, reset, redo."
+            | Baseline _ -> sprintf "baselines, comma-separated: %s." (RunConfig.baselines |> List.map fst |> String.concat ", ")
             | Seed _ -> "seeds, comma-separated."
             | Steps _ -> "agent steps of every run (or several, comma-separated)."
             | Set _ -> "any other run field: --set field=value[,value...] (repeatable), e.g. --set replay_ratio=1,2."

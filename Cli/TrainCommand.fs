@@ -44,7 +44,7 @@ type TrainArgs =
     | Weight_Decay of lambda: float
     | Reset_Layers of count: int
     | Steps of count: int64
-    | Replay_Ratio of ratio: float
+    | Replay_Ratio of ratio: string
     | Seed of seed: int64
     | Device of name: string
     | Eval_Every of steps: int64
@@ -426,10 +426,16 @@ let private writeInterference (run: string) (analysis: Prunerl.Agents.Analysis.A
     analysis.Cosines |> Array.iteri (fun i row -> row |> Array.iteri (fun j c -> text.AppendFormat(Globalization.CultureInfo.InvariantCulture, "{0},{1},{2},{3:R}\n", analysis.Step, i, j, c) |> ignore))
     Files.writeAtomically (IO.Path.Combine(run, "interference.csv")) (Text.Encoding.UTF8.GetBytes(text.ToString()))
 
+/// The first line of a run without --out: it trains, but nothing of it is kept.
+let unsavedNotice =
+    "Nothing will be saved: no --out given, so the run's config, metrics and checkpoints are not written (give --out DIR to keep them)."
+
 /// Trains the planned run: config.json and status.json first, metrics and checkpoints as it goes, the
 /// final status last. A resumed run continues from its checkpoint, or starts over when it has none. The
-/// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted.
+/// exit code: 0 finished, 1 failed (status.json says why), 130 or 143 interrupted. Without --out the
+/// first line says that nothing will be saved.
 let execute (p: Plan) : int =
+    if p.Out.IsNone then printfn "%s" unsavedNotice
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
@@ -459,7 +465,7 @@ let execute (p: Plan) : int =
         | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
         | _ -> null
     let title = sprintf "%s; on %s, %d torch thread(s)" (describeRun p.Config) (TorchRuntime.Name p.Device) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
-    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), fun progress -> status.Progress progress.Step)
+    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), TrainingDisplay.randomScore p.Config.Env, fun progress -> status.Progress progress.Step)
     let clock = Diagnostics.Stopwatch.StartNew()
     try
         use metrics =

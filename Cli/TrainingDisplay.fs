@@ -6,6 +6,8 @@ open System
 open System.Diagnostics
 open Spectre.Console
 open Spectre.Console.Rendering
+open Prunerl.Core
+open Prunerl.Core.Metrics
 open Prunerl.Agents.Training
 
 /// The live panel shows the last few evaluations.
@@ -36,8 +38,30 @@ let private duration (t: TimeSpan) =
 
 let private recent (p: TrainingProgress) = if Double.IsNaN p.RecentReturn then "-" else sprintf "%.1f" p.RecentReturn
 
+/// The episodes a progress report's recent return is the mean of (the training loops' TrainingSession.RecentEpisodes).
+let recentEpisodes = DqnTraining.RecentEpisodes
+
+/// The mean return of a uniformly random policy on a MinAtar game (Normalization.builtIn), shown beside
+/// the recent return for context; None for other environments.
+let randomScore (env: string) : float option =
+    if RunConfig.isMinAtar env then Normalization.builtIn |> List.tryFind (fun s -> s.Env = env) |> Option.map _.RandomScore
+    else None
+
+/// What the recent return is, for the line above plain progress: the mean of the last 20 episodes, and
+/// what a random policy scores when it is known.
+let recentMeaning (random: float option) : string =
+    sprintf "Recent return (in progress lines): the mean return of the last %d training episodes%s" recentEpisodes
+        (random |> Option.map (sprintf "; a uniformly random policy scores %s on this game" << Validate.show) |> Option.defaultValue "")
+
+/// The panel's episodes row: the count, the recent return said to be the mean of the last 20 episodes,
+/// and the random policy's score when it is known.
+let episodesRow (random: float option) (p: TrainingProgress) : string =
+    sprintf "%d, recent return %s (mean of the last %d%s)" p.Episodes (recent p) recentEpisodes
+        (random |> Option.map (sprintf "; random policy %s" << Validate.show) |> Option.defaultValue "")
+
 /// Progress and evaluations of one run, shown as they come; the evaluations also as a table at the end.
-type Display(title: string, live: bool, onProgress: TrainingProgress -> unit) =
+/// `random` is the game's random-policy score shown beside the recent return (randomScore), if known.
+type Display(title: string, live: bool, random: float option, onProgress: TrainingProgress -> unit) =
     let clock = Stopwatch.StartNew()
     let pace = Pace(clock)
     let evaluations = ResizeArray<EvaluationRecord>()
@@ -51,7 +75,7 @@ type Display(title: string, live: bool, onProgress: TrainingProgress -> unit) =
         match latest with
         | Some p ->
             row "step" (sprintf "%d of %d (%.1f%%)" p.Step p.TotalSteps (100.0 * float p.Step / float (max 1L p.TotalSteps)))
-            row "episodes" (sprintf "%d, recent return %s" p.Episodes (recent p))
+            row "episodes" (episodesRow random p)
             row "sparsity" (sprintf "%.4f" p.Sparsity)
             match pace.Rates p with
             | Some(updatesPerSecond, left) -> row "speed" (sprintf "%.0f updates/s, %s left" updatesPerSecond (duration left))
@@ -106,6 +130,7 @@ type Display(title: string, live: bool, onProgress: TrainingProgress -> unit) =
                         printfn "  %8d  %12.1f  %9.3f" e.Step e.MeanReturn e.Sparsity
         else
             printfn "%s" title
+            printfn "%s." (recentMeaning random)
             printfn "  %8s  %12s  %9s  %8s" "step" "eval return" "sparsity" "seconds"
             train ()
 

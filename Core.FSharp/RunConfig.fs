@@ -315,6 +315,27 @@ module RunConfig =
             let k = Math.Round(1.0 / ratio)
             if k <= 1e9 && abs (1.0 / k - ratio) <= 1e-12 * ratio then Ok(int k, 1) else refuse ()
 
+    /// A replay ratio as a file or a flag gives it: a number (0.25, 2), the same as text ("0.25"), or a
+    /// fraction "a/b" of two numbers ("1/4", the form the help documents). Whether the loop can take the
+    /// ratio is replayRatioSchedule's to say; this only reads it.
+    let replayRatioValue (value: FieldValue) : Result<float, string> =
+        let parse (text: string) =
+            match Double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x -> Some x
+            | _ -> None
+        let refuse (got: string) = Error(sprintf "replay_ratio must be a number (1, 2, 0.25, ...) or a fraction 1/k (1/4, ...), got %s" got)
+        match value with
+        | Number x -> Ok x
+        | Text s ->
+            match s.Split('/') with
+            | [| whole |] -> parse whole |> Option.map Ok |> Option.defaultWith (fun () -> refuse (describe value))
+            | [| numerator; denominator |] ->
+                match parse numerator, parse denominator with
+                | Some a, Some b when b <> 0.0 -> Ok(a / b)
+                | _ -> refuse (describe value)
+            | _ -> refuse (describe value)
+        | other -> refuse (describe other)
+
     let private learningRate (c: AgentConfig) =
         match c.Optimizer with
         | Adam(lr, _) -> lr
@@ -398,10 +419,10 @@ module RunConfig =
           numberField "weight_decay" "wd and l2 baselines: the coefficient lambda (1e-5, the paper's best weight decay)" (fun c -> c.WeightDecay) (fun c x -> { c with WeightDecay = x })
           intField "reset_layers" "Reset: how many last layers are renewed (1 or 2)" (fun c -> c.ResetLayers) (fun c x -> { c with ResetLayers = x })
           wholeField "steps" "agent steps" (fun c -> c.Steps) (fun c x -> { c with Steps = x })
-          knob "replay_ratio" "gradient updates per agent step: 1, 2, ... or 1/k"
+          knob "replay_ratio" "gradient updates per agent step: 1, 2, ... or 1/k (0.25 and 1/4 alike)"
               (onAgent SacConfig.replayRatio replayRatio >> Number)
               (fun v c ->
-                  number "replay_ratio" v
+                  replayRatioValue v
                   |> Result.bind replayRatioSchedule
                   |> Result.map (
                       setOnAgent

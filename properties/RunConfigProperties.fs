@@ -139,6 +139,10 @@ let private badValues: (string * FieldValue * string) list =
       "replay_ratio", Number 0.3, "replay_ratio must be a whole number of updates per step"
       "replay_ratio", Number 1.5, "replay_ratio must be"
       "replay_ratio", Number 0.0, "replay_ratio must be"
+      "replay_ratio", Text "1/x", "replay_ratio must be a number (1, 2, 0.25, ...) or a fraction 1/k (1/4, ...), got '1/x'"
+      "replay_ratio", Text "1/0", "replay_ratio must be a number (1, 2, 0.25, ...) or a fraction 1/k (1/4, ...), got '1/0'"
+      "replay_ratio", Text "1/2/3", "replay_ratio must be a number (1, 2, 0.25, ...) or a fraction 1/k (1/4, ...), got '1/2/3'"
+      "replay_ratio", Text "2/3", "replay_ratio must be a whole number of updates per step (1, 2, 4, ...) or 1/k"
       "seed", Number -1.0, "seed must be >= 0"
       "device", Text "tpu", "device must be one of auto, cpu, cuda"
       "eval_every", Number -1.0, "eval_every must be >= 0"
@@ -315,6 +319,17 @@ let tests =
                 // m / (m + 1) lies strictly between 0 and 1 and is not 1/k.
                 Expect.isError (RunConfig.replayRatioSchedule (float m / float (m + 1))) "refused"
                 Expect.isError (RunConfig.replayRatioSchedule (float k + 0.5)) "refused")
+
+        testPropertyWithConfig config "a replay ratio written 1/k, or a number written as text, sets the field as the number does" <|
+            Prop.forAll (arb (Gen.zip (validRunOf [ AgentKind.Dqn; AgentKind.Rainbow; AgentKind.Der; AgentKind.Drq; AgentKind.Sac ]) (Gen.choose (1, 64)))) (fun (run, k) ->
+                Expect.equal (RunConfig.replayRatioValue (Text(sprintf "1/%d" k))) (Ok(1.0 / float k)) "1/k reads as the number 1/k"
+                Expect.equal (RunConfig.replayRatioValue (Text(sprintf " %d " k))) (Ok(float k)) "a whole number as text"
+                Expect.equal (resolveWith run "replay_ratio" (Text(sprintf "1/%d" k))) (resolveWith run "replay_ratio" (Number(1.0 / float k))) "1/k as 1/k's number"
+                Expect.equal (resolveWith run "replay_ratio" (Text(sprintf "%d" k))) (resolveWith run "replay_ratio" (Number(float k))) "k as k"
+                match resolveWith run "replay_ratio" (Text "1/4") with
+                // config.json keeps the number.
+                | Ok resolved -> Expect.equal ((RunConfig.field "replay_ratio" |> orFail).Read resolved) (Number 0.25) "read back as 0.25"
+                | Error _ -> ())
 
         testPropertyWithConfig config "a run agrees with its own fields, and a changed field is named" <|
             Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7 ]))) (fun (run, (name, value)) ->

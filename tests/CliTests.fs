@@ -38,6 +38,26 @@ let tests =
             Expect.stringContains (row "2000000") "0.9500" "the final milestone is measured at 95%"
         }
 
+        test "help texts say what the study runs, name every agent of RunConfig.agents, and count gradient updates" {
+            let help (args: string list) =
+                let r = prunerl args
+                Expect.equal r.ExitCode 0 (describe r)
+                // Argu wraps its columns: one space for every run of white space.
+                Text.RegularExpressions.Regex.Replace(r.Output, @"\s+", " ")
+            let agents = Prunerl.Core.RunConfig.agents |> List.map fst |> String.concat ", "
+            let main, study = help [ "--help" ], help [ "study"; "--help" ]
+            for text in [ main; study ] do
+                Expect.stringContains text "DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, seeds 1 and 2, 50k steps per run" "what the study runs"
+                Expect.isFalse (text.Contains "Breakout") "and no other game"
+            Expect.stringStarts study "prunerl study: the main job" "study --help begins with what it does"
+            Expect.stringContains main (sprintf "train one run of an agent (%s)" agents) "prunerl --help: train's agents"
+            Expect.stringContains (help [ "train"; "--help" ]) (sprintf "--agent <name> %s." agents) "train --agent"
+            Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--agent <names> agents, comma-separated: %s (run names" agents) "sweep --agent"
+            let baselines = Prunerl.Core.RunConfig.baselines |> List.map fst |> String.concat ", "
+            Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--baseline <names> baselines, comma-separated: %s." baselines) "sweep --baseline"
+            Expect.stringContains (help [ "demo"; "--help" ]) "training length in gradient updates" "demo --total-steps"
+        }
+
         test "bad values and flags are one-line errors with exit code 2" {
             prunerl [ "demo"; "--sparsity"; "1.5" ] |> expectOneLineError "sparsity must be in [0, 1), got 1.5"
             prunerl [ "demo"; "--device"; "tpu" ] |> expectOneLineError "device must be one of auto, cpu, cuda, got 'tpu'"

@@ -96,6 +96,38 @@ let tests =
                 Directory.Delete(directory, true)
         }
 
+        test "the event file is named events.out.tfevents.<time>.<host name>, as TensorBoard names its own" {
+            let directory = scratch ()
+            try
+                let before = DateTimeOffset.UtcNow.ToUnixTimeSeconds()
+                using (new MetricsLog(directory)) (fun log -> log.Write(1L, "x", 1.0))
+                let after = DateTimeOffset.UtcNow.ToUnixTimeSeconds()
+                let name = Path.GetFileName(Directory.GetFiles(directory, "events.out.tfevents.*") |> Array.exactlyOne)
+                let parts = name.Split('.', 5)
+                Expect.equal parts[.. 2] [| "events"; "out"; "tfevents" |] "TensorBoard's prefix"
+                Expect.isTrue (int64 parts[3] >= before && int64 parts[3] <= after) (sprintf "%s: the wall time in whole seconds" name)
+                Expect.equal parts[4] (Net.Dns.GetHostName()) (sprintf "%s: ends with this machine's host name" name)
+            finally
+                Directory.Delete(directory, true)
+        }
+
+        test "a log written on another host reopens: its event file is found whatever host name it ends with" {
+            let directory = scratch ()
+            try
+                using (new MetricsLog(directory)) (fun log -> log.Write(1L, "a", 1.0))
+                let written = Directory.GetFiles(directory, "events.out.tfevents.*") |> Array.exactlyOne
+                // As a Slurm task requeued on another node finds it.
+                let moved = Path.Combine(directory, "events.out.tfevents.1700000000.node042.cluster")
+                File.Move(written, moved)
+                using (MetricsLog.Reopen directory) (fun log ->
+                    Expect.equal (log.Mark() |> Seq.map _.File |> List.ofSeq) [ "metrics.csv"; "metrics.jsonl"; Path.GetFileName moved ] "the other host's event file"
+                    log.Write(2L, "b", 2.0))
+                Expect.equal (records moved).Length 3 "version, a, b in the one file"
+                Expect.equal (Directory.GetFiles(directory, "events.*").Length) 1 "no second event file"
+            finally
+                Directory.Delete(directory, true)
+        }
+
         test "a directory that holds a run is refused and left as it was" {
             let directory = scratch ()
             try

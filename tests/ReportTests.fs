@@ -469,6 +469,35 @@ let tests =
                 prunerl [ "analyze"; results ] |> expectOneLineError "(1 of the 2 runs are SAC runs, which record no analyses; train the others with --analyse-every N)")
         }
 
+        test "runs behind symbolic links count in report and analyze as in sweep --status; a link back up is not followed" {
+            inScratch (fun scratch ->
+                let results, elsewhere = Path.Combine(scratch, "results"), Path.Combine(scratch, "elsewhere")
+                let analysed (r: FixtureRun) values = { r with Analysis = [ for name in [ "dormant_fraction"; "srank" ] -> name, values ] }
+                writeRun results (analysed (scoring "dense-s1" "cartpole" "dense" 1.0 1 20.0) [ 0.5; 0.5 ])
+                writeRun results (analysed (scoring "pruned-s1" "cartpole" "pruned" 1.0 1 60.0) [ 0.25; 0.25 ])
+                // A run kept elsewhere and linked into the results folder, as one gathers runs from several disks.
+                writeRun elsewhere (analysed (scoring "pruned-s2" "cartpole" "pruned" 1.0 2 40.0) [ 0.75; 0.75 ])
+                Directory.CreateSymbolicLink(Path.Combine(results, "pruned-s2"), Path.Combine(elsewhere, "pruned-s2")) |> ignore
+                // A cycle: a link back to the results folder itself.
+                Directory.CreateSymbolicLink(Path.Combine(results, "loop"), results) |> ignore
+                let scales = Path.Combine(scratch, "scales.csv")
+                File.WriteAllText(scales, scalesCsv)
+                let status = prunerl [ "sweep"; "--status"; results ]
+                Expect.equal status.ExitCode 0 (describe status)
+                Expect.stringContains status.Output "3 runs: 0 pending, 0 running, 3 finished" "sweep counts the linked run"
+                let r = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps ]
+                Expect.equal r.ExitCode 0 (describe r)
+                let rows = records (Path.Combine(results, "report", "scores.csv"))
+                Expect.equal (rows |> Array.map (fun row -> row["run"])) [| "dense-s1"; "pruned-s1"; "pruned-s2" |] "report counts the linked run, once; the loop adds none"
+                // Its score over the last 10%: the mean of 35 and 45.
+                Expect.floatClose Accuracy.veryHigh (number (rows[2].["raw_score"])) 40.0 "the linked run's metrics read"
+                let analysis = prunerl [ "analyze"; results; "--reps"; reps ]
+                Expect.equal analysis.ExitCode 0 (describe analysis)
+                let pruned = records (Path.Combine(results, "analysis", "analysis.csv")) |> Array.find (fun row -> row["metric"] = "analysis/srank" && row["group"] = "pruned, width=1" && row["step"] = "1000")
+                Expect.equal pruned["runs"] "2" "analyze counts the linked run"
+                Expect.floatClose Accuracy.veryHigh (number pruned["mean"]) 0.5 "the mean of 0.25 and 0.75")
+        }
+
         test "bad input is a one-line error with exit code 2 that writes nothing" {
             let expectNothingWritten (results: string) (r: ProcessResult) (words: string) =
                 expectOneLineError words r

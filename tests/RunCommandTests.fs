@@ -162,6 +162,56 @@ let tests =
                 Expect.stringContains r.Output "evaluations: 100 (every 10000 steps, 10 episodes each)" "evaluations")
         }
 
+        test "a replay ratio written 1/4, as the help documents it, is 0.25 on the command line, in a config file and in sweep axes" {
+            withFolder "ratio" (fun folder ->
+                let flag = prunerl [ "train"; "--replay-ratio"; "1/4"; "--dry-run" ]
+                Expect.equal flag.ExitCode 0 (describe flag)
+                Expect.stringContains flag.Output "\"replay_ratio\": 0.25" "config.json keeps the number"
+                Expect.stringContains flag.Output "replay ratio 0.25: 1 per update step, every 4 agent steps" "an update every 4 steps"
+                let number = prunerl [ "train"; "--replay-ratio"; "0.25"; "--dry-run" ]
+                Expect.equal number.Output flag.Output "0.25 is the same run"
+                Directory.CreateDirectory folder |> ignore
+                let file = Path.Combine(folder, "run.json")
+                File.WriteAllText(file, """{ "replay_ratio": "1/4" }""")
+                let fromFile = prunerl [ "train"; "--config"; file; "--dry-run" ]
+                Expect.equal fromFile.ExitCode 0 (describe fromFile)
+                Expect.stringContains fromFile.Output "\"replay_ratio\": 0.25" "a JSON string 1/4 in a config file"
+                let results = Path.Combine(folder, "results")
+                let sweep = prunerl [ "sweep"; "--out"; results; "--set"; "replay_ratio=1/4,1/2"; "--dry-run" ]
+                Expect.equal sweep.ExitCode 0 (describe sweep)
+                for name in [ "cartpole_w2_s0.95_none_seed0_replay_ratio-0.25"; "cartpole_w2_s0.95_none_seed0_replay_ratio-0.5" ] do
+                    Expect.stringContains sweep.Output (name + " ") "--set axes take 1/k, named by the number"
+                let sweepFile = Path.Combine(folder, "sweep.json")
+                File.WriteAllText(sweepFile, """{ "replay_ratio": ["1/4", 1] }""")
+                let fromSweepFile = prunerl [ "sweep"; "--config"; sweepFile; "--out"; results; "--dry-run" ]
+                Expect.equal fromSweepFile.ExitCode 0 (describe fromSweepFile)
+                for name in [ "cartpole_w2_s0.95_none_seed0_replay_ratio-0.25"; "cartpole_w2_s0.95_none_seed0_replay_ratio-1" ] do
+                    Expect.stringContains fromSweepFile.Output (name + " ") "a sweep file's axes take 1/k"
+                prunerl [ "train"; "--replay-ratio"; "1/x" ] |> expectOneLineError "replay_ratio must be a number (1, 2, 0.25, ...) or a fraction 1/k (1/4, ...), got '1/x'"
+                Expect.isFalse (Directory.Exists results) "dry runs write nothing")
+        }
+
+        test "train without --out says first that nothing will be saved, and how to save" {
+            let r = prunerl [ "train"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            let first = r.Output.Split('\n')[0]
+            Expect.stringStarts first "Nothing will be saved" (sprintf "the first line says so: %s" r.Output)
+            Expect.stringContains first "give --out DIR" "and how to save"
+            // CartPole has no random-policy score beside the recent return.
+            Expect.stringContains r.Output "Recent return (in progress lines): the mean return of the last 20 training episodes.\n" "the recent return explained"
+            withFolder "saved" (fun out ->
+                let saved = prunerl [ "train"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0"; "--out"; out ]
+                Expect.equal saved.ExitCode 0 (describe saved)
+                Expect.isFalse (saved.Output.Contains "Nothing will be saved") "a run with --out says nothing of the kind")
+        }
+
+        test "a MinAtar run's progress explains the recent return (mean of the last 20 episodes) beside the game's random-policy score" {
+            let r = prunerl [ "train"; "--env"; "minatar/breakout"; "--steps"; "1001"; "--eval-every"; "0"; "--analyse-every"; "0"; "--checkpoint-every"; "0" ]
+            Expect.equal r.ExitCode 0 (describe r)
+            // Breakout's uniformly random policy scores 0.52 (Normalization.builtIn, re-measured by the MinAtar tests).
+            Expect.stringContains r.Output "Recent return (in progress lines): the mean return of the last 20 training episodes; a uniformly random policy scores 0.52 on this game." "the context"
+        }
+
         test "train writes a run folder: config, status, metrics, TensorBoard events; refuses to overwrite it; a finished run is not resumed" {
             withFolder "run" (fun out ->
                 // --resume-if-exists starts a run that has not started.
@@ -240,7 +290,7 @@ let tests =
                 File.WriteAllText(Path.Combine(broken, "status.json"), """{"state":"interrupted","step":1000,"total_steps":1500,"error":null,"updated":"2026-01-01T00:00:00Z"}""")
                 File.WriteAllText(Path.Combine(broken, "metrics.csv"), "step,metric,value\n")
                 File.WriteAllText(Path.Combine(broken, "metrics.jsonl"), "")
-                File.WriteAllText(Path.Combine(broken, "events.out.tfevents.1.prunerl"), "")
+                File.WriteAllText(Path.Combine(broken, "events.out.tfevents.1.node1"), "")
                 Directory.CreateDirectory(Path.Combine(broken, "checkpoint")) |> ignore
                 File.WriteAllText(Path.Combine(broken, "checkpoint", Prunerl.Agents.Checkpoints.CheckpointFile.LatestName), "not a checkpoint")
                 let first = prunerl ([ "sweep"; "--out"; results; "--workers"; "2" ] @ grid)

@@ -34,13 +34,32 @@ public interface IRewindableMetrics : IMetricsSink
 /// <summary>
 /// A run's metrics on disk as it trains, in three forms for people and scripts: <c>metrics.csv</c>
 /// (step,metric,value), <c>metrics.jsonl</c> (one object per value), and a TensorBoard event file
-/// (<c>events.out.tfevents.*</c>: scalar summaries). Each line or record is appended whole and flushed,
-/// so an interrupted run leaves every earlier value readable. <see cref="Reopen"/> continues the log
-/// of an interrupted run, which <see cref="Rewind"/> first cuts back to its last checkpoint.
+/// (<c>events.out.tfevents.&lt;time&gt;.&lt;host name&gt;</c>, TensorBoard's own naming: scalar summaries). Each
+/// line or record is appended whole and flushed, so an interrupted run leaves every earlier value readable.
+/// <see cref="Reopen"/> continues the log of an interrupted run (whichever host wrote it), which
+/// <see cref="Rewind"/> first cuts back to its last checkpoint.
 /// </summary>
 public sealed class MetricsLog : IRewindableMetrics, IDisposable
 {
-    private const string CsvName = "metrics.csv", JsonlName = "metrics.jsonl", EventsPattern = "events.out.tfevents.*.prunerl";
+    private const string CsvName = "metrics.csv", JsonlName = "metrics.jsonl", EventsPattern = "events.out.tfevents.*";
+
+    /// <summary>
+    /// The event file's name for a wall time in seconds: <c>events.out.tfevents.&lt;whole seconds&gt;.&lt;host name&gt;</c>,
+    /// as TensorFlow's and TensorBoard's writers name theirs (tools that list runs by host read the suffix).
+    /// </summary>
+    public static string EventsFileName(double wallTime) =>
+        string.Create(CultureInfo.InvariantCulture, $"events.out.tfevents.{(long)wallTime}.{HostName()}");
+
+    /// <summary>This machine's host name as the event file's suffix; characters a file name cannot hold as '_'.</summary>
+    public static string HostName()
+    {
+        string name;
+        try { name = System.Net.Dns.GetHostName(); }
+        catch (System.Net.Sockets.SocketException) { name = Environment.MachineName; }
+        if (string.IsNullOrWhiteSpace(name)) name = "localhost";
+        var invalid = Path.GetInvalidFileNameChars();
+        return new string(name.Trim().Select(c => Array.IndexOf(invalid, c) >= 0 ? '_' : c).ToArray());
+    }
 
     private readonly StreamWriter csv;
     private readonly StreamWriter jsonl;
@@ -124,7 +143,7 @@ public sealed class MetricsLog : IRewindableMetrics, IDisposable
         wallTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
         return (new FileStream(Path.Combine(directory, CsvName), FileMode.Create),
             new FileStream(Path.Combine(directory, JsonlName), FileMode.Create),
-            new FileStream(Path.Combine(directory, $"events.out.tfevents.{(long)wallTime}.prunerl"), FileMode.CreateNew));
+            new FileStream(Path.Combine(directory, EventsFileName(wallTime)), FileMode.CreateNew));
     }
 
     private List<FileStream> Files() => [(FileStream)csv.BaseStream, (FileStream)jsonl.BaseStream, events];
