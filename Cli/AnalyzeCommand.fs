@@ -39,6 +39,7 @@ let figures =
       "analysis/parameter_norm", "Parameter norm", "L2 norm of the parameters"
       "analysis/q_variance", "Variance of Q estimates", "variance of Q over replay states"
       "analysis/target_q_variance", "Variance of the target network's Q estimates", "variance of target Q over replay states"
+      "analysis/td_target_variance", "Variance of the TD targets", "variance of R + d Q_target(s', a*) over replay states"
       "analysis/q_norm", "Q norm", "mean over states of |Q(s, .)|"
       "analysis/gradient_interference", "Gradient interference (signed)", "mean cosine between per-sample gradients"
       "analysis/gradient_interference_abs", "Gradient interference (magnitude)", "mean |cosine| between per-sample gradients"

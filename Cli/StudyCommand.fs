@@ -22,7 +22,7 @@ type StudyArgs =
 let game = "minatar/space_invaders"
 
 /// The study's widths, its pruned runs' sparsity (its dense runs have 0), its seeds and its agent steps per run.
-let widths, sparsity, seeds, steps = [ 1; 3 ], 0.95, [ 1; 2 ], 50_000
+let widths, sparsity, seeds, steps = [ 1; 3 ], 0.95, [ 1; 2 ], 30_000
 
 /// A list as prose: "1", "1 and 3", "1, 3 and 5".
 let private prose (items: string list) =
@@ -42,7 +42,7 @@ let summary =
 
 /// The grid: one slice of the MinAtar width study (results/minatar-width) on `game`, with the study's
 /// protocol (Dopamine's MinAtar DQN, pruned to 95% with ERK on the paper's schedule, the width on the
-/// convolution) at a twentieth of its length: 50k steps, exploration decaying over the first quarter (the
+/// convolution) at a thirtieth of its length: 30k steps, exploration decaying over the first quarter (the
 /// preset's 250k of 1M steps, scaled), no separate evaluations (runs are scored on their training returns,
 /// as Dopamine's), the network analysed every tenth of the run.
 let private grid =

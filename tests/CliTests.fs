@@ -47,7 +47,7 @@ let tests =
             let agents = Prunerl.Core.RunConfig.agents |> List.map fst |> String.concat ", "
             let main, study = help [ "--help" ], help [ "study"; "--help" ]
             for text in [ main; study ] do
-                Expect.stringContains text "DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, seeds 1 and 2, 50k steps per run" "what the study runs"
+                Expect.stringContains text "DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, seeds 1 and 2, 30k steps per run" "what the study runs"
                 Expect.isFalse (text.Contains "Breakout") "and no other game"
             Expect.stringStarts study "prunerl study: the main job" "study --help begins with what it does"
             Expect.stringContains main (sprintf "train one run of an agent (%s)" agents) "prunerl --help: train's agents"

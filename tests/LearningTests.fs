@@ -94,6 +94,7 @@ let tests =
                 // srank of 2048 states' features: at most the feature count (the MLP's last hidden layer).
                 Expect.isTrue (a.EffectiveRank >= 1 && a.EffectiveRank <= 256) "srank within the features"
                 Expect.isTrue (Double.IsFinite a.TargetQVariance && a.TargetQVariance >= 0.0) "the target's variance"
+                Expect.isTrue (Double.IsFinite a.TargetVariance && a.TargetVariance > 0.0) "the TD targets' variance"
                 Expect.isTrue (Double.IsFinite a.QNorm && a.QNorm > 0.0) "a Q norm"
                 Expect.isTrue (abs a.GradientInterference <= a.GradientInterferenceAbs + 1e-12 && a.GradientInterferenceAbs <= 1.0)
                     "the mean |cosine| bounds the signed mean's size"

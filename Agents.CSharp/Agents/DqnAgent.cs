@@ -244,6 +244,19 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     public Tensor Observations(ReplayBatch batch) => tensor(batch.Observations, Shape(batch.BatchSize)).ToDevice(device);
 
     /// <summary>
+    /// The batch's TD targets as expected values, R + d * Q_target(s', a*) with a* the target's greedy action (the
+    /// online network's under double Q), [B]; the C51 head's Q is its distribution's mean. For analysis: it draws no noise.
+    /// </summary>
+    public Tensor ExpectedTargets(ReplayBatch batch)
+    {
+        using var _ = no_grad();
+        var next = tensor(batch.NextObservations, Shape(batch.BatchSize)).ToDevice(device);
+        var returns = tensor(batch.Returns).ToDevice(device);
+        var discounts = tensor(batch.Discounts).ToDevice(device);
+        return ValueTargets.QTargets(returns, discounts, target.forward(next), config.DoubleQ ? online.forward(next) : null);
+    }
+
+    /// <summary>
     /// After a baseline rewrote entries of the online network (ReDo, Reset): clears the optimizer's state at
     /// exactly those entries, as the reference ReDo code resets the moments of recycled weights.
     /// </summary>

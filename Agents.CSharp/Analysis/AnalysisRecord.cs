@@ -1,5 +1,6 @@
 using Prunerl.Agents.Agents;
 using Prunerl.Agents.Replay;
+using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Analysis;
@@ -7,7 +8,8 @@ namespace Prunerl.Agents.Analysis;
 /// <summary>
 /// The paper's measurements of the online network at an agent step, on states drawn afresh from the replay
 /// memory: tau-dormant neurons per layer and overall, srank of the penultimate features, parameter norm, mean
-/// and variance of the online Q-values, the variance of the target network's Q-values and the Q norm (mean over
+/// and variance of the online Q-values, the variance of the target network's Q-values (equal to the online one
+/// right after a target copy), the variance of the TD targets R + d Q_target(s', a*) and the Q norm (mean over
 /// states of |Q(s, .)|_2), gradient interference of the per-sample losses (the signed mean cosine and the mean
 /// absolute cosine, so that positive and negative interference do not cancel), and the non-zero parameter count.
 /// </summary>
@@ -23,7 +25,8 @@ public sealed record AnalysisRecord(
     long NonZeroParameters,
     double TargetQVariance = 0,
     double QNorm = 0,
-    double GradientInterferenceAbs = 0)
+    double GradientInterferenceAbs = 0,
+    double TargetVariance = 0)
 {
     /// <summary>The matrix of cosines between the batch's per-sample gradients (the paper's Figure 14), for the
     /// analyses measured in this process; null for those read back from a checkpoint.</summary>
@@ -47,6 +50,13 @@ public sealed record AnalysisRecord(
         var dormancy = NetworkAnalysis.Dormancy(network, dormantBatch, tau);
         var (mean, variance) = NetworkAnalysis.QStatistics(network, dormantBatch);
         var (_, targetVariance) = NetworkAnalysis.QStatistics(agent.Target, dormantBatch);
+        double tdTargetVariance;
+        using (no_grad())
+        {
+            var targets = agent.ExpectedTargets(states).narrow(0, 0, Math.Min(dormantStates, states.BatchSize)).to_type(ScalarType.Float64);
+            using var two = new OwnedScalars();
+            tdTargetVariance = (targets - targets.mean()).pow(two.Of(2)).mean().item<double>();
+        }
         var parameters = network.parameters().Select(p => (Tensor)p).ToList();
         var cosines = NetworkAnalysis.GradientCosines(parameters, agent.Loss(batch).PerSample);
         using var _ = no_grad();
@@ -58,6 +68,6 @@ public sealed record AnalysisRecord(
             NetworkAnalysis.ParameterNorm(network), mean, variance,
             Prunerl.Core.Metrics.GradientInterference.meanPairwise(cosines), nonZero,
             targetVariance, NetworkAnalysis.QNorm(network, dormantBatch),
-            Prunerl.Core.Metrics.GradientInterference.meanAbsolutePairwise(cosines)) { Cosines = cosines };
+            Prunerl.Core.Metrics.GradientInterference.meanAbsolutePairwise(cosines), tdTargetVariance) { Cosines = cosines };
     }
 }

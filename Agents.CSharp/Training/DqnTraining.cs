@@ -303,6 +303,7 @@ public static class DqnTraining
         metrics.Write(a.Step, "analysis/q_mean", a.QMean);
         metrics.Write(a.Step, "analysis/q_variance", a.QVariance);
         metrics.Write(a.Step, "analysis/target_q_variance", a.TargetQVariance);
+        metrics.Write(a.Step, "analysis/td_target_variance", a.TargetVariance);
         metrics.Write(a.Step, "analysis/q_norm", a.QNorm);
         metrics.Write(a.Step, "analysis/gradient_interference", a.GradientInterference);
         metrics.Write(a.Step, "analysis/gradient_interference_abs", a.GradientInterferenceAbs);

@@ -128,6 +128,7 @@ internal static class RunRecords
             writer.Write(a.TargetQVariance);
             writer.Write(a.QNorm);
             writer.Write(a.GradientInterferenceAbs);
+            writer.Write(a.TargetVariance);
         }
         writer.Write(renewals.Count);
         foreach (var r in renewals)
@@ -149,7 +150,7 @@ internal static class RunRecords
             Fill(dormancy, reader, () => new LayerDormancy(reader.ReadString(), reader.ReadInt32(), reader.ReadInt32()));
             return new AnalysisRecord(step, dormancy, reader.ReadDouble(), reader.ReadInt32(), reader.ReadDouble(),
                 reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(),
-                reader.ReadDouble());
+                reader.ReadDouble(), reader.ReadDouble());
         });
         Fill(renewals, reader, () => new RenewalRecord(reader.ReadInt64(), reader.ReadInt32()));
     }
