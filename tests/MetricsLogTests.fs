@@ -59,6 +59,11 @@ let private records (path: string) =
         yield data
         i <- i + 16 + length ]
 
+/// Runs body in a fresh scratch folder, deleted afterwards.
+let private inScratch (body: string -> unit) =
+    let directory = scratch ()
+    try body directory finally Directory.Delete(directory, true)
+
 let tests =
     testList "metrics log" [
         test "the masked CRC is CRC32C: its check value for '123456789' is 0xE3069283" {
@@ -97,8 +102,7 @@ let tests =
         }
 
         test "the event file is named events.out.tfevents.<time>.<host name>, as TensorBoard names its own" {
-            let directory = scratch ()
-            try
+            inScratch (fun directory ->
                 let before = DateTimeOffset.UtcNow.ToUnixTimeSeconds()
                 using (new MetricsLog(directory)) (fun log -> log.Write(1L, "x", 1.0))
                 let after = DateTimeOffset.UtcNow.ToUnixTimeSeconds()
@@ -106,14 +110,11 @@ let tests =
                 let parts = name.Split('.', 5)
                 Expect.equal parts[.. 2] [| "events"; "out"; "tfevents" |] "TensorBoard's prefix"
                 Expect.isTrue (int64 parts[3] >= before && int64 parts[3] <= after) (sprintf "%s: the wall time in whole seconds" name)
-                Expect.equal parts[4] (Net.Dns.GetHostName()) (sprintf "%s: ends with this machine's host name" name)
-            finally
-                Directory.Delete(directory, true)
+                Expect.equal parts[4] (Net.Dns.GetHostName()) (sprintf "%s: ends with this machine's host name" name))
         }
 
         test "a log written on another host reopens: its event file is found whatever host name it ends with" {
-            let directory = scratch ()
-            try
+            inScratch (fun directory ->
                 using (new MetricsLog(directory)) (fun log -> log.Write(1L, "a", 1.0))
                 let written = Directory.GetFiles(directory, "events.out.tfevents.*") |> Array.exactlyOne
                 // As a Slurm task requeued on another node finds it.
@@ -123,9 +124,7 @@ let tests =
                     Expect.equal (log.Mark() |> Seq.map _.File |> List.ofSeq) [ "metrics.csv"; "metrics.jsonl"; Path.GetFileName moved ] "the other host's event file"
                     log.Write(2L, "b", 2.0))
                 Expect.equal (records moved).Length 3 "version, a, b in the one file"
-                Expect.equal (Directory.GetFiles(directory, "events.*").Length) 1 "no second event file"
-            finally
-                Directory.Delete(directory, true)
+                Expect.equal (Directory.GetFiles(directory, "events.*").Length) 1 "no second event file")
         }
 
         test "a directory that holds a run is refused and left as it was" {
