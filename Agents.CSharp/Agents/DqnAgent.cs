@@ -56,8 +56,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly Scalar one, zero, conservativeScale;
     /// <summary>Decoupled weight decay's 1 - lr * lambda; null without it.</summary>
     private readonly Scalar? decayFactor;
-    /// <summary>The L2 term's gradient per weight over the weight (2 lambda on kernels, 0 elsewhere); null without it.</summary>
-    private readonly Tensor? l2Scale;
+    /// <summary>The L2 term on the kernels; null without it.</summary>
+    private readonly KernelL2? l2;
 
     /// <summary>An agent whose loss is the TD loss plus <paramref name="conservativeWeight"/> (CQL's alpha, for
     /// offline training) times <see cref="ConservativeQ.Penalty"/> on the online Q-values; 0 for the plain loss.
@@ -100,14 +100,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
                 _ => 0.0,
             };
             if (r.DecoupledDecay > 0) decayFactor = scalars.Of(1 - learningRate * r.DecoupledDecay);
-            if (r.L2 > 0)
-            {
-                // 2 lambda at the kernels' entries, 0 at biases and other vectors: the L2 term's gradient is l2Scale * w.
-                l2Scale = zeros_like(onlineParameters.Values).DetachFromDisposeScope();
-                using var fill = scalars.Of(2 * r.L2);
-                foreach (var slice in onlineParameters.Slices.Where(s => s.Shape.Length >= 2))
-                    l2Scale.narrow(0, slice.Offset, slice.Length).fill_(fill);
-            }
+            if (r.L2 > 0) l2 = new KernelL2(onlineParameters, r.L2);
         }
         readout = new float[config.BatchSize + 1];
         supportBounds = ValueTargets.SupportBounds(online.Support);
@@ -196,11 +189,9 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         timer?.Lap(UpdatePhase.Forward);
         optimizer.ZeroGrad();
         loss.backward();
-        using (no_grad())
-        {
-            if (l2Scale is not null) onlineParameters.Gradients.addcmul_(onlineParameters.Values, l2Scale, one);
-            if (decayFactor is not null) onlineParameters.Values.mul_(decayFactor);
-        }
+        l2?.AddGradient();
+        if (decayFactor is not null)
+            using (no_grad()) onlineParameters.Values.mul_(decayFactor);
         timer?.Lap(UpdatePhase.Backward);
         // The step counts pruned weights' gradients as zero and, since each mask update cleared their
         // optimizer state, leaves them exactly zero without another pass over the weights.
@@ -399,7 +390,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         noise?.Dispose();
         augmentation?.Dispose();
         pruner?.Dispose();
-        l2Scale?.Dispose();
+        l2?.Dispose();
         optimizer.Dispose();
         onlineParameters.Dispose();
         targetParameters.Dispose();

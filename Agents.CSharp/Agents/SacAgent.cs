@@ -57,8 +57,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     /// critic loss's 1/2, the target entropy, and the smoothing's 1 - tau and tau.</summary>
     private readonly OwnedScalars scalars = new();
     private readonly Scalar one, half, targetEntropy, targetKeep, tau, rewardScale;
-    /// <summary>The kernel L2 term's gradient per weight over the weight (2 lambda on kernels, 0 elsewhere), per network; null without it.</summary>
-    private readonly Tensor? actorL2, criticL2;
+    /// <summary>The L2 term on the actor's and the critics' kernels; null without it.</summary>
+    private readonly KernelL2? actorL2, criticL2;
 
     /// <summary>An agent whose networks are initialised on the CPU from the seed, then moved to <paramref name="device"/> (the CPU when null).</summary>
     public SacAgent(SacConfig config, NetworkSpec network, int observationSize, BoxSpace actionSpace, PruningSetup? pruning, long seed, Device? device = null)
@@ -107,8 +107,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         rewardScale = scalars.Of(this.config.RewardScale);
         if (this.config.KernelL2 > 0)
         {
-            actorL2 = KernelScale(actorParameters, this.config.KernelL2);
-            criticL2 = KernelScale(criticParameters, this.config.KernelL2);
+            actorL2 = new KernelL2(actorParameters, this.config.KernelL2);
+            criticL2 = new KernelL2(criticParameters, this.config.KernelL2);
         }
         using (no_grad()) targetParameters.Values.copy_(criticParameters.Values);
     }
@@ -199,7 +199,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         var criticLoss = nn.functional.mse_loss(q1, targets).add(nn.functional.mse_loss(q2, targets), one).mul(half);
         criticOptimizer.ZeroGrad();
         criticLoss.backward();
-        AddKernelL2(criticParameters, criticL2);
+        criticL2?.AddGradient();
         criticOptimizer.Step(criticPruner?.StepMask);
 
         // The critics' fresh values; their gradients from this backward are discarded by the next critic update's ZeroGrad.
@@ -207,31 +207,13 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         var actorLoss = (alpha * logProbabilities - minimum(p1, p2)).mean();
         actorOptimizer.ZeroGrad();
         actorLoss.backward();
-        AddKernelL2(actorParameters, actorL2);
+        actorL2?.AddGradient();
         actorOptimizer.Step(actorPruner?.StepMask);
 
         SmoothTargets();
         Updates++;
         Devices.ReadFloats(readout, criticLoss, actorLoss, temperatureLoss, alpha, -logProbabilities.mean());
         return new SacLosses(readout[0], readout[1], readout[2], readout[3], readout[4]);
-    }
-
-    /// <summary>2 lambda at the kernels' entries of a flat buffer (weights of two or more dimensions), 0 elsewhere.</summary>
-    private static Tensor KernelScale(FlatParameters parameters, double lambda)
-    {
-        var scale = zeros_like(parameters.Values).DetachFromDisposeScope();
-        using var fill = new OwnedScalars();
-        var twice = fill.Of(2 * lambda);
-        foreach (var slice in parameters.Slices.Where(s => s.Shape.Length >= 2)) scale.narrow(0, slice.Offset, slice.Length).fill_(twice);
-        return scale;
-    }
-
-    /// <summary>The kernel L2 term's gradient 2 lambda w added to the gradients (Keras's L2 kernel regulariser, as rigl's SAC).</summary>
-    private void AddKernelL2(FlatParameters parameters, Tensor? scale)
-    {
-        if (scale is null) return;
-        using var _ = no_grad();
-        parameters.Gradients.addcmul_(parameters.Values, scale, one);
     }
 
     /// <summary>target = tau * critic + (1 - tau) * target (Polyak averaging), then the critics' masks.</summary>

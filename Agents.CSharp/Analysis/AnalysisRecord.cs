@@ -1,6 +1,5 @@
 using Prunerl.Agents.Agents;
 using Prunerl.Agents.Replay;
-using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Analysis;
@@ -50,13 +49,7 @@ public sealed record AnalysisRecord(
         var dormancy = NetworkAnalysis.Dormancy(network, dormantBatch, tau);
         var (mean, variance) = NetworkAnalysis.QStatistics(network, dormantBatch);
         var (_, targetVariance) = NetworkAnalysis.QStatistics(agent.Target, dormantBatch);
-        double tdTargetVariance;
-        using (no_grad())
-        {
-            var targets = agent.ExpectedTargets(states).narrow(0, 0, Math.Min(dormantStates, states.BatchSize)).to_type(ScalarType.Float64);
-            using var two = new OwnedScalars();
-            tdTargetVariance = (targets - targets.mean()).pow(two.Of(2)).mean().item<double>();
-        }
+        var tdTargetVariance = NetworkAnalysis.Variance(agent.ExpectedTargets(states).narrow(0, 0, Math.Min(dormantStates, states.BatchSize)));
         var parameters = network.parameters().Select(p => (Tensor)p).ToList();
         var cosines = NetworkAnalysis.GradientCosines(parameters, agent.Loss(batch).PerSample);
         using var _ = no_grad();

@@ -70,11 +70,19 @@ public static class NetworkAnalysis
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var scalars = new OwnedScalars();
         var q = network.forward(batch).to_type(ScalarType.Float64);
-        var mean = q.mean();
+        return (q.mean().item<double>(), Variance(q));
+    }
+
+    /// <summary>The population variance of all the values (in double precision), mean((x - mean x)^2).</summary>
+    public static double Variance(Tensor values)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var scalars = new OwnedScalars();
+        var x = values.to_type(ScalarType.Float64);
         // Written out: TorchSharp's var(unbiased: false) still divided by n - 1 here.
-        return (mean.item<double>(), (q - mean).pow(scalars.Of(2)).mean().item<double>());
+        return (x - x.mean()).pow(scalars.Of(2)).mean().item<double>();
     }
 
     /// <summary>The Q norm: the mean over the batch's states of the L2 norm of Q(s, .) over the actions.</summary>
