@@ -36,6 +36,7 @@ let all =
         SamplesTests.tests
         ReplayTests.tests
         CheckpointTests.tests
+        RunRecordsTests.tests
         SacTests.tests
         SlurmTests.tests
         OfflineTests.tests
