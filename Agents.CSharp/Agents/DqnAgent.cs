@@ -6,6 +6,7 @@ using Prunerl.Agents.Replay;
 using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Experiments;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -6,6 +6,7 @@ using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using Prunerl.Core;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 

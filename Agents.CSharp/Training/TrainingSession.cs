@@ -4,6 +4,7 @@ using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Pruning;
 using Prunerl.Core;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 

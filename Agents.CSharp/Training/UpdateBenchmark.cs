@@ -4,6 +4,7 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Experiments;
 using Prunerl.Agents.Pruning;
 using static TorchSharp.torch;
 
