@@ -31,16 +31,16 @@ let private subset (a: bool[]) (b: bool[]) = Array.forall2 (fun x y -> not x || 
 let tests =
     testList "Mask properties" [
         testPropertyWithConfig config "layer-wise keeps exactly round((1 - s) * n)" <|
-            Prop.forAll (arb (Gen.zip sparsity weights)) (fun (s, w) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weights)) (fun (s, w) ->
                 let m = Mask.layerwise s w |> ok
                 Expect.equal (Mask.kept m) (Sparsity.keptCount s w.LongLength) "kept count")
 
         testPropertyWithConfig config "layer-wise equals the sort-based oracle, ties to the lower index" <|
-            Prop.forAll (arb (Gen.zip sparsity weights)) (fun (s, w) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weights)) (fun (s, w) ->
                 Expect.equal (Mask.layerwise s w |> ok) (oracle (Sparsity.keptCount s w.LongLength) w) "mask")
 
         testPropertyWithConfig config "every kept weight is at least as large as every dropped one" <|
-            Prop.forAll (arb (Gen.zip sparsity weights)) (fun (s, w) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weights)) (fun (s, w) ->
                 let m = Mask.layerwise s w |> ok
                 let kept = Array.zip w m |> Array.filter snd |> Array.map (fst >> magnitude)
                 let dropped = Array.zip w m |> Array.filter (snd >> not) |> Array.map (fst >> magnitude)
@@ -48,22 +48,22 @@ let tests =
                     Expect.isTrue (Array.min kept >= Array.max dropped) "threshold")
 
         testPropertyWithConfig config "idempotent: the mask of the masked weights is the same mask" <|
-            Prop.forAll (arb (Gen.zip sparsity weights)) (fun (s, w) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weights)) (fun (s, w) ->
                 let m = Mask.layerwise s w |> ok
                 Expect.equal (Mask.layerwise s (Mask.apply m w |> ok) |> ok) m "same mask")
 
         testPropertyWithConfig config "nested: a mask at higher sparsity is a subset of one at lower sparsity" <|
-            Prop.forAll (arb (Gen.zip orderedSparsities weights)) (fun ((lo, hi), w) ->
+            Prop.forAll (Arbs.zip (Arbs.orderedSparsities, Arbs.weights)) (fun ((lo, hi), w) ->
                 Expect.isTrue (subset (Mask.layerwise hi w |> ok) (Mask.layerwise lo w |> ok)) "subset")
 
         testPropertyWithConfig config "an update never revives and keeps min(target, previously kept)" <|
-            Prop.forAll (arb (Gen.zip sparsity weightsWithMask)) (fun (s, (w, previous)) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weightsWithMask)) (fun (s, (w, previous)) ->
                 let m = Mask.updateLayerwise previous s w |> ok
                 Expect.isTrue (subset m previous) "no pruned weight revived"
                 Expect.equal (Mask.kept m) (min (Sparsity.keptCount s w.LongLength) (Mask.kept previous)) "kept count")
 
         testPropertyWithConfig config "gradual pruning's masks only shrink, whatever the weights do between updates" <|
-            Prop.forAll (arb (Gen.zip gradual (Gen.listOfLength 6 weights))) (fun (g, draws) ->
+            Prop.forAll (Arbs.zip (Arbs.gradual, Arb.fromGenShrink (Gen.listOfLength 6 weights, Shrink.elementwise Shrink.weights))) (fun (g, draws) ->
                 let n = draws |> List.map Array.length |> List.min
                 let draws = draws |> List.map (Array.truncate n)
                 let schedule = Gradual g
@@ -75,7 +75,7 @@ let tests =
                     Expect.isTrue (subset b a) "shrinks")
 
         testPropertyWithConfig config "global: exact count over all layers, one threshold across them" <|
-            Prop.forAll (arb (Gen.zip sparsity layers)) (fun (s, ls) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.layers)) (fun (s, ls) ->
                 let ms = Mask.globalMagnitude s ls |> ok
                 let all = Array.zip (Array.concat ls) (Array.concat ms)
                 Expect.equal (Array.map Array.length ms) (Array.map Array.length ls) "shapes"
@@ -86,7 +86,7 @@ let tests =
                     Expect.isTrue (Array.min kept >= Array.max dropped) "one threshold")
 
         testPropertyWithConfig config "global over one layer is layer-wise; global updates never revive" <|
-            Prop.forAll (arb (Gen.zip sparsity weightsWithMask)) (fun (s, (w, previous)) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weightsWithMask)) (fun (s, (w, previous)) ->
                 Expect.equal (Mask.globalMagnitude s [| w |] |> ok) [| Mask.layerwise s w |> ok |] "one layer"
                 let half = w.Length / 2
                 let split (a: 'a[]) = [| a[.. half - 1]; a[half ..] |]

@@ -21,13 +21,13 @@ let private stepsOf (schedule: Schedule) =
 let private bounds (g: GradualPruning) = min g.Initial g.Final, max g.Initial g.Final
 
 let private forAllGradual body =
-    Prop.forAll (arb gradual) (fun g -> body g (Gradual g))
+    Prop.forAll (Arbs.gradual) (fun g -> body g (Gradual g))
 
 [<Tests>]
 let tests =
     testList "Schedule properties" [
         testPropertyWithConfig config "generated schedules are valid" <|
-            Prop.forAll (arb schedule) (fun s -> Expect.equal (Schedule.validate s) (Ok s) "valid")
+            Prop.forAll (Arbs.schedule) (fun s -> Expect.equal (Schedule.validate s) (Ok s) "valid")
 
         testPropertyWithConfig config "stays within [min(s_i, s_f), max(s_i, s_f)] from its first update on" <|
             forAllGradual (fun g s ->
@@ -39,7 +39,7 @@ let tests =
                     | None -> Expect.equal v 0.0 (sprintf "dense before the first update, at %d" t))
 
         testPropertyWithConfig config "is monotone: s(t) <= s(t + 1)" <|
-            Prop.forAll (arb schedule) (fun s ->
+            Prop.forAll (Arbs.schedule) (fun s ->
                 for t in stepsOf s do
                     let a, b = Schedule.sparsityAt s t, Schedule.sparsityAt s (t + 1L)
                     Expect.isTrue (a <= b) (sprintf "s(%d) = %g > s(%d) = %g" t a (t + 1L) b))
@@ -54,13 +54,13 @@ let tests =
                 Expect.equal (Schedule.finalSparsity s) g.Final "final sparsity")
 
         testPropertyWithConfig config "changes only at mask updates (a step function between them)" <|
-            Prop.forAll (arb schedule) (fun s ->
+            Prop.forAll (Arbs.schedule) (fun s ->
                 for t in stepsOf s |> List.tail do
                     if Schedule.sparsityAt s t <> Schedule.sparsityAt s (t - 1L) then
                         Expect.isTrue (Schedule.isUpdateStep s t) (sprintf "changed at %d, not an update step" t))
 
         testPropertyWithConfig config "holds the curve's value at the last update" <|
-            Prop.forAll (arb schedule) (fun s ->
+            Prop.forAll (Arbs.schedule) (fun s ->
                 for t in stepsOf s do
                     match Schedule.lastUpdate s t with
                     | Some u ->
@@ -69,7 +69,7 @@ let tests =
                     | None -> ())
 
         testPropertyWithConfig config "updateSteps lists exactly the steps isUpdateStep accepts" <|
-            Prop.forAll (arb schedule) (fun s ->
+            Prop.forAll (Arbs.schedule) (fun s ->
                 let listed = Schedule.updateSteps s |> Seq.takeWhile (fun t -> t <= List.last (stepsOf s)) |> List.ofSeq
                 let accepted = stepsOf s |> List.filter (Schedule.isUpdateStep s)
                 Expect.equal listed accepted "update steps")

@@ -11,15 +11,27 @@ open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 300 }
 
-/// A network, a scope over it, a distribution and a target sparsity.
+/// A network, a scope over it, a distribution and a target sparsity; shrunk part by part, the network
+/// only to candidates that still hold every parameter the scope names.
 let private case =
-    gen {
-        let! ps = parameters
-        let! scope = scopeFor ps
-        let! distribution = distribution
-        let! s = sparsity
-        return ps, scope, distribution, s
-    }
+    let generate =
+        gen {
+            let! ps = parameters
+            let! scope = scopeFor ps
+            let! distribution = distribution
+            let! s = sparsity
+            return ps, scope, distribution, s
+        }
+    let shrink (ps: Parameter list, scope: Scope, distribution, s) =
+        let named = scope.KeepDense |> List.choose (function Named name -> Some name | _ -> None)
+        seq {
+            for ps' in Shrink.parameters ps do
+                if named |> List.forall (fun name -> ps' |> List.exists (fun p -> p.Name = name)) then
+                    yield ps', scope, distribution, s
+            for d in Shrink.distribution distribution -> ps, scope, d, s
+            for s' in Shrink.sparsity s -> ps, scope, distribution, s'
+        }
+    Arb.fromGenShrink (generate, shrink)
 
 let private keptOf (b: LayerBudget) =
     match b.Target with
@@ -34,7 +46,7 @@ let private erkRaw power (p: Parameter) = (float (Array.sum p.Shape) / float p.S
 let tests =
     testList "Sparsity properties" [
         testPropertyWithConfig config "only what the scope prunes gets a budget; the rest stays dense" <|
-            Prop.forAll (arb case) (fun (ps, scope, distribution, s) ->
+            Prop.forAll (case) (fun (ps, scope, distribution, s) ->
                 let set = Sparsity.select scope ps |> ok
                 let budgets = Sparsity.allocate (LayerWise distribution) set s |> ok
                 let weights = ps |> List.filter (fun p -> p.Role = Weight)
@@ -55,14 +67,14 @@ let tests =
                     if not (set.IsPrunable i) then Expect.equal b.Target Dense (sprintf "%s dense" p.Name))
 
         testPropertyWithConfig config "uniform gives every pruned parameter round((1 - s) * n)" <|
-            Prop.forAll (arb case) (fun (ps, scope, _, s) ->
+            Prop.forAll (case) (fun (ps, scope, _, s) ->
                 let set = Sparsity.select scope ps |> ok
                 for i, b in Sparsity.allocate (LayerWise Uniform) set s |> ok |> Array.indexed do
                     if set.IsPrunable i then
                         Expect.equal b.Target (Keep(Sparsity.keptCount s b.Parameter.Size)) b.Parameter.Name)
 
         testPropertyWithConfig config "ERK meets the overall target exactly, never above density 1" <|
-            Prop.forAll (arb case) (fun (ps, scope, _, s) ->
+            Prop.forAll (case) (fun (ps, scope, _, s) ->
                 for power in [ 1.0; 0.5 ] do
                     let set = Sparsity.select scope ps |> ok
                     let budgets = Sparsity.allocate (LayerWise(Erk power)) set s |> ok
@@ -73,7 +85,7 @@ let tests =
                         Expect.isTrue (0L <= k && k <= b.Parameter.Size) (sprintf "%s keeps %d of %d" b.Parameter.Name k b.Parameter.Size))
 
         testPropertyWithConfig config "ERK: denser where (sum of dims / size) is larger; saturated layers have the largest" <|
-            Prop.forAll (arb case) (fun (ps, scope, _, s) ->
+            Prop.forAll (case) (fun (ps, scope, _, s) ->
                 let set = Sparsity.select scope ps |> ok
                 let budgets = Sparsity.allocate (LayerWise(Erk 1.0)) set s |> ok
                 let pruned = budgets |> Array.indexed |> Array.filter (fun (i, _) -> set.IsPrunable i) |> Array.map snd
@@ -87,13 +99,13 @@ let tests =
                                 (sprintf "%s (%g) is sparser than %s (%g)" a.Parameter.Name (density a) b.Parameter.Name (density b)))
 
         testPropertyWithConfig config "global: every pruned parameter is pooled" <|
-            Prop.forAll (arb case) (fun (ps, scope, _, s) ->
+            Prop.forAll (case) (fun (ps, scope, _, s) ->
                 let set = Sparsity.select scope ps |> ok
                 for i, b in Sparsity.allocate Global set s |> ok |> Array.indexed do
                     Expect.equal b.Target (if set.IsPrunable i then Pooled else Dense) b.Parameter.Name)
 
         testPropertyWithConfig config "plan: non-zeros = dense parameters + what the pruned keep, falling over training" <|
-            Prop.forAll (arb (Gen.zip case gradual)) (fun ((ps, scope, distribution, _), g) ->
+            Prop.forAll (Arbs.zip (case, Arbs.gradual)) (fun ((ps, scope, distribution, _), g) ->
                 for allocation in [ LayerWise distribution; Global ] do
                     let plan = Plan.create (Gradual g) allocation scope ps |> ok
                     let steps = Plan.updates plan |> Array.ofSeq
@@ -111,7 +123,7 @@ let tests =
                         Expect.isTrue (b.NonZero <= a.NonZero) (sprintf "non-zeros grew from step %d to %d" a.Step b.Step))
 
         testPropertyWithConfig config "plan (JaxPruner's timing): every layer's target at step t is its final target times s(t) / s_f" <|
-            Prop.forAll (arb (Gen.zip case gradual)) (fun ((ps, scope, distribution, _), g) ->
+            Prop.forAll (Arbs.zip (case, Arbs.gradual)) (fun ((ps, scope, distribution, _), g) ->
                 let plan = Plan.create (Gradual g) (LayerWise distribution) scope ps |> ok
                 let final = Schedule.finalSparsity plan.Schedule
                 let finalLayers = (Plan.at plan Int64.MaxValue).Layers
@@ -128,7 +140,7 @@ let tests =
                         | now, last -> Expect.equal now last (sprintf "%s keeps its kind of target" layer.Parameter.Name))
 
         testPropertyWithConfig config "plan (re-solved timing): ERK keeps exactly the schedule's count at every step" <|
-            Prop.forAll (arb (Gen.zip case gradual)) (fun ((ps, scope, distribution, _), g) ->
+            Prop.forAll (Arbs.zip (case, Arbs.gradual)) (fun ((ps, scope, distribution, _), g) ->
                 let plan = Plan.createTimed Resolved (Gradual g) (LayerWise distribution) scope ps |> ok
                 for step in Plan.updates plan do
                     match distribution with

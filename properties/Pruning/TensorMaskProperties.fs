@@ -24,15 +24,15 @@ let private maskOf (weights: float32[]) (count: int64) (eligible: bool[] option)
 let tests =
     testSequenced <| testList "Tensor mask properties" [
         testPropertyWithConfig config "a layer's tensor mask equals the core's, ties and NaN included" <|
-            Prop.forAll (arb (Gen.zip sparsity weights)) (fun (s, w) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weights)) (fun (s, w) ->
                 Expect.equal (maskOf w (Sparsity.keptCount s w.LongLength) None) (Mask.layerwise s w |> ok) "mask")
 
         testPropertyWithConfig config "a tensor mask update equals the core's and never revives" <|
-            Prop.forAll (arb (Gen.zip sparsity weightsWithMask)) (fun (s, (w, previous)) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.weightsWithMask)) (fun (s, (w, previous)) ->
                 Expect.equal (maskOf w (Sparsity.keptCount s w.LongLength) (Some previous)) (Mask.updateLayerwise previous s w |> ok) "update")
 
         testPropertyWithConfig config "global pooling on tensors equals the core's global mask" <|
-            Prop.forAll (arb (Gen.zip sparsity layers)) (fun (s, ls) ->
+            Prop.forAll (Arbs.zip (Arbs.sparsity, Arbs.layers)) (fun (s, ls) ->
                 let all = Array.concat ls
                 let pooled = maskOf all (Sparsity.keptCount s all.LongLength) None
                 Expect.equal pooled (Mask.globalMagnitude s ls |> ok |> Array.concat) "global")
