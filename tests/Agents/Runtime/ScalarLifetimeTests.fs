@@ -101,7 +101,7 @@ let tests =
     testSequenced <| testList "scalar lifetimes" [
         test "no method of Prunerl.Agents makes a Scalar that nothing holds (outside OwnedScalars)" {
             let offenders = unheldScalars (methodsOf typeof<OwnedScalars>.Assembly)
-            Expect.isEmpty offenders "hold every Scalar an op takes in an OwnedScalars (README: Tensor and Scalar lifetimes)"
+            Expect.isEmpty offenders "hold every Scalar an op takes in an OwnedScalars (docs/scalar-lifetimes.md)"
         }
 
         test "the check finds a + b on tensors and t * 0.5" {
