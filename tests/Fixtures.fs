@@ -1,6 +1,8 @@
 /// Inputs several test lists build the same way.
 module Prunerl.Tests.Fixtures
 
+open System
+open System.IO
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Replay
 
@@ -18,3 +20,11 @@ let terminalBatch (seed: uint64) =
         batch.Discounts[i] <- 0.0f
         batch.Weights[i] <- 1.0f
     batch
+
+/// A fresh temporary path for one test, `prunerl-<what>-<guid>` (not created).
+let scratchPath (what: string) = Path.Combine(Path.GetTempPath(), sprintf "prunerl-%s-%s" what (Guid.NewGuid().ToString("N")))
+
+/// Deletes a test's directories whatever happened.
+let cleanUp (directories: string list) =
+    for d in directories do
+        if Directory.Exists d then Directory.Delete(d, true)

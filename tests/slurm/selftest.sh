@@ -17,59 +17,10 @@ readonly JOB_TIMEOUT_S=120
 readonly STEPS=12          # the resumable task's length, in steps of STEP_S seconds
 readonly STEP_S=0.3
 
-started=$SECONDS
-failures=0
-checks=0
 dir=$(mktemp -d /tmp/prunerl-slurm-selftest.XXXXXX)
 
-finish() {
-    local rc=$?
-    "$cluster" down "$dir" || true
-    if [[ ${SLURM_SELFTEST_KEEP:-0} == 1 ]]; then echo "kept $dir"; else rm -rf "$dir"; fi
-    local elapsed=$((SECONDS - started))
-    if [[ $rc -eq 3 ]]; then
-        echo "slurm selftest: FAIL: this machine cannot run a Slurm cluster (see above); nothing was tested (${elapsed}s)"
-    elif [[ $rc -ne 0 || $failures -gt 0 ]]; then
-        echo "slurm selftest: FAIL ($failures of $checks checks failed, exit $rc, ${elapsed}s)"
-        [[ $rc -ne 0 ]] || rc=1
-    else
-        echo "slurm selftest: PASS ($checks checks, ${elapsed}s)"
-    fi
-    exit "$rc"
-}
-trap finish EXIT
-
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then
-        echo "ok   $what"
-    else
-        echo "FAIL $what"
-        failures=$((failures + 1))
-    fi
-}
-
-# The two strings are equal; shows both when they are not.
-same() {
-    [[ $1 == "$2" ]] && return 0
-    printf '     got:      %q\n     expected: %q\n' "$1" "$2"
-    return 1
-}
-
-# Waits until none of the job's tasks is pending, running or completing.
-wait_job() {
-    local job=$1 deadline=$((SECONDS + JOB_TIMEOUT_S))
-    while [[ -n $(squeue -h -j "$job" 2>/dev/null) ]]; do
-        if ((SECONDS >= deadline)); then
-            echo "job $job still queued after ${JOB_TIMEOUT_S}s:"
-            squeue -j "$job"
-            return 1
-        fi
-        sleep 0.5
-    done
-}
+source "$here/checks.sh"
+checks_on_exit "slurm selftest" "$dir" "$dir" SLURM_SELFTEST_KEEP
 
 # Waits until FILE holds a number >= N (a task's progress).
 wait_progress() {

@@ -25,62 +25,14 @@ readonly GRID=(--env cartpole --width 1,2 --sparsity 0,0.9 --seed 1,2 --steps 50
     --set checkpoint_every=500 --set eval_every=2500 --set eval_episodes=2)
 readonly RESOURCES=(--cpus 1 --mem 1G --time 15 --throttle 2)
 
-started=$SECONDS
-failures=0
-checks=0
 dir=$(mktemp -d /tmp/prunerl-slurm-sweep.XXXXXX)
 # munged wants every directory on its socket's path searchable by all (mktemp makes it 700).
 chmod 755 "$dir"
 
-finish() {
-    local rc=$?
-    "$cluster" down "$dir/cluster" || true
-    if [[ ${SLURM_SWEEP_TEST_KEEP:-0} == 1 ]]; then echo "kept $dir"; else rm -rf "$dir"; fi
-    local elapsed=$((SECONDS - started))
-    if [[ $rc -eq 3 ]]; then
-        echo "slurm sweep test: FAIL: this machine cannot run a Slurm cluster (see above); nothing was tested (${elapsed}s)"
-    elif [[ $rc -ne 0 || $failures -gt 0 ]]; then
-        echo "slurm sweep test: FAIL ($failures of $checks checks failed, exit $rc, ${elapsed}s)"
-        [[ $rc -ne 0 ]] || rc=1
-    else
-        echo "slurm sweep test: PASS ($checks checks, ${elapsed}s)"
-    fi
-    exit "$rc"
-}
-trap finish EXIT
-
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    if "$@"; then
-        echo "ok   $what"
-    else
-        echo "FAIL $what"
-        failures=$((failures + 1))
-    fi
-}
-
-same() {
-    [[ $1 == "$2" ]] && return 0
-    printf '     got:      %q\n     expected: %q\n' "$1" "$2"
-    return 1
-}
+source "$here/checks.sh"
+checks_on_exit "slurm sweep test" "$dir" "$dir/cluster" SLURM_SWEEP_TEST_KEEP
 
 prunerl() { dotnet "$dll" "$@"; }
-
-# Waits until none of the job's tasks is pending, running or completing.
-wait_job() {
-    local job=$1 deadline=$((SECONDS + JOB_TIMEOUT_S))
-    while [[ -n $(squeue -h -j "$job" 2>/dev/null) ]]; do
-        if ((SECONDS >= deadline)); then
-            echo "job $job still queued after ${JOB_TIMEOUT_S}s:"
-            squeue -j "$job"
-            return 1
-        fi
-        sleep 0.5
-    done
-}
 
 # Waits until the file exists.
 wait_file() {

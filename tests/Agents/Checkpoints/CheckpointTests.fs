@@ -19,12 +19,9 @@ open Prunerl.Agents.Training
 open Prunerl.Tests.Processes
 
 /// A fresh temporary directory name for one test.
-let private scratch () = Path.Combine(Path.GetTempPath(), "prunerl-resume-" + Guid.NewGuid().ToString("N"))
+let private scratch () = Fixtures.scratchPath "resume"
 
-/// Deletes a test's directories whatever happened.
-let private cleanUp (directories: string list) =
-    for d in directories do
-        if Directory.Exists d then Directory.Delete(d, true)
+let private cleanUp = Fixtures.cleanUp
 
 /// A random policy whose position can be copied along with an environment's state.
 type private Policy(start: EnvRandom) =

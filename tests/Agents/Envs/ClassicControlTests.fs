@@ -40,21 +40,10 @@ let private uniformOver (low: float) (high: float) (values: float list) what =
 /// Random policy over whole episodes: per-episode returns and lengths.
 let private randomEpisodes (e: Env) (episodes: int) (seed: uint64) =
     let mutable actions = EnvRandom(seed + 1000UL)
-    reset e seed |> ignore
-    [ for _ in 1..episodes ->
-        let mutable total = 0.0
-        let mutable length = 0
-        let mutable finished = false
-        while not finished do
-            let result =
-                match e.ActionSpace with
-                | :? DiscreteSpace as d -> e.Step(actions.NextInt d.Count)
-                | _ -> torque e (float32 (actions.Uniform(-2.0, 2.0)))
-            total <- total + float result.Reward
-            length <- length + 1
-            finished <- result.Done
-        e.Reset().Length |> ignore
-        total, length ]
+    EnvironmentCoreTests.episodesUnder e episodes seed (fun () ->
+        match e.ActionSpace with
+        | :? DiscreteSpace as d -> e.Step(actions.NextInt d.Count)
+        | _ -> torque e (float32 (actions.Uniform(-2.0, 2.0))))
 
 /// A trajectory of observations and rewards under seeded random actions.
 let private trajectory (e: Env) (seed: uint64) (steps: int) =

@@ -40,6 +40,22 @@ let throwsWith<'e when 'e :> exn> (words: string) (f: unit -> unit) =
     with
     | :? 'e as e -> Expect.stringContains e.Message words "the message says what is wrong"
 
+/// Whole episodes from one seeded reset, every step taken by `act`: per-episode returns and lengths
+/// (the random-policy scores of the classic-control and MuJoCo tests).
+let episodesUnder (e: Prunerl.Agents.Envs.Environment) (episodes: int) (seed: uint64) (act: unit -> StepResult) =
+    reset e (Some seed)
+    [ for _ in 1..episodes ->
+        let mutable total = 0.0
+        let mutable length = 0
+        let mutable finished = false
+        while not finished do
+            let result = act ()
+            total <- total + float result.Reward
+            length <- length + 1
+            finished <- result.Done
+        reset e None
+        total, length ]
+
 [<Tests>]
 let tests =
     testList "environment core" [

@@ -46,18 +46,7 @@ let private continueFor (e: Env) (next: unit -> float32[]) (steps: int) =
 /// Whole episodes under random actions: per-episode returns and lengths.
 let private randomEpisodes (e: Env) (episodes: int) (seed: uint64) =
     let next = randomActions (seed + 1000UL) (e.ActionSpace :?> BoxSpace).Size
-    reset e seed |> ignore
-    [ for _ in 1..episodes ->
-        let mutable total = 0.0
-        let mutable length = 0
-        let mutable finished = false
-        while not finished do
-            let r = step e (next ())
-            total <- total + float r.Reward
-            length <- length + 1
-            finished <- r.Done
-        e.Reset().Length |> ignore
-        total, length ]
+    EnvironmentCoreTests.episodesUnder e episodes seed (fun () -> step e (next ()))
 
 let private freeFallXml (integrator: string) =
     sprintf """<mujoco><option timestep="0.002" gravity="0 0 -9.81" integrator="%s"/>

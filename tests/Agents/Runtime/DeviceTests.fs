@@ -18,11 +18,9 @@ open Prunerl.Agents.Training
 open Prunerl.Tests.Processes
 open Prunerl.Tests.CliTests
 
-let private scratch () = Path.Combine(Path.GetTempPath(), "prunerl-device-" + Guid.NewGuid().ToString("N"))
+let private scratch () = Fixtures.scratchPath "device"
 
-let private cleanUp (directories: string list) =
-    for d in directories do
-        if Directory.Exists d then Directory.Delete(d, true)
+let private cleanUp = Fixtures.cleanUp
 
 let private network = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
 

@@ -9,7 +9,7 @@ open Expecto
 open Prunerl.Agents.Training
 
 /// A fresh temporary directory for one test.
-let private scratch () = Path.Combine(Path.GetTempPath(), "prunerl-metrics-" + Guid.NewGuid().ToString("N"))
+let private scratch () = Fixtures.scratchPath "metrics"
 
 /// CRC32C by the bit, independent of the log's table, masked as TensorFlow masks it.
 let private maskedCrc (data: byte[]) =
