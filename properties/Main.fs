@@ -15,6 +15,7 @@ let all =
         AggregateProperties.tests
         ReportProperties.tests
         TensorMaskProperties.tests
+        SparseTrainingProperties.tests
     ]
 
 [<EntryPoint>]

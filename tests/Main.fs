@@ -6,6 +6,7 @@ let all =
     testList "tests" [
         ScheduleTests.tests
         SparsityTests.tests
+        SparseTrainingTests.tests
         MetricTests.tests
         AgentConfigTests.tests
         ProtocolTests.tests
