@@ -14,16 +14,6 @@ open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 300 }
 
-/// Shorter arrays first: the halves, then each array with one entry removed.
-let private shrinkArray (a: 'a[]) : 'a[] seq =
-    seq {
-        if a.Length > 1 then
-            yield a[.. a.Length / 2 - 1]
-            yield a[a.Length / 2 ..]
-        for i in 0 .. a.Length - 1 do
-            yield Array.removeAt i a
-    }
-
 /// |x| with NaN above everything, as the importance order ranks it.
 let private magnitude (x: float32) = if Single.IsNaN x then infinity else abs (float x)
 
@@ -67,7 +57,7 @@ let private layerCase: Arbitrary<LayerCase> =
         }
     let shrink (c: LayerCase) =
         seq {
-            for e in shrinkArray c.Entries do
+            for e in Shrink.structural c.Entries do
                 yield { c with Entries = e }
             for f in [ 0; 300; 1000 ] do
                 if f <> c.FractionPerMille then yield { c with FractionPerMille = f }
@@ -129,12 +119,10 @@ let private networkCase (allocations: Gen<Allocation>) : Arbitrary<NetworkCase> 
         }
     let shrink (c: NetworkCase) =
         seq {
-            for s in shrinkArray c.Shapes do
-                if s.Length > 0 then yield { c with Shapes = s }
-            for i in 0 .. c.Shapes.Length - 1 do
-                let role, dims = c.Shapes[i]
-                for d in 0 .. dims.Length - 1 do
-                    if dims[d] > 1 then yield { c with Shapes = Array.updateAt i (role, Array.updateAt d (dims[d] / 2) dims) c.Shapes }
+            // Fewer parameters (at least one), fewer dimensions, dimensions nearer 1; every dimension stays >= 1.
+            for shapes in Shrink.structural c.Shapes do
+                if shapes.Length >= 1 && shapes |> Array.forall (fun (_, dims) -> dims.Length >= 1 && Array.forall (fun d -> d >= 1) dims) then
+                    yield { c with Shapes = shapes }
             for s in [ 0; 500 ] do
                 if s < c.SparsityPerMille then yield { c with SparsityPerMille = s }
         }
@@ -190,6 +178,7 @@ let private walk (method: SparseMethod) (drop: DropSchedule) (c: NetworkCase) (s
             (start, None)
     step0, start, history
 
+[<Tests>]
 let tests =
     testList "Sparse training properties" [
         testPropertyWithConfig config "Rng.sample: the count asked (at most all), distinct, ascending, from the items" <|
@@ -280,7 +269,7 @@ let tests =
                     Expect.isError (StaticMask.create RandomInit c.Seed step ws) "random needs per-layer targets")
 
         testPropertyWithConfig config "static and lottery-ticket masks never change; SET and RigL keep every count on target" <|
-            Prop.forAll (Arb.zip (networkCase layerWise, Arb.fromGen dropSchedule)) (fun (c, drop) ->
+            Prop.forAll (Arbs.zip (networkCase layerWise, Arb.fromGen dropSchedule)) (fun (c, drop) ->
                 for method in [ Static; Lottery ] do
                     let _, start, history = walk method drop c 40L
                     for masks, _ in history do
@@ -308,7 +297,7 @@ let tests =
                 Expect.equal (DropFraction.updateSteps drop |> List.ofSeq) expected "update steps")
 
         testPropertyWithConfig config "a lottery ticket starts from exactly the recorded weights under exactly the final mask" <|
-            Prop.forAll (Arb.zip (networkCase layerWise, Arb.fromGenShrink (Gen.choose (0, 3000), fun r -> seq { if r > 0 then yield 0 }))) (fun (c, rewindAt) ->
+            Prop.forAll (Arbs.zip (networkCase layerWise, Arb.fromGenShrink (Gen.choose (0, 3000), fun r -> seq { if r > 0 then yield 0 }))) (fun (c, rewindAt) ->
                 let ws = weightsFor c.WeightSeed c.Parameters
                 let masks = StaticMask.create MagnitudeInit c.Seed (targets c) ws |> ok
                 let initial = { Step = 0L; Weights = ws }

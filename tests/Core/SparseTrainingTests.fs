@@ -20,6 +20,7 @@ let private weights = [| 0.5f; -0.1f; 0.0f; 2.0f; 0.3f; 0.0f; 0.0f; -0.7f |]
 let private mask = [| true; true; false; true; true; false; false; true |]
 let private gradient = [| 0.0f; 0.0f; 0.2f; 0.0f; 0.0f; -0.9f; 0.2f; 0.0f |]
 
+[<Tests>]
 let tests =
     testList "Sparse training" [
         test "JaxPruner's Dopamine defaults: 0.3, cosine, every 5000 updates from step 1 to 80% of training" {
