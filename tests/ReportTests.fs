@@ -13,6 +13,7 @@ open Prunerl.Core.Metrics
 open Prunerl.Agents.Envs
 open Prunerl.Tests.Processes
 open Prunerl.Tests.CliTests
+open Prunerl.Agents.Runtime
 
 /// A run to write in the results layout.
 type private FixtureRun =

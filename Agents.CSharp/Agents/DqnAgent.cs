@@ -6,6 +6,7 @@ using Prunerl.Agents.Replay;
 using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Agents.Optimisers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -104,19 +105,13 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         }
         readout = new float[config.BatchSize + 1];
         supportBounds = ValueTargets.SupportBounds(online.Support);
-        noise = config.Noisy ? new NoiseStream(EnvRandom.Derive((ulong)seed, NoiseStreamIndex)) : null;
+        noise = config.Noisy ? new NoiseStream(SeedStreams.Seed(seed, SeedStreams.Noise)) : null;
         augmentation = config.Augment
-            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, EnvRandom.Derive((ulong)seed, AugmentationStreamIndex))
+            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, SeedStreams.Seed(seed, SeedStreams.Augmentation))
             : null;
         Actions = actions;
         SyncTarget();
     }
-
-    /// <summary>The index of the noise generator's seed among the streams derived from the run's seed.</summary>
-    private const int NoiseStreamIndex = 7;
-
-    /// <summary>The index of the augmentation generator's seed among the streams derived from the run's seed.</summary>
-    private const int AugmentationStreamIndex = 8;
 
     public int Actions { get; }
 
@@ -251,7 +246,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     /// After a baseline rewrote entries of the online network (ReDo, Reset): clears the optimizer's state at
     /// exactly those entries, as the reference ReDo code resets the moments of recycled weights.
     /// </summary>
-    public void ForgetOptimizerState(Baselines.Renewal renewal)
+    public void ForgetOptimizerState(Renewal renewal)
     {
         var parameters = online.parameters().ToList();
         using var scope = NewDisposeScope();

@@ -6,6 +6,7 @@ using Prunerl.Agents.Replay;
 using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Agents.Optimisers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -75,9 +76,9 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         actionLow = actionSpace.Low;
         actionHigh = actionSpace.High;
         TargetEntropy = config.TargetEntropyPerDimension * ActionSize;
-        actor = new SquashedGaussianActor(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 10));
-        critic = new TwinCritic(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 11));
-        targetCritic = new TwinCritic(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 11));
+        actor = new SquashedGaussianActor(network, observationSize, ActionSize, (long)SeedStreams.Seed(seed, SeedStreams.SacActor));
+        critic = new TwinCritic(network, observationSize, ActionSize, (long)SeedStreams.Seed(seed, SeedStreams.SacCritics));
+        targetCritic = new TwinCritic(network, observationSize, ActionSize, (long)SeedStreams.Seed(seed, SeedStreams.SacCritics));
         temperature = new Temperature(config.InitialAlpha);
         this.device = device;
         if (!Devices.IsCpu(device))
@@ -101,7 +102,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
             criticPruner = MagnitudePruner.TryCreate(critic, criticOptimizer, pruning, out error)
                 ?? throw new ArgumentException($"critics: {error}", nameof(pruning));
         }
-        noise = new EnvRandom(EnvRandom.Derive((ulong)seed, 12));
+        noise = SeedStreams.Random(seed, SeedStreams.SacNoise);
         (one, half, targetEntropy) = (scalars.Of(1), scalars.Of(0.5), scalars.Of(TargetEntropy));
         (targetKeep, tau) = (scalars.Of(1 - this.config.Tau), scalars.Of(this.config.Tau));
         rewardScale = scalars.Of(this.config.RewardScale);

@@ -6,6 +6,7 @@ using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Agents.Runtime;
 
 namespace Prunerl.Agents.Training;
 
@@ -91,8 +92,8 @@ public static class SacTraining
             agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed, device);
             replay = new ReplayBuffer(new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, 1, config.Gamma, actionWidth: box.Size));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize, box.Size);
-            acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
-            sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
+            acting = SeedStreams.Random(spec.Seed, SeedStreams.Acting);
+            sampling = SeedStreams.Random(spec.Seed, SeedStreams.Sampling);
             observations = new float[environment.Observations.Length];
             policyActions = new float[spec.Copies * box.Size];
             environmentActions = new float[spec.Copies * box.Size];
