@@ -7,7 +7,8 @@ open System
 open System.IO
 open Argu
 open Prunerl.Core
-open Prunerl.Core.Metrics
+open Prunerl.Experiments
+open Prunerl.Experiments.Metrics
 open Prunerl.Cli.UserError
 
 [<RequireQualifiedAccess>]

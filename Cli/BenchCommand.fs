@@ -6,6 +6,7 @@ open System
 open System.Globalization
 open Argu
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Runtime
 open Prunerl.Agents.Training

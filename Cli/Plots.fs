@@ -2,6 +2,7 @@
 module Prunerl.Cli.Plots
 
 open Prunerl.Core
+open Prunerl.Experiments
 
 /// One line of a chart, with an interval (lower, upper) at each point or none.
 type Line =

@@ -8,6 +8,7 @@ open System.Globalization
 open System.IO
 open System.Text.Json
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
 /// The results layout's version, config.json's "format".

@@ -15,6 +15,7 @@ open System.Runtime.InteropServices
 open System.Text
 open System.Text.Json
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
 /// The run's resolved configuration.

@@ -9,6 +9,7 @@ open System.Text
 open System.Text.Json
 open Argu
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
 /// The kinds of schedule (--schedule).

@@ -13,6 +13,7 @@ open System.IO
 open System.Text.Json
 open Spectre.Console
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
 /// The resource fields, as the sweep file's "slurm" object and resources.json name them.

@@ -13,6 +13,7 @@ open System.Threading
 open Argu
 open Spectre.Console
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
 [<RequireQualifiedAccess>]

@@ -4,7 +4,7 @@ module Prunerl.Cli.Tables
 open System
 open System.Globalization
 open System.Text
-open Prunerl.Core.Metrics
+open Prunerl.Experiments.Metrics
 
 /// A number in full (shortest round-trip form), as CSV files hold them.
 let number (x: float) = x.ToString("R", CultureInfo.InvariantCulture)

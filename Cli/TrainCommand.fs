@@ -8,6 +8,7 @@ open System.IO
 open Argu
 open Microsoft.FSharp.Reflection
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Training
 open Prunerl.Agents.Runtime

@@ -7,7 +7,8 @@ open System.Diagnostics
 open Spectre.Console
 open Spectre.Console.Rendering
 open Prunerl.Core
-open Prunerl.Core.Metrics
+open Prunerl.Experiments
+open Prunerl.Experiments.Metrics
 open Prunerl.Agents.Training
 
 /// The live panel shows the last few evaluations.

@@ -4,6 +4,7 @@ module Prunerl.Properties.Generators
 open FsCheck
 open FsCheck.FSharp
 open Prunerl.Core
+open Prunerl.Experiments
 
 /// A sparsity in [0, 1): the paper's round values and arbitrary ones.
 let sparsity: Gen<float> =

@@ -5,7 +5,7 @@ module Prunerl.Properties.MetricProperties
 open System
 open Expecto
 open FsCheck.FSharp
-open Prunerl.Core.Metrics
+open Prunerl.Experiments.Metrics
 open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 200 }

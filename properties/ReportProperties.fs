@@ -6,7 +6,8 @@ open Expecto
 open FsCheck
 open FsCheck.FSharp
 open Prunerl.Core
-open Prunerl.Core.Metrics
+open Prunerl.Experiments
+open Prunerl.Experiments.Metrics
 open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 60 }

@@ -8,6 +8,7 @@ open Expecto
 open FsCheck
 open FsCheck.FSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 200 }

@@ -5,6 +5,7 @@ module Prunerl.Properties.ScheduleProperties
 open Expecto
 open FsCheck.FSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 200 }

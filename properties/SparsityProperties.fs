@@ -6,6 +6,7 @@ open System
 open Expecto
 open FsCheck.FSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Properties.Generators
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 300 }

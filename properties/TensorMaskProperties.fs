@@ -7,6 +7,7 @@ open FsCheck
 open FsCheck.FSharp
 open TorchSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Pruning
 open Prunerl.Properties.Generators
 

@@ -3,6 +3,7 @@ module Prunerl.Tests.AgentConfigTests
 
 open Expecto
 open Prunerl.Core
+open Prunerl.Experiments
 
 let tests =
     testList "agent configuration" [

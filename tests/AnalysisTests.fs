@@ -3,7 +3,7 @@ module Prunerl.Tests.AnalysisTests
 
 open Expecto
 open TorchSharp
-open Prunerl.Core.Metrics
+open Prunerl.Experiments.Metrics
 open Prunerl.Agents.Analysis
 open Prunerl.Agents.Networks
 

@@ -1,5 +1,5 @@
-/// The library's public surface, pinned: a checked-in listing that changes only on purpose, and a doc
-/// comment on every member a user can call.
+/// The pure assemblies' public surfaces, pinned: a checked-in listing per assembly that changes only on
+/// purpose, and a doc comment on every member a user can call.
 module Prunerl.Tests.ApiTests
 
 open System
@@ -12,9 +12,11 @@ open Expecto
 open Microsoft.FSharp.Core
 open Microsoft.FSharp.Reflection
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Tests.Processes
 
-let private core = typeof<Schedule>.Assembly
+/// The pure assemblies: the packed pruning core and the experiment runner's types.
+let private assemblies = [ typeof<Schedule>.Assembly; typeof<RunConfig>.Assembly ]
 
 /// A type as XML doc ids spell it (ECMA-334 annex D): nested types with '.', generic arguments in braces.
 let rec private docType (t: Type) : string =
@@ -31,7 +33,7 @@ let rec private docType (t: Type) : string =
 let private parameters (ps: ParameterInfo[]) =
     if ps.Length = 0 then "" else "(" + String.Join(",", ps |> Array.map (fun p -> docType p.ParameterType)) + ")"
 
-/// The doc id of a member: what the compiler writes into Prunerl.Core.xml for its doc comment.
+/// The doc id of a member: what the compiler writes into the assembly's .xml for its doc comment.
 let private docId (m: MemberInfo) =
     let owner = match m.DeclaringType with null -> "" | t -> docType t
     match m with
@@ -44,7 +46,7 @@ let private docId (m: MemberInfo) =
     | :? FieldInfo as f -> sprintf "F:%s.%s" owner f.Name
     | _ -> sprintf "?:%s.%s" owner m.Name
 
-let private publicTypes = core.GetExportedTypes() |> Array.sortBy (fun t -> t.FullName)
+let private publicTypes (assembly: Assembly) = assembly.GetExportedTypes() |> Array.sortBy (fun t -> t.FullName)
 
 let private declared (t: Type) =
     let flags = BindingFlags.Public ||| BindingFlags.Instance ||| BindingFlags.Static ||| BindingFlags.DeclaredOnly
@@ -86,8 +88,8 @@ let private line (m: MemberInfo) =
         | _ -> false, ""
     sprintf "%s%s -> %s" (if isStatic then "static " else "") (docId m) returns
 
-let private surface () =
-    [ for t in publicTypes do
+let private surface (assembly: Assembly) =
+    [ for t in publicTypes assembly do
         line t
         for m in declared t do line m ]
     |> List.sort
@@ -95,8 +97,8 @@ let private surface () =
 /// The members a user writes against: declared in source, so they need a doc comment. Left out:
 /// what the compiler generates (equality, union testers and tags) and constructors (the type's doc
 /// covers them); union cases and record fields are checked through F# reflection.
-let private documentable () =
-    [ for t in publicTypes |> Array.filter (representsUnion >> not) do
+let private documentable (assembly: Assembly) =
+    [ for t in publicTypes assembly |> Array.filter (representsUnion >> not) do
         docId t
         if FSharpType.IsUnion t then
             for case in FSharpType.GetUnionCases t do
@@ -111,35 +113,43 @@ let private documentable () =
             if not generated then docId m ]
     |> List.distinct
 
-let private listingPath () = Path.Combine(repoRoot.Value, "tests", "api", "Prunerl.Core.api.txt")
+let private name (assembly: Assembly) = assembly.GetName().Name |> nonNull
+
+let private listingPath (assembly: Assembly) = Path.Combine(repoRoot.Value, "tests", "api", name assembly + ".api.txt")
+
+let private surfaceTest (assembly: Assembly) =
+    test (sprintf "the public surface of %s equals tests/api/%s.api.txt" (name assembly) (name assembly)) {
+        let actual = surface assembly
+        let path = listingPath assembly
+        if Environment.GetEnvironmentVariable "PRUNERL_UPDATE_API" = "1" then
+            Directory.CreateDirectory(Path.GetDirectoryName path |> nonNull) |> ignore
+            File.WriteAllLines(path, actual)
+        let expected = if File.Exists path then File.ReadAllLines path |> List.ofArray else []
+        let removed = expected |> List.except actual |> List.map (fun l -> "- " + l)
+        let added = actual |> List.except expected |> List.map (fun l -> "+ " + l)
+        if not (removed.IsEmpty && added.IsEmpty) then
+            failtestf
+                "The public API of %s changed (- listed, + now):\n%s\n\nIf the change is intended, update the listing and commit it:\n  PRUNERL_UPDATE_API=1 ./test.sh --filter-test-case \"public surface\""
+                (name assembly) (String.Join("\n", removed @ added))
+    }
+
+let private documentedTest (assembly: Assembly) =
+    test (sprintf "every public type and member of %s has a doc comment" (name assembly)) {
+        let xml = Path.ChangeExtension(assembly.Location, ".xml")
+        Expect.isTrue (File.Exists xml) (sprintf "%s is generated" xml)
+        let documented =
+            XDocument.Load(xml).Descendants(XName.Get "member")
+            |> Seq.choose (fun m -> m.Attribute(XName.Get "name") |> Option.ofObj |> Option.map (fun a -> a.Value))
+            |> Set.ofSeq
+        let missing = documentable assembly |> List.filter (documented.Contains >> not)
+        if not missing.IsEmpty then
+            failtestf "%d public members have no /// comment:\n%s" missing.Length (String.Join("\n", missing))
+        Expect.isNonEmpty (Set.intersect documented (documentable assembly |> Set.ofList)) "the check reads real doc ids"
+    }
 
 let tests =
     testList "public API" [
-        test "the public surface of Prunerl.Core equals tests/api/Prunerl.Core.api.txt" {
-            let actual = surface ()
-            let path = listingPath ()
-            if Environment.GetEnvironmentVariable "PRUNERL_UPDATE_API" = "1" then
-                Directory.CreateDirectory(Path.GetDirectoryName path |> nonNull) |> ignore
-                File.WriteAllLines(path, actual)
-            let expected = if File.Exists path then File.ReadAllLines path |> List.ofArray else []
-            let removed = expected |> List.except actual |> List.map (fun l -> "- " + l)
-            let added = actual |> List.except expected |> List.map (fun l -> "+ " + l)
-            if not (removed.IsEmpty && added.IsEmpty) then
-                failtestf
-                    "The public API of Prunerl.Core changed (- listed, + now):\n%s\n\nIf the change is intended, update the listing and commit it:\n  PRUNERL_UPDATE_API=1 ./test.sh --filter-test-case \"public surface\""
-                    (String.Join("\n", removed @ added))
-        }
-
-        test "every public type and member of Prunerl.Core has a doc comment" {
-            let xml = Path.ChangeExtension(core.Location, ".xml")
-            Expect.isTrue (File.Exists xml) (sprintf "%s is generated" xml)
-            let documented =
-                XDocument.Load(xml).Descendants(XName.Get "member")
-                |> Seq.choose (fun m -> m.Attribute(XName.Get "name") |> Option.ofObj |> Option.map (fun a -> a.Value))
-                |> Set.ofSeq
-            let missing = documentable () |> List.filter (documented.Contains >> not)
-            if not missing.IsEmpty then
-                failtestf "%d public members have no /// comment:\n%s" missing.Length (String.Join("\n", missing))
-            Expect.contains documented (docId (typeof<Schedule>.Assembly.GetType("Prunerl.Core.ScheduleModule") |> nonNull)) "the check reads real doc ids"
-        }
+        for assembly in assemblies do
+            surfaceTest assembly
+            documentedTest assembly
     ]

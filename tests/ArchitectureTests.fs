@@ -1,4 +1,4 @@
-/// The fixed design, checked: the core is pure and dependencies point one way.
+/// The fixed design, checked: the pure projects are pure and dependencies point one way.
 module Prunerl.Tests.ArchitectureTests
 
 open System
@@ -8,6 +8,7 @@ open System.Reflection.Emit
 open System.Text.RegularExpressions
 open Expecto
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Tests.Processes
 
 let private referencedNames (assembly: System.Reflection.Assembly) =
@@ -111,29 +112,45 @@ let layerUses () =
                     | Some target when target <> from -> yield t.FullName, used.FullName, from, target
                     | _ -> () ]
 
+/// The pruning core (packed as Prunerl.Pruning) and the experiment runner's pure types.
+let private core = typeof<Schedule>.Assembly
+let private experiments = typeof<RunConfig>.Assembly
+
 let tests =
     testList "architecture" [
         test "Core.FSharp references FSharp.Core and the framework only" {
-            let references = referencedNames typeof<Schedule>.Assembly
+            let references = referencedNames core
             let foreign = references |> Set.filter (fun n -> not (n = "FSharp.Core" || n = "netstandard" || n.StartsWith "System"))
             Expect.isEmpty foreign (sprintf "Core.FSharp references %A" references)
         }
 
-        test "Core.FSharp's sources perform no I/O and use no global state" {
-            let sources = Directory.GetFiles(Path.Combine(repoRoot.Value, "Core.FSharp"), "*.fs")
-            Expect.isNonEmpty sources "the core's sources are found"
-            for source in sources do
-                for number, line in File.ReadAllLines source |> Array.indexed do
-                    let code = Regex.Replace(line, "//.*$", "")
-                    for pattern in effects do
-                        Expect.isFalse (Regex.IsMatch(code, pattern))
-                            (sprintf "%s:%d uses %s: %s" (Path.GetFileName source) (number + 1) pattern (line.Trim()))
+        test "Experiments.FSharp references the pruning core, FSharp.Core and the framework only" {
+            let references = referencedNames experiments
+            let foreign =
+                references |> Set.filter (fun n -> not (n = "Prunerl.Core" || n = "FSharp.Core" || n = "netstandard" || n.StartsWith "System"))
+            Expect.isEmpty foreign (sprintf "Experiments.FSharp references %A" references)
         }
 
-        test "dependencies point one way: Cli -> Agents.CSharp -> Core.FSharp" {
+        test "the pure projects' sources perform no I/O and use no global state" {
+            for project in [ "Core.FSharp"; "Experiments.FSharp" ] do
+                let sources = Directory.GetFiles(Path.Combine(repoRoot.Value, project), "*.fs", SearchOption.AllDirectories)
+                Expect.isNonEmpty sources (sprintf "%s's sources are found" project)
+                for source in sources do
+                    for number, line in File.ReadAllLines source |> Array.indexed do
+                        let code = Regex.Replace(line, "//.*$", "")
+                        for pattern in effects do
+                            Expect.isFalse (Regex.IsMatch(code, pattern))
+                                (sprintf "%s:%d uses %s: %s" (Path.GetRelativePath(repoRoot.Value, source)) (number + 1) pattern (line.Trim()))
+        }
+
+        test "dependencies point one way: Cli -> Agents.CSharp -> Experiments.FSharp -> Core.FSharp" {
             let agents = typeof<Prunerl.Agents.Pruning.MagnitudePruner>.Assembly
-            Expect.contains (referencedNames agents) "Prunerl.Core" "Agents uses the core"
-            Expect.isFalse (referencedNames typeof<Schedule>.Assembly |> Set.contains "Prunerl.Agents") "the core does not use Agents"
+            Expect.contains (referencedNames agents) "Prunerl.Core" "Agents uses the pruning core"
+            Expect.contains (referencedNames agents) "Prunerl.Experiments" "Agents uses the run configuration"
+            Expect.contains (referencedNames experiments) "Prunerl.Core" "the experiments use the pruning core"
+            Expect.isFalse (referencedNames core |> Set.contains "Prunerl.Experiments") "the pruning core does not use the experiments"
+            Expect.isFalse (referencedNames core |> Set.contains "Prunerl.Agents") "the core does not use Agents"
+            Expect.isFalse (referencedNames experiments |> Set.contains "Prunerl.Agents") "the experiments do not use Agents"
         }
     
         test "Agents.CSharp's namespaces are layers: each uses only those below it, so none depend on each other" {

@@ -11,6 +11,7 @@ open Prunerl.Agents.Envs
 open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
 open Prunerl.Core
+open Prunerl.Experiments
 
 let private minatar seed = new QNetwork(NetworkSpec(TorsoKind.MinAtar), [| 4; 10; 10 |], 6, seed)
 

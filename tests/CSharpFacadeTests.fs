@@ -5,6 +5,7 @@ module Prunerl.Tests.CSharpFacadeTests
 open System
 open Expecto
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Core.CSharp
 
 let private ok r =

@@ -10,6 +10,7 @@ open System.IO
 open System.Threading
 open Expecto
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Checkpoints
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks

@@ -44,7 +44,7 @@ let tests =
                 Expect.equal r.ExitCode 0 (describe r)
                 // Argu wraps its columns: one space for every run of white space.
                 Text.RegularExpressions.Regex.Replace(r.Output, @"\s+", " ")
-            let agents = Prunerl.Core.RunConfig.agents |> List.map fst |> String.concat ", "
+            let agents = Prunerl.Experiments.RunConfig.agents |> List.map fst |> String.concat ", "
             let main, study = help [ "--help" ], help [ "study"; "--help" ]
             for text in [ main; study ] do
                 Expect.stringContains text "DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, seeds 1 and 2, 30k steps per run" "what the study runs"
@@ -53,7 +53,7 @@ let tests =
             Expect.stringContains main (sprintf "train one run of an agent (%s)" agents) "prunerl --help: train's agents"
             Expect.stringContains (help [ "train"; "--help" ]) (sprintf "--agent <name> %s." agents) "train --agent"
             Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--agent <names> agents, comma-separated: %s (run names" agents) "sweep --agent"
-            let baselines = Prunerl.Core.RunConfig.baselines |> List.map fst |> String.concat ", "
+            let baselines = Prunerl.Experiments.RunConfig.baselines |> List.map fst |> String.concat ", "
             Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--baseline <names> baselines, comma-separated: %s." baselines) "sweep --baseline"
             Expect.stringContains (help [ "demo"; "--help" ]) "training length in gradient updates" "demo --total-steps"
         }

@@ -6,6 +6,7 @@ open System
 open Expecto
 open TorchSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Agents
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Envs

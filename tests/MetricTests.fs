@@ -2,7 +2,7 @@
 module Prunerl.Tests.MetricTests
 
 open Expecto
-open Prunerl.Core.Metrics
+open Prunerl.Experiments.Metrics
 
 let private ok r =
     match r with

@@ -8,6 +8,7 @@ open System.IO
 open Expecto
 open TorchSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Agents
 open Prunerl.Agents.Checkpoints
 open Prunerl.Agents.Envs

@@ -5,7 +5,8 @@ open System
 open Expecto
 open TorchSharp
 open Prunerl.Core
-open Prunerl.Core.Metrics
+open Prunerl.Experiments
+open Prunerl.Experiments.Metrics
 open Prunerl.Agents.Agents
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks

@@ -9,7 +9,8 @@ open System.IO
 open System.Text.Json
 open Expecto
 open Prunerl.Core
-open Prunerl.Core.Metrics
+open Prunerl.Experiments
+open Prunerl.Experiments.Metrics
 open Prunerl.Agents.Envs
 open Prunerl.Tests.Processes
 open Prunerl.Tests.CliTests

@@ -9,6 +9,7 @@ open System.Text.Json
 open Expecto
 open TorchSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Agents
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks

@@ -7,6 +7,7 @@ open System.IO
 open System.Text.Json
 open Expecto
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Tests.Processes
 
 let private example =

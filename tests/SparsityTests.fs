@@ -3,6 +3,7 @@ module Prunerl.Tests.SparsityTests
 
 open Expecto
 open Prunerl.Core
+open Prunerl.Experiments
 
 let private ok r =
     match r with

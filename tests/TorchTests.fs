@@ -4,6 +4,7 @@ module Prunerl.Tests.TorchTests
 open Expecto
 open TorchSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Runtime

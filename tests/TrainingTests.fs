@@ -5,6 +5,7 @@ module Prunerl.Tests.TrainingTests
 open Expecto
 open TorchSharp
 open Prunerl.Core
+open Prunerl.Experiments
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Training

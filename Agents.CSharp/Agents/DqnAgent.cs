@@ -7,6 +7,7 @@ using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
 using Prunerl.Agents.Optimisers;
+using Prunerl.Experiments;
 using TorchSharp;
 using static TorchSharp.torch;
 

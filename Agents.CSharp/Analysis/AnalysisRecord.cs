@@ -57,10 +57,10 @@ public sealed record AnalysisRecord(
         return new AnalysisRecord(
             step, dormancy,
             (double)dormancy.Sum(l => l.Dormant) / dormancy.Sum(l => l.Neurons),
-            NetworkAnalysis.EffectiveRank(network, srankBatch, Prunerl.Core.Metrics.EffectiveRank.paperDelta),
+            NetworkAnalysis.EffectiveRank(network, srankBatch, Prunerl.Experiments.Metrics.EffectiveRank.paperDelta),
             NetworkAnalysis.ParameterNorm(network), mean, variance,
-            Prunerl.Core.Metrics.GradientInterference.meanPairwise(cosines), nonZero,
+            Prunerl.Experiments.Metrics.GradientInterference.meanPairwise(cosines), nonZero,
             targetVariance, NetworkAnalysis.QNorm(network, dormantBatch),
-            Prunerl.Core.Metrics.GradientInterference.meanAbsolutePairwise(cosines), tdTargetVariance) { Cosines = cosines };
+            Prunerl.Experiments.Metrics.GradientInterference.meanAbsolutePairwise(cosines), tdTargetVariance) { Cosines = cosines };
     }
 }

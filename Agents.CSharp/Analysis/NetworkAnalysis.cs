@@ -13,7 +13,7 @@ public sealed record LayerDormancy(string Layer, int Neurons, int Dormant)
 
 /// <summary>
 /// The paper's measurements of a network on a fixed held-out batch, computed on tensors. Each follows the
-/// definition in Prunerl.Core.Metrics (the tests check them against it on small inputs).
+/// definition in Prunerl.Experiments.Metrics (the tests check them against it on small inputs).
 /// </summary>
 public static class NetworkAnalysis
 {
@@ -43,7 +43,7 @@ public static class NetworkAnalysis
         using var scalars = new OwnedScalars();
         var magnitude = activation.abs();
         var perNeuron = magnitude.dim() == 4 ? magnitude.mean([0, 2, 3]) : magnitude.mean([0]);
-        return perNeuron.div(perNeuron.mean().add(scalars.Of(Prunerl.Core.Metrics.Dormant.epsilon), scalars.Of(1))).le(scalars.Of(tau));
+        return perNeuron.div(perNeuron.mean().add(scalars.Of(Prunerl.Experiments.Metrics.Dormant.epsilon), scalars.Of(1))).le(scalars.Of(tau));
     }
 
     /// <summary>srank_delta of the penultimate features of the batch (Kumar et al. 2021), from their singular values.</summary>
@@ -52,7 +52,7 @@ public static class NetworkAnalysis
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var singular = linalg.svdvals(network.Features(batch).to_type(ScalarType.Float64));
-        return Prunerl.Core.Metrics.EffectiveRank.ofSingularValues(delta, singular.ToHost().data<double>().ToArray());
+        return Prunerl.Experiments.Metrics.EffectiveRank.ofSingularValues(delta, singular.ToHost().data<double>().ToArray());
     }
 
     /// <summary>The L2 norm of all parameters together.</summary>
@@ -112,9 +112,9 @@ public static class NetworkAnalysis
 
     /// <summary>The matrix of cosines between per-sample gradients (Lyle et al. 2022; the paper's Figure 14).</summary>
     public static double[][] GradientCosines(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses) =>
-        Prunerl.Core.Metrics.GradientInterference.cosines(PerSampleGradients(parameters, perSampleLosses)).ResultValue;
+        Prunerl.Experiments.Metrics.GradientInterference.cosines(PerSampleGradients(parameters, perSampleLosses)).ResultValue;
 
     /// <summary>Gradient interference (Lyle et al. 2022): the mean pairwise cosine between per-sample gradients.</summary>
     public static double GradientInterference(IReadOnlyList<Tensor> parameters, Tensor perSampleLosses) =>
-        Prunerl.Core.Metrics.GradientInterference.meanPairwise(GradientCosines(parameters, perSampleLosses));
+        Prunerl.Experiments.Metrics.GradientInterference.meanPairwise(GradientCosines(parameters, perSampleLosses));
 }

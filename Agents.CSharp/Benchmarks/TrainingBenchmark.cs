@@ -3,6 +3,7 @@ using Prunerl.Agents.Training;
 using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using Prunerl.Core;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Benchmarks;
 

@@ -5,6 +5,7 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Experiments;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;

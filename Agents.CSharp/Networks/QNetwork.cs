@@ -18,7 +18,7 @@ public enum TorsoKind { Mlp, MinAtar, Nature, Impala }
 /// layers and the head's (Fortunato et al. 2018; Dopamine's FullRainbowNetwork), with initial noise scale
 /// <paramref name="NoisySigma0"/>. <paramref name="MlpHidden"/> sets an MLP torso's hidden units (default 512, 512).
 /// <paramref name="Scope"/> says which layers the width scales (an MLP's hidden layers always; a convolutional
-/// torso's dense layer only with <see cref="Prunerl.Core.WidthScope.All"/>), <paramref name="Init"/> how plain
+/// torso's dense layer only with <see cref="Prunerl.Experiments.WidthScope.All"/>), <paramref name="Init"/> how plain
 /// layers start (noisy layers keep Fortunato et al.'s initialisation).
 /// </summary>
 public sealed record NetworkSpec(
@@ -31,14 +31,14 @@ public sealed record NetworkSpec(
     bool Noisy = false,
     int[]? MlpHidden = null,
     double NoisySigma0 = 0.1,
-    Prunerl.Core.WidthScope? Scope = null,
-    Prunerl.Core.Initialization? Init = null)
+    Prunerl.Experiments.WidthScope? Scope = null,
+    Prunerl.Experiments.Initialization? Init = null)
 {
     /// <summary>Which layers the width scales: null for every layer (labs/redo's scope); runs give theirs.</summary>
-    public Prunerl.Core.WidthScope WidthScope => Scope ?? Prunerl.Core.WidthScope.All;
+    public Prunerl.Experiments.WidthScope WidthScope => Scope ?? Prunerl.Experiments.WidthScope.All;
 
     /// <summary>How plain layers start: null for PyTorch's default; runs give theirs.</summary>
-    public Prunerl.Core.Initialization Initialization => Init ?? Prunerl.Core.Initialization.TorchDefault;
+    public Prunerl.Experiments.Initialization Initialization => Init ?? Prunerl.Experiments.Initialization.TorchDefault;
 
     /// <summary>The multiplier of the dense layer after a convolutional torso: 1 on the paper's scope, else the width.</summary>
     public double DenseWidth => WidthScope.IsConv ? 1.0 : Width;

@@ -35,7 +35,7 @@ public sealed record RenewableLayer(string Name, IReadOnlyList<NeuronParameter> 
     /// The layer with fresh values drawn as <paramref name="init"/> starts a plain layer: Xavier-uniform weights
     /// and zero biases (labs/redo sets recycled biases to 0), or PyTorch's default; a noisy layer is unchanged.
     /// </summary>
-    public RenewableLayer Initialised(Prunerl.Core.Initialization init)
+    public RenewableLayer Initialised(Prunerl.Experiments.Initialization init)
     {
         if (!IsPlain || !init.IsXavierUniform) return this;
         var weight = Parameters[0].Parameter;

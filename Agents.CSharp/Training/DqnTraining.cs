@@ -7,6 +7,7 @@ using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
 using Prunerl.Agents.Runtime;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 

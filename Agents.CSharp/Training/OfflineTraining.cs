@@ -3,6 +3,7 @@ using Prunerl.Agents.Networks;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
 using Prunerl.Agents.Checkpoints;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 
@@ -19,7 +20,7 @@ namespace Prunerl.Agents.Training;
 /// <param name="Updates">Gradient updates, each on a batch drawn from the dataset.</param>
 /// <param name="Seed">Seed of everything random in the run.</param>
 /// <param name="ConservativeWeight">CQL's alpha (<see cref="Agents.ConservativeQ"/>); 0 is plain offline DQN / C51.
-/// The published settings are <see cref="DqnAlpha"/> for CQL and <see cref="C51Alpha"/> for CQL+C51 (sources: <see cref="Prunerl.Core.ConservativeWeight"/>).</param>
+/// The published settings are <see cref="DqnAlpha"/> for CQL and <see cref="C51Alpha"/> for CQL+C51 (sources: <see cref="Prunerl.Experiments.ConservativeWeight"/>).</param>
 /// <param name="Pruning">Gradual magnitude pruning over the updates, or null for a dense network.</param>
 /// <param name="EvaluateEvery">Updates between evaluations (0: none).</param>
 /// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
@@ -47,11 +48,11 @@ public sealed record OfflineSpec(
     int SrankStates = 2048,
     int DormantStates = 256)
 {
-    /// <summary>CQL's alpha for a DQN: 1.0, the CQL reference code's Atari setting on 10% of the DQN Replay Dataset (4.0 on 1%; <see cref="Prunerl.Core.ConservativeWeight.dqn"/>).</summary>
-    public static double DqnAlpha => Prunerl.Core.ConservativeWeight.dqn;
+    /// <summary>CQL's alpha for a DQN: 1.0, the CQL reference code's Atari setting on 10% of the DQN Replay Dataset (4.0 on 1%; <see cref="Prunerl.Experiments.ConservativeWeight.dqn"/>).</summary>
+    public static double DqnAlpha => Prunerl.Experiments.ConservativeWeight.dqn;
 
-    /// <summary>CQL's alpha for C51: 0.1, Dopamine's offline C51 agents' CQL coefficient (<see cref="Prunerl.Core.ConservativeWeight.c51"/>).</summary>
-    public static double C51Alpha => Prunerl.Core.ConservativeWeight.c51;
+    /// <summary>CQL's alpha for C51: 0.1, Dopamine's offline C51 agents' CQL coefficient (<see cref="Prunerl.Experiments.ConservativeWeight.c51"/>).</summary>
+    public static double C51Alpha => Prunerl.Experiments.ConservativeWeight.c51;
 
     /// <summary>The online run this one follows, on the offline clock: a step is a gradient update.</summary>
     internal TrainingSpec Clock =>

@@ -5,6 +5,7 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Pruning;
 using Prunerl.Core;
 using Prunerl.Agents.Runtime;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 

@@ -1,6 +1,7 @@
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Envs;
 using Prunerl.Core;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 

@@ -1,7 +1,8 @@
-namespace Prunerl.Core
+namespace Prunerl.Experiments
 
 open System
 open System.Globalization
+open Prunerl.Core
 open Prunerl.Core.Validate
 
 /// Which agent a run trains: the DQN family online (discrete actions), SAC (continuous actions), or

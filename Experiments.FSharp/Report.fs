@@ -1,8 +1,9 @@
-namespace Prunerl.Core
+namespace Prunerl.Experiments
 
 open System
 open System.Globalization
-open Prunerl.Core.Metrics
+open Prunerl.Experiments.Metrics
+open Prunerl.Core
 open Prunerl.Core.Validate
 
 /// One value of a metric: the agent step it was measured at, and the value.

@@ -1,4 +1,4 @@
-namespace Prunerl.Core.Metrics
+namespace Prunerl.Experiments.Metrics
 
 open System
 open Prunerl.Core

@@ -1,6 +1,7 @@
-namespace Prunerl.Core
+namespace Prunerl.Experiments
 
 open System
+open Prunerl.Core
 open Prunerl.Core.Validate
 
 /// The optimizer of an agent's online network.

@@ -1,8 +1,9 @@
-namespace Prunerl.Core
+namespace Prunerl.Experiments
 
 open System
 open System.Globalization
 open System.Text.RegularExpressions
+open Prunerl.Core
 open Prunerl.Core.Validate
 
 /// What each task of a Slurm job array asks for, and how the array runs. Field names in validation
