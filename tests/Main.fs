@@ -32,7 +32,6 @@ let all =
         ReportTests.tests
         ArchitectureTests.tests
         ApiTests.tests
-        CSharpFacadeTests.tests
         SamplesTests.tests
         ReplayTests.tests
         CheckpointTests.tests

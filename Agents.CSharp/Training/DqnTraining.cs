@@ -108,7 +108,7 @@ public static class DqnTraining
         public long Updates => agent.Updates;
 
         public double ScheduledSparsity =>
-            agent.Pruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+            agent.Optimizer.Policy is { } policy && agent.Updates > 0 ? policy.ScheduledSparsity(agent.Updates - 1) : 0;
 
         public List<AnalysisRecord> Analyses { get; } = [];
 
@@ -176,9 +176,9 @@ public static class DqnTraining
             if (metrics is not null) WriteAnalysis(metrics, Analyses[^1]);
         }
 
-        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.Pruner);
+        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.Optimizer.Policy);
 
-        public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Pruner);
+        public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Optimizer.Policy);
 
         public IEnumerable<(string Name, ICheckpointable State)> Sections()
         {

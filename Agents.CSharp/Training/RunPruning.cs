@@ -7,9 +7,9 @@ namespace Prunerl.Agents.Training;
 internal static class RunPruning
 {
     /// <summary>The fraction of zeros among the pruned parameters, counted on the tensors.</summary>
-    public static double MeasuredSparsity(params MagnitudePruner?[] pruners)
+    public static double MeasuredSparsity(params IMaskPolicy?[] pruners)
     {
-        var pruned = pruners.OfType<MagnitudePruner>().SelectMany(p => p.Measure()).Where(p => p.Pruned).ToList();
+        var pruned = pruners.OfType<IMaskPolicy>().SelectMany(p => p.Measure()).Where(p => p.Pruned).ToList();
         var size = pruned.Sum(p => p.Size);
         return size == 0 ? 0 : 1.0 - (double)pruned.Sum(p => p.NonZero) / size;
     }

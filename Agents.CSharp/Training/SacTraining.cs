@@ -106,7 +106,7 @@ public static class SacTraining
         public long Updates => agent.Updates;
 
         public double ScheduledSparsity =>
-            agent.ActorPruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+            agent.ActorOptimizer.Policy is { } policy && agent.Updates > 0 ? policy.ScheduledSparsity(agent.Updates - 1) : 0;
 
         public List<AnalysisRecord> Analyses { get; } = [];
 
@@ -160,7 +160,7 @@ public static class SacTraining
             return environment.Step(evaluationAction);
         }
 
-        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.ActorPruner, agent.CriticPruner);
+        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.ActorOptimizer.Policy, agent.CriticOptimizer.Policy);
 
         public IReadOnlyList<ParameterSparsity> Parameters() => agent.Measure();
 
