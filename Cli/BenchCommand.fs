@@ -10,6 +10,7 @@ open Prunerl.Experiments
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Runtime
 open Prunerl.Agents.Training
+open Prunerl.Agents.Benchmarks
 open Prunerl.Cli.UserError
 open Prunerl.Agents.Benchmarks
 
@@ -89,12 +90,21 @@ type BenchAgentsArgs =
             | Width _ -> "width multiplier of every network (default each run's own, as prunerl train resolves it: 1, CartPole's MLP 2)."
             | Device _ -> "where the runs train: cpu, cuda or auto (default cpu)."
 
+type BenchMethodsArgs =
+    | Repeats of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Repeats _ -> "timed blocks per phase; the median counts (default 5)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Agents of ParseResults<BenchAgentsArgs>
     | [<CliPrefix(CliPrefix.None)>] Update of ParseResults<BenchUpdateArgs>
     | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
+    | [<CliPrefix(CliPrefix.None)>] Methods of ParseResults<BenchMethodsArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -104,6 +114,7 @@ type BenchArgs =
             | Agents _ -> "training steps per second of every agent family (dqn, der, drq, sac, cql, cql-c51) through prunerl train's loop, dense and pruned."
             | Update _ -> "where a training update's time goes (forward, backward, optimizer, pruner) per network, width and thread count."
             | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
+            | Methods _ -> "the sparse-training methods' cost per update against dense (static, lottery, SET, RigL at 95% ERK) on MinAtar x1, x3 and SAC's 256-256."
 
 /// Comma-separated values, each parsed or refused with a one-line error naming the field.
 let private listOf (field: string) (what: string) (parse: string -> 'a option) (text: string) =
@@ -359,6 +370,20 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
         if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
     0
 
+let private methods (args: ParseResults<BenchMethodsArgs>) =
+    let repeats = args.GetResult(BenchMethodsArgs.Repeats, 5)
+    Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
+    loadTorch ()
+    TorchSharp.torch.set_num_threads 1
+    printfn "Sparse training's cost per update at 95%% (ERK), one torch thread, batch 32, Adam; the median of %d blocks." repeats
+    printfn "masked: a static mask's (lottery ticket's) update; a rewiring amortised at JaxPruner's period of %d updates." MethodCosts.RewiringPeriod
+    printfn "  %-20s %10s %9s %9s %9s %9s %9s %9s %9s" "network" "params" "dense us" "masked us" "SET us" "RigL us" "static" "SET" "RigL"
+    for name, spec, observation, outputs in MethodBenchmark.PaperNetworks do
+        let c = MethodBenchmark.Measure(name, spec, observation, outputs, repeats)
+        printfn "  %-20s %10d %9.0f %9.0f %9.0f %9.0f %8.1f%% %8.1f%% %8.1f%%"
+            c.Network c.Parameters c.Dense c.Masked c.SetRewiring c.RigLRewiring (100.0 * c.StaticOverhead) (100.0 * c.SetOverhead) (100.0 * c.RigLOverhead)
+    0
+
 let run (args: ParseResults<BenchArgs>) : int =
     match args.GetSubCommand() with
     | Envs a -> envs a
@@ -366,3 +391,4 @@ let run (args: ParseResults<BenchArgs>) : int =
     | Agents a -> agents a
     | Update a -> update a
     | Checkpoint a -> checkpoint a
+    | Methods a -> methods a

@@ -159,6 +159,10 @@ let tests =
             prunerl [ "bench"; "agents"; "--steps"; "many" ] |> expectOneLineError "--steps"
         }
 
+        test "bench methods refuses bad input before measuring" {
+            prunerl [ "bench"; "methods"; "--repeats"; "0" ] |> expectOneLineError "repeats must be >= 1, got 0"
+        }
+
         test "bench update refuses bad input before measuring" {
             prunerl [ "bench"; "update"; "--env"; "cartpole" ] |> expectOneLineError "bench update runs on MinAtar games, got 'cartpole'"
             prunerl [ "bench"; "update"; "--threads"; "1,0" ] |> expectOneLineError "threads must be whole numbers >= 1, separated by commas, got '0'"
