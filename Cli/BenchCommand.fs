@@ -12,7 +12,6 @@ open Prunerl.Agents.Runtime
 open Prunerl.Agents.Training
 open Prunerl.Agents.Benchmarks
 open Prunerl.Cli.UserError
-open Prunerl.Agents.Benchmarks
 
 type BenchEnvsArgs =
     | [<AltCommandLine("-e")>] Env of id: string
