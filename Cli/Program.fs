@@ -57,7 +57,7 @@ type Command =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
             | Study _ -> sprintf "the main job: a slice of the MinAtar width study (%s), then its report." StudyCommand.summary
-            | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Experiments.RunConfig.agents |> List.map fst |> String.concat ", ")
+            | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Experiments.Choices.agents |> List.map fst |> String.concat ", ")
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
