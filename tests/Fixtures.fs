@@ -5,6 +5,7 @@ open System
 open System.IO
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Replay
+open Prunerl.Agents.Runtime
 
 /// Eight terminal transitions with return 1 between random CartPole-sized observations (actions
 /// alternating 0 and 1): a batch whose targets an agent should fit quickly.
