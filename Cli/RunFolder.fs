@@ -4,7 +4,8 @@
 ///                   "device": "cpu|cuda" once training has started on it}
 ///   slurm.json     the Slurm job array task it was last submitted as (SlurmLauncher), when it was
 ///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics (MetricsLog)
-///   checkpoint/    the training state a resumed run continues from
+///   checkpoint/    the training state a resumed run continues from (removed once the run has finished, unless kept)
+///   network.safetensors   the network the run acts with, written when it finishes (evaluate, export)
 /// config.json and status.json are written atomically (Files.writeAtomically). Config files are parsed here (System.Text.Json);
 /// what their fields mean is the core's (RunConfig).
 module Prunerl.Cli.RunFolder
@@ -26,6 +27,9 @@ let statusPath (run: string) = Path.Combine(run, "status.json")
 
 /// The folder of the run's checkpoints.
 let checkpointPath (run: string) = Path.Combine(run, "checkpoint")
+
+/// The final network a finished run keeps (safetensors; Prunerl.Agents.Inference.NetworkFile).
+let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
 
 /// Every registered environment as the core checks runs against it.
 let environments: Lazy<EnvironmentInfo list> =

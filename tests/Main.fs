@@ -43,6 +43,8 @@ let all =
         SampleEfficientTests.tests
         DeviceTests.tests
         ScalarLifetimeTests.tests
+        InferenceTests.tests
+        UseTrainedCliTests.tests
     ]
 
 [<EntryPoint>]

@@ -260,6 +260,8 @@ public static class DqnTraining
 
         public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Pruner);
 
+        public TorchSharp.torch.nn.Module Policy => agent.Online;
+
         public IEnumerable<(string Name, ICheckpointable State)> Sections()
         {
             yield return ("agent", agent);
