@@ -1,21 +1,8 @@
 module Prunerl.Properties.Main
 
-open Expecto
+open System.Reflection
 
-let all =
-    testList "properties" [
-        ScheduleProperties.tests
-        SparsityProperties.tests
-        MaskProperties.tests
-        ValidationProperties.tests
-        ValidationProperties.agentTests
-        RunConfigProperties.tests
-        SlurmProperties.tests
-        MetricProperties.tests
-        AggregateProperties.tests
-        ReportProperties.tests
-        TensorMaskProperties.tests
-    ]
-
+/// The suites are the modules' `[<Tests>]` values, found in this assembly.
 [<EntryPoint>]
-let main argv = Prunerl.Testing.SuiteMain.run "properties" argv all
+let main argv =
+    Prunerl.Testing.SuiteMain.run "properties" argv (Prunerl.Testing.SuiteMain.discover "properties" (Assembly.GetExecutingAssembly()))

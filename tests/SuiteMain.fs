@@ -2,9 +2,16 @@
 /// `<suite>: N passed, N failed` (errored tests count as failed).
 module Prunerl.Testing.SuiteMain
 
+open System.Reflection
 open Expecto
 open Expecto.Impl
 
+/// Every `[<Tests>]` value of the suite's assembly (Expecto's discovery, so no list is kept by hand),
+/// under one list named after the suite: a test's full name reads `<suite>.<list>.<test>`.
+let discover (suite: string) (assembly: Assembly) : Test =
+    testList suite (testFromAssembly assembly |> Option.toList)
+
+/// Runs the suite with Expecto's command-line arguments and prints its counts last.
 let run (suite: string) (argv: string[]) (tests: Test) : int =
     let report (summary: TestRunSummary) =
         let failed = summary.failed.Length + summary.errored.Length

@@ -1,4 +1,4 @@
-/* A stand-in for libstdc++: one function per symbol version. Built twice by tests/NativeFixTests.fs:
+/* A stand-in for libstdc++: one function per symbol version. Built twice by tests/Build/NativeFixTests.fs:
    with fakestd-new.map (GLIBCXX_3.4.30 + GLIBCXX_3.4.32, like GCC 13's libstdc++) and, with
    -DFAKESTD_OLD, with fakestd-old.map (GLIBCXX_3.4.30 only, like Debian 12's). */
 
