@@ -41,9 +41,16 @@ public sealed class GifRecorder : IFrameSink
         MaxFrames = maxFrames;
     }
 
+    /// <summary>Episodes recorded, from the first.</summary>
     public int Episodes { get; }
+
+    /// <summary>Each frame's size relative to the environment's render.</summary>
     public double Scale { get; }
+
+    /// <summary>The animation's frame rate.</summary>
     public int FramesPerSecond { get; }
+
+    /// <summary>Frames kept at most.</summary>
     public int MaxFrames { get; }
 
     /// <summary>Frames collected so far.</summary>
@@ -53,6 +60,7 @@ public sealed class GifRecorder : IFrameSink
     /// show a delay of 0 or 1 as 10).</summary>
     public int DelayCentiseconds => Math.Max(2, (int)Math.Round(100.0 / FramesPerSecond));
 
+    /// <summary>Whether the episode is among the recorded ones and there is room for another frame.</summary>
     public bool Wants(int episode) => episode < Episodes && frames.Count < MaxFrames;
 
     /// <summary>Keeps the frame, scaled; frames beyond <see cref="MaxFrames"/> are dropped.</summary>

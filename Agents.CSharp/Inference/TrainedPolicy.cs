@@ -25,6 +25,7 @@ public abstract class TrainedPolicy : IDisposable
     /// <summary>Reads the weights at <paramref name="path"/> into the network (<see cref="NetworkFile.Load"/>).</summary>
     public void Load(string path) => NetworkFile.Load(Network, path);
 
+    /// <summary>Frees the network's tensors.</summary>
     public void Dispose()
     {
         Network.Dispose();
@@ -72,6 +73,7 @@ public sealed class QPolicy : TrainedPolicy
         return network.forward(tensor(observations.ToArray(), [count, .. shape.Select(d => (long)d)])).data<float>().ToArray();
     }
 
+    /// <summary>The epsilon-greedy action on the current observation.</summary>
     public override StepResult Step(Envs.Environment environment, ref EnvRandom random)
     {
         var q = QValues(environment.Observation);
@@ -101,6 +103,7 @@ public sealed class ActorPolicy : TrainedPolicy
     /// <summary>The actor.</summary>
     public override nn.Module Network => actor;
 
+    /// <summary>The deterministic action on the current observation; <paramref name="random"/> is not drawn from.</summary>
     public override StepResult Step(Envs.Environment environment, ref EnvRandom random)
     {
         using (var scope = NewDisposeScope())

@@ -25,6 +25,38 @@ let private observations =
     let mutable random = EnvRandom 5UL
     Array.init 160 (fun _ -> float32 (random.Uniform(-2.0, 2.0)))
 
+/// Whether Debian's python3 has torch here (python3-torch; CI does not install it, so the cross-check is skipped there, saying so).
+let private pythonHasTorch =
+    lazy
+        (File.Exists "/usr/bin/python3"
+         && (run "/usr/bin/python3" [ "-c"; "import torch" ] (Path.GetTempPath())).ExitCode = 0)
+
+/// The README's Python, run on the exported folder, then the Q-values of the observations from network.pt and from
+/// network.safetensors read by hand (8-byte length, JSON header, raw little-endian floats): the two last lines.
+let private pythonQValues (folder: string) (out: string) =
+    let readme = File.ReadAllText(Path.Combine(repoRoot.Value, "README.md"))
+    let start = readme.IndexOf("```python\nimport json, torch") + "```python\n".Length
+    let code = readme.Substring(start, readme.IndexOf("```", start) - start)
+    Expect.stringContains code "folder = \"runs/cartpole/export\"" "the README's folder"
+    let script =
+        code.Replace("folder = \"runs/cartpole/export\"", "folder = " + JsonSerializer.Serialize out)
+        + String.concat "\n" [
+            "import struct, sys"
+            "observations = torch.tensor(json.loads(sys.argv[1])).view(-1, 4)"
+            "print(json.dumps(network(observations).flatten().tolist()))"
+            "data = open(f\"{folder}/network.safetensors\", \"rb\").read()"
+            "n = struct.unpack(\"<Q\", data[:8])[0]"
+            "header = json.loads(data[8:8 + n])"
+            "network.load_state_dict({k: torch.frombuffer(bytearray(data[8 + n + v[\"data_offsets\"][0]:8 + n + v[\"data_offsets\"][1]]), dtype=torch.float32).view(v[\"shape\"]) for k, v in header.items() if k != \"__metadata__\"})"
+            "print(json.dumps(network(observations).flatten().tolist()))"
+            "" ]
+    let file = Path.Combine(folder, "readme.py")
+    File.WriteAllText(file, script)
+    let r = run "/usr/bin/python3" [ file; JsonSerializer.Serialize observations ] folder
+    Expect.equal r.ExitCode 0 (describe r)
+    let lines = r.Output.Trim().Split('\n')
+    [ for line in lines[lines.Length - 2 ..] -> JsonSerializer.Deserialize<float[]> line ]
+
 let private writeStatus (run: string) (state: string) =
     File.WriteAllText(Path.Combine(run, "status.json"), sprintf """{ "state": "%s", "step": 5, "total_steps": 2000, "error": null }""" state)
 
@@ -81,6 +113,11 @@ let tests =
                 let final = qValues (Path.Combine(run, "network.safetensors"))
                 Expect.equal (qValues (Path.Combine(out, "network.pt"))) final "network.pt gives the run's Q-values"
                 Expect.equal (qValues (Path.Combine(out, "network.safetensors"))) final "and so does network.safetensors"
+                if pythonHasTorch.Value then
+                    for values, file in List.zip (pythonQValues folder out) [ "network.pt"; "network.safetensors" ] do
+                        for python, dotnet in Array.zip values final do
+                            Expect.floatClose { absolute = 1e-5; relative = 1e-5 } python (float dotnet) (sprintf "PyTorch reads %s with the README's module: the same Q-values" file)
+                else printfn "Skipped the PyTorch cross-check: no python3 with torch here (Debian's python3-torch)"
 
                 prunerl [ "evaluate"; run; "--epsilon"; "2" ] |> expectOneLineError "evaluate: epsilon must be in [0, 1], got 2"
                 let kept = Path.Combine(folder, "kept")

@@ -194,6 +194,26 @@ let tests =
             Expect.throwsT<InvalidOperationException> (fun () -> GifRecorder().Write(new MemoryStream())) "no frames, no animation"
         }
 
+        test "a recording of more than 256 colours (shaded renders) takes a quantized table per frame, close to its colours" {
+            let frame (offset: int) =
+                let f = Frame(40, 40, Rgb.White)
+                for y in 0 .. 39 do
+                    for x in 0 .. 39 do f.Plot(x, y, Rgb(byte (x * 6 + offset), byte (y * 6), byte ((x + y) * 3)))
+                f
+            let recorder = GifRecorder()
+            for offset in [ 0; 5 ] do recorder.Add(frame offset)
+            use buffer = new MemoryStream()
+            recorder.Write buffer
+            buffer.Position <- 0L
+            use image = Image.Load<Rgb24>(buffer)
+            Expect.equal image.Frames.Count 2 "two frames"
+            for k, offset in [ 0, 0; 1, 5 ] do
+                for x, y in [ 3, 7; 20, 20; 39, 1; 12, 33 ] do
+                    let p = image.Frames[k].[x, y]
+                    let distance = abs (int p.R - (x * 6 + offset)) + abs (int p.G - y * 6) + abs (int p.B - (x + y) * 3)
+                    Expect.isLessThan distance 60 (sprintf "frame %d (%d, %d): %O close to its colour" k x y p)
+        }
+
         test "evaluation plays whole episodes and hands the wanted ones' frames, the first after the reset" {
             use policy = new QPolicy(AgentConfig.cartpoleDqn, mlp, [| 4 |], 2, 1.0)
             let recorder = GifRecorder(episodes = 2, scale = 0.25)
