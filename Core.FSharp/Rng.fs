@@ -27,3 +27,27 @@ module Rng =
         let value, rng = next rng
         let limit = UInt64.MaxValue - UInt64.MaxValue % bound
         if value < limit then int (value % bound), rng else nextBelow n rng
+
+    /// The seed of sub-stream `index` of a seed: SplitMix64's output on seed XOR (0xD1B54A32D192ED03 * (index + 1)),
+    /// the same derivation as the agents' Envs.EnvRandom.Derive, so that a seed names a family of unrelated
+    /// streams (a layer's, a step's) as jax.random.fold_in folds a step into a key (JaxPruner SET,
+    /// sparse_trainers.py line 136: `jax.random.fold_in(self.rng_seed, sparse_state.count)`).
+    let deriveSeed (seed: uint64) (index: int64) : uint64 =
+        fst (next (create (seed ^^^ (0xD1B54A32D192ED03UL * uint64 (index + 1L)))))
+
+    /// `count` distinct items of `items`, each subset of that size equally likely (a partial Fisher-Yates
+    /// shuffle, Knuth vol. 2, 3.4.2, algorithm P stopped after `count` swaps), in ascending order; count is held
+    /// within [0, items.Length]. The input is not changed.
+    let sample (count: int) (items: int[]) (rng: Rng) : int[] * Rng =
+        let pool = Array.copy items
+        let count = Math.Clamp(count, 0, pool.Length)
+        let mutable rng = rng
+        for i in 0 .. count - 1 do
+            let j, next = nextBelow (pool.Length - i) rng
+            rng <- next
+            let chosen = pool[i + j]
+            pool[i + j] <- pool[i]
+            pool[i] <- chosen
+        let picked = Array.sub pool 0 count
+        Array.sortInPlace picked
+        picked, rng
