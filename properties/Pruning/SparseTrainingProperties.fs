@@ -45,7 +45,8 @@ let private entryValue: Gen<float32> =
     let special = Gen.elements [ nanf; infinityf; -infinityf ]
     Gen.frequency [ 70, arbitrary; 25, tied; 5, special ]
 
-let private layerCase: Arbitrary<LayerCase> =
+/// One layer with a drop fraction and a seed, shrinking by entries removed or made simpler and by rounder fractions.
+let layerCase: Arbitrary<LayerCase> =
     let entry = Gen.zip3 entryValue (Gen.elements [ true; true; false ]) entryValue
     let gen =
         gen {
