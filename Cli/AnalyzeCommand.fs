@@ -31,20 +31,20 @@ type AnalyzeArgs =
             | Seed _ -> "seed of the bootstrap (default 0)."
 
 /// The analysis metrics' prefix in metrics.csv.
-let metricPrefix = "analysis/"
+let metricPrefix = RunFormat.AnalysisPrefix
 
 /// The paper's analysis figures: metric, title, y-axis label.
 let figures =
-    [ "analysis/dormant_fraction", "Dormant neurons", "fraction of tau-dormant neurons"
-      "analysis/srank", "Effective rank (srank, delta = 0.01)", "srank of the penultimate features"
-      "analysis/parameter_norm", "Parameter norm", "L2 norm of the parameters"
-      "analysis/q_variance", "Variance of Q estimates", "variance of Q over replay states"
-      "analysis/target_q_variance", "Variance of the target network's Q estimates", "variance of target Q over replay states"
-      "analysis/td_target_variance", "Variance of the TD targets", "variance of R + d Q_target(s', a*) over replay states"
-      "analysis/q_norm", "Q norm", "mean over states of |Q(s, .)|"
-      "analysis/gradient_interference", "Gradient interference (signed)", "mean cosine between per-sample gradients"
-      "analysis/gradient_interference_abs", "Gradient interference (magnitude)", "mean |cosine| between per-sample gradients"
-      "analysis/nonzero_parameters", "Non-zero parameters", "non-zero parameters" ]
+    [ RunFormat.AnalysisDormantFraction, "Dormant neurons", "fraction of tau-dormant neurons"
+      RunFormat.AnalysisSrank, "Effective rank (srank, delta = 0.01)", "srank of the penultimate features"
+      RunFormat.AnalysisParameterNorm, "Parameter norm", "L2 norm of the parameters"
+      RunFormat.AnalysisQVariance, "Variance of Q estimates", "variance of Q over replay states"
+      RunFormat.AnalysisTargetQVariance, "Variance of the target network's Q estimates", "variance of target Q over replay states"
+      RunFormat.AnalysisTdTargetVariance, "Variance of the TD targets", "variance of R + d Q_target(s', a*) over replay states"
+      RunFormat.AnalysisQNorm, "Q norm", "mean over states of |Q(s, .)|"
+      RunFormat.AnalysisGradientInterference, "Gradient interference (signed)", "mean cosine between per-sample gradients"
+      RunFormat.AnalysisGradientInterferenceAbs, "Gradient interference (magnitude)", "mean |cosine| between per-sample gradients"
+      RunFormat.AnalysisNonzeroParameters, "Non-zero parameters", "non-zero parameters" ]
 
 /// Grouping keys parsed from "a,b,c".
 let parseKeys (text: string) =
@@ -125,7 +125,7 @@ let noAnalysesHint (runs: Run list) : string =
     let sac = runs |> List.filter (fun r -> r.Config.TryFind "agent" = Some "sac") |> List.length
     if sac = 0 then " (train with --analyse-every N)"
     elif sac = runs.Length then
-        let analysed = RunConfig.agents |> List.filter (snd >> fun a -> RunConfig.appliesTo a "analyse_every") |> List.map fst
+        let analysed = Choices.agents |> List.filter (snd >> fun a -> RunFields.appliesTo a "analyse_every") |> List.map fst
         sprintf " (SAC runs record no analyses: they measure the DQN family's value networks; train %s or %s with --analyse-every N)"
             (analysed |> List.take (analysed.Length - 1) |> String.concat ", ") (List.last analysed)
     else sprintf " (%d of the %d runs are SAC runs, which record no analyses; train the others with --analyse-every N)" sac runs.Length
@@ -135,7 +135,7 @@ let run (args: ParseResults<AnalyzeArgs>) : int =
     let root = args.GetResult AnalyzeArgs.Results
     let out = args.GetResult(AnalyzeArgs.Out, Path.Combine(root, "analysis"))
     let settings = settingsOf (args.GetResult(AnalyzeArgs.Reps, 2000)) (args.GetResult(AnalyzeArgs.Seed, 0L)) ScoreSource.Evaluation 0.0 []
-    let runs, skipped = Results.gather root (args.Contains AnalyzeArgs.Include_Unfinished) "analysis/dormant_fraction" noAnalysesHint
+    let runs, skipped = Results.gather root (args.Contains AnalyzeArgs.Include_Unfinished) RunFormat.AnalysisDormantFraction noAnalysesHint
     let groupBy = parseKeys (args.GetResult(AnalyzeArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
     Report.checkGroupBy runs groupBy |> orFail |> ignore
     let analysis = curves settings groupBy runs

@@ -10,6 +10,7 @@ open Prunerl.Experiments
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Runtime
 open Prunerl.Agents.Training
+open Prunerl.Agents.Benchmarks
 open Prunerl.Cli.UserError
 
 type BenchEnvsArgs =
@@ -88,12 +89,21 @@ type BenchAgentsArgs =
             | Width _ -> "width multiplier of every network (default each run's own, as prunerl train resolves it: 1, CartPole's MLP 2)."
             | Device _ -> "where the runs train: cpu, cuda or auto (default cpu)."
 
+type BenchMethodsArgs =
+    | Repeats of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Repeats _ -> "timed blocks per phase; the median counts (default 5)."
+
 type BenchArgs =
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<BenchEnvsArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<BenchTrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Agents of ParseResults<BenchAgentsArgs>
     | [<CliPrefix(CliPrefix.None)>] Update of ParseResults<BenchUpdateArgs>
     | [<CliPrefix(CliPrefix.None)>] Checkpoint of ParseResults<BenchCheckpointArgs>
+    | [<CliPrefix(CliPrefix.None)>] Methods of ParseResults<BenchMethodsArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -103,6 +113,7 @@ type BenchArgs =
             | Agents _ -> "training steps per second of every agent family (dqn, der, drq, sac, cql, cql-c51) through prunerl train's loop, dense and pruned."
             | Update _ -> "where a training update's time goes (forward, backward, optimizer, pruner) per network, width and thread count."
             | Checkpoint _ -> "a training run's checkpoint: its size and the time to save and to load it (MinAtar Breakout and CartPole, replay filled)."
+            | Methods _ -> "the sparse-training methods' cost per update against dense (static, lottery, SET, RigL at 95% ERK) on MinAtar x1, x3 and SAC's 256-256."
 
 /// Comma-separated values, each parsed or refused with a one-line error naming the field.
 let private listOf (field: string) (what: string) (parse: string -> 'a option) (text: string) =
@@ -235,7 +246,7 @@ let private checkpoint (args: ParseResults<BenchCheckpointArgs>) =
     printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
     let cases =
         [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
-          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |]), "MLP 128-128 x2" ]
+          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = Array.ofList Presets.dqnMlpHidden), "MLP 128-128 x2" ]
     for id, agent, network, name in cases do
         let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
         try
@@ -260,7 +271,7 @@ let private agentRows =
       AgentKind.CqlC51, "cartpole", 12_000L ]
 
 /// An agent's name as `prunerl train --agent` takes it.
-let private agentName (kind: AgentKind) = RunConfig.nameIn RunConfig.agents kind
+let private agentName (kind: AgentKind) = Choices.nameIn Choices.agents kind
 
 let private agentNames = agentRows |> List.map (fun (kind, _, _) -> agentName kind) |> List.distinct
 
@@ -273,8 +284,8 @@ let private benchRun (kind: AgentKind) (env: string) (steps: int64) (sparsity: f
     [ "agent", Text(agentName kind); "env", Text env; "steps", Number(float steps); "sparsity", Number sparsity
       "eval_every", Number 0.0; "analyse_every", Number 0.0; "checkpoint_every", Number 0.0 ]
     @ fields
-    |> List.filter (fst >> RunConfig.appliesTo kind)
-    |> RunConfig.resolve RunFolder.environments.Value
+    |> List.filter (fst >> RunFields.appliesTo kind)
+    |> Resolution.resolve RunFolder.environments.Value
     |> Result.mapError (sprintf "bench agents, %s on %s: %s" (agentName kind) env)
     |> orFail
 
@@ -290,7 +301,7 @@ let private recordDataset (directory: string) (device: TorchSharp.torch.Device) 
 /// A run's network as a person names it: minatar, or mlp with its hidden sizes.
 let private networkName (c: RunConfig) =
     let spec = TrainCommand.networkSpec c
-    let name = RunConfig.nameIn RunConfig.networks c.Network
+    let name = Choices.nameIn Choices.networks c.Network
     match spec.MlpHidden with
     | null -> name
     | hidden -> name + " " + (hidden |> Array.map string |> String.concat "-")
@@ -319,14 +330,14 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
     let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-agents-" + Guid.NewGuid().ToString("N"))
     try
         let dataset = if offline then Some(recordDataset directory device) else None
-        // Every agent's default schedule is the same (RunConfig.defaults); the first row's stands for them.
+        // Every agent's default schedule is the same (Presets.defaults); the first row's stands for them.
         let schedule =
             match available with
             | (kind, env, _) :: _ ->
-                let d = RunConfig.defaults env kind
-                let ramp = match d.Ramp with RampKind.Polynomial -> sprintf "polynomial power %g" d.Power | RampKind.Cosine -> "cosine"
+                let d = Presets.defaults env kind
+                let ramp = match d.Ramp with RampKind.Polynomial -> sprintf "polynomial power %g" d.Power | RampKind.Linear -> "linear" | RampKind.Cosine -> "cosine"
                 sprintf "%s, %s, %g%%-%g%% of its updates, masks every %d"
-                    (RunConfig.nameIn RunConfig.distributions d.Distribution) ramp (100.0 * d.PruneStart) (100.0 * d.PruneEnd) d.PruneEvery
+                    (Choices.nameIn Choices.distributions d.Distribution) ramp (100.0 * d.PruneStart) (100.0 * d.PruneEnd) d.PruneEvery
             | [] -> "none to run"
         printfn "Agent steps per second of whole training runs through prunerl train's loop, each agent's default run for its"
         printfn "environment: dense, and pruned to 90%% on the run's schedule (%s);" schedule
@@ -343,7 +354,7 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
                 | Some file when RunConfig.isOffline kind -> benchRun kind env timed sparsity (("dataset", Text file) :: widthField)
                 | _ ->
                     // Learning starts once the replay holds one batch; the run is that warm-up and the timed steps.
-                    let defaults = RunConfig.defaults env kind
+                    let defaults = Presets.defaults env kind
                     let batch = if kind = AgentKind.Sac then defaults.Sac.BatchSize else defaults.Hyperparameters.BatchSize
                     benchRun kind env (int64 batch + timed) sparsity (("min_replay", Number(float batch)) :: widthField)
             let dense, pruned = config 0.0, config 0.9
@@ -352,10 +363,24 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
             let hooks = RunHooks(Device = device)
             let speed = TrainingBenchmark.DenseAgainstPruned(timed, repeats, fun isPruned -> TrainCommand.train (if isPruned then pruned else dense) hooks |> ignore)
             printfn "  %-8s %-18s %-12s %5g %7d %8g %6d %13.1f %14.1f %8.2f %9.2f %7.1f%%"
-                (agentName kind) env (networkName dense) dense.Width threads (RunConfig.runReplayRatio dense) timed speed.DenseStepsPerSecond speed.PrunedStepsPerSecond
+                (agentName kind) env (networkName dense) dense.Width threads (RunConfig.replayRatio dense) timed speed.DenseStepsPerSecond speed.PrunedStepsPerSecond
                 (1000.0 / speed.DenseStepsPerSecond) (1000.0 / speed.PrunedStepsPerSecond) (100.0 * speed.PruningOverhead)
     finally
         if IO.Directory.Exists directory then IO.Directory.Delete(directory, true)
+    0
+
+let private methods (args: ParseResults<BenchMethodsArgs>) =
+    let repeats = args.GetResult(BenchMethodsArgs.Repeats, 5)
+    Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
+    loadTorch ()
+    TorchSharp.torch.set_num_threads 1
+    printfn "Sparse training's cost per update at 95%% (ERK), one torch thread, batch 32, Adam; the median of %d blocks." repeats
+    printfn "masked: a static mask's (lottery ticket's) update; a rewiring amortised at JaxPruner's period of %d updates." MethodCosts.RewiringPeriod
+    printfn "  %-20s %10s %9s %9s %9s %9s %9s %9s %9s" "network" "params" "dense us" "masked us" "SET us" "RigL us" "static" "SET" "RigL"
+    for name, spec, observation, outputs in MethodBenchmark.PaperNetworks do
+        let c = MethodBenchmark.Measure(name, spec, observation, outputs, repeats)
+        printfn "  %-20s %10d %9.0f %9.0f %9.0f %9.0f %8.1f%% %8.1f%% %8.1f%%"
+            c.Network c.Parameters c.Dense c.Masked c.SetRewiring c.RigLRewiring (100.0 * c.StaticOverhead) (100.0 * c.SetOverhead) (100.0 * c.RigLOverhead)
     0
 
 let run (args: ParseResults<BenchArgs>) : int =
@@ -365,3 +390,4 @@ let run (args: ParseResults<BenchArgs>) : int =
     | Agents a -> agents a
     | Update a -> update a
     | Checkpoint a -> checkpoint a
+    | Methods a -> methods a

@@ -98,7 +98,7 @@ let run (args: ParseResults<EvaluateArgs>) : int =
         | :? QPolicy as q -> sprintf "epsilon %s" (Validate.show q.Epsilon)
         | _ -> "deterministic policy"
     printfn "Evaluating %s on %s from %s (%s, seed %d): %d episodes"
-        (RunConfig.nameIn RunConfig.agents c.Agent) c.Env (RunFolder.networkPath folder) how seed episodes
+        (Choices.nameIn Choices.agents c.Agent) c.Env (RunFolder.networkPath folder) how seed episodes
     if recorder.IsSome then
         // Fail before playing when the environment cannot draw itself.
         try trained.Environment.Reset(0UL).Length |> ignore; trained.Environment.Render() |> ignore

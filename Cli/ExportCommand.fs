@@ -79,9 +79,9 @@ let describe (c: RunConfig) (environment: Environment) (policy: TrainedPolicy) (
             w.WriteEndArray()
         w.WriteStartObject()
         w.WriteString("format", "prunerl-network/1")
-        w.WriteString("agent", RunConfig.nameIn RunConfig.agents c.Agent)
+        w.WriteString("agent", Choices.nameIn Choices.agents c.Agent)
         w.WriteString("env", c.Env)
-        w.WriteString("network", RunConfig.nameIn RunConfig.networks c.Network)
+        w.WriteString("network", Choices.nameIn Choices.networks c.Network)
         w.WriteString("module", (if policy :? ActorPolicy then "SquashedGaussianActor" else "QNetwork"))
         w.WriteNumber("width", c.Width)
         w.WriteString("width_scope", (if c.WidthScope.IsConv then "conv" else "all"))
@@ -154,7 +154,7 @@ let describe (c: RunConfig) (environment: Environment) (policy: TrainedPolicy) (
         w.WriteNumber("target", c.Sparsity)
         w.WriteNumber("weights", 1.0 - float (weights |> Array.sumBy _.NonZero) / float (max 1L (weights |> Array.sumBy _.Size)))
         w.WriteNumber("all", 1.0 - float (parameters |> Seq.sumBy _.NonZero) / float (max 1L (parameters |> Seq.sumBy _.Size)))
-        w.WriteString("distribution", RunConfig.nameIn RunConfig.distributions c.Distribution)
+        w.WriteString("distribution", Choices.nameIn Choices.distributions c.Distribution)
         w.WriteEndObject()
         w.WriteStartArray "files"
         for f in files do w.WriteStringValue f
@@ -178,7 +178,7 @@ let run (args: ParseResults<ExportArgs>) : int =
               file, stream.ToArray() ]
     let description = describe trained.Config trained.Environment policy (weights |> List.map fst)
     Files.writeFolder out (weights @ [ "network.json", description ])
-    printfn "Exported the final network of %s (%s on %s) to %s:" folder (RunConfig.nameIn RunConfig.agents trained.Config.Agent) trained.Config.Env out
+    printfn "Exported the final network of %s (%s on %s) to %s:" folder (Choices.nameIn Choices.agents trained.Config.Agent) trained.Config.Env out
     for file, bytes in weights @ [ "network.json", description ] do
         printfn "  %-20s %8d bytes" file bytes.Length
     0

@@ -59,7 +59,7 @@ type Command =
             match this with
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
             | Study _ -> sprintf "the main job: a slice of the MinAtar width study (%s), then its report." StudyCommand.summary
-            | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Experiments.RunConfig.agents |> List.map fst |> String.concat ", ")
+            | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Experiments.Choices.agents |> List.map fst |> String.concat ", ")
             | Evaluate _ -> "play a finished run's final network for whole episodes: mean return with its spread, each episode's return as CSV, --record an animated GIF."
             | Export _ -> "write a finished run's final network as PyTorch's state_dict (.pt) and safetensors, with network.json describing it for torch."
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."

@@ -78,7 +78,7 @@ let private compute (settings: ReportSettings) (keys: string list) (runs: Run li
     let scored = Report.score settings runs |> orFail
     let pooled, alone = Report.poolable settings.Scales scored
     let taus = Report.thresholds profilePoints pooled
-    let sparsitySeries = runs |> List.choose (fun r -> r.Series.TryFind "eval/sparsity" |> Option.map (fun s -> r, s))
+    let sparsitySeries = runs |> List.choose (fun r -> r.Series.TryFind RunFormat.EvalSparsity |> Option.map (fun s -> r, s))
     let taskKeys = keys |> List.filter (fun k -> k <> "env")
     let tasks =
         [ for env, members in Report.perTask scored ->

@@ -11,12 +11,6 @@ open Prunerl.Core
 open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
-/// The results layout's version, config.json's "format".
-let format = "prunerl-run/1"
-
-/// The states status.json may hold.
-let states = [ "running"; "finished"; "failed"; "interrupted" ]
-
 let private fail (path: string) (problem: string) = raise (UserError(sprintf "%s: %s" path problem))
 
 let private readText (path: string) =
@@ -48,22 +42,21 @@ let readConfig (path: string) : Map<string, string> =
     let fields = [ for p in root.EnumerateObject() do match configText p.Value with Some text -> p.Name, text | None -> () ] |> Map.ofList
     let kindOf (name: string) = match root.TryGetProperty name with | true, v -> Some v.ValueKind | _ -> None
     match fields.TryFind "format" with
-    | Some f when f <> format -> fail path (sprintf "format must be %s, got '%s'" format f)
+    | Some f when f <> RunFormat.ConfigFormat -> fail path (sprintf "format must be %s, got '%s'" RunFormat.ConfigFormat f)
     | _ -> ()
     if kindOf "env" <> Some JsonValueKind.String then fail path "env must be a string (an environment id such as cartpole)"
     for name in [ "sparsity"; "steps" ] do
         if kindOf name <> Some JsonValueKind.Number then fail path (sprintf "%s must be a number" name)
     fields
 
-/// status.json's state ("unknown" when the run has no status.json).
+/// status.json's state as it spells it, read leniently (RunFormat.parseStatus; "unknown" when the run has
+/// no status.json); a state it does not know is an error.
 let readState (path: string) : string =
     if not (File.Exists path) then "unknown"
     else
-        let root = readObject path
-        match root.TryGetProperty "state" with
-        | true, v when v.ValueKind = JsonValueKind.String && List.contains (v.GetString() |> nonNull) states -> v.GetString() |> nonNull
-        | true, v -> fail path (sprintf "state must be one of %s, got %s" (String.concat ", " states) (v.GetRawText()))
-        | _ -> fail path (sprintf "has no state (one of %s)" (String.concat ", " states))
+        match RunFormat.parseStatus StatusReading.Lenient (readText path) with
+        | Ok status -> RunFormat.stateName status.State
+        | Error e -> fail path e
 
 /// A gzip-compressed text file's text (a finished run's metrics.csv.gz, as a study commits it).
 let private readGzipText (path: string) =
@@ -78,7 +71,7 @@ let private readGzipText (path: string) =
 /// The metrics file of a run folder: metrics.csv, or where only that is kept, metrics.csv.gz (the form a
 /// study commits to a repository; `gzip -k metrics.csv` makes it).
 let metricsFile (folder: string) : string =
-    let plain = Path.Combine(folder, "metrics.csv")
+    let plain = Path.Combine(folder, RunFormat.MetricsCsv)
     let compressed = plain + ".gz"
     if not (File.Exists plain) && File.Exists compressed then compressed else plain
 
@@ -155,10 +148,10 @@ let find (root: string) : (Run * string) list =
     let full = Path.GetFullPath root
     let runs =
         folders full
-        |> List.filter (fun folder -> File.Exists(Path.Combine(folder, "config.json")))
+        |> List.filter (fun folder -> File.Exists(Path.Combine(folder, RunFormat.ConfigFile)))
         |> List.map (fun folder ->
             let id = match Path.GetRelativePath(full, folder).Replace('\\', '/') with "." -> Path.GetFileName folder | relative -> relative
-            { Id = id; Config = readConfig (Path.Combine(folder, "config.json")); State = readState (Path.Combine(folder, "status.json")); Series = Map.empty }, folder)
+            { Id = id; Config = readConfig (Path.Combine(folder, RunFormat.ConfigFile)); State = readState (Path.Combine(folder, RunFormat.StatusFile)); Series = Map.empty }, folder)
         |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))
     if runs.IsEmpty then raise (UserError(sprintf "results: no runs under '%s' (a run is a folder holding config.json)" root))
     runs
@@ -174,7 +167,7 @@ let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: Run 
     if candidates.IsEmpty then
         let states = runs |> List.countBy (fun r -> r.State) |> List.map (fun (s, n) -> sprintf "%s %d" s n) |> String.concat ", "
         raise (UserError(sprintf "results: none of the %d runs under '%s' has finished (%s); --include-unfinished takes running and interrupted ones" runs.Length root states))
-    let loaded = candidates |> List.map (fun r -> { r with Series = readSeries (metricsFile folders[r.Id]) (r.State = "finished") })
+    let loaded = candidates |> List.map (fun r -> { r with Series = readSeries (metricsFile folders[r.Id]) (r.State = RunFormat.stateName RunState.Finished) })
     let taken, unmeasured = Report.selectMeasured metric loaded
     if taken.IsEmpty then raise (UserError(sprintf "results: no run under '%s' has %s in its metrics.csv%s" root metric (hint loaded)))
     taken, notFinished @ unmeasured |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))

@@ -1,13 +1,6 @@
-/// A run's folder, laid out for people and scripts alike:
-///   config.json    the resolved run config (every field), written before training starts
-///   status.json    {"state": "pending|running|finished|failed|interrupted", "step", "total_steps", "error", "updated",
-///                   "device": "cpu|cuda" once training has started on it}
-///   slurm.json     the Slurm job array task it was last submitted as (SlurmLauncher), when it was
-///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics (MetricsLog)
-///   checkpoint/    the training state a resumed run continues from (removed once the run has finished, unless kept)
-///   network.safetensors   the network the run acts with, written when it finishes (evaluate, export)
-/// config.json and status.json are written atomically (Files.writeAtomically). Config files are parsed here (System.Text.Json);
-/// what their fields mean is the core's (RunConfig).
+/// A run's folder on disk: reading and writing its config.json and status.json atomically
+/// (Files.writeAtomically). The folder's names, states and status format are the core's (RunFormat);
+/// what config fields mean is RunFields'. Config files are parsed here (System.Text.Json).
 module Prunerl.Cli.RunFolder
 
 open System
@@ -20,13 +13,13 @@ open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
 /// The run's resolved configuration.
-let configPath (run: string) = Path.Combine(run, "config.json")
+let configPath (run: string) = Path.Combine(run, RunFormat.ConfigFile)
 
 /// The run's state, step and error.
-let statusPath (run: string) = Path.Combine(run, "status.json")
+let statusPath (run: string) = Path.Combine(run, RunFormat.StatusFile)
 
 /// The folder of the run's checkpoints.
-let checkpointPath (run: string) = Path.Combine(run, "checkpoint")
+let checkpointPath (run: string) = Path.Combine(run, RunFormat.CheckpointFolder)
 
 /// The final network a finished run keeps (safetensors; Prunerl.Agents.Inference.NetworkFile).
 let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
@@ -71,7 +64,7 @@ let private membersExcept (reserved: string list) (what: string) (path: string) 
     | Some(key, _) -> raise (UserError(sprintf "%s: %s gives %s twice" what path key))
     | None -> ()
     for key, _ in items |> List.filter (fun (key, _) -> not (List.contains key reserved)) do
-        match RunConfig.field key with
+        match RunFields.field key with
         | Ok _ -> ()
         | Error e -> raise (UserError(sprintf "%s: %s: %s" what path e))
     items
@@ -113,7 +106,7 @@ let configJson (config: RunConfig) : byte[] =
     do
         use writer = new Utf8JsonWriter(buffer, JsonWriterOptions(Indented = true))
         writer.WriteStartObject()
-        for name, value in RunConfig.toFields config do
+        for name, value in RunFields.toFields config do
             match value with
             | Text s -> writer.WriteString(name, s)
             | Number x -> writer.WriteNumber(name, x)
@@ -131,31 +124,7 @@ let tryReadConfig (run: string) : RunConfig option =
     if not (File.Exists path) then None
     else
         let what = "config"
-        Some(RunConfig.resolve environments.Value (readFields what path) |> Result.mapError (sprintf "%s: %s: %s" what path) |> orFail)
-
-/// Where a run stands.
-type RunState =
-    /// Prepared and handed to a scheduler; not started yet.
-    | Pending
-    | Running
-    | Finished
-    | Failed
-    | Interrupted
-
-/// status.json: a run's state, how far it got, and its error when it failed.
-type RunStatus =
-    { State: RunState
-      Step: int64
-      TotalSteps: int64
-      Error: string option
-      Updated: DateTimeOffset
-      /// The device the run trains on (config.json's device resolved: auto becomes cpu or cuda); None before it starts.
-      Device: string option }
-
-let private stateNames = [ Pending, "pending"; Running, "running"; Finished, "finished"; Failed, "failed"; Interrupted, "interrupted" ]
-
-/// A state as status.json spells it.
-let stateName (state: RunState) = stateNames |> List.find (fst >> (=) state) |> snd
+        Some(Resolution.resolve environments.Value (readFields what path) |> Result.mapError (sprintf "%s: %s: %s" what path) |> orFail)
 
 /// Writes status.json atomically, stamped with the time now (UTC, ISO 8601), with the device the run trains on when given.
 let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64) (error: string option) (device: string option) =
@@ -163,7 +132,7 @@ let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64
     do
         use writer = new Utf8JsonWriter(buffer, JsonWriterOptions(Indented = true))
         writer.WriteStartObject()
-        writer.WriteString("state", stateName state)
+        writer.WriteString("state", RunFormat.stateName state)
         writer.WriteNumber("step", step)
         writer.WriteNumber("total_steps", totalSteps)
         match error with
@@ -174,30 +143,12 @@ let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64
         writer.WriteEndObject()
     Files.writeAtomically (statusPath run) (Array.append (buffer.ToArray()) "\n"B)
 
-/// A run's status.json; None when there is none or it cannot be read as one.
+/// A run's status.json read leniently (RunFormat.parseStatus); None when there is none or it cannot be read as one.
 let tryReadStatus (run: string) : RunStatus option =
-    try
-        use document = JsonDocument.Parse(File.ReadAllText(statusPath run))
-        let root = document.RootElement
-        let state = root.GetProperty("state").GetString()
-        stateNames
-        |> List.tryFind (fun (_, name) -> name = state)
-        |> Option.map (fun (state, _) ->
-            // The batch script's own record of a command that could not start holds only state and error.
-            let optional (name: string) (read: JsonElement -> 'a) (otherwise: 'a) =
-                match root.TryGetProperty name with
-                | true, e -> read e
-                | _ -> otherwise
-            { State = state
-              Step = optional "step" _.GetInt64() 0L
-              TotalSteps = optional "total_steps" _.GetInt64() 0L
-              Error =
-                match root.GetProperty("error") with
-                | e when e.ValueKind = JsonValueKind.String -> e.GetString() |> Option.ofObj
-                | _ -> None
-              Updated = optional "updated" _.GetDateTimeOffset() DateTimeOffset.MinValue
-              Device = optional "device" (fun e -> e.GetString() |> Option.ofObj) None })
-    with :? IOException | :? JsonException | :? InvalidOperationException | :? Collections.Generic.KeyNotFoundException | :? FormatException | :? UnauthorizedAccessException -> None
+    let text =
+        try Some(File.ReadAllText(statusPath run))
+        with :? IOException | :? UnauthorizedAccessException -> None
+    text |> Option.bind (RunFormat.parseStatus StatusReading.Lenient >> Result.toOption)
 
 [<DllImport("libc", SetLastError = true)>]
 extern int private access(string path, int mode)
@@ -228,8 +179,8 @@ let isFreshFor (config: RunConfig) (run: string) : bool =
     else
         match Directory.GetFileSystemEntries run |> Array.map Path.GetFileName with
         | [||] -> true
-        | [| "config.json" |] ->
+        | [| RunFormat.ConfigFile |] ->
             match (try tryReadConfig run with UserError _ -> None) with
-            | Some stored -> RunConfig.agrees stored (RunConfig.toFields config) = Ok()
+            | Some stored -> Resolution.agrees stored (RunFields.toFields config) = Ok()
             | None -> false
         | _ -> false

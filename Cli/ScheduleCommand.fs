@@ -12,31 +12,20 @@ open Prunerl.Core
 open Prunerl.Experiments
 open Prunerl.Cli.UserError
 
-/// The kinds of schedule (--schedule).
+/// The kinds of schedule (--kind).
 type ScheduleKind =
     | Gradual
     | Constant
     | One_Shot
-
-/// The ramps of a gradual schedule (--ramp); linear is the polynomial ramp of power 1.
-type RampKind =
-    | Polynomial
-    | Linear
-    | Cosine
 
 /// Whose step counting to follow (--convention).
 type ConventionKind =
     | Zhu_Gupta
     | Jaxpruner
 
-/// How the target is spread over the layers (--distribution).
-type DistributionKind =
-    | Uniform
-    | Erk
-
 [<RequireQualifiedAccess>]
 type ScheduleArgs =
-    | Schedule of kind: ScheduleKind
+    | [<AltCommandLine("--schedule")>] Kind of kind: ScheduleKind
     | Sparsity of fraction: float
     | Initial_Sparsity of fraction: float
     | Ramp of ramp: RampKind
@@ -60,7 +49,7 @@ type ScheduleArgs =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Schedule _ -> "gradual (default), constant or one-shot."
+            | Kind _ -> "the kind of schedule: gradual (default), constant or one-shot (--schedule, its former name, is kept as an alias)."
             | Sparsity _ -> "final sparsity in [0, 1) (default 0.95, the paper's)."
             | Initial_Sparsity _ -> "gradual: sparsity when pruning starts (default 0)."
             | Ramp _ -> "gradual: polynomial (default), linear or cosine."
@@ -126,20 +115,20 @@ let private checkApplicable (args: ParseResults<ScheduleArgs>) (kind: ScheduleKi
     let isGlobal = args.Contains ScheduleArgs.Global
     let misplaced =
         match kind with
-        | Gradual -> [ refuse "--power applies to the polynomial ramp only" (ramp <> Polynomial && args.Contains ScheduleArgs.Power) ]
+        | Gradual -> [ refuse "--power applies to the polynomial ramp only" (ramp <> RampKind.Polynomial && args.Contains ScheduleArgs.Power) ]
         | One_Shot -> gradualOnly
         | Constant -> refuse "--prune-start applies to gradual and one-shot schedules only" (args.Contains ScheduleArgs.Prune_Start) :: gradualOnly
         @ [ refuse "--distribution does not apply with --global (one ranking across all layers)" (isGlobal && args.Contains ScheduleArgs.Distribution)
             refuse "--erk-power applies to --distribution erk only"
-                (args.Contains ScheduleArgs.Erk_Power && (isGlobal || args.GetResult(ScheduleArgs.Distribution, Uniform) <> Erk))
+                (args.Contains ScheduleArgs.Erk_Power && (isGlobal || args.GetResult(ScheduleArgs.Distribution, DistributionKind.Uniform) <> DistributionKind.Erk))
             refuse "--layers and --layers-file exclude each other" (args.Contains ScheduleArgs.Layers && args.Contains ScheduleArgs.Layers_File) ]
     match List.choose id misplaced with
     | [] -> Ok()
     | message :: _ -> Error message
 
 let private buildSchedule (args: ParseResults<ScheduleArgs>) : Result<Schedule * int64, string> =
-    let kind = args.GetResult(ScheduleArgs.Schedule, Gradual)
-    let ramp = args.GetResult(ScheduleArgs.Ramp, Polynomial)
+    let kind = args.GetResult(ScheduleArgs.Kind, Gradual)
+    let ramp = args.GetResult(ScheduleArgs.Ramp, RampKind.Polynomial)
     let sparsity = args.GetResult(ScheduleArgs.Sparsity, 0.95)
     let totalSteps = args.GetResult(ScheduleArgs.Total_Steps, 2_500_000L)
     Validate.result {
@@ -156,11 +145,7 @@ let private buildSchedule (args: ParseResults<ScheduleArgs>) : Result<Schedule *
                     total
                     { InitialSparsity = args.GetResult(ScheduleArgs.Initial_Sparsity, 0.0)
                       FinalSparsity = sparsity
-                      Shape =
-                        match ramp with
-                        | Polynomial -> Ramp.Polynomial(args.GetResult(ScheduleArgs.Power, 3.0))
-                        | Linear -> Ramp.Polynomial 1.0
-                        | Cosine -> Ramp.Cosine
+                      Shape = RunConfig.ramp ramp (args.GetResult(ScheduleArgs.Power, 3.0))
                       PruneStart = start
                       PruneEnd = finish
                       PruneEvery = args.GetResult(ScheduleArgs.Prune_Every, 1000L)
@@ -187,15 +172,12 @@ let private buildPlan (args: ParseResults<ScheduleArgs>) : Result<Plan * int64, 
         let allocation =
             if args.Contains ScheduleArgs.Global then Global
             else
-                match args.GetResult(ScheduleArgs.Distribution, Uniform) with
-                | Uniform -> LayerWise Distribution.Uniform
-                | Erk -> LayerWise(Distribution.Erk(args.GetResult(ScheduleArgs.Erk_Power, 1.0)))
+                match args.GetResult(ScheduleArgs.Distribution, DistributionKind.Uniform) with
+                | DistributionKind.Uniform -> LayerWise Distribution.Uniform
+                | DistributionKind.Erk -> LayerWise(Distribution.Erk(args.GetResult(ScheduleArgs.Erk_Power, 1.0)))
         let scope = { Sparsity.paperScope with KeepDense = args.GetResults ScheduleArgs.Keep_Dense |> List.map Named }
         let! timing =
-            match args.GetResult(ScheduleArgs.Layer_Schedule, "scaled") with
-            | "scaled" -> Ok ScaledFinal
-            | "resolved" -> Ok Resolved
-            | other -> Error(sprintf "layer_schedule must be scaled or resolved, got '%s'" other)
+            RunFields.choice "layer_schedule" Choices.layerSchedules (Text(args.GetResult(ScheduleArgs.Layer_Schedule, "scaled")))
         let! plan = Plan.createTimed timing schedule allocation scope layers
         return plan, total
     }

@@ -78,13 +78,13 @@ let thisProgram () : string list =
 
 /// What each task runs: this program's `train` of its run, resuming it when it has started.
 let private taskCommand () =
-    thisProgram () @ [ "train"; "--config"; Slurm.RunPlaceholder + "/config.json"; "--out"; Slurm.RunPlaceholder; "--resume-if-exists" ]
+    thisProgram () @ [ "train"; "--config"; Slurm.RunPlaceholder + "/" + RunFormat.ConfigFile; "--out"; Slurm.RunPlaceholder; "--resume-if-exists" ]
 
 /// The folder of a results folder's submissions.
 let private submissionsPath (results: string) = Path.Combine(results, ".slurm")
 
 /// The run's record of the task it was last submitted as.
-let private recordPath (run: string) = Path.Combine(run, "slurm.json")
+let private recordPath (run: string) = Path.Combine(run, RunFormat.SlurmFile)
 
 /// Where a run was last submitted: its array task ("<job>_<task>", as squeue names it) and its log.
 type Record = { Task: string; Log: string }
@@ -141,9 +141,9 @@ let queuedTask (queue: Set<string> option) (run: string) : string option =
 type RunView =
     { Name: string
       Folder: string
-      /// pending, running, finished, failed, interrupted, or lost (pending or running by its status,
-      /// but its task is no longer in Slurm's queue: killed without a chance to say so).
-      State: string
+      /// Its status's state (pending without one), or lost: pending or running by its status, but its
+      /// task is no longer in Slurm's queue (killed without a chance to say so).
+      State: RunState
       Step: int64
       TotalSteps: int64
       Task: string option
@@ -159,9 +159,9 @@ let view (results: string) (queue: Set<string> option) : RunView list =
           if not (name.StartsWith ".") && File.Exists(RunFolder.configPath folder) then
               let status = RunFolder.tryReadStatus folder
               let record = tryReadRecord folder
-              let stated = status |> Option.map (fun s -> RunFolder.stateName s.State) |> Option.defaultValue "pending"
+              let stated = status |> Option.map _.State |> Option.defaultValue RunState.Pending
               let gone = match record, queue with Some r, Some q -> not (q.Contains r.Task) | _ -> false
-              let state = if (stated = "pending" || stated = "running") && gone then "lost" else stated
+              let state = if (stated = RunState.Pending || stated = RunState.Running) && gone then RunState.Lost else stated
               let log = record |> Option.map (fun r -> "log " + r.Log)
               yield
                   { Name = name
@@ -173,12 +173,12 @@ let view (results: string) (queue: Set<string> option) : RunView list =
                     Problem =
                       match state, status |> Option.bind _.Error with
                       | _, Some e -> Some(e + (log |> Option.map (sprintf " (%s)") |> Option.defaultValue ""))
-                      | "lost", None -> Some(sprintf "task %s is no longer in Slurm's queue; %s" (Option.get record).Task (Option.get log))
-                      | "failed", None -> log
+                      | RunState.Lost, None -> Some(sprintf "task %s is no longer in Slurm's queue; %s" (Option.get record).Task (Option.get log))
+                      | RunState.Failed, None -> log
                       | _ -> None } ]
 
 /// The states that a resubmission takes up.
-let private resubmittable = [ "failed"; "interrupted"; "lost" ]
+let private resubmittable = [ RunState.Failed; RunState.Interrupted; RunState.Lost ]
 
 /// The runs that `--resubmit-failed` submits again: failed, interrupted and lost ones.
 let toResubmit (runs: RunView list) = runs |> List.filter (fun r -> List.contains r.State resubmittable)
@@ -192,9 +192,9 @@ let printStatus (results: string) =
     table.Title <- TableTitle(sprintf "Runs in %s" results)
     table.AddColumns("run", "state", "step", "slurm task", "error") |> ignore
     for r in runs do
-        table.AddRow(Markup.Escape r.Name, r.State, sprintf "%d/%d" r.Step r.TotalSteps, defaultArg r.Task "-", Markup.Escape(defaultArg r.Problem "")) |> ignore
+        table.AddRow(Markup.Escape r.Name, RunFormat.stateName r.State, sprintf "%d/%d" r.Step r.TotalSteps, defaultArg r.Task "-", Markup.Escape(defaultArg r.Problem "")) |> ignore
     AnsiConsole.Write table
-    let counts = [ for s in [ "pending"; "running"; "finished"; "failed"; "interrupted"; "lost" ] -> s, runs |> List.filter (fun r -> r.State = s) |> List.length ]
+    let counts = [ for s, name in RunFormat.states -> name, runs |> List.filter (fun r -> r.State = s) |> List.length ]
     printfn "%d runs: %s" runs.Length (counts |> List.map (fun (s, n) -> sprintf "%d %s" n s) |> String.concat ", ")
     if queue.IsNone then printfn "(squeue could not be run: states are as the runs' status files say; none can be called lost)"
     if not (List.isEmpty (toResubmit runs)) then printfn "Submit the failed, interrupted and lost runs again with: prunerl sweep --resubmit-failed %s" results
@@ -262,7 +262,7 @@ let submit (results: string) (resources: SlurmResources) (runs: string list) : i
         for run in job.Runs do
             let total = RunFolder.tryReadStatus run |> Option.map _.TotalSteps |> Option.defaultValue 0L
             let step = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
-            RunFolder.writeStatus run RunFolder.Failed step total (Some("not submitted: " + e)) None
+            RunFolder.writeStatus run RunState.Failed step total (Some("not submitted: " + e)) None
         eprintfn "prunerl: %s (the runs are marked failed; script in %s)" e submission
         1
 
@@ -285,7 +285,7 @@ let lastResourceFields (results: string) : (string * string) list =
 /// Marks a run pending for its next submission, keeping how far it got.
 let markPending (run: string) (totalSteps: int64) =
     let step = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
-    RunFolder.writeStatus run RunFolder.Pending step totalSteps None None
+    RunFolder.writeStatus run RunState.Pending step totalSteps None None
 
 /// `prunerl sweep --resubmit-failed DIR`: the failed, interrupted and lost runs as a new job array,
 /// each resuming from its checkpoint; the resources of the last submission unless `fields` replace them.
@@ -296,12 +296,12 @@ let resubmitFailed (results: string) (fields: (string * string) list) (dryRun: b
         printfn "No failed, interrupted or lost runs in %s: nothing to resubmit." results
         0
     elif dryRun then
-        for r in runs do printfn "  %-48s  %s at step %d" r.Name r.State r.Step
+        for r in runs do printfn "  %-48s  %s at step %d" r.Name (RunFormat.stateName r.State) r.Step
         printDryRun results resources (runs |> List.map _.Folder)
         0
     else
         requireSbatch ()
         for r in runs do
-            printfn "  resubmitting %-48s  %s at step %d" r.Name r.State r.Step
+            printfn "  resubmitting %-48s  %s at step %d" r.Name (RunFormat.stateName r.State) r.Step
             markPending r.Folder r.TotalSteps
         submit results resources (runs |> List.map _.Folder)

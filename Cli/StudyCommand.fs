@@ -1,11 +1,12 @@
 /// `prunerl study`: the main job. A slice of the MinAtar width study: DQN dense against pruned to 95% at
 /// widths 1 and 3 on MinAtar Space Invaders with two seeds, trained by `sweep` and summarised by `report`,
-/// in a few minutes on two cores. Thin: it only names the grid and calls those two commands.
+/// in a few minutes on two cores. Thin: it only names the grid and calls the sweep and the report.
 module Prunerl.Cli.StudyCommand
 
 open System
 open System.IO
 open Argu
+open Prunerl.Experiments
 
 [<RequireQualifiedAccess>]
 type StudyArgs =
@@ -44,23 +45,30 @@ let summary =
 /// protocol (Dopamine's MinAtar DQN, pruned to 95% with ERK on the paper's schedule, the width on the
 /// convolution) at a thirtieth of its length: 30k steps, exploration decaying over the first quarter (the
 /// preset's 250k of 1M steps, scaled), no separate evaluations (runs are scored on their training returns,
-/// as Dopamine's), the network analysed every tenth of the run.
-let private grid =
-    let list (xs: 'a list) = xs |> List.map string |> String.concat ","
-    [ "--env"; game; "--width"; list widths; "--sparsity"; sprintf "0,%g" sparsity; "--seed"; list seeds; "--steps"; string steps
-      "--set"; sprintf "epsilon_decay_steps=%d" (steps / 4); "--set"; "eval_every=0"; "--set"; sprintf "analyse_every=%d" (steps / 10)
-      "--set"; sprintf "checkpoint_every=%d" (steps / 5) ]
+/// as Dopamine's), the network analysed every tenth of the run. The values are written as on a command
+/// line (`sweep --env ... --set ...` gives the same runs and folder names).
+let grid : (string * FieldValue list) list =
+    let values (xs: 'a list) = xs |> List.map (string >> Text)
+    [ "env", [ Text game ]
+      "width", values widths
+      "sparsity", [ Text "0"; Text(sprintf "%g" sparsity) ]
+      "seed", values seeds
+      "steps", values [ steps ]
+      "epsilon_decay_steps", values [ steps / 4 ]
+      "eval_every", values [ 0 ]
+      "analyse_every", values [ steps / 10 ]
+      "checkpoint_every", values [ steps / 5 ] ]
 
 /// Where the full study's results and report are committed.
 let fullStudy = Path.Combine("results", "minatar-width")
 
 let run (args: ParseResults<StudyArgs>) : int =
     let out = args.GetResult(StudyArgs.Out, Path.Combine("results", "study"))
-    let workers = args.TryGetResult StudyArgs.Workers |> Option.map (fun w -> [ "--workers"; string w ]) |> Option.defaultValue []
-    let sweepParser = ArgumentParser.Create<SweepCommand.SweepArgs>(programName = "prunerl sweep")
+    let workers = args.GetResult(StudyArgs.Workers, Environment.ProcessorCount)
+    if workers < 1 then raise (UserError.UserError(sprintf "workers must be >= 1, got %d" workers))
     let reportParser = ArgumentParser.Create<ReportCommand.ReportArgs>(programName = "prunerl report")
     printfn "The study: %s (ERK, the paper's schedule); results in %s" summary out
-    let failed = sweepParser.Parse(Array.ofList ([ "--out"; out ] @ grid @ workers), raiseOnUsage = true) |> SweepCommand.run <> 0
+    let failed = SweepCommand.sweepLocal out workers grid <> 0
     printfn ""
     let report = reportParser.Parse([| out |], raiseOnUsage = true) |> ReportCommand.run
     printfn ""

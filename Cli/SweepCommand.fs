@@ -46,11 +46,11 @@ type SweepArgs =
             match this with
             | Config _ -> "a JSON file of run fields, each a value or a list of values to sweep over, and optionally \"grids\": a list of such objects, each crossed with the other fields (the union is swept); flags replace their field everywhere."
             | Out _ -> "the results folder: one folder per run, named after its grid point (required)."
-            | Agent _ -> sprintf "agents, comma-separated: %s (run names then carry the agent)." (RunConfig.agents |> List.map fst |> String.concat ", ")
+            | Agent _ -> sprintf "agents, comma-separated: %s (run names then carry the agent)." (Choices.agents |> List.map fst |> String.concat ", ")
             | Env _ -> "environment ids, comma-separated (repeatable)."
             | Width _ -> "width multipliers, comma-separated."
             | Sparsity _ -> "final sparsities, comma-separated; 0 is dense."
-            | Baseline _ -> sprintf "baselines, comma-separated: %s." (RunConfig.baselines |> List.map fst |> String.concat ", ")
+            | Baseline _ -> sprintf "baselines, comma-separated: %s." (Choices.baselines |> List.map fst |> String.concat ", ")
             | Seed _ -> "seeds, comma-separated."
             | Steps _ -> "agent steps of every run (or several, comma-separated)."
             | Set _ -> "any other run field: --set field=value[,value...] (repeatable), e.g. --set replay_ratio=1,2."
@@ -82,7 +82,7 @@ let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list
         | SweepArgs.Set assignment ->
             match assignment.Split('=', 2) with
             | [| name; values |] when name.Trim() <> "" ->
-                RunConfig.field (name.Trim()) |> Result.mapError (sprintf "set: %s") |> orFail |> ignore
+                RunFields.field (name.Trim()) |> Result.mapError (sprintf "set: %s") |> orFail |> ignore
                 Some(name.Trim(), split values)
             | _ -> raise (UserError(sprintf "set must be field=value[,value...], got '%s'" assignment))
         | _ -> None
@@ -161,7 +161,7 @@ type Outcome =
 /// The action a run's folder calls for, given the grid's config for it.
 let private actionFor (folder: string) (config: RunConfig) =
     match RunFolder.tryReadStatus folder with
-    | Some status when status.State = RunFolder.Finished -> Skip
+    | Some status when status.State = RunState.Finished -> Skip
     | status ->
         let stored =
             try RunFolder.tryReadConfig folder |> Option.map Ok
@@ -169,7 +169,7 @@ let private actionFor (folder: string) (config: RunConfig) =
         match stored with
         | Some(Error e) -> Refuse e
         | Some(Ok stored) ->
-            match RunConfig.agrees stored (RunConfig.toFields config) with
+            match Resolution.agrees stored (RunFields.toFields config) with
             | Error e -> Refuse(sprintf "its config.json is another run's (%s)" e)
             | Ok() -> if status.IsSome then Continue else Start
         | None when Directory.Exists folder && not (RunFolder.isFreshFor config folder) ->
@@ -206,16 +206,16 @@ let private train (folder: string) (resume: bool) (children: Collections.Concurr
     match child.ExitCode, status with
     | 0, _ -> "finished", false
     | (130 | 143), _ -> sprintf "interrupted at step %d" (status |> Option.map _.Step |> Option.defaultValue 0L), true
-    | _, Some { State = RunFolder.Failed; Error = Some e } -> "failed: " + e, true
+    | _, Some { State = RunState.Failed; Error = Some e } -> "failed: " + e, true
     | code, _ -> sprintf "failed (exit code %d): %s" code (lastError |> Option.defaultValue "no message"), true
 
 /// The last evaluation's mean return in a run's metrics.csv, if any.
 let private lastReturn (folder: string) =
-    let path = Path.Combine(folder, "metrics.csv")
+    let path = Path.Combine(folder, RunFormat.MetricsCsv)
     if not (File.Exists path) then None
     else
         File.ReadLines path
-        |> Seq.filter (fun line -> line.Contains ",eval/return,")
+        |> Seq.filter (fun line -> line.Contains("," + RunFormat.EvalReturn + ","))
         |> Seq.tryLast
         |> Option.map (fun line -> line.Split(',')[2])
 
@@ -231,14 +231,14 @@ let private printTable (outcomes: Outcome list) (results: string) =
     AnsiConsole.Write table
 
 /// The grid on local worker processes.
-let private runLocal (args: ParseResults<SweepArgs>) (results: string) (workers: int) (planned: (string * RunConfig * Action) list) =
+let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (string * RunConfig * Action) list) =
     let describe action =
         match action with
         | Skip -> "skip: finished before"
         | Start -> "start"
         | Continue -> "continue (from its checkpoint, if it has one)"
         | Refuse reason -> "refused: " + reason
-    if args.Contains SweepArgs.Dry_Run then
+    if dryRun then
         printfn "%d runs in %s:" planned.Length results
         for name, _, action in planned do
             printfn "  %-48s  %s" name (describe action)
@@ -326,6 +326,22 @@ let private launchSlurm (results: string) (resources: SlurmResources) (planned: 
             SlurmLauncher.markPending (folder name) config.Steps
         SlurmLauncher.submit results resources folders
 
+/// Every run of a sweep's grids (the shared axes crossed with each grid) resolved and checked, each with
+/// what the sweep does with it in the results folder; nothing is written.
+let private plan (results: string) (shared: (string * FieldValue list) list) (grids: (string * FieldValue list) list list) =
+    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> TrainCommand.absoluteDataset [ name, v ] |> List.map snd))
+    let runs = Sweep.planGrids RunFolder.environments.Value (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
+    // Each dataset is checked against each environment once, before any run starts.
+    runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter TrainCommand.checkDataset
+    RunFolder.checkWritable "out" results
+    runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
+
+/// Trains a grid of runs (fields and their values, as a sweep file gives them) into a results folder with
+/// `workers` processes at once, skipping finished runs and continuing interrupted ones; the sweep's exit
+/// code. What `prunerl study` calls.
+let sweepLocal (results: string) (workers: int) (axes: (string * FieldValue list) list) : int =
+    runLocal false results workers (plan results axes [ [] ])
+
 /// Runs `prunerl sweep`: a grid on the chosen launcher, or `--status` / `--resubmit-failed` of a results folder.
 let run (args: ParseResults<SweepArgs>) : int =
     let dryRun = args.Contains SweepArgs.Dry_Run
@@ -353,13 +369,8 @@ let run (args: ParseResults<SweepArgs>) : int =
                 | [] -> None
         let workers = args.GetResult(SweepArgs.Workers, Environment.ProcessorCount)
         if workers < 1 then raise (UserError(sprintf "workers must be >= 1, got %d" workers))
-        let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> TrainCommand.absoluteDataset [ name, v ] |> List.map snd))
         let shared, grids = axes args fileAxes fileGrids
-        let runs = Sweep.planGrids RunFolder.environments.Value (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
-        // Each dataset is checked against each environment once, before any run starts.
-        runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter TrainCommand.checkDataset
-        RunFolder.checkWritable "out" results
-        let planned = runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
+        let planned = plan results shared grids
         match resources with
         | Some resources -> launchSlurm results resources planned dryRun
-        | None -> runLocal args results workers planned
+        | None -> runLocal dryRun results workers planned

@@ -29,6 +29,7 @@ type TrainArgs =
     | Env of id: string
     | Preset of name: string
     | Network of name: string
+    | Mlp_Hidden of units: string
     | Width of multiplier: float
     | Width_Scope of scope: string
     | Init of name: string
@@ -102,7 +103,7 @@ type TrainArgs =
             | Threads _ -> "torch threads (default: OMP_NUM_THREADS when set, else 1 for a network under 500k parameters and 2 above; README, 'Benchmarks')."
             | field ->
                 let name = (FSharpValue.GetUnionFields(field, typeof<TrainArgs>) |> fst).Name.ToLowerInvariant()
-                match RunConfig.field name with
+                match RunFields.field name with
                 | Ok f -> f.Help + "."
                 | Error e -> e
 
@@ -110,7 +111,7 @@ type TrainArgs =
 let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
     let case, values = FSharpValue.GetUnionFields(arg, typeof<TrainArgs>)
     let name = case.Name.ToLowerInvariant()
-    match RunConfig.field name, values with
+    match RunFields.field name, values with
     | Ok _, [| value |] ->
         Some(
             name,
@@ -125,7 +126,7 @@ let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
     | _ -> None
 
 /// The file a run trained with record_dataset writes its experience to.
-let datasetFile (run: string) = Path.Combine(run, "dataset.prlds")
+let datasetFile (run: string) = Path.Combine(run, RunFormat.DatasetFile)
 
 /// The field values with a dataset path made absolute, so that a run's config names its dataset
 /// wherever it is resumed from (a sweep's runs start in other folders).
@@ -199,10 +200,10 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
             match RunFolder.tryReadConfig run with
             | None -> raise (UserError(sprintf "resume: %s holds no config.json; start the run without --resume" run))
             | Some stored ->
-                RunConfig.agrees stored requested |> Result.mapError (sprintf "resume %s: %s" run) |> orFail
+                Resolution.agrees stored requested |> Result.mapError (sprintf "resume %s: %s" run) |> orFail
                 let device = requested |> List.filter (fst >> (=) "device")
-                RunConfig.apply device stored |> orFail
-        | _, false -> RunConfig.resolve RunFolder.environments.Value requested |> orFail
+                RunFields.apply device stored |> orFail
+        | _, false -> Resolution.resolve RunFolder.environments.Value requested |> orFail
     match out with
     | Some run when not resume ->
         RunFolder.checkWritable "out" run
@@ -231,8 +232,8 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         )
     { Config = config; Out = out; Resume = resume; Threads = threads; KeepCheckpoint = args.Contains TrainArgs.Keep_Checkpoint; Device = device }
 
-/// The network of a run: the DQN family's 128-128 MLP or convolutional torso, SAC's 256-256 MLPs
-/// (Haarnoja et al.), at the run's width.
+/// The network of a run: its torso (an MLP of the config's hidden sizes, or a convolutional torso) at
+/// the run's width.
 let networkSpec (c: RunConfig) =
     let torso =
         match c.Network with
@@ -240,10 +241,9 @@ let networkSpec (c: RunConfig) =
         | NetworkKind.MinAtar -> TorsoKind.MinAtar
         | NetworkKind.Nature -> TorsoKind.Nature
         | NetworkKind.Impala -> TorsoKind.Impala
-    let hidden = if c.Agent = AgentKind.Sac then [| 256; 256 |] else [| 128; 128 |]
     // The init field is the DQN family's; SAC's networks start as its preset's code base starts them.
     let init = if c.Agent = AgentKind.Sac then (if c.Preset = PresetKind.RigL then Initialization.XavierUniform else Initialization.TorchDefault) else c.Init
-    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then hidden else null), Scope = c.WidthScope, Init = init)
+    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then Array.ofList c.MlpHidden else null), Scope = c.WidthScope, Init = init)
 
 /// The pruning a run asks for (of every network it trains); null for a dense run.
 let private pruningRequest (c: RunConfig) : PruningRequest | null =
@@ -297,7 +297,7 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
     printfn "Resolved configuration (config.json):"
     printf "%s" (Text.Encoding.UTF8.GetString(RunFolder.configJson c))
     printfn ""
-    printfn "Trains on: %s (device %s)" (TorchRuntime.Name device) (RunConfig.nameIn RunConfig.devices c.Device)
+    printfn "Trains on: %s (device %s)" (TorchRuntime.Name device) (Choices.nameIn Choices.devices c.Device)
     printfn "Key steps of %d agent steps:" c.Steps
     if RunConfig.isOffline c.Agent then
         printfn "  gradient updates: %d, one per step, on batches from %s (CQL weight %s)" updates (Option.defaultValue "-" c.Dataset) (Validate.show c.ConservativeWeight)
@@ -306,17 +306,18 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
             if c.Agent = AgentKind.Sac then c.Sac.UpdatesPerStep, c.Sac.UpdatePeriod, c.Sac.MinReplay
             else c.Hyperparameters.UpdatesPerStep, c.Hyperparameters.UpdatePeriod, c.Hyperparameters.MinReplay
         printfn "  gradient updates: %d (replay ratio %s: %d per update step, every %d agent steps after %d; the first at step %d)"
-            updates (Validate.show (RunConfig.runReplayRatio c)) perStep period warmUp (RunConfig.stepOfUpdate c 0L)
+            updates (Validate.show (RunConfig.replayRatio c)) perStep period warmUp (RunConfig.stepOfUpdate c 0L)
     match RunConfig.schedule c |> orFail with
     | None -> printfn "  pruning: none (sparsity 0, a dense network)"
     | Some schedule ->
         let ramp =
             match c.Ramp with
             | RampKind.Polynomial -> sprintf "polynomial, power %s" (Validate.show c.Power)
+            | RampKind.Linear -> "linear"
             | RampKind.Cosine -> "cosine"
         let masks = Schedule.updateSteps schedule |> Seq.length
         printfn "  pruning: 0 -> %s (%s, %s over layers), %d mask updates, every %d gradient updates:"
-            (Validate.show c.Sparsity) ramp (RunConfig.nameIn RunConfig.distributions c.Distribution) masks c.PruneEvery
+            (Validate.show c.Sparsity) ramp (Choices.nameIn Choices.distributions c.Distribution) masks c.PruneEvery
         printfn "    %10s  %12s  %16s" "update" "agent step" "target sparsity"
         for update in Schedule.milestones 7 schedule do
             printfn "    %10d  %12d  %16.4f" update (RunConfig.stepOfUpdate c update) (Schedule.sparsityAt schedule update)
@@ -326,7 +327,7 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
     | BaselineKind.L2 -> printfn "  baseline: an L2 term in the loss, lambda %s times the kernels' sum of squares" (Validate.show c.WeightDecay)
     | baseline ->
         printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
-            (RunConfig.nameIn RunConfig.baselines baseline) (RunConfig.baselinePeriodUpdates c) (updates / RunConfig.baselinePeriodUpdates c) (RunConfig.baselinePeriodUpdates c)
+            (Choices.nameIn Choices.baselines baseline) (RunConfig.baselinePeriodUpdates c) (updates / RunConfig.baselinePeriodUpdates c) (RunConfig.baselinePeriodUpdates c)
             (RunConfig.stepOfUpdate c (RunConfig.baselinePeriodUpdates c - 1L))
     printfn "  evaluations: %d (every %d steps, %d episodes each)%s" (count c.EvalEvery c.Steps) c.EvalEvery c.EvalEpisodes
         (match c.StopAt with Some r -> sprintf ", stopping once the mean return reaches %s" (Validate.show r) | None -> "")
@@ -345,10 +346,10 @@ type private StatusFile(run: string option, totalSteps: int64, device: string) =
     member _.Progress(at: int64) =
         lock gate (fun () ->
             step <- at
-            if not settled then run |> Option.iter (fun r -> RunFolder.writeStatus r RunFolder.Running at totalSteps None (Some device)))
+            if not settled then run |> Option.iter (fun r -> RunFolder.writeStatus r RunState.Running at totalSteps None (Some device)))
 
     /// Records the final state once; later calls change nothing.
-    member _.Settle(state: RunFolder.RunState, error: string option) =
+    member _.Settle(state: RunState, error: string option) =
         lock gate (fun () ->
             if not settled then
                 settled <- true
@@ -386,16 +387,16 @@ let private describeRun (c: RunConfig) =
             match c.Baseline with
             | BaselineKind.NoBaseline -> "dense"
             | BaselineKind.WeightDecay | BaselineKind.L2 -> "dense" + regulariser
-            | b -> sprintf "dense, %s every %d updates" (RunConfig.nameIn RunConfig.baselines b) (RunConfig.baselinePeriodUpdates c)
+            | b -> sprintf "dense, %s every %d updates" (Choices.nameIn Choices.baselines b) (RunConfig.baselinePeriodUpdates c)
         else
-            sprintf "pruned to %s (%s) between %s and %s of %d updates%s" (Validate.show c.Sparsity) (RunConfig.nameIn RunConfig.distributions c.Distribution)
+            sprintf "pruned to %s (%s) between %s and %s of %d updates%s" (Validate.show c.Sparsity) (Choices.nameIn Choices.distributions c.Distribution)
                 (Validate.show c.PruneStart) (Validate.show c.PruneEnd) (RunConfig.gradientUpdates c) regulariser
     let source =
         match c.Dataset with
         | Some path when RunConfig.isOffline c.Agent -> sprintf " offline from %s (a step is an update)" path
         | _ -> ""
     sprintf "Training %s on %s%s for %d steps, seed %d: %s network at width %s, %s"
-        (RunConfig.nameIn RunConfig.agents c.Agent) c.Env source c.Steps c.Seed (RunConfig.nameIn RunConfig.networks c.Network) (Validate.show c.Width) what
+        (Choices.nameIn Choices.agents c.Agent) c.Env source c.Steps c.Seed (Choices.nameIn Choices.networks c.Network) (Validate.show c.Width) what
 
 /// Ends the run at its next step, after a checkpoint, on the first SIGINT (exit code 130) or SIGTERM
 /// (143, a scheduler's preemption); a second signal ends the process at once, the run marked interrupted.
@@ -406,7 +407,7 @@ type private Interruption(status: StatusFile) =
         if Threading.Interlocked.CompareExchange(&code, exitCode, 0) = 0 then
             context.Cancel <- true
             cancellation.Cancel()
-        else status.Settle(RunFolder.Interrupted, None)
+        else status.Settle(RunState.Interrupted, None)
     let registrations =
         [ Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGINT, handle 130)
           Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGTERM, handle 143) ]
@@ -482,7 +483,7 @@ let execute (p: Plan) : int =
         let finalNetwork = p.Out |> Option.map RunFolder.networkPath |> Option.toObj
         let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork)
         let result = display.Run(fun () -> train p.Config hooks)
-        status.Settle(RunFolder.Finished, None)
+        status.Settle(RunState.Finished, None)
         // A finished run keeps its final network; its checkpoint (replay and all) only when asked to.
         match p.Out with
         | Some run when not p.KeepCheckpoint && Directory.Exists(RunFolder.checkpointPath run) -> Directory.Delete(RunFolder.checkpointPath run, true)
@@ -494,21 +495,21 @@ let execute (p: Plan) : int =
         0
     with
     | :? OperationCanceledException as e ->
-        status.Settle(RunFolder.Interrupted, None)
+        status.Settle(RunState.Interrupted, None)
         match p.Out with
         | Some run when not (isNull checkpoints) -> eprintfn "prunerl: %s and checkpointed; continue with: prunerl train --out %s --resume" e.Message run
         | _ -> eprintfn "prunerl: %s" e.Message
         interruption.ExitCode
     | e ->
         let message = oneLine e
-        status.Settle(RunFolder.Failed, Some message)
+        status.Settle(RunState.Failed, Some message)
         eprintfn "prunerl: the run failed: %s" message
         1
 
 /// Runs `prunerl train`.
 let run (args: ParseResults<TrainArgs>) : int =
     let p = plan args
-    let finished = p.Resume && (p.Out |> Option.bind RunFolder.tryReadStatus |> Option.exists (fun s -> s.State = RunFolder.Finished))
+    let finished = p.Resume && (p.Out |> Option.bind RunFolder.tryReadStatus |> Option.exists (fun s -> s.State = RunState.Finished))
     if args.Contains TrainArgs.Dry_Run then
         printDryRun p.Config p.Device
         0

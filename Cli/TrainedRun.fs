@@ -27,7 +27,7 @@ let policyFor (command: string) (c: RunConfig) (environment: Environment) (epsil
         let epsilon = epsilon |> Option.defaultValue c.Hyperparameters.EpsilonEval
         if not (epsilon >= 0.0 && epsilon <= 1.0) then raise (UserError(sprintf "%s: epsilon must be in [0, 1], got %s" command (Validate.show epsilon)))
         new QPolicy(c.Hyperparameters, TrainCommand.networkSpec c, environment.ObservationSpace.Shape, discrete.Count, epsilon)
-    | agent, space -> raise (UserError(sprintf "%s: agent %s cannot act in %s's %O actions" command (RunConfig.nameIn RunConfig.agents agent) c.Env space))
+    | agent, space -> raise (UserError(sprintf "%s: agent %s cannot act in %s's %O actions" command (Choices.nameIn Choices.agents agent) c.Env space))
 
 /// Opens the finished run in `run` for `command`, or fails with one line: a folder that is missing, holds no run,
 /// holds a run that has not finished, or lacks its final network (or holds another network's).
@@ -39,10 +39,10 @@ let openRun (command: string) (run: string) (epsilon: float option) : TrainedRun
         | Some c -> c
         | None -> raise (UserError(sprintf "%s: %s holds no config.json, so it is not a run's folder (train --out DIR makes one)" command run))
     match RunFolder.tryReadStatus run with
-    | Some s when s.State = RunFolder.Finished -> ()
+    | Some s when s.State = RunState.Finished -> ()
     | Some s ->
         raise (UserError(sprintf "%s: the run in %s has not finished (%s at step %d of %d); finish it first (train --out %s --resume)"
-                             command run (RunFolder.stateName s.State) s.Step s.TotalSteps run))
+                             command run (RunFormat.stateName s.State) s.Step s.TotalSteps run))
     | None -> raise (UserError(sprintf "%s: the run in %s has not started (no status.json)" command run))
     let path = RunFolder.networkPath run
     if not (File.Exists path) then

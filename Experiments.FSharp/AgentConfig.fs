@@ -524,19 +524,21 @@ module ConservativeWeight =
     /// The pruning paper's CQL coefficient for both CQL and CQL+C51: 0.1 (Obando-Ceron et al. 2024, Table 3).
     let paper = 0.1
 
-/// The replay ratio (gradient updates per agent step) as every agent's knob: a ratio r becomes an
-/// update period and a number of updates per update step, (round(1/r), 1) for r < 1, else (1, round r).
+/// The replay ratio (gradient updates per agent step), every agent's knob, and how the loop takes it.
 [<RequireQualifiedAccess>]
 module ReplayRatio =
 
-    /// (UpdatePeriod, UpdatesPerStep) for a ratio r > 0; r below 1 must be 1/n and r above 1 whole.
-    let split (ratio: float) : Result<int * int, string> =
-        if not (Double.IsFinite ratio && ratio > 0.0) then
-            Error(sprintf "replay_ratio must be a finite number > 0, got %s" (show ratio))
+    /// The replay ratio (gradient updates per agent step) of a configuration: updates_per_step / update_period.
+    let ofAgent (c: AgentConfig) : float = float c.UpdatesPerStep / float c.UpdatePeriod
+
+    /// A replay ratio as the loop takes it: a whole number r >= 1 is r updates every step, 1/k an
+    /// update every k steps; anything else is refused, naming what is allowed.
+    let schedule (ratio: float) : Result<int * int, string> =
+        let refuse () =
+            Error(sprintf "replay_ratio must be a whole number of updates per step (1, 2, 4, ...) or 1/k, an update every k steps (0.5, 0.25, ...), got %s" (show ratio))
+        if not (Double.IsFinite ratio && ratio > 0.0) then refuse ()
         elif ratio >= 1.0 then
-            if ratio = Math.Round ratio && ratio <= 1024.0 then Ok(1, int ratio)
-            else Error(sprintf "replay_ratio above 1 must be a whole number of updates per step up to 1024, got %s" (show ratio))
+            if Math.Floor ratio = ratio && ratio <= 1e6 then Ok(1, int ratio) else refuse ()
         else
-            let period = Math.Round(1.0 / ratio)
-            if abs (1.0 / period - ratio) < 1e-9 then Ok(int period, 1)
-            else Error(sprintf "replay_ratio below 1 must be 1/n (one update every n steps), got %s" (show ratio))
+            let k = Math.Round(1.0 / ratio)
+            if k <= 1e9 && abs (1.0 / k - ratio) <= 1e-12 * ratio then Ok(int k, 1) else refuse ()

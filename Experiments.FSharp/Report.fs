@@ -20,7 +20,7 @@ type Run =
       Id: string
       /// config.json's fields as text; numbers in their shortest round-trip form ("1" for 1.0).
       Config: Map<string, string>
-      /// status.json's state: running, finished, failed or interrupted.
+      /// status.json's state as RunFormat spells it (finished, failed, ...), or "unknown" without one.
       State: string
       /// metrics.csv's series by metric name, each in step order (empty until read).
       Series: Map<string, Point[]> }
@@ -140,10 +140,10 @@ module Report =
     let defaultGroupBy = [ kindKey; "width" ]
 
     /// The metric a run's score comes from when scored on evaluations.
-    let evaluationMetric = "eval/return"
+    let evaluationMetric = RunFormat.EvalReturn
 
     /// The metric a run's score comes from when scored on training episodes.
-    let trainingMetric = "train/episode_return"
+    let trainingMetric = RunFormat.TrainEpisodeReturn
 
     /// The metric a score source reads.
     let metricOf (source: ScoreSource) : string =
@@ -249,7 +249,8 @@ module Report =
         let taken, skipped =
             runs
             |> List.sortWith (fun a b -> String.CompareOrdinal(a.Id, b.Id))
-            |> List.partition (fun r -> r.State = "finished" || (includeUnfinished && r.State <> "failed"))
+            |> List.partition (fun r ->
+                r.State = RunFormat.stateName RunState.Finished || (includeUnfinished && r.State <> RunFormat.stateName RunState.Failed))
         taken, skipped |> List.map (fun r -> r, r.State)
 
     /// Runs split into those with at least one value of the metric and those without.

@@ -306,8 +306,8 @@ module Slurm =
               yield "    local message=\"could not start $2 (exit $1)\""
               yield "    local json=${message//\\\\/\\\\\\\\}"
               yield "    json=${json//\\\"/\\\\\\\"}"
-              yield "    echo \"{\\\"state\\\": \\\"failed\\\", \\\"error\\\": \\\"$json\\\"}\" >\"$run/status.json.tmp\""
-              yield "    mv -f \"$run/status.json.tmp\" \"$run/status.json\""
+              yield sprintf "    echo \"{\\\"state\\\": \\\"%s\\\", \\\"error\\\": \\\"$json\\\"}\" >\"$run/%s.tmp\"" (RunFormat.stateName RunState.Failed) RunFormat.StatusFile
+              yield sprintf "    mv -f \"$run/%s.tmp\" \"$run/%s\"" RunFormat.StatusFile RunFormat.StatusFile
               yield "    echo \"prunerl: $message\" >&2"
               yield "    exit 1"
               yield "}"

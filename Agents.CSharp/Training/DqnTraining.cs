@@ -299,18 +299,18 @@ public static class DqnTraining
 
     private static void WriteAnalysis(IMetricsSink metrics, AnalysisRecord a)
     {
-        metrics.Write(a.Step, "analysis/dormant_fraction", a.DormantFraction);
-        foreach (var layer in a.Dormancy) metrics.Write(a.Step, $"analysis/dormant/{layer.Layer}", layer.Fraction);
-        metrics.Write(a.Step, "analysis/srank", a.EffectiveRank);
-        metrics.Write(a.Step, "analysis/parameter_norm", a.ParameterNorm);
-        metrics.Write(a.Step, "analysis/q_mean", a.QMean);
-        metrics.Write(a.Step, "analysis/q_variance", a.QVariance);
-        metrics.Write(a.Step, "analysis/target_q_variance", a.TargetQVariance);
-        metrics.Write(a.Step, "analysis/td_target_variance", a.TargetVariance);
-        metrics.Write(a.Step, "analysis/q_norm", a.QNorm);
-        metrics.Write(a.Step, "analysis/gradient_interference", a.GradientInterference);
-        metrics.Write(a.Step, "analysis/gradient_interference_abs", a.GradientInterferenceAbs);
-        metrics.Write(a.Step, "analysis/nonzero_parameters", a.NonZeroParameters);
+        metrics.Write(a.Step, RunFormat.AnalysisDormantFraction, a.DormantFraction);
+        foreach (var layer in a.Dormancy) metrics.Write(a.Step, RunFormat.AnalysisDormantLayerPrefix + layer.Layer, layer.Fraction);
+        metrics.Write(a.Step, RunFormat.AnalysisSrank, a.EffectiveRank);
+        metrics.Write(a.Step, RunFormat.AnalysisParameterNorm, a.ParameterNorm);
+        metrics.Write(a.Step, RunFormat.AnalysisQMean, a.QMean);
+        metrics.Write(a.Step, RunFormat.AnalysisQVariance, a.QVariance);
+        metrics.Write(a.Step, RunFormat.AnalysisTargetQVariance, a.TargetQVariance);
+        metrics.Write(a.Step, RunFormat.AnalysisTdTargetVariance, a.TargetVariance);
+        metrics.Write(a.Step, RunFormat.AnalysisQNorm, a.QNorm);
+        metrics.Write(a.Step, RunFormat.AnalysisGradientInterference, a.GradientInterference);
+        metrics.Write(a.Step, RunFormat.AnalysisGradientInterferenceAbs, a.GradientInterferenceAbs);
+        metrics.Write(a.Step, RunFormat.AnalysisNonzeroParameters, a.NonZeroParameters);
     }
 
     /// <summary>One gradient update on a replayed batch, refreshing priorities when replay is prioritized;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Prunerl.Agents.Runtime;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 
@@ -41,7 +42,7 @@ public interface IRewindableMetrics : IMetricsSink
 /// </summary>
 public sealed class MetricsLog : IRewindableMetrics, IDisposable
 {
-    private const string CsvName = "metrics.csv", JsonlName = "metrics.jsonl", EventsPattern = "events.out.tfevents.*";
+    private const string CsvName = RunFormat.MetricsCsv, JsonlName = RunFormat.MetricsJsonl, EventsPattern = RunFormat.EventsPattern;
 
     /// <summary>
     /// The event file's name for a wall time in seconds: <c>events.out.tfevents.&lt;whole seconds&gt;.&lt;host name&gt;</c>,

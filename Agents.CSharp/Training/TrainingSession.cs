@@ -145,8 +145,8 @@ internal sealed class TrainingSession : IDisposable
     private void RecordEpisode(int copy)
     {
         episodes.Add(new EpisodeRecord(step, environment.EpisodeReturns[copy], environment.EpisodeLengths[copy]));
-        metrics?.Write(step, "train/episode_return", environment.EpisodeReturns[copy]);
-        metrics?.Write(step, "train/episode_length", environment.EpisodeLengths[copy]);
+        metrics?.Write(step, RunFormat.TrainEpisodeReturn, environment.EpisodeReturns[copy]);
+        metrics?.Write(step, RunFormat.TrainEpisodeLength, environment.EpisodeLengths[copy]);
     }
 
     /// <summary>Evaluates the agent, records it, and returns the mean return.</summary>
@@ -155,8 +155,8 @@ internal sealed class TrainingSession : IDisposable
         var evaluation = new EvaluationRecord(step, Evaluate(), learner.MeasuredSparsity());
         evaluations.Add(evaluation);
         hooks.Evaluations?.Report(evaluation);
-        metrics?.Write(step, "eval/return", evaluation.MeanReturn);
-        metrics?.Write(step, "eval/sparsity", evaluation.Sparsity);
+        metrics?.Write(step, RunFormat.EvalReturn, evaluation.MeanReturn);
+        metrics?.Write(step, RunFormat.EvalSparsity, evaluation.Sparsity);
         return evaluation.MeanReturn;
     }
 

@@ -59,8 +59,8 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
         let! tau = Gen.elements [ 0.005; 0.01; 1.0 ]
         let! weight = Gen.elements [ 0.0; 0.1; 1.0; 4.0 ]
         let! record = Gen.elements [ false; true ]
-        let base' = RunConfig.defaults env agent
-        let period, perStep = RunConfig.replayRatioSchedule ratio |> orFail
+        let base' = Presets.defaults env agent
+        let period, perStep = ReplayRatio.schedule ratio |> orFail
         return
             { base' with
                 Width = width
@@ -91,7 +91,7 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
                 RecordDataset = record && not sac && not offline }
     }
 
-let private allAgents = RunConfig.agents |> List.map snd
+let private allAgents = Choices.agents |> List.map snd
 
 /// A valid run of any agent.
 let private validRun = validRunOf allAgents
@@ -108,13 +108,14 @@ let private badValues: (string * FieldValue * string) list =
       "env", Text "mujoco/hopper", "env mujoco/hopper cannot run here: the MuJoCo engine is not installed"
       "env", Number 3.0, "env must be"
       "network", Text "resnet", "network must be one of mlp, minatar, nature, impala"
+      "mlp_hidden", Text "128,0", "mlp_hidden must be one to eight whole numbers of units"
       "width", Number 0.0, "width must be"
       "width", Number -2.0, "width must be"
       "width", Text "wide", "width must be a number"
       "sparsity", Number 1.0, "sparsity must be in [0, 1)"
       "sparsity", Number -0.1, "sparsity must be in [0, 1)"
       "sparsity", Number nan, "sparsity must be in [0, 1)"
-      "schedule", Text "step", "schedule must be one of polynomial, cosine"
+      "schedule", Text "step", "schedule must be one of polynomial, linear, cosine"
       "power", Number 0.0, "power must be"
       "prune_start", Number -0.5, "prune_start must be in [0, 1]"
       "prune_start", Number 0.95, "prune_end must be > prune_start"
@@ -202,7 +203,7 @@ let private badOfflineValues: (string * FieldValue * string) list =
 
 /// A run with a field set to a value, resolved as a file and flags would give it.
 let private resolveWith (run: RunConfig) (name: string) (value: FieldValue) =
-    RunConfig.resolve environments (RunConfig.toFields run @ [ name, value ])
+    Resolution.resolve environments (RunFields.toFields run @ [ name, value ])
 
 /// A SAC run with a bad SAC value, or a CQL run with a bad offline value.
 let private badSacOrOffline =
@@ -215,9 +216,9 @@ let private badSacOrOffline =
 let private foreignField =
     gen {
         let! run = validRun
-        let! name = Gen.elements (RunConfig.fieldNames |> List.filter (fun name -> not (RunConfig.appliesTo run.Agent name)))
-        let owner = allAgents |> List.find (fun a -> RunConfig.appliesTo a name)
-        return run, name, (RunConfig.field name |> orFail).Read(RunConfig.defaults "cartpole" owner)
+        let! name = Gen.elements (RunFields.names |> List.filter (fun name -> not (RunFields.appliesTo run.Agent name)))
+        let owner = allAgents |> List.find (fun a -> RunFields.appliesTo a name)
+        return run, name, (RunFields.field name |> orFail).Read(Presets.defaults "cartpole" owner)
     }
 
 let private axis name values = Gen.choose (1, 3) |> Gen.map (fun n -> name, List.truncate n values)
@@ -257,9 +258,9 @@ let tests =
     testList "Run configuration properties" [
         testPropertyWithConfig config "a config's fields resolve back to the same config" <|
             Prop.forAll (arb validRun) (fun run ->
-                Expect.equal (RunConfig.validate environments run) (Ok run) "the generated run is valid"
-                Expect.equal (RunConfig.resolve environments (RunConfig.toFields run)) (Ok run) "read back"
-                Expect.equal (RunConfig.toFields run |> List.map fst) (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo run.Agent)) "every field of the agent, in order")
+                Expect.equal (RunValidation.validate environments run) (Ok run) "the generated run is valid"
+                Expect.equal (Resolution.resolve environments (RunFields.toFields run)) (Ok run) "read back"
+                Expect.equal (RunFields.toFields run |> List.map fst) (RunFields.names |> List.filter (RunFields.appliesTo run.Agent)) "every field of the agent, in order")
 
         testPropertyWithConfig config "validation rejects each bad field, naming it and what is allowed" <|
             Prop.forAll (arb (Gen.zip onlineDqnRun (Gen.elements badValues))) (fun (run, (name, value, words)) ->
@@ -272,23 +273,23 @@ let tests =
                         Baseline = BaselineKind.NoBaseline
                         Hyperparameters = { run.Hyperparameters with Atoms = 51 } }
                 match resolveWith run name value with
-                | Ok _ -> failtestf "%s = %s accepted" name (RunConfig.describe value)
+                | Ok _ -> failtestf "%s = %s accepted" name (RunFields.describe value)
                 | Error e -> Expect.stringContains e words "the message names the field and what is allowed")
 
         testPropertyWithConfig config "validation rejects each bad SAC and offline field, naming it" <|
             Prop.forAll (arb badSacOrOffline) (fun (run, (name, value, words)) ->
                 match resolveWith run name value with
-                | Ok _ -> failtestf "%s = %s accepted for %A" name (RunConfig.describe value) run.Agent
+                | Ok _ -> failtestf "%s = %s accepted for %A" name (RunFields.describe value) run.Agent
                 | Error e -> Expect.stringContains e words "the message names the field and what is allowed")
 
         testPropertyWithConfig config "a field that does not apply to the agent is refused by name, not ignored" <|
             Prop.forAll (arb foreignField) (fun (run, name, value) ->
-                let agent = RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst
+                let agent = Choices.agents |> List.find (snd >> (=) run.Agent) |> fst
                 let words = sprintf "%s does not apply to agent %s (only to " name agent
                 match resolveWith run name value with
                 | Ok _ -> failtestf "%s accepted for agent %s" name agent
                 | Error e -> Expect.stringStarts e words "names the field and the agent"
-                match RunConfig.agrees run [ name, value ] with
+                match Resolution.agrees run [ name, value ] with
                 | Ok() -> failtestf "%s agreed for agent %s" name agent
                 | Error e -> Expect.stringStarts e words "a resumed run refuses it too")
 
@@ -308,38 +309,38 @@ let tests =
 
         testPropertyWithConfig config "unknown fields are refused by name" <|
             Prop.forAll (arb (Gen.elements [ "widht"; "learning-rate"; "Width"; ""; "foo" ])) (fun name ->
-                match RunConfig.resolve environments [ name, Number 1.0 ] with
+                match Resolution.resolve environments [ name, Number 1.0 ] with
                 | Ok _ -> failtest "accepted"
                 | Error e -> Expect.stringStarts e (sprintf "unknown field '%s'; the fields are format, agent, env" name) "names the key")
 
         testPropertyWithConfig config "replay ratios r and 1/k map onto the loop and read back; others are refused" <|
             Prop.forAll (arb (Gen.zip (Gen.choose (1, 64)) (Gen.choose (2, 1000)))) (fun (k, m) ->
-                Expect.equal (RunConfig.replayRatioSchedule (float k)) (Ok(1, k)) "k updates every step"
-                Expect.equal (RunConfig.replayRatioSchedule (1.0 / float k)) (Ok(k, 1)) "an update every k steps"
+                Expect.equal (ReplayRatio.schedule (float k)) (Ok(1, k)) "k updates every step"
+                Expect.equal (ReplayRatio.schedule (1.0 / float k)) (Ok(k, 1)) "an update every k steps"
                 let agent = { AgentConfig.minatarDqn with UpdatePeriod = k; UpdatesPerStep = 1 }
-                Expect.equal (RunConfig.replayRatioSchedule (RunConfig.replayRatio agent)) (Ok(k, 1)) "read back"
+                Expect.equal (ReplayRatio.schedule (ReplayRatio.ofAgent agent)) (Ok(k, 1)) "read back"
                 // m / (m + 1) lies strictly between 0 and 1 and is not 1/k.
-                Expect.isError (RunConfig.replayRatioSchedule (float m / float (m + 1))) "refused"
-                Expect.isError (RunConfig.replayRatioSchedule (float k + 0.5)) "refused")
+                Expect.isError (ReplayRatio.schedule (float m / float (m + 1))) "refused"
+                Expect.isError (ReplayRatio.schedule (float k + 0.5)) "refused")
 
         testPropertyWithConfig config "a replay ratio written 1/k, or a number written as text, sets the field as the number does" <|
             Prop.forAll (arb (Gen.zip (validRunOf [ AgentKind.Dqn; AgentKind.Rainbow; AgentKind.Der; AgentKind.Drq; AgentKind.Sac ]) (Gen.choose (1, 64)))) (fun (run, k) ->
-                Expect.equal (RunConfig.replayRatioValue (Text(sprintf "1/%d" k))) (Ok(1.0 / float k)) "1/k reads as the number 1/k"
-                Expect.equal (RunConfig.replayRatioValue (Text(sprintf " %d " k))) (Ok(float k)) "a whole number as text"
+                Expect.equal (RunFields.replayRatio (Text(sprintf "1/%d" k))) (Ok(1.0 / float k)) "1/k reads as the number 1/k"
+                Expect.equal (RunFields.replayRatio (Text(sprintf " %d " k))) (Ok(float k)) "a whole number as text"
                 Expect.equal (resolveWith run "replay_ratio" (Text(sprintf "1/%d" k))) (resolveWith run "replay_ratio" (Number(1.0 / float k))) "1/k as 1/k's number"
                 Expect.equal (resolveWith run "replay_ratio" (Text(sprintf "%d" k))) (resolveWith run "replay_ratio" (Number(float k))) "k as k"
                 match resolveWith run "replay_ratio" (Text "1/4") with
                 // config.json keeps the number.
-                | Ok resolved -> Expect.equal ((RunConfig.field "replay_ratio" |> orFail).Read resolved) (Number 0.25) "read back as 0.25"
+                | Ok resolved -> Expect.equal ((RunFields.field "replay_ratio" |> orFail).Read resolved) (Number 0.25) "read back as 0.25"
                 | Error _ -> ())
 
         testPropertyWithConfig config "a run agrees with its own fields, and a changed field is named" <|
             Prop.forAll (arb (Gen.zip validRun (Gen.elements [ "width", Number 7.0; "seed", Number 123456789.0; "env", Text "acrobot"; "agent", Text "rainbow"; "steps", Number 1e7 ]))) (fun (run, (name, value)) ->
-                Expect.equal (RunConfig.agrees run (RunConfig.toFields run)) (Ok()) "agrees with itself"
-                Expect.equal (RunConfig.agrees run [ "device", Text "cpu" ]) (Ok()) "the device may change"
-                let changed = RunConfig.apply [ name, value ] run |> orFail
+                Expect.equal (Resolution.agrees run (RunFields.toFields run)) (Ok()) "agrees with itself"
+                Expect.equal (Resolution.agrees run [ "device", Text "cpu" ]) (Ok()) "the device may change"
+                let changed = RunFields.apply [ name, value ] run |> orFail
                 if changed <> run then
-                    match RunConfig.agrees run [ name, value ] with
+                    match Resolution.agrees run [ name, value ] with
                     | Ok() -> failtest "a changed field agreed"
                     | Error e -> Expect.stringStarts e (name + ": the run holds") "names the field")
 
@@ -355,7 +356,7 @@ let tests =
                     if List.length (axes |> List.find (fst >> (=) "replay_ratio") |> snd) > 1 then
                         Expect.stringContains name "_replay_ratio-" "a varied field beyond the standard five is named"
                     if List.length (axes |> List.find (fst >> (=) "agent") |> snd) > 1 then
-                        Expect.stringContains name (sprintf "_agent-%s" (RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst)) "a varied agent is named")
+                        Expect.stringContains name (sprintf "_agent-%s" (Choices.agents |> List.find (snd >> (=) run.Agent) |> fst)) "a varied agent is named")
 
         testPropertyWithConfig config "a sweep of one grid without grids of its own is exactly today's plan" <|
             Prop.forAll (arb grid) (fun axes ->
@@ -376,7 +377,7 @@ let tests =
                 let agentsInOrder = runs |> List.map (fun (_, c) -> c.Agent = AgentKind.Sac)
                 Expect.equal agentsInOrder (List.replicate sizes[0] firstIsSac @ List.replicate sizes[1] (not firstIsSac)) "runs in grid order"
                 for name, run in runs do
-                    Expect.stringContains name (sprintf "_agent-%s" (RunConfig.agents |> List.find (snd >> (=) run.Agent) |> fst)) "the agents differ across grids, so names carry them"
+                    Expect.stringContains name (sprintf "_agent-%s" (Choices.agents |> List.find (snd >> (=) run.Agent) |> fst)) "the agents differ across grids, so names carry them"
                     Expect.stringStarts name (sprintf "%s_w" (run.Env.Replace('/', '-'))) "starts with the environment"
                     match gridList |> List.tryPick (List.tryFind (fst >> (=) "seed")) with
                     | Some(_, [ Number own ]) when run.Agent <> AgentKind.Sac -> Expect.equal run.Seed (int64 own) "the grid's seed replaces the shared ones"

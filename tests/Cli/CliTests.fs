@@ -39,13 +39,13 @@ let tests =
             Expect.stringContains (row "2000000") "0.9500" "the final milestone is measured at 95%"
         }
 
-        test "help texts say what the study runs, name every agent of RunConfig.agents, and count gradient updates" {
+        test "help texts say what the study runs, name every agent of Choices.agents, and count gradient updates" {
             let help (args: string list) =
                 let r = prunerl args
                 Expect.equal r.ExitCode 0 (describe r)
                 // Argu wraps its columns: one space for every run of white space.
                 Text.RegularExpressions.Regex.Replace(r.Output, @"\s+", " ")
-            let agents = Prunerl.Experiments.RunConfig.agents |> List.map fst |> String.concat ", "
+            let agents = Prunerl.Experiments.Choices.agents |> List.map fst |> String.concat ", "
             let main, study = help [ "--help" ], help [ "study"; "--help" ]
             for text in [ main; study ] do
                 Expect.stringContains text "DQN dense vs pruned to 95% at widths 1 and 3 on MinAtar Space Invaders, seeds 1 and 2, 30k steps per run" "what the study runs"
@@ -54,7 +54,7 @@ let tests =
             Expect.stringContains main (sprintf "train one run of an agent (%s)" agents) "prunerl --help: train's agents"
             Expect.stringContains (help [ "train"; "--help" ]) (sprintf "--agent <name> %s." agents) "train --agent"
             Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--agent <names> agents, comma-separated: %s (run names" agents) "sweep --agent"
-            let baselines = Prunerl.Experiments.RunConfig.baselines |> List.map fst |> String.concat ", "
+            let baselines = Prunerl.Experiments.Choices.baselines |> List.map fst |> String.concat ", "
             Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--baseline <names> baselines, comma-separated: %s." baselines) "sweep --baseline"
             Expect.stringContains (help [ "demo"; "--help" ]) "training length in gradient updates" "demo --total-steps"
         }
@@ -157,6 +157,10 @@ let tests =
             prunerl [ "bench"; "agents"; "--repeats"; "0" ] |> expectOneLineError "repeats must be >= 1, got 0"
             prunerl [ "bench"; "agents"; "--width"; "-1" ] |> expectOneLineError "width must be a finite number > 0, got -1"
             prunerl [ "bench"; "agents"; "--steps"; "many" ] |> expectOneLineError "--steps"
+        }
+
+        test "bench methods refuses bad input before measuring" {
+            prunerl [ "bench"; "methods"; "--repeats"; "0" ] |> expectOneLineError "repeats must be >= 1, got 0"
         }
 
         test "bench update refuses bad input before measuring" {

@@ -536,7 +536,7 @@ let tests =
             corrupt "config.json" "{ \"env\": " "config.json: not valid JSON"
             corrupt "config.json" """{"format":"prunerl-run/1","sparsity":0.9,"steps":1000}""" "env must be a string"
             corrupt "config.json" """{"format":"prunerl-run/9","env":"cartpole","sparsity":0.9,"steps":1000}""" "format must be prunerl-run/1, got 'prunerl-run/9'"
-            corrupt "status.json" """{"state":"done"}""" "state must be one of running, finished, failed, interrupted"
+            corrupt "status.json" """{"state":"done"}""" "state must be one of pending, running, finished, failed, interrupted"
             corrupt "metrics.csv" "step,metric,value\n500,eval/return,1\nlate,eval/return,2\n" "metrics.csv: line 3 must be step,metric,value"
             corrupt "metrics.csv" "when,what\n" "metrics.csv: the first line must be 'step,metric,value'"
             withFixture [ scoring "a" "mujoco/ant" "dense" 1.0 1 10.0 ] (fun results _ ->

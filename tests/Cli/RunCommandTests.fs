@@ -57,7 +57,7 @@ let private badTrainInput: (string * string list * string) list =
       "baseline on a pruned network", [ "--baseline"; "redo" ], "baseline must be none, wd or l2 for a pruned network"
       "unknown device", [ "--device"; "tpu" ], "device must be one of auto, cpu, cuda, got 'tpu'"
       "unknown distribution", [ "--distribution"; "random" ], "distribution must be one of uniform, erk, got 'random'"
-      "unknown schedule", [ "--schedule"; "step" ], "schedule must be one of polynomial, cosine, got 'step'"
+      "unknown schedule", [ "--schedule"; "step" ], "schedule must be one of polynomial, linear, cosine, got 'step'"
       "no evaluation episodes", [ "--eval-episodes"; "0" ], "eval_episodes must be >= 1, got 0"
       "gamma", [ "--gamma"; "2" ], "gamma must be in [0, 1], got 2"
       "reset layers", [ "--sparsity"; "0"; "--baseline"; "reset"; "--reset-layers"; "3" ], "reset_layers must be 1 or 2, got 3" ]
@@ -80,12 +80,12 @@ let terminate (pid: int) =
 /// The config.json of a CartPole run as the sweep would write it, from the core's fields.
 let writeConfig (folder: string) (values: (string * FieldValue) list) =
     let cartpole = { Id = "cartpole"; ObservationShape = [ 4 ]; DiscreteActions = true; Unavailable = None }
-    let config = RunConfig.resolve [ cartpole ] values |> Result.defaultWith failwith
+    let config = Resolution.resolve [ cartpole ] values |> Result.defaultWith failwith
     Directory.CreateDirectory folder |> ignore
     use stream = File.Create(Path.Combine(folder, "config.json"))
     use writer = new Utf8JsonWriter(stream)
     writer.WriteStartObject()
-    for name, value in RunConfig.toFields config do
+    for name, value in RunFields.toFields config do
         match value with
         | Text s -> writer.WriteString(name, s)
         | Number x -> writer.WriteNumber(name, x)
@@ -148,7 +148,7 @@ let tests =
                 Expect.isFalse (Directory.Exists out) "nothing written"
                 let config = r.Output.Substring(r.Output.IndexOf '{', r.Output.IndexOf '}' - r.Output.IndexOf '{' + 1)
                 let fields = JsonDocument.Parse(config).RootElement.EnumerateObject() |> Seq.map _.Name |> List.ofSeq
-                Expect.equal fields (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo AgentKind.Dqn)) "every field of a DQN run's config.json, in order"
+                Expect.equal fields (RunFields.names |> List.filter (RunFields.appliesTo AgentKind.Dqn)) "every field of a DQN run's config.json, in order"
                 // The paper's protocol on MinAtar: Dopamine's MinAtar DQN (labs/environments/minatar/dqn_*.gin), 95%,
                 // the width on the convolutions, Xavier-uniform, the squared TD error, JaxPruner's per-layer timing.
                 for words in [ "\"env\": \"minatar/breakout\""; "\"preset\": \"dopamine\""; "\"network\": \"minatar\""; "\"width\": 4"
@@ -220,7 +220,7 @@ let tests =
                 let r = prunerl ([ "train"; "--out"; out; "--sparsity"; "0.8"; "--distribution"; "uniform"; "--resume-if-exists" ] @ tiny)
                 Expect.equal r.ExitCode 0 (describe r)
                 let config = json (Path.Combine(out, "config.json"))
-                Expect.equal (config.EnumerateObject() |> Seq.map _.Name |> List.ofSeq) (RunConfig.fieldNames |> List.filter (RunConfig.appliesTo AgentKind.Dqn)) "config.json holds every field of a DQN run"
+                Expect.equal (config.EnumerateObject() |> Seq.map _.Name |> List.ofSeq) (RunFields.names |> List.filter (RunFields.appliesTo AgentKind.Dqn)) "config.json holds every field of a DQN run"
                 Expect.equal (config.GetProperty("format").GetString()) "prunerl-run/1" "format"
                 Expect.equal (config.GetProperty("steps").GetInt64()) 2000L "steps"
                 Expect.equal (config.GetProperty("distribution").GetString()) "uniform" "distribution"

@@ -121,7 +121,7 @@ let tests =
                 [ "--schedule"; "one-shot"; "--sparsity"; "0.6"; "--prune-start"; "0.5"; "--total-steps"; "1000"; "--global"; "--layers"; layerSpec net ]
                 (Plan.create (Schedule.oneShot 0.6 500L |> ok) Global Sparsity.paperScope (weights net) |> ok)
             agreesWithCore
-                [ "--schedule"; "constant"; "--sparsity"; "0.5"; "--layers"; layerSpec net ]
+                [ "--kind"; "constant"; "--sparsity"; "0.5"; "--layers"; layerSpec net ]
                 (Plan.create (Schedule.constant 0.5 |> ok) (LayerWise Uniform) Sparsity.paperScope (weights net) |> ok)
         }
 
@@ -148,7 +148,7 @@ let tests =
                 prunerl [ "schedule"; "--layers"; "a:3,x" ] |> expectOneLineError "layers: 'a:3,x' must be name:d1,d2,..."
                 prunerl [ "schedule"; "--keep-dense"; "nope" ] |> expectOneLineError "keep_dense names no parameter: 'nope'"
                 prunerl [ "schedule"; "--schedule"; "constant"; "--prune-every"; "10" ] |> expectOneLineError "--prune-every applies to the gradual schedule only"
-                prunerl [ "schedule"; "--schedule"; "sometimes" ] |> expectOneLineError "--schedule"
+                prunerl [ "schedule"; "--kind"; "sometimes" ] |> expectOneLineError "--kind"
                 prunerl [ "schedule"; "--png"; Path.Combine(folder, "missing", "s.png") ] |> expectOneLineError "the folder"
                 Expect.sequenceEqual (Directory.GetFiles folder) [| csv |] "no temporary file left behind")
         }

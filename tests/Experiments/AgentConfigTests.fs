@@ -48,7 +48,7 @@ let tests =
             Expect.equal c.NoisySigma0 0.1 "NoisyNetwork's sigma0"
             Expect.equal c.Replay (PrioritizedReplay(0.5, 0.5, 0L)) "Dopamine's prioritized replay"
             Expect.equal c.UpdatesPerStep 1 "one update per train step"
-            Expect.equal (RunConfig.replayRatio c) 1.0 "replay ratio 1"
+            Expect.equal (ReplayRatio.ofAgent c) 1.0 "replay ratio 1"
             Expect.isFalse c.Augment "Atari100kRainbowAgent.data_augmentation = False"
             Expect.equal c.Optimizer (Adam(1e-4, 1.5e-4)) "create_optimizer: lr 0.0001, eps 0.00015"
             Expect.equal (c.BatchSize, c.ReplayCapacity) (32, 1_000_000) "batch 32, replay 1M"
@@ -62,7 +62,7 @@ let tests =
             Expect.equal (c.EpsilonTrain, c.EpsilonEval, c.EpsilonDecaySteps) (0.01, 0.001, 5000L) "DrQ(eps)'s epsilons"
             Expect.equal (c.Noisy, c.Dueling, c.DoubleQ, c.Atoms) (false, true, true, 1) "Efficient DQN: no noise, no C51"
             Expect.equal c.Replay UniformReplay "uniform replay"
-            Expect.equal (RunConfig.replayRatio c) 1.0 "replay ratio 1"
+            Expect.equal (ReplayRatio.ofAgent c) 1.0 "replay ratio 1"
             Expect.equal (c.Augment, c.ShiftPadding, c.IntensityScale) (true, 4, 0.05) "drq_image_augmentation: pad 4, intensity 0.05"
             Expect.equal c.Optimizer (Adam(1e-4, 1.5e-4)) "create_optimizer"
             Expect.equal (c.BatchSize, c.ReplayCapacity) (32, 1_000_000) "batch 32, replay 1M"
@@ -80,18 +80,18 @@ let tests =
 
         test "der and drq runs on MinAtar default to the 100k budget with the presets" {
             for agent, preset in [ AgentKind.Der, AgentConfig.der; AgentKind.Drq, AgentConfig.drqEpsilon ] do
-                let run = RunConfig.defaults "minatar/breakout" agent
+                let run = Presets.defaults "minatar/breakout" agent
                 Expect.equal (run.Steps, run.EvalEvery, run.CheckpointEvery, run.Network) (100_000L, 10_000L, 10_000L, NetworkKind.MinAtar) "the 100k budget"
                 Expect.equal run.Hyperparameters { preset with ReplayCapacity = 100_000; ShiftPadding = 1; VMin = -100.0; VMax = 100.0 } "the preset, every step kept, 1-pixel shifts, MinAtar's C51 support"
-                Expect.equal (RunConfig.agents |> List.find (snd >> (=) agent) |> fst) (if agent = AgentKind.Der then "der" else "drq") "its name"
-            Expect.equal (RunConfig.defaults "minatar/breakout" AgentKind.Dqn).Steps 1_000_000L "DQN keeps its 1M steps"
+                Expect.equal (Choices.agents |> List.find (snd >> (=) agent) |> fst) (if agent = AgentKind.Der then "der" else "drq") "its name"
+            Expect.equal (Presets.defaults "minatar/breakout" AgentKind.Dqn).Steps 1_000_000L "DQN keeps its 1M steps"
         }
 
         test "augmentation and the new fields are validated with one-line errors" {
             let environments: EnvironmentInfo list =
                 [ { Id = "cartpole"; ObservationShape = [ 4 ]; DiscreteActions = true; Unavailable = None }
                   { Id = "minatar/breakout"; ObservationShape = [ 4; 10; 10 ]; DiscreteActions = true; Unavailable = None } ]
-            let resolve fields = RunConfig.resolve environments fields
+            let resolve fields = Resolution.resolve environments fields
             Expect.equal
                 (resolve [ "agent", Text "drq"; "env", Text "cartpole" ])
                 (Error "augmentation shifts image observations ([channels, height, width]); env cartpole gives [4]: set augmentation false")
@@ -118,7 +118,7 @@ let tests =
                 Expect.isTrue run.Hyperparameters.Noisy "noisy set"
                 Expect.equal run.Hyperparameters.NoisySigma0 0.5 "Fortunato's sigma0 set"
                 Expect.equal run.Hyperparameters.ShiftPadding 2 "padding set"
-                Expect.equal (RunConfig.resolve environments (RunConfig.toFields run)) (Ok run) "round trip through the fields"
+                Expect.equal (Resolution.resolve environments (RunFields.toFields run)) (Ok run) "round trip through the fields"
             | Error e -> failtest e
         }
     ]

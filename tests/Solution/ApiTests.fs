@@ -43,6 +43,8 @@ let private docId (m: MemberInfo) =
         sprintf "M:%s.%s%s%s" owner mi.Name arity (parameters (mi.GetParameters()))
     | :? ConstructorInfo as c -> sprintf "M:%s.#ctor%s" owner (parameters (c.GetParameters()))
     | :? PropertyInfo as p -> sprintf "P:%s.%s%s" owner p.Name (parameters (p.GetIndexParameters()))
+    // F# writes a module's [<Literal>] (a const field to .NET) into the XML doc as a property.
+    | :? FieldInfo as f when f.IsLiteral && FSharpType.IsModule(nonNull f.DeclaringType) -> sprintf "P:%s.%s" owner f.Name
     | :? FieldInfo as f -> sprintf "F:%s.%s" owner f.Name
     | _ -> sprintf "?:%s.%s" owner m.Name
 

@@ -18,7 +18,7 @@ let private environments =
       { Id = "mujoco/hopper"; ObservationShape = [ 11 ]; DiscreteActions = false; Unavailable = None } ]
 
 let private resolve (values: (string * FieldValue) list) =
-    match RunConfig.resolve environments values with
+    match Resolution.resolve environments values with
     | Ok c -> c
     | Error e -> failtestf "resolve: %s" e
 
@@ -43,7 +43,7 @@ let tests =
             Expect.equal (c.EpsilonTrain, c.EpsilonEval, c.EpsilonDecaySteps) (0.01, 0.001, 250_000L) "Dopamine's epsilons"
             Expect.equal c.Loss TdLoss.Squared "the squared TD error (loss_type='mse')"
             Expect.equal (c.DoubleQ, c.Atoms, c.Replay) (false, 1, UniformReplay) "plain DQN"
-            Expect.equal (RunConfig.replayRatio c) 0.25 "the paper's replay ratio 0.25"
+            Expect.equal (ReplayRatio.ofAgent c) 0.25 "the paper's replay ratio 0.25"
         }
 
         test "MinAtar Rainbow is rainbow_*.gin: C51 on [-100, 100], 3-step, prioritized (i.i.d. draws), no double Q" {
@@ -61,7 +61,7 @@ let tests =
             Expect.equal (c.Hyperparameters.UpdatePeriod, c.Hyperparameters.MinReplay, c.Hyperparameters.EpsilonTrain) (1, 5000L, 0.1) "every frame, from 5000, to 0.1"
             Expect.equal c.Hyperparameters.Loss TdLoss.Huber "smooth_l1_loss"
             Expect.equal c.Init Initialization.TorchDefault "PyTorch's default initialisation"
-            Expect.equal (RunConfig.validate environments { c with Preset = PresetKind.Zoo } |> Result.isError) true "zoo is not a MinAtar preset"
+            Expect.equal (RunValidation.validate environments { c with Preset = PresetKind.Zoo } |> Result.isError) true "zoo is not a MinAtar preset"
         }
 
         test "the paper's pruning and network defaults: 95%, ERK timed as JaxPruner, convolutions widened, Xavier-uniform" {

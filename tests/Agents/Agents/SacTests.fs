@@ -62,12 +62,12 @@ let tests =
             Expect.equal (SacConfig.validate { SacConfig.haarnoja with Tau = 0.0 }) (Error "tau must be in (0, 1], got 0") "tau"
             Expect.equal (SacConfig.validate { SacConfig.haarnoja with ReplayCapacity = 10 }) (Error "replay_capacity must be >= batch_size (256), got 10") "capacity"
             Expect.equal (SacConfig.replayRatio { SacConfig.haarnoja with UpdatesPerStep = 4; UpdatePeriod = 2 }) 2.0 "updates per step / period"
-            Expect.equal (ReplayRatio.split 0.25) (Ok(4, 1)) "an update every 4 steps"
-            Expect.equal (ReplayRatio.split 1.0) (Ok(1, 1)) "one per step"
-            Expect.equal (ReplayRatio.split 8.0) (Ok(1, 8)) "8 per step"
-            Expect.isError (ReplayRatio.split 0.3) "not 1/n"
-            Expect.isError (ReplayRatio.split 2.5) "not whole"
-            Expect.isError (ReplayRatio.split 0.0) "not positive"
+            Expect.equal (ReplayRatio.schedule 0.25) (Ok(4, 1)) "an update every 4 steps"
+            Expect.equal (ReplayRatio.schedule 1.0) (Ok(1, 1)) "one per step"
+            Expect.equal (ReplayRatio.schedule 8.0) (Ok(1, 8)) "8 per step"
+            Expect.isError (ReplayRatio.schedule 0.3) "not 1/n"
+            Expect.isError (ReplayRatio.schedule 2.5) "not whole"
+            Expect.isError (ReplayRatio.schedule 0.0) "not positive"
         }
 
         test "the squashed Gaussian's log-density is the Gaussian's minus log(1 - tanh(u)^2), computed by hand" {
