@@ -173,8 +173,8 @@ let private envs (args: ParseResults<BenchEnvsArgs>) =
     printfn "Environment steps on one thread, random actions, observations written every step (%g s each)" seconds
     printfn "  %-24s  %16s  %12s  %22s  %12s" "environment" "single steps/s" "bytes/step" (sprintf "vectorised x%d steps/s" copies) "bytes/step"
     for id in ids do
-        let single = Prunerl.Agents.Envs.EnvironmentBenchmark.Single(id, duration)
-        let vector = Prunerl.Agents.Envs.EnvironmentBenchmark.Vectorised(id, copies, duration)
+        let single = Prunerl.Agents.Benchmarks.EnvironmentBenchmark.Single(id, duration)
+        let vector = Prunerl.Agents.Benchmarks.EnvironmentBenchmark.Vectorised(id, copies, duration)
         printfn "  %-24s  %16.0f  %12.2f  %22.0f  %12.2f" id single.StepsPerSecond single.BytesPerStep vector.StepsPerSecond vector.BytesPerStep
     0
 
@@ -196,7 +196,7 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     for torso in networks do
         for width in widths do
             let network = NetworkSpec(torso, Width = width)
-            let parameters = TorchThreads.ParameterCount(id, network)
+            let parameters = QNetwork.ParameterCount(id, network)
             let used = defaultArg threads (TorchThreads.For parameters)
             TorchSharp.torch.set_num_threads used
             let speed =

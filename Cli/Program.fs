@@ -125,7 +125,7 @@ let private renderStrip (id: string) (args: ParseResults<EnvsArgs>) =
     if every < 1 then raise (UserError(sprintf "every must be >= 1, got %d" every))
     let out = args.GetResult(EnvsArgs.Out, id.Replace('/', '-') + ".png")
     let environment = createEnvironment id
-    let mutable policy = Prunerl.Agents.Envs.EnvRandom(uint64 seed + 1UL)
+    let mutable policy = Prunerl.Agents.Runtime.EnvRandom(uint64 seed + 1UL)
     environment.Reset(uint64 seed).Length |> ignore
     let pictures = ResizeArray [ environment.Render() ]
     let mutable steps = 0

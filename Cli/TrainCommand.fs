@@ -13,6 +13,7 @@ open Prunerl.Agents.Networks
 open Prunerl.Agents.Training
 open Prunerl.Agents.Runtime
 open Prunerl.Cli.UserError
+open Prunerl.Agents.Checkpoints
 
 /// The flags of `prunerl train`. A case named like a run field (Prune_Start -> prune_start) sets that
 /// field; the others say where the run goes and how.
@@ -423,7 +424,7 @@ type private Interruption(status: StatusFile) =
             cancellation.Dispose()
 
 /// The torch threads a run trains with unless told (TorchThreads: OMP_NUM_THREADS, else by the network's size).
-let defaultThreads (c: RunConfig) : int = TorchThreads.For(TorchThreads.ParameterCount(c.Env, networkSpec c))
+let defaultThreads (c: RunConfig) : int = TorchThreads.For(QNetwork.ParameterCount(c.Env, networkSpec c))
 
 /// The final analysis' matrix of cosines between per-sample gradients (the paper's Figure 14) as
 /// interference.csv in the run's folder: a header "step,i,j,cosine", then one line per pair.

@@ -29,7 +29,7 @@ module Rng =
         if value < limit then int (value % bound), rng else nextBelow n rng
 
     /// The seed of sub-stream `index` of a seed: SplitMix64's output on seed XOR (0xD1B54A32D192ED03 * (index + 1)),
-    /// the same derivation as the agents' Envs.EnvRandom.Derive, so that a seed names a family of unrelated
+    /// the same derivation as the agents' Runtime.EnvRandom.Derive, so that a seed names a family of unrelated
     /// streams (a layer's, a step's) as jax.random.fold_in folds a step into a key (JaxPruner SET,
     /// sparse_trainers.py line 136: `jax.random.fold_in(self.rng_seed, sparse_state.count)`).
     let deriveSeed (seed: uint64) (index: int64) : uint64 =

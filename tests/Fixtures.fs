@@ -3,6 +3,7 @@ module Prunerl.Tests.Fixtures
 
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Replay
+open Prunerl.Agents.Runtime
 
 /// Eight terminal transitions with return 1 between random CartPole-sized observations (actions
 /// alternating 0 and 1): a batch whose targets an agent should fit quickly.

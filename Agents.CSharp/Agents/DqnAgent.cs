@@ -6,6 +6,7 @@ using Prunerl.Agents.Replay;
 using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Agents.Optimisers;
 using Prunerl.Experiments;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -38,8 +39,8 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     private readonly QNetwork target;
     private readonly FlatParameters onlineParameters;
     private readonly FlatParameters targetParameters;
-    private readonly IFlatOptimizer optimizer;
-    private readonly MagnitudePruner? pruner;
+    /// <summary>The online network's optimizer, pruning it when the run prunes.</summary>
+    private readonly PrunedOptimizer optimizer;
     /// <summary>Where the networks live; null for the CPU.</summary>
     private readonly Device? device;
     /// <summary>Each sample's loss at the last update, then the batch's loss: read back from the device in one copy.</summary>
@@ -79,17 +80,13 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         target = new QNetwork(spec, observationShape, actions, seed, device);
         onlineParameters = new FlatParameters(online);
         targetParameters = new FlatParameters(target);
-        optimizer = config.Optimizer switch
+        IFlatOptimizer flat = config.Optimizer switch
         {
             OptimizerConfig.Adam adam => new FlatAdam(onlineParameters, adam.learningRate, epsilon: adam.epsilon),
             OptimizerConfig.RmsProp rms => new FlatRmsProp(onlineParameters, rms.learningRate, rms.alpha, rms.epsilon, rms.centered),
             _ => throw new ArgumentException($"unknown optimizer {config.Optimizer}", nameof(config)),
         };
-        if (pruning is not null)
-        {
-            pruner = MagnitudePruner.TryCreate(online, optimizer, pruning, out var error)
-                ?? throw new ArgumentException(error, nameof(pruning));
-        }
+        optimizer = PrunedOptimizer.Create(online, flat, pruning);
         if (regularization is { } r)
         {
             if (!(r.DecoupledDecay >= 0 && double.IsFinite(r.DecoupledDecay)) || !(r.L2 >= 0 && double.IsFinite(r.L2)))
@@ -105,9 +102,9 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         }
         readout = new float[config.BatchSize + 1];
         supportBounds = ValueTargets.SupportBounds(online.Support);
-        noise = config.Noisy ? new NoiseStream(EnvRandom.Derive((ulong)seed, NoiseStreamIndex)) : null;
+        noise = config.Noisy ? new NoiseStream(SeedStreams.Seed(seed, SeedStreams.Noise)) : null;
         augmentation = config.Augment
-            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, EnvRandom.Derive((ulong)seed, AugmentationStreamIndex))
+            ? new RandomShift(observationShape, config.ShiftPadding, config.IntensityScale, SeedStreams.Seed(seed, SeedStreams.Augmentation))
             : null;
         Actions = actions;
         SyncTarget();
@@ -117,12 +114,6 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     /// (C51's atoms and support, dueling streams, noisy layers).</summary>
     public static NetworkSpec NetworkOf(AgentConfig config, NetworkSpec network) =>
         network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy, NoisySigma0 = config.NoisySigma0 };
-
-    /// <summary>The index of the noise generator's seed among the streams derived from the run's seed.</summary>
-    private const int NoiseStreamIndex = 7;
-
-    /// <summary>The index of the augmentation generator's seed among the streams derived from the run's seed.</summary>
-    private const int AugmentationStreamIndex = 8;
 
     public int Actions { get; }
 
@@ -135,11 +126,11 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     /// <summary>The target network (for analysis and checks).</summary>
     public QNetwork Target => target;
 
-    /// <summary>The online network's optimizer (its state is aligned with the flat parameters).</summary>
-    public IFlatOptimizer Optimizer => optimizer;
+    /// <summary>The online network's optimizer with its mask policy (its state is aligned with the flat parameters).</summary>
+    public PrunedOptimizer Optimizer => optimizer;
 
-    /// <summary>The pruner, when pruning.</summary>
-    public MagnitudePruner? Pruner => pruner;
+    /// <summary>The gradual magnitude pruner, when pruning (the optimizer's mask policy).</summary>
+    public MagnitudePruner? Pruner => optimizer.Policy as MagnitudePruner;
 
     /// <summary>Each sample's loss at the last update: the new priorities for prioritized replay.</summary>
     public ReadOnlySpan<float> SampleLosses => readout.AsSpan(0, config.BatchSize);
@@ -151,10 +142,10 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     /// on a GPU (to check one path against the other).</summary>
     internal bool TorchOpsOnly
     {
-        get => optimizer switch { FlatAdam adam => adam.TorchOpsOnly, FlatRmsProp rms => rms.TorchOpsOnly, _ => false };
+        get => optimizer.Optimizer switch { FlatAdam adam => adam.TorchOpsOnly, FlatRmsProp rms => rms.TorchOpsOnly, _ => false };
         set
         {
-            switch (optimizer)
+            switch (optimizer.Optimizer)
             {
                 case FlatAdam adam: adam.TorchOpsOnly = value; break;
                 case FlatRmsProp rms: rms.TorchOpsOnly = value; break;
@@ -188,7 +179,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     public float Update(ReplayBatch batch, UpdateTimer? timer = null)
     {
         timer?.Start();
-        pruner?.Update(Updates);
+        optimizer.UpdateMasks();
         timer?.Lap(UpdatePhase.MaskUpdate);
         using var scope = NewDisposeScope();
         var (loss, perSample) = Loss(batch, fresh: true);
@@ -201,7 +192,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         timer?.Lap(UpdatePhase.Backward);
         // The step counts pruned weights' gradients as zero and, since each mask update cleared their
         // optimizer state, leaves them exactly zero without another pass over the weights.
-        optimizer.Step(pruner?.StepMask);
+        optimizer.Step();
         timer?.Lap(UpdatePhase.Optimizer);
         Devices.ReadFloats(readout, perSample, loss);
         Updates++;
@@ -257,7 +248,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     /// After a baseline rewrote entries of the online network (ReDo, Reset): clears the optimizer's state at
     /// exactly those entries, as the reference ReDo code resets the moments of recycled weights.
     /// </summary>
-    public void ForgetOptimizerState(Baselines.Renewal renewal)
+    public void ForgetOptimizerState(Renewal renewal)
     {
         var parameters = online.parameters().ToList();
         using var scope = NewDisposeScope();
@@ -289,8 +280,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         SaveBuffers(online, writer);
         SaveBuffers(target, writer);
         optimizer.Save(writer);
-        writer.Write(pruner is not null);
-        pruner?.Save(writer);
+        PrunedOptimizer.SaveMasks(writer, optimizer);
         writer.Write(SampleLosses);
         noise?.Save(writer);
         augmentation?.Save(writer);
@@ -304,9 +294,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         LoadBuffers(online, reader);
         LoadBuffers(target, reader);
         optimizer.Load(reader);
-        if (reader.ReadBoolean() != pruner is not null)
-            throw reader.Problem(pruner is null ? "holds a pruned agent where a dense one is expected" : "holds a dense agent where a pruned one is expected");
-        pruner?.Load(reader);
+        PrunedOptimizer.LoadMasks(reader, optimizer);
         reader.ReadInto(readout.AsSpan(0, config.BatchSize));
         noise?.Load(reader);
         augmentation?.Load(reader);
@@ -395,7 +383,6 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
     {
         noise?.Dispose();
         augmentation?.Dispose();
-        pruner?.Dispose();
         l2?.Dispose();
         optimizer.Dispose();
         onlineParameters.Dispose();

@@ -6,6 +6,7 @@ using Prunerl.Agents.Replay;
 using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Agents.Optimisers;
 using Prunerl.Experiments;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -47,8 +48,9 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     private readonly TwinCritic targetCritic;
     private readonly Temperature temperature;
     private readonly FlatParameters actorParameters, criticParameters, targetParameters, temperatureParameters;
-    private readonly FlatAdam actorOptimizer, criticOptimizer, temperatureOptimizer;
-    private readonly MagnitudePruner? actorPruner, criticPruner;
+    /// <summary>The actor's and the critics' optimizers, each pruning its network when the run prunes.</summary>
+    private readonly PrunedOptimizer actorOptimizer, criticOptimizer;
+    private readonly FlatAdam temperatureOptimizer;
     /// <summary>Where the networks live; null for the CPU.</summary>
     private readonly Device? device;
     /// <summary>An update's losses, temperature and entropy, read back in one copy.</summary>
@@ -76,9 +78,9 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         actionLow = actionSpace.Low;
         actionHigh = actionSpace.High;
         TargetEntropy = config.TargetEntropyPerDimension * ActionSize;
-        actor = new SquashedGaussianActor(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 10));
-        critic = new TwinCritic(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 11));
-        targetCritic = new TwinCritic(network, observationSize, ActionSize, (long)EnvRandom.Derive((ulong)seed, 11));
+        actor = new SquashedGaussianActor(network, observationSize, ActionSize, (long)SeedStreams.Seed(seed, SeedStreams.SacActor));
+        critic = new TwinCritic(network, observationSize, ActionSize, (long)SeedStreams.Seed(seed, SeedStreams.SacCritics));
+        targetCritic = new TwinCritic(network, observationSize, ActionSize, (long)SeedStreams.Seed(seed, SeedStreams.SacCritics));
         temperature = new Temperature(config.InitialAlpha);
         this.device = device;
         if (!Devices.IsCpu(device))
@@ -92,17 +94,10 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         criticParameters = new FlatParameters(critic);
         targetParameters = new FlatParameters(targetCritic);
         temperatureParameters = new FlatParameters(temperature);
-        actorOptimizer = new FlatAdam(actorParameters, config.ActorLearningRate);
-        criticOptimizer = new FlatAdam(criticParameters, config.CriticLearningRate);
+        actorOptimizer = PrunedOptimizer.Create(actor, new FlatAdam(actorParameters, config.ActorLearningRate), pruning, "actor");
+        criticOptimizer = PrunedOptimizer.Create(critic, new FlatAdam(criticParameters, config.CriticLearningRate), pruning, "critics");
         temperatureOptimizer = new FlatAdam(temperatureParameters, config.AlphaLearningRate);
-        if (pruning is not null)
-        {
-            actorPruner = MagnitudePruner.TryCreate(actor, actorOptimizer, pruning, out var error)
-                ?? throw new ArgumentException($"actor: {error}", nameof(pruning));
-            criticPruner = MagnitudePruner.TryCreate(critic, criticOptimizer, pruning, out error)
-                ?? throw new ArgumentException($"critics: {error}", nameof(pruning));
-        }
-        noise = new EnvRandom(EnvRandom.Derive((ulong)seed, 12));
+        noise = SeedStreams.Random(seed, SeedStreams.SacNoise);
         (one, half, targetEntropy) = (scalars.Of(1), scalars.Of(0.5), scalars.Of(TargetEntropy));
         (targetKeep, tau) = (scalars.Of(1 - this.config.Tau), scalars.Of(this.config.Tau));
         rewardScale = scalars.Of(this.config.RewardScale);
@@ -139,8 +134,14 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     public FlatParameters ActorParameters => actorParameters;
     public FlatParameters CriticParameters => criticParameters;
     public FlatParameters TargetParameters => targetParameters;
-    public MagnitudePruner? ActorPruner => actorPruner;
-    public MagnitudePruner? CriticPruner => criticPruner;
+    /// <summary>The actor's optimizer with its mask policy.</summary>
+    public PrunedOptimizer ActorOptimizer => actorOptimizer;
+    /// <summary>The critics' optimizer with its mask policy.</summary>
+    public PrunedOptimizer CriticOptimizer => criticOptimizer;
+    /// <summary>The actor's gradual magnitude pruner, when pruning.</summary>
+    public MagnitudePruner? ActorPruner => actorOptimizer.Policy as MagnitudePruner;
+    /// <summary>The critics' gradual magnitude pruner, when pruning.</summary>
+    public MagnitudePruner? CriticPruner => criticOptimizer.Policy as MagnitudePruner;
 
     /// <summary>
     /// Actions in the policy's space [-1, 1]^|A| for a batch of observations (copy after copy): sampled
@@ -172,8 +173,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     public SacLosses Update(ReplayBatch batch)
     {
         if (batch.ActionWidth != ActionSize) throw new ArgumentException($"the batch holds actions of width {batch.ActionWidth}, the agent's are {ActionSize}", nameof(batch));
-        actorPruner?.Update(Updates);
-        criticPruner?.Update(Updates);
+        actorOptimizer.UpdateMasks();
+        criticOptimizer.UpdateMasks();
         using var scope = NewDisposeScope();
         var b = batch.BatchSize;
         var observations = tensor(batch.Observations, [b, observationSize]).ToDevice(device);
@@ -201,7 +202,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         criticOptimizer.ZeroGrad();
         criticLoss.backward();
         criticL2?.AddGradient();
-        criticOptimizer.Step(criticPruner?.StepMask);
+        criticOptimizer.Step();
 
         // The critics' fresh values; their gradients from this backward are discarded by the next critic update's ZeroGrad.
         var (p1, p2) = critic.forward(observations, policyActions);
@@ -209,7 +210,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         actorOptimizer.ZeroGrad();
         actorLoss.backward();
         actorL2?.AddGradient();
-        actorOptimizer.Step(actorPruner?.StepMask);
+        actorOptimizer.Step();
 
         SmoothTargets();
         Updates++;
@@ -222,7 +223,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
     {
         using var _ = no_grad();
         targetParameters.Values.mul_(targetKeep).add_(criticParameters.Values, alpha: tau);
-        criticPruner?.MaskAligned(targetParameters.Values);
+        criticOptimizer.Policy?.MaskAligned(targetParameters.Values);
     }
 
     /// <summary>Standard normal noise [count, |A|] from the agent's own stream.</summary>
@@ -235,8 +236,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
 
     /// <summary>Every parameter's size and non-zeros, the actor's then the critics' (prefixed <c>actor.</c>, <c>critic.</c>).</summary>
     public IReadOnlyList<ParameterSparsity> Measure() =>
-        ParameterSparsity.Of(actor, actorPruner).Select(p => p with { Name = $"actor.{p.Name}" })
-            .Concat(ParameterSparsity.Of(critic, criticPruner).Select(p => p with { Name = $"critic.{p.Name}" }))
+        ParameterSparsity.Of(actor, actorOptimizer.Policy).Select(p => p with { Name = $"actor.{p.Name}" })
+            .Concat(ParameterSparsity.Of(critic, criticOptimizer.Policy).Select(p => p with { Name = $"critic.{p.Name}" }))
             .ToList();
 
     /// <summary>
@@ -253,9 +254,7 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         actorOptimizer.Save(writer);
         criticOptimizer.Save(writer);
         temperatureOptimizer.Save(writer);
-        writer.Write(actorPruner is not null);
-        actorPruner?.Save(writer);
-        criticPruner?.Save(writer);
+        PrunedOptimizer.SaveMasks(writer, actorOptimizer, criticOptimizer);
         writer.Write(noise);
     }
 
@@ -269,19 +268,14 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         actorOptimizer.Load(reader);
         criticOptimizer.Load(reader);
         temperatureOptimizer.Load(reader);
-        if (reader.ReadBoolean() != actorPruner is not null)
-            throw reader.Problem(actorPruner is null ? "holds a pruned agent where a dense one is expected" : "holds a dense agent where a pruned one is expected");
-        actorPruner?.Load(reader);
-        criticPruner?.Load(reader);
+        PrunedOptimizer.LoadMasks(reader, actorOptimizer, criticOptimizer);
         noise = reader.ReadRandom();
     }
 
     public void Dispose()
     {
-        actorPruner?.Dispose();
         actorL2?.Dispose();
         criticL2?.Dispose();
-        criticPruner?.Dispose();
         actorOptimizer.Dispose();
         criticOptimizer.Dispose();
         temperatureOptimizer.Dispose();

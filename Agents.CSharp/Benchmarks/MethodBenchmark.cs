@@ -3,6 +3,7 @@ using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Agents.Optimisers;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Benchmarks;

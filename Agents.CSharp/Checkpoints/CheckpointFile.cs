@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using Prunerl.Agents.Runtime;
-using Prunerl.Agents.Training;
 
 namespace Prunerl.Agents.Checkpoints;
 
@@ -15,7 +14,7 @@ public sealed record CheckpointSection(string Name, Action<StateWriter> Save);
 public sealed record SectionedFileKind(string Noun, byte[] Magic, int Version);
 
 /// <summary>
-/// The checkpoint format (and, with its own magic and version, the dataset format: <see cref="Training.Dataset"/>):
+/// The checkpoint format (and, with its own magic and version, the dataset format, Training/Dataset.cs):
 /// the magic bytes <c>PRLCKPT\n</c>, the format version (int32), then sections,
 /// each a header (name as int32 length and UTF-8, payload length as int64, CRC-32 of both) followed by
 /// its payload and the payload's CRC-32, and last an empty section named <c>end</c>. Everything

@@ -2,8 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using Prunerl.Agents.Envs;
-using Prunerl.Agents.Training;
+using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Checkpoints;

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using Prunerl.Agents.Envs;
 using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 

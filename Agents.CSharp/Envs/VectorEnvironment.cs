@@ -1,4 +1,5 @@
 using Prunerl.Agents.Checkpoints;
+using Prunerl.Agents.Runtime;
 
 namespace Prunerl.Agents.Envs;
 

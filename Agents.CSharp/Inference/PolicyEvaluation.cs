@@ -21,10 +21,10 @@ public static class PolicyEvaluation
     /// <summary>The index, among the streams derived from the seed (<see cref="EnvRandom.Derive"/>), of the policy's
     /// exploration draws. Training's streams take 1 to 12 (acting 1, sampling 2, a run's evaluations 3 and 4, analysis 5,
     /// baselines 6, noise 7, augmentation 8, SAC's networks and noise 10 to 12); evaluation's are its own.</summary>
-    public const int PolicyStream = 13;
+    public const int PolicyStream = Runtime.SeedStreams.PolicyEvaluationActing;
 
     /// <summary>The index of the environment's seed among the streams derived from the seed.</summary>
-    public const int EnvironmentStream = 14;
+    public const int EnvironmentStream = Runtime.SeedStreams.PolicyEvaluationEnvironment;
 
     /// <summary>Plays <paramref name="episodes"/> episodes with the environment and the policy's draws seeded from
     /// <paramref name="seed"/> (<see cref="EnvironmentStream"/>, <see cref="PolicyStream"/>).</summary>

@@ -3,7 +3,14 @@ using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Networks;
 
-/// <summary>Initialisations of a network's plain layers, drawn from torch's generator (seeded by the network).</summary>
+/// <summary>
+/// Initialisations of a network's plain layers, drawn from an explicit generator that the network seeds (torch's
+/// global generator is neither seeded nor read for a network built with one, so building a network changes no
+/// other draw). TorchSharp's layer constructors draw their default values from the global generator; a layer made
+/// here draws them again from the given generator exactly as the constructor does, so a network built from
+/// <c>new Generator(seed)</c> holds bit for bit the values that <c>torch.random.manual_seed(seed)</c> followed by the
+/// constructors gave (a CPU generator is a Mersenne twister whose state is its seed either way).
+/// </summary>
 public static class Initialise
 {
     /// <summary>
@@ -22,7 +29,7 @@ public static class Initialise
     /// Every plain linear and convolution layer of <paramref name="network"/>: Xavier-uniform weight, zero bias
     /// (Dopamine's networks, dopamine/jax/networks.py). Noisy layers keep their own initialisation.
     /// </summary>
-    public static void XavierUniform(nn.Module network)
+    public static void XavierUniform(nn.Module network, Generator? generator = null)
     {
         using var _ = no_grad();
         foreach (var module in network.modules())
@@ -35,8 +42,46 @@ public static class Initialise
             };
             if (weight is null) continue;
             var bound = XavierBound(weight.shape);
-            weight.uniform_(-bound, bound);
+            weight.uniform_(-bound, bound, generator);
             bias?.zero_();
         }
+    }
+
+    /// <summary>The negative slope torch's layers give kaiming_uniform_ for their default weights: sqrt(5)
+    /// (torch.nn.Linear.reset_parameters and _ConvNd.reset_parameters; TorchSharp's Linear and Convolution).</summary>
+    public static readonly double DefaultSlope = Math.Sqrt(5);
+
+    /// <summary>A linear layer whose default values (as <see cref="TorchDefault"/>) come from <paramref name="generator"/> when given.</summary>
+    public static Linear NewLinear(long inputs, long outputs, Generator? generator = null)
+    {
+        var layer = nn.Linear(inputs, outputs);
+        if (generator is not null) TorchDefault(layer.weight!, layer.bias, generator);
+        return layer;
+    }
+
+    /// <summary>A 2-d convolution whose default values (as <see cref="TorchDefault"/>) come from <paramref name="generator"/> when given.</summary>
+    public static Conv2d NewConv2d(long inputs, long outputs, long kernel, long stride, long padding, Generator? generator = null)
+    {
+        var layer = nn.Conv2d(inputs, outputs, kernel, stride: stride, padding: padding);
+        if (generator is not null) TorchDefault(layer.weight!, layer.bias, generator);
+        return layer;
+    }
+
+    /// <summary>
+    /// torch's default values for a linear or convolution layer, drawn from <paramref name="generator"/> in the
+    /// constructors' order: the weight by kaiming_uniform_ with a = sqrt(5), U(-b, b) with
+    /// b = sqrt(3) * sqrt(2 / (1 + a^2)) / sqrt(fan_in) (libtorch's torch/csrc/api/src/nn/init.cpp, computed in the same
+    /// order), then the bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * k....
+    /// </summary>
+    public static void TorchDefault(Tensor weight, Tensor? bias, Generator generator)
+    {
+        using var _ = no_grad();
+        var fanIn = weight.shape[1] * weight.shape.Skip(2).Aggregate(1L, (n, d) => n * d);
+        var gain = Math.Sqrt(2.0 / (1 + Math.Pow(DefaultSlope, 2)));
+        var bound = Math.Sqrt(3.0) * (gain / Math.Sqrt(fanIn));
+        weight.uniform_(-bound, bound, generator);
+        if (bias is null) return;
+        var biasBound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
+        bias.uniform_(-biasBound, biasBound, generator);
     }
 }

@@ -28,12 +28,13 @@ public sealed class NoisyLinear : nn.Module<Tensor, Tensor>
     /// <summary>The means' initial bound 1/sqrt(p) and the noise scales' initial value sigma0/sqrt(p).</summary>
     private readonly double bound, initialSigma;
 
-    public NoisyLinear(int inputs, int outputs, double sigma0 = 0.5) : base(nameof(NoisyLinear))
+    /// <remarks>The means' initial values are drawn from <paramref name="generator"/> when given (torch's global generator when null).</remarks>
+    public NoisyLinear(int inputs, int outputs, double sigma0 = 0.5, Generator? generator = null) : base(nameof(NoisyLinear))
     {
         bound = 1.0 / Math.Sqrt(inputs);
         initialSigma = sigma0 / Math.Sqrt(inputs);
-        weight_mu = new Parameter(empty(outputs, inputs).uniform_(-bound, bound));
-        bias_mu = new Parameter(empty(outputs).uniform_(-bound, bound));
+        weight_mu = new Parameter(empty(outputs, inputs).uniform_(-bound, bound, generator));
+        bias_mu = new Parameter(empty(outputs).uniform_(-bound, bound, generator));
         var sigma = scalars.Of(initialSigma);
         weight_sigma = new Parameter(full(outputs, inputs, sigma));
         bias_sigma = new Parameter(full(outputs, sigma));

@@ -1,3 +1,4 @@
+using Prunerl.Agents.Envs;
 using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -74,19 +75,29 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         if (actions < 1) throw new ArgumentOutOfRangeException(nameof(actions), $"actions must be >= 1, got {actions}");
         Spec = spec;
         Actions = actions;
-        // TorchSharp's initialisers take no generator: seed torch's own before creating the layers.
-        torch.random.manual_seed(seed);
-        torso = MakeTorso(spec, observationShape);
-        head = spec.DenseLayers.Make(torso.Features, actions * spec.Atoms);
-        value = spec.Dueling ? spec.DenseLayers.Make(torso.Features, spec.Atoms) : null;
+        // Every initial value from the network's own generator, in the order the layers are made (Initialise).
+        using var generator = new Generator(unchecked((ulong)seed));
+        torso = MakeTorso(spec, observationShape, generator);
+        head = spec.DenseLayers.Make(torso.Features, actions * spec.Atoms, generator);
+        value = spec.Dueling ? spec.DenseLayers.Make(torso.Features, spec.Atoms, generator) : null;
         // Held by the network: never freed by a dispose scope active while it is built.
         support = (spec.Atoms > 1 ? linspace(spec.VMin, spec.VMax, spec.Atoms) : ones(1)).DetachFromDisposeScope();
         register_buffer(nameof(support), support);
         one = scalars.Of(1);
         RegisterComponents();
         // After registration: modules() finds the layers only once they are registered.
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this);
+        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
         if (device is not null) this.to(device);
+    }
+
+    /// <summary>Parameters of the value network a DQN on this environment trains (the plain Q head).</summary>
+    public static long ParameterCount(string environment, NetworkSpec network)
+    {
+        var env = EnvironmentRegistry.Create(environment);
+        var actions = env.ActionSpace is DiscreteSpace discrete ? discrete.Count : 1;
+        using var scope = NewDisposeScope();
+        using var q = new QNetwork(network, env.ObservationSpace.Shape, actions, 0);
+        return q.parameters().Sum(p => p.numel());
     }
 
     public NetworkSpec Spec { get; }
@@ -142,20 +153,20 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
-    private static Torso MakeTorso(NetworkSpec spec, IReadOnlyList<int> shape)
+    private static Torso MakeTorso(NetworkSpec spec, IReadOnlyList<int> shape, Generator generator)
     {
         if (spec.Torso == TorsoKind.Mlp)
         {
             var inputs = shape.Aggregate(1, (n, d) => n * d);
-            return new MlpTorso(inputs, spec.MlpHidden ?? [512, 512], spec.Width, spec.DenseLayers);
+            return new MlpTorso(inputs, spec.MlpHidden ?? [512, 512], spec.Width, spec.DenseLayers, generator);
         }
         if (shape.Count != 3)
             throw new ArgumentException($"the {spec.Torso} network takes [channels, height, width] observations, got [{string.Join(", ", shape)}]");
         return spec.Torso switch
         {
-            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth),
-            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth),
-            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth),
+            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
+            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
+            _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
         };
     }
 }

@@ -30,10 +30,10 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
     public SquashedGaussianActor(NetworkSpec spec, int observations, int actions, long seed) : base(nameof(SquashedGaussianActor))
     {
         SacNetworks.Check(spec, actions);
-        torch.random.manual_seed(seed);
-        torso = new MlpTorso(observations, SacNetworks.Hidden(spec), spec.Width);
-        mean = nn.Linear(torso.Features, actions);
-        log_std = nn.Linear(torso.Features, actions);
+        using var generator = new Generator(unchecked((ulong)seed));
+        torso = new MlpTorso(observations, SacNetworks.Hidden(spec), spec.Width, generator: generator);
+        mean = Initialise.NewLinear(torso.Features, actions, generator);
+        log_std = Initialise.NewLinear(torso.Features, actions, generator);
         (one, two) = (scalars.Of(1), scalars.Of(2));
         (logStdMin, logStdMax) = (scalars.Of(LogStdMin), scalars.Of(LogStdMax));
         (minusHalf, halfLogTwoPi) = (scalars.Of(-0.5), scalars.Of(0.5 * Math.Log(2 * Math.PI)));
@@ -41,7 +41,7 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
         // nn.functional.softplus's defaults.
         (softplusBeta, softplusThreshold) = (scalars.Of(1.0), scalars.Of(20.0));
         RegisterComponents();
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this);
+        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
     }
 
     /// <summary>The Gaussian's mean and clamped log standard deviation, [B, |A|] each.</summary>
@@ -91,14 +91,14 @@ public sealed class TwinCritic : nn.Module<Tensor, Tensor, (Tensor, Tensor)>
     public TwinCritic(NetworkSpec spec, int observations, int actions, long seed) : base(nameof(TwinCritic))
     {
         SacNetworks.Check(spec, actions);
-        torch.random.manual_seed(seed);
+        using var generator = new Generator(unchecked((ulong)seed));
         var hidden = SacNetworks.Hidden(spec);
-        q1_torso = new MlpTorso(observations + actions, hidden, spec.Width);
-        q1_head = nn.Linear(q1_torso.Features, 1);
-        q2_torso = new MlpTorso(observations + actions, hidden, spec.Width);
-        q2_head = nn.Linear(q2_torso.Features, 1);
+        q1_torso = new MlpTorso(observations + actions, hidden, spec.Width, generator: generator);
+        q1_head = Initialise.NewLinear(q1_torso.Features, 1, generator);
+        q2_torso = new MlpTorso(observations + actions, hidden, spec.Width, generator: generator);
+        q2_head = Initialise.NewLinear(q2_torso.Features, 1, generator);
         RegisterComponents();
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this);
+        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
     }
 
     /// <summary>Both critics' values Q1(s, a), Q2(s, a), [B] each.</summary>

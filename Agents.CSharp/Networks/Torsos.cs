@@ -16,8 +16,9 @@ public sealed record DenseLayers(bool Noisy, double Sigma0 = 0.1)
     public static DenseLayers Plain { get; } = new(false);
 
     /// <summary>A fully connected layer from <paramref name="inputs"/> to <paramref name="outputs"/> units.</summary>
-    public nn.Module<Tensor, Tensor> Make(int inputs, int outputs) =>
-        Noisy ? new NoisyLinear(inputs, outputs, Sigma0) : nn.Linear(inputs, outputs);
+    /// <remarks>Initialised from <paramref name="generator"/> when given (torch's global generator otherwise).</remarks>
+    public nn.Module<Tensor, Tensor> Make(int inputs, int outputs, Generator? generator = null) =>
+        Noisy ? new NoisyLinear(inputs, outputs, Sigma0, generator) : Initialise.NewLinear(inputs, outputs, generator);
 }
 
 /// <summary>The part of a value network below its head: observations in, features out.</summary>
@@ -73,7 +74,8 @@ public sealed class MlpTorso : Torso
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> layers = new();
 
-    public MlpTorso(int inputs, IReadOnlyList<int> hidden, double width, DenseLayers? dense = null) : base(nameof(MlpTorso))
+    /// <remarks>The initial weights are drawn from <paramref name="generator"/> when given (torch's global generator when null).</remarks>
+    public MlpTorso(int inputs, IReadOnlyList<int> hidden, double width, DenseLayers? dense = null, Generator? generator = null) : base(nameof(MlpTorso))
     {
         if (hidden.Count == 0) throw new ArgumentException("an MLP torso needs at least one hidden layer", nameof(hidden));
         dense ??= DenseLayers.Plain;
@@ -81,7 +83,7 @@ public sealed class MlpTorso : Torso
         foreach (var units in hidden)
         {
             var scaled = Scaled(units, width);
-            layers.Add(dense.Make(previous, scaled));
+            layers.Add(dense.Make(previous, scaled, generator));
             previous = scaled;
         }
         Features = previous;
@@ -115,12 +117,13 @@ public sealed class MinAtarTorso : Torso
     private readonly Conv2d conv;
     private readonly nn.Module<Tensor, Tensor> dense;
 
-    public MinAtarTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null) : base(nameof(MinAtarTorso))
+    /// <remarks>The initial weights are drawn from <paramref name="generator"/> when given (torch's global generator when null).</remarks>
+    public MinAtarTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null, Generator? generator = null) : base(nameof(MinAtarTorso))
     {
         var filters = Scaled(16, widthMultiplier);
-        conv = nn.Conv2d(channels, filters, 3, stride: 1);
+        conv = Initialise.NewConv2d(channels, filters, 3, stride: 1, padding: 0, generator);
         Features = Scaled(128, denseWidth ?? widthMultiplier);
-        dense = (denseLayers ?? DenseLayers.Plain).Make(filters * (height - 2) * (width - 2), Features);
+        dense = (denseLayers ?? DenseLayers.Plain).Make(filters * (height - 2) * (width - 2), Features, generator);
         RegisterComponents();
     }
 
@@ -148,7 +151,8 @@ public sealed class NatureTorso : Torso
     private readonly ModuleList<Conv2d> convs = new();
     private readonly nn.Module<Tensor, Tensor> dense;
 
-    public NatureTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null) : base(nameof(NatureTorso))
+    /// <remarks>The initial weights are drawn from <paramref name="generator"/> when given (torch's global generator when null).</remarks>
+    public NatureTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null, Generator? generator = null) : base(nameof(NatureTorso))
     {
         (int Filters, int Kernel, int Stride)[] layers = [(32, 8, 4), (64, 4, 2), (64, 3, 1)];
         int h = height, w = width, previous = channels;
@@ -159,11 +163,11 @@ public sealed class NatureTorso : Torso
             if (h < 1 || w < 1)
                 throw new ArgumentException($"the Nature CNN needs larger frames than {height}x{width} (it is made for 84x84); use the MinAtar or Impala network");
             var scaled = Scaled(filters, widthMultiplier);
-            convs.Add(nn.Conv2d(previous, scaled, kernel, stride: stride));
+            convs.Add(Initialise.NewConv2d(previous, scaled, kernel, stride: stride, padding: 0, generator));
             previous = scaled;
         }
         Features = Scaled(512, denseWidth ?? widthMultiplier);
-        dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features);
+        dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features, generator);
         RegisterComponents();
     }
 
@@ -196,19 +200,20 @@ public sealed class ImpalaTorso : Torso
     private readonly ModuleList<ImpalaStack> stacks = new();
     private readonly nn.Module<Tensor, Tensor> dense;
 
-    public ImpalaTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null) : base(nameof(ImpalaTorso))
+    /// <remarks>The initial weights are drawn from <paramref name="generator"/> when given (torch's global generator when null).</remarks>
+    public ImpalaTorso(int channels, int height, int width, double widthMultiplier, DenseLayers? denseLayers = null, double? denseWidth = null, Generator? generator = null) : base(nameof(ImpalaTorso))
     {
         int h = height, w = width, previous = channels;
         foreach (var size in new[] { 16, 32, 32 })
         {
             var scaled = Scaled(size, widthMultiplier);
-            stacks.Add(new ImpalaStack(previous, scaled));
+            stacks.Add(new ImpalaStack(previous, scaled, generator));
             previous = scaled;
             h = (h + 1) / 2;
             w = (w + 1) / 2;
         }
         Features = Scaled(512, denseWidth ?? widthMultiplier);
-        dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features);
+        dense = (denseLayers ?? DenseLayers.Plain).Make(previous * h * w, Features, generator);
         RegisterComponents();
     }
 
@@ -236,10 +241,10 @@ public sealed class ImpalaTorso : Torso
         private readonly OwnedScalars scalars = new();
         private readonly Scalar one;
 
-        public ImpalaStack(int inputs, int channels) : base(nameof(ImpalaStack))
+        public ImpalaStack(int inputs, int channels, Generator? generator) : base(nameof(ImpalaStack))
         {
-            conv = nn.Conv2d(inputs, channels, 3, padding: 1);
-            for (var i = 0; i < 4; i++) blockConvs.Add(nn.Conv2d(channels, channels, 3, padding: 1));
+            conv = Initialise.NewConv2d(inputs, channels, 3, stride: 1, padding: 1, generator);
+            for (var i = 0; i < 4; i++) blockConvs.Add(Initialise.NewConv2d(channels, channels, 3, stride: 1, padding: 1, generator));
             one = scalars.Of(1);
             RegisterComponents();
         }

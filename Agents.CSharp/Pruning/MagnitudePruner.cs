@@ -1,7 +1,7 @@
 using Microsoft.FSharp.Core;
 using Prunerl.Agents.Checkpoints;
 using Prunerl.Core;
-using Prunerl.Agents.Training;
+using Prunerl.Agents.Optimisers;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Pruning;
@@ -13,7 +13,7 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
     public double Sparsity => Size == 0 ? 0 : 1.0 - (double)NonZero / Size;
 
     /// <summary>Each parameter of a network measured on its tensors: the pruner's view when there is one, else all dense.</summary>
-    public static IReadOnlyList<ParameterSparsity> Of(nn.Module network, MagnitudePruner? pruner)
+    public static IReadOnlyList<ParameterSparsity> Of(nn.Module network, IMaskPolicy? pruner)
     {
         if (pruner is not null) return pruner.Measure();
         using var scope = NewDisposeScope();
@@ -35,7 +35,7 @@ public sealed record ParameterSparsity(string Name, long[] Shape, long Size, lon
 /// its own over the weights.
 /// Its state is the masks (which parameters have one yet, and their values), saved and loaded whole.
 /// </summary>
-public sealed class MagnitudePruner : IDisposable, ICheckpointable
+public sealed class MagnitudePruner : IMaskPolicy
 {
     private readonly Plan plan;
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> tensors;
@@ -114,6 +114,12 @@ public sealed class MagnitudePruner : IDisposable, ICheckpointable
         ApplyMasks();
         return true;
     }
+
+    /// <summary>Nothing: magnitude pruning reads the weights only.</summary>
+    public void BeforeStep(long step, Tensor gradients) { }
+
+    /// <summary>The schedule's sparsity after <paramref name="step"/> gradient updates (held between mask updates).</summary>
+    public double ScheduledSparsity(long step) => ScheduleModule.sparsityAt(plan.Schedule, step);
 
     /// <summary>Sets every pruned weight to zero (call after each optimizer step).</summary>
     public void ApplyMasks()

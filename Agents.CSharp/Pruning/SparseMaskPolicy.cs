@@ -1,7 +1,7 @@
 using Microsoft.FSharp.Core;
 using Prunerl.Agents.Checkpoints;
-using Prunerl.Agents.Training;
 using Prunerl.Core;
+using Prunerl.Agents.Optimisers;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Pruning;

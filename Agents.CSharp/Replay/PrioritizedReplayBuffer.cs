@@ -1,5 +1,5 @@
 using Prunerl.Agents.Checkpoints;
-using Prunerl.Agents.Envs;
+using Prunerl.Agents.Runtime;
 
 namespace Prunerl.Agents.Replay;
 

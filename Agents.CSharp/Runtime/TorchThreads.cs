@@ -1,5 +1,3 @@
-using Prunerl.Agents.Envs;
-using Prunerl.Agents.Networks;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Runtime;
@@ -27,14 +25,4 @@ public static class TorchThreads
         int.TryParse(System.Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var set) && set >= 1 ? set
         : parameters < SmallNetwork ? 1
         : Math.Min(MaxDefault, System.Environment.ProcessorCount);
-
-    /// <summary>Parameters of the value network a DQN on this environment trains (the plain Q head).</summary>
-    public static long ParameterCount(string environment, NetworkSpec network)
-    {
-        var env = EnvironmentRegistry.Create(environment);
-        var actions = env.ActionSpace is DiscreteSpace discrete ? discrete.Count : 1;
-        using var scope = NewDisposeScope();
-        using var q = new QNetwork(network, env.ObservationSpace.Shape, actions, 0);
-        return q.parameters().Sum(p => p.numel());
-    }
 }

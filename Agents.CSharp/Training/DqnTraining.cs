@@ -6,90 +6,10 @@ using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Agents.Runtime;
 using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
-
-/// <summary>Pruning as a run asks for it: the gradual schedule's steps may be fractions of the run's gradient updates.</summary>
-/// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.ScaledFinal"/>).</remarks>
-public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope, LayerTiming? Timing = null);
-
-/// <summary>A baseline the paper compares against, applied to the online network every
-/// <paramref name="Period"/> gradient updates; combinable with a dense network only.</summary>
-public abstract record BaselineRequest(long Period);
-
-/// <summary>Reset (Nikishin et al. 2022): fresh values for the last <paramref name="Layers"/> layers (1 or 2).</summary>
-public sealed record ResetRequest(long Period, int Layers = 1) : BaselineRequest(Period);
-
-/// <summary>ReDo (Sokar et al. 2023): recycle the tau-dormant neurons found on the update's batch.</summary>
-public sealed record RedoRequest(long Period, double Tau = 0.1) : BaselineRequest(Period);
-
-/// <summary>Decoupled weight decay of coefficient lambda at every update (<see cref="Regularization"/>); dense or pruned.</summary>
-public sealed record WeightDecayRequest(double Coefficient) : BaselineRequest(0)
-{
-    /// <summary>The paper's best weight decay in Appendix G: 1e-5.</summary>
-    public const double PaperCoefficient = 1e-5;
-}
-
-/// <summary>An L2 term lambda * sum w^2 over the kernels in the loss (<see cref="Regularization"/>); dense or pruned.</summary>
-public sealed record L2Request(double Coefficient) : BaselineRequest(0);
-
-/// <summary>One training run: agent, environment, network (with its width), pruning or not, seed and length.</summary>
-/// <param name="Environment">The environment's registry id.</param>
-/// <param name="Agent">The agent's hyperparameters.</param>
-/// <param name="Network">The network's shape and width (its head follows the agent).</param>
-/// <param name="TotalSteps">Agent steps (environment steps over all copies).</param>
-/// <param name="Seed">Seed of everything random in the run.</param>
-/// <param name="Pruning">Gradual magnitude pruning, or null for a dense network.</param>
-/// <param name="Copies">Environment copies stepped together.</param>
-/// <param name="EvaluateEvery">Agent steps between evaluations (0: none).</param>
-/// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
-/// <param name="Options">Environment options (MinAtar's stickiness, ramping, action set).</param>
-/// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this (a solved task); null to run to the end.</param>
-/// <param name="AnalyseEvery">Agent steps between measurements of the network on states drawn afresh from replay (0: none).</param>
-/// <param name="Baseline">Reset or ReDo, for a dense network; null for none.</param>
-/// <param name="SrankStates">Replay states srank is measured on (2048: coherence_compute.py's, google-research
-/// generalization_representations_rl_aistats22).</param>
-/// <param name="DormantStates">Replay states dormant neurons and Q statistics are measured on (256: dopamine labs/redo's batch_size_statistics).</param>
-public sealed record TrainingSpec(
-    string Environment,
-    AgentConfig Agent,
-    NetworkSpec Network,
-    long TotalSteps,
-    long Seed,
-    PruningRequest? Pruning = null,
-    int Copies = 1,
-    long EvaluateEvery = 0,
-    int EvaluationEpisodes = 10,
-    EnvironmentOptions? Options = null,
-    double? StopAtReturn = null,
-    long AnalyseEvery = 0,
-    BaselineRequest? Baseline = null,
-    int SrankStates = 2048,
-    int DormantStates = 256)
-{
-    /// <summary>Gradient updates the run will take: the pruning schedule's length.</summary>
-    public long TotalUpdates => AgentConfigModule.gradientUpdates(Agent, TotalSteps);
-}
-
-/// <summary>A finished episode while training.</summary>
-public readonly record struct EpisodeRecord(long Step, float Return, int Length);
-
-/// <summary>An evaluation: the mean return of greedy (epsilon_eval) episodes at an agent step, and the
-/// sparsity of the pruned parameters measured on the tensors then (0 for a dense network).</summary>
-public readonly record struct EvaluationRecord(long Step, double MeanReturn, double Sparsity);
-
-/// <summary>A baseline applied: at which gradient update, and how many neurons it renewed (Reset: the layers' units).</summary>
-public readonly record struct RenewalRecord(long Update, int Neurons);
-
-/// <summary>What a run produced, with each parameter's final size and non-zeros measured on the tensors.</summary>
-public sealed record TrainingResult(
-    IReadOnlyList<EpisodeRecord> Episodes,
-    IReadOnlyList<EvaluationRecord> Evaluations,
-    IReadOnlyList<AnalysisRecord> Analyses,
-    IReadOnlyList<RenewalRecord> Renewals,
-    long Updates,
-    IReadOnlyList<ParameterSparsity> Parameters);
 
 /// <summary>The training loop of the DQN family, as Dopamine runs it, on the shared run loop (<see cref="TrainingSession"/>).</summary>
 public static class DqnTraining
@@ -170,16 +90,16 @@ public static class DqnTraining
             this.datasetPath = datasetPath;
             agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed,
                 offline?.Spec.ConservativeWeight ?? 0, hooks.Device, RegularizationOf(spec.Baseline)) { TorchOpsOnly = hooks.TorchOpsOnly };
-            baseline = spec.Baseline is ResetRequest or RedoRequest ? new Renewer(spec.Baseline, (ulong)spec.Seed) : null;
+            baseline = spec.Baseline is ResetRequest or RedoRequest ? new Renewer(spec.Baseline, spec.Seed) : null;
             replay = offline is null ? MakeReplay(spec, environment) : offline.Replay(config);
             recording = datasetPath is null ? null
                 : new Dataset(spec.Environment, environment.ObservationSpace.Shape, actionCount, spec.Copies, Storage(spec));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
             analysisStates = new ReplayBatch(Math.Max(spec.SrankStates, spec.DormantStates), environment.ObservationSize);
             analysisBatch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
-            analysing = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 5));
-            acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
-            sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
+            analysing = SeedStreams.Random(spec.Seed, SeedStreams.Analysis);
+            acting = SeedStreams.Random(spec.Seed, SeedStreams.Acting);
+            sampling = SeedStreams.Random(spec.Seed, SeedStreams.Sampling);
             observations = new float[environment.Observations.Length];
             actions = new int[spec.Copies];
             RunState = new State(this);
@@ -188,7 +108,7 @@ public static class DqnTraining
         public long Updates => agent.Updates;
 
         public double ScheduledSparsity =>
-            agent.Pruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+            agent.Optimizer.Policy is { } policy && agent.Updates > 0 ? policy.ScheduledSparsity(agent.Updates - 1) : 0;
 
         public List<AnalysisRecord> Analyses { get; } = [];
 
@@ -256,9 +176,9 @@ public static class DqnTraining
             if (metrics is not null) WriteAnalysis(metrics, Analyses[^1]);
         }
 
-        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.Pruner);
+        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.Optimizer.Policy);
 
-        public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Pruner);
+        public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Optimizer.Policy);
 
         public TorchSharp.torch.nn.Module Policy => agent.Online;
 
@@ -333,12 +253,12 @@ public static class DqnTraining
     }
 
     /// <summary>Applies a baseline to the agent's online network and forgets the optimizer state it made stale.</summary>
-    private sealed class Renewer(BaselineRequest request, ulong seed) : IDisposable, ICheckpointable
+    private sealed class Renewer(BaselineRequest request, long seed) : IDisposable, ICheckpointable
     {
         private readonly Baselines.LastLayerReset? reset =
-            request is ResetRequest r ? new Baselines.LastLayerReset(r.Layers, EnvRandom.Derive(seed, 6)) : null;
+            request is ResetRequest r ? new Baselines.LastLayerReset(r.Layers, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
         private readonly Baselines.DormantNeuronRecycler? recycler =
-            request is RedoRequest redo ? new Baselines.DormantNeuronRecycler(redo.Tau, EnvRandom.Derive(seed, 6)) : null;
+            request is RedoRequest redo ? new Baselines.DormantNeuronRecycler(redo.Tau, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
 
         public bool Due(long updates) => request.Period > 0 && updates % request.Period == 0;
 

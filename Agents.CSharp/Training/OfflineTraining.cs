@@ -2,6 +2,7 @@ using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Agents.Checkpoints;
 using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;

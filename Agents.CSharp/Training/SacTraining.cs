@@ -6,6 +6,7 @@ using Prunerl.Agents.Networks;
 using Prunerl.Agents.Pruning;
 using Prunerl.Agents.Replay;
 using Prunerl.Core;
+using Prunerl.Agents.Runtime;
 using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
@@ -92,8 +93,8 @@ public static class SacTraining
             agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed, device);
             replay = new ReplayBuffer(new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, 1, config.Gamma, actionWidth: box.Size));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize, box.Size);
-            acting = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 1));
-            sampling = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed, 2));
+            acting = SeedStreams.Random(spec.Seed, SeedStreams.Acting);
+            sampling = SeedStreams.Random(spec.Seed, SeedStreams.Sampling);
             observations = new float[environment.Observations.Length];
             policyActions = new float[spec.Copies * box.Size];
             environmentActions = new float[spec.Copies * box.Size];
@@ -105,7 +106,7 @@ public static class SacTraining
         public long Updates => agent.Updates;
 
         public double ScheduledSparsity =>
-            agent.ActorPruner is { } pruner && agent.Updates > 0 ? ScheduleModule.sparsityAt(pruner.Plan.Schedule, agent.Updates - 1) : 0;
+            agent.ActorOptimizer.Policy is { } policy && agent.Updates > 0 ? policy.ScheduledSparsity(agent.Updates - 1) : 0;
 
         public List<AnalysisRecord> Analyses { get; } = [];
 
@@ -159,7 +160,7 @@ public static class SacTraining
             return environment.Step(evaluationAction);
         }
 
-        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.ActorPruner, agent.CriticPruner);
+        public double MeasuredSparsity() => RunPruning.MeasuredSparsity(agent.ActorOptimizer.Policy, agent.CriticOptimizer.Policy);
 
         public IReadOnlyList<ParameterSparsity> Parameters() => agent.Measure();
 

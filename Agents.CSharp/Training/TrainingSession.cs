@@ -4,6 +4,7 @@ using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Pruning;
 using Prunerl.Core;
+using Prunerl.Agents.Runtime;
 using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
@@ -164,9 +165,9 @@ internal sealed class TrainingSession : IDisposable
     private double Evaluate()
     {
         var evaluation = EnvironmentRegistry.Create(shape.Environment, shape.Options);
-        var random = new EnvRandom(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, 3));
+        var random = new EnvRandom(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, SeedStreams.EvaluationActing));
         var total = 0.0;
-        evaluation.Reset(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, 4));
+        evaluation.Reset(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, SeedStreams.EvaluationEnvironment));
         for (var episode = 0; episode < shape.EvaluationEpisodes; episode++)
         {
             if (episode > 0) evaluation.Reset();
@@ -261,26 +262,5 @@ internal sealed class TrainingSession : IDisposable
             session.learner.RunState.Load(reader);
             RunRecords.Load(reader, session.episodes, session.evaluations, session.learner.Analyses, session.learner.Renewals);
         }
-    }
-}
-
-/// <summary>Pruning as every agent family's run does it.</summary>
-internal static class RunPruning
-{
-    /// <summary>The fraction of zeros among the pruned parameters, counted on the tensors.</summary>
-    public static double MeasuredSparsity(params MagnitudePruner?[] pruners)
-    {
-        var pruned = pruners.OfType<MagnitudePruner>().SelectMany(p => p.Measure()).Where(p => p.Pruned).ToList();
-        var size = pruned.Sum(p => p.Size);
-        return size == 0 ? 0 : 1.0 - (double)pruned.Sum(p => p.NonZero) / size;
-    }
-
-    /// <summary>A pruning request made concrete over a run of <paramref name="totalUpdates"/> gradient updates; null for none.</summary>
-    public static PruningSetup? Setup(PruningRequest? request, long totalUpdates)
-    {
-        if (request is null) return null;
-        var schedule = ScheduleModule.gradual(Math.Max(1, totalUpdates), request.Schedule);
-        return schedule.IsOk ? new PruningSetup(schedule.ResultValue, request.Allocation, request.Scope, request.Timing)
-            : throw new ArgumentException(schedule.ErrorValue, "spec");
     }
 }

@@ -14,6 +14,7 @@ open Prunerl.Experiments.Metrics
 open Prunerl.Agents.Envs
 open Prunerl.Tests.Processes
 open Prunerl.Tests.CliTests
+open Prunerl.Agents.Runtime
 
 /// A run to write in the results layout.
 type private FixtureRun =

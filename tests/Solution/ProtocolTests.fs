@@ -11,6 +11,7 @@ open Prunerl.Agents.Agents
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Replay
+open Prunerl.Agents.Runtime
 
 let private environments =
     [ { Id = "minatar/breakout"; ObservationShape = [ 4; 10; 10 ]; DiscreteActions = true; Unavailable = None }

@@ -215,7 +215,7 @@ public sealed unsafe class MujocoSimulation : IDisposable, ICheckpointable
     }
 
     /// <summary>Restores a state written by <see cref="Save"/> for a model of the same sizes, then
-    /// recomputes the derived quantities. A state of another model is a <see cref="Training.CheckpointException"/>.</summary>
+    /// recomputes the derived quantities. A state of another model is a <see cref="CheckpointException"/>.</summary>
     public void Load(StateReader reader)
     {
         ThrowIfDisposed();

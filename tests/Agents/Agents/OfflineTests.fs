@@ -15,6 +15,7 @@ open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
+open Prunerl.Agents.Runtime
 
 let private scratch () =
     let directory = Path.Combine(Path.GetTempPath(), "prunerl-offline-" + Guid.NewGuid().ToString("N"))

@@ -14,6 +14,7 @@ open Prunerl.Agents.Envs
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
+open Prunerl.Agents.Runtime
 
 let private small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 16 |])
 

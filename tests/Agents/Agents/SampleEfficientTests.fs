@@ -17,6 +17,7 @@ open Prunerl.Agents.Replay
 open Prunerl.Agents.Checkpoints
 open Prunerl.Tests.Processes
 open Prunerl.Tests.CliTests
+open Prunerl.Agents.Runtime
 
 /// For each sample of `shifted`, the offsets (dy, dx) in [0, 2p] at which a crop of the replicate-padded
 /// input equals it exactly (torch's own ReplicationPad, the reference).

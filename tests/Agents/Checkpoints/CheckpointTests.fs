@@ -17,6 +17,7 @@ open Prunerl.Agents.Networks
 open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
 open Prunerl.Tests.Processes
+open Prunerl.Agents.Runtime
 
 /// A fresh temporary directory name for one test.
 let private scratch () = Path.Combine(Path.GetTempPath(), "prunerl-resume-" + Guid.NewGuid().ToString("N"))

@@ -9,6 +9,7 @@ open System.IO
 open Expecto
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Envs.ClassicControl
+open Prunerl.Agents.Runtime
 
 type private Env = Prunerl.Agents.Envs.Environment
 

@@ -7,6 +7,7 @@ open System.IO
 open System.IO.Compression
 open Expecto
 open Prunerl.Agents.Envs
+open Prunerl.Agents.Runtime
 
 /// A counter on a line: the observation is the position; action 1 moves right, 0 stays; reaching 3
 /// ends the episode with reward 1; the start is 0 or 1 at random; a time limit of 5 steps.

@@ -8,6 +8,7 @@ open System.IO
 open Expecto
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Envs.MinAtar
+open Prunerl.Agents.Runtime
 
 type private Env = Prunerl.Agents.Envs.Environment
 

@@ -8,6 +8,7 @@ open System.IO
 open Expecto
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Envs.MinAtar
+open Prunerl.Agents.Runtime
 
 // Full action set indices (the reference's order).
 let private noop, left, up, right, down, fire = 0, 1, 2, 3, 4, 5

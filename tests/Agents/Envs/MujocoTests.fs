@@ -12,6 +12,7 @@ open Prunerl.Agents.Envs
 open Prunerl.Agents.Checkpoints
 open Prunerl.Agents.Envs.MuJoCo
 open Prunerl.Tests.Processes
+open Prunerl.Agents.Runtime
 
 type private Env = Prunerl.Agents.Envs.Environment
 
@@ -409,8 +410,8 @@ let private taskTests =
             use walker = make LocomotionTask.Walker2d
             reset hopper 0UL |> ignore
             reset walker 0UL |> ignore
-            throwsWith<Prunerl.Agents.Training.CheckpointException> "holds the state of mujoco/hopper, not of mujoco/walker2d" (fun () -> Snapshot.Restore(walker, Snapshot.Capture hopper))
-            throwsWith<Prunerl.Agents.Training.CheckpointException> "sizes (nq, nv, na, nu, nbody) = (6, 6, 0, 3, 5)" (fun () -> Snapshot.Restore(walker.Simulation, Snapshot.Capture hopper.Simulation))
+            throwsWith<Prunerl.Agents.Checkpoints.CheckpointException> "holds the state of mujoco/hopper, not of mujoco/walker2d" (fun () -> Snapshot.Restore(walker, Snapshot.Capture hopper))
+            throwsWith<Prunerl.Agents.Checkpoints.CheckpointException> "sizes (nq, nv, na, nu, nbody) = (6, 6, 0, 3, 5)" (fun () -> Snapshot.Restore(walker.Simulation, Snapshot.Capture hopper.Simulation))
         }
 
         test "a side view follows the torso; drawing does not change the trajectory" {

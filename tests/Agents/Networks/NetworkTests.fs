@@ -10,9 +10,39 @@ let private parameterCount (m: torch.nn.Module) = m.parameters () |> Seq.sumBy (
 
 let private minatar = [| 4; 10; 10 |]
 
+/// Every value of a module's parameters, in order.
+let private values (m: torch.nn.Module) =
+    m.parameters () |> Seq.collect (fun p -> p.detach().cpu().data<float32>().ToArray()) |> Array.ofSeq
+
 [<Tests>]
 let tests =
     testSequenced <| testList "networks" [
+        test "a layer drawn from an explicit generator holds bit for bit what torch's global generator seeded alike gave" {
+            // The constructors' draws (kaiming_uniform_ with a = sqrt 5, then the bias), made again from new Generator(seed).
+            let seed = 12345L
+            let pairs : (string * (unit -> torch.nn.Module) * (torch.Generator -> torch.nn.Module)) list =
+                [ "linear", (fun () -> torch.nn.Linear(7L, 5L) :> _), (fun g -> Initialise.NewLinear(7L, 5L, g) :> _)
+                  "convolution", (fun () -> torch.nn.Conv2d(3L, 4L, 3L, stride = 2L, padding = 1L) :> _),
+                  (fun g -> Initialise.NewConv2d(3L, 4L, 3L, 2L, 1L, g) :> _)
+                  "noisy linear", (fun () -> new NoisyLinear(6, 2, 0.5) :> _), (fun g -> new NoisyLinear(6, 2, 0.5, g) :> _) ]
+            for name, viaGlobal, viaGenerator in pairs do
+                torch.random.manual_seed seed |> ignore
+                use expected = viaGlobal ()
+                torch.random.manual_seed 999L |> ignore
+                use generator = new torch.Generator(uint64 seed)
+                use actual = viaGenerator generator
+                Expect.sequenceEqual (values actual) (values expected) name
+        }
+
+        test "a network built twice from one seed is the same whatever torch's global generator holds, Xavier-uniform too" {
+            let spec = NetworkSpec(TorsoKind.MinAtar, Init = Prunerl.Experiments.Initialization.XavierUniform)
+            torch.random.manual_seed 1L |> ignore
+            use first = new QNetwork(spec, minatar, 3, 7L)
+            torch.random.manual_seed 2L |> ignore
+            use second = new QNetwork(spec, minatar, 3, 7L)
+            Expect.sequenceEqual (values second) (values first) "same values"
+        }
+
         test "MinAtar network: 132,179 parameters at width 1 and 2,101,571 at width 4 (4 channels, 3 actions)" {
             // conv 4*16*9 + 16 = 592; dense 1024*128 + 128 = 131,200; head 128*3 + 3 = 387.
             use narrow = new QNetwork(NetworkSpec(TorsoKind.MinAtar), minatar, 3, 0L)

@@ -13,6 +13,7 @@ open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Training
 open Prunerl.Tests.TorchTests
+open Prunerl.Agents.Optimisers
 
 let private ok r =
     match r with

@@ -7,6 +7,7 @@ open Expecto
 open Prunerl.Agents.Envs
 open Prunerl.Agents.Replay
 open Prunerl.Tests.EnvironmentCoreTests
+open Prunerl.Agents.Runtime
 
 /// Observations are two values, v and v + 0.5, so a row read at the wrong offset shows.
 let private size = 2

@@ -10,6 +10,7 @@ open Prunerl.Agents.Networks
 open Prunerl.Agents.Pruning
 open Prunerl.Agents.Training
 open Prunerl.Tests.TorchTests
+open Prunerl.Agents.Optimisers
 
 let private mlp seed = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |]), [| 4 |], 3, seed)
 

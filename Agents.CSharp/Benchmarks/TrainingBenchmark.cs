@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using Prunerl.Agents.Training;
 using Prunerl.Agents.Checkpoints;
 using Prunerl.Agents.Networks;
 using Prunerl.Core;
 using Prunerl.Experiments;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Benchmarks;
 
 /// <summary>Speed of whole training runs: agent steps per second, dense and pruned.</summary>
 public sealed record TrainingSpeed(long Steps, double DenseStepsPerSecond, double PrunedStepsPerSecond)

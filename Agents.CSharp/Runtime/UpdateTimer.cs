@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Runtime;
 
 /// <summary>The parts of one gradient update, in the order the agent runs them.</summary>
 public enum UpdatePhase

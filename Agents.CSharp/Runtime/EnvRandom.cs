@@ -1,4 +1,4 @@
-namespace Prunerl.Agents.Envs;
+namespace Prunerl.Agents.Runtime;
 
 /// <summary>
 /// The environments' random numbers: xoshiro256** (Blackman and Vigna 2018) seeded through SplitMix64,

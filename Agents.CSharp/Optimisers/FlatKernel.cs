@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Optimisers;
 
 /// <summary>
 /// Runs a flat optimizer's whole step as one managed loop over the buffers' memory, on CPU tensors:

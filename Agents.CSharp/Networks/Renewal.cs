@@ -1,10 +1,9 @@
-using Prunerl.Agents.Networks;
 using Prunerl.Agents.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Baselines;
+namespace Prunerl.Agents.Networks;
 
 /// <summary>
 /// What a baseline rewrote: per parameter, a boolean mask of the entries given new values, so that the

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Prunerl.Agents.Envs;
+using Prunerl.Agents.Runtime;
 
-namespace Prunerl.Agents.Envs;
+namespace Prunerl.Agents.Benchmarks;
 
 /// <summary>Speed of one environment: steps per second on the calling thread, and bytes allocated per step.</summary>
 public sealed record EnvironmentSpeed(string Id, int Copies, long Steps, double StepsPerSecond, double BytesPerStep);

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Optimisers;
 
 /// <summary>Where one parameter lives in a <see cref="FlatParameters"/> buffer.</summary>
 public sealed record FlatSlice(string Name, long Offset, long Length, long[] Shape);

@@ -2,7 +2,7 @@ using TorchSharp;
 using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Optimisers;
 
 /// <summary>
 /// An L2 term lambda * sum w^2 over the kernels (parameters of two or more dimensions) of one flat buffer, taken

@@ -4,7 +4,7 @@ using Prunerl.Agents.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Optimisers;
 
 /// <summary>
 /// RMSprop (Hinton, Coursera lecture 6e) on a flat buffer, in PyTorch's formulation (torch.optim.RMSprop,

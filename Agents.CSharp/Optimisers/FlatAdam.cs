@@ -4,7 +4,7 @@ using Prunerl.Agents.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Optimisers;
 
 /// <summary>
 /// Adam (Kingma &amp; Ba 2015) on a flat buffer, in PyTorch's formulation (torch.optim.Adam, no weight

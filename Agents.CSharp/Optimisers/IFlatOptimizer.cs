@@ -1,7 +1,7 @@
 using Prunerl.Agents.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Optimisers;
 
 /// <summary>
 /// An optimizer over one <see cref="FlatParameters"/> buffer: each step is one pass over the buffers

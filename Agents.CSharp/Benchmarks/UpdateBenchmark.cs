@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Prunerl.Agents.Training;
 using Prunerl.Agents.Agents;
 using Prunerl.Agents.Envs;
 using Prunerl.Agents.Networks;
@@ -6,9 +7,10 @@ using Prunerl.Agents.Replay;
 using Prunerl.Core;
 using Prunerl.Experiments;
 using Prunerl.Agents.Pruning;
+using Prunerl.Agents.Runtime;
 using static TorchSharp.torch;
 
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Benchmarks;
 
 /// <summary>Mean microseconds per update in each phase, and in the whole call.</summary>
 public sealed record PhaseTimes(double MaskUpdate, double Forward, double Backward, double Optimizer, double Readout, double Total)
@@ -66,7 +68,7 @@ public static class UpdateBenchmark
         var vector = EnvironmentRegistry.CreateVector(environment, 1);
         var replay = DqnTraining.MakeReplay(spec, vector);
         var actionCount = ((DiscreteSpace)vector.ActionSpace).Count;
-        var random = new EnvRandom(EnvRandom.Derive((ulong)seed, 1));
+        var random = SeedStreams.Random(seed, SeedStreams.Acting);
         FillRandomly(vector, replay, actionCount, Math.Max(config.BatchSize, 1000), ref random, seed);
 
         var shape = vector.ObservationSpace.Shape;

@@ -1,4 +1,4 @@
-namespace Prunerl.Agents.Training;
+namespace Prunerl.Agents.Checkpoints;
 
 /// <summary>
 /// A checkpoint or dataset that cannot be used: corrupt, truncated, of another format version, written by a
