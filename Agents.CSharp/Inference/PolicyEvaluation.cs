@@ -1,4 +1,5 @@
 using Prunerl.Agents.Envs;
+using Prunerl.Agents.Runtime;
 
 namespace Prunerl.Agents.Inference;
 

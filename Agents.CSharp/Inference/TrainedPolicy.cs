@@ -1,5 +1,6 @@
 using Prunerl.Agents.Agents;
 using Prunerl.Agents.Envs;
+using Prunerl.Agents.Runtime;
 using Prunerl.Agents.Networks;
 using Prunerl.Core;
 using Prunerl.Experiments;

@@ -10,6 +10,7 @@ open Expecto
 open Prunerl.Core
 open Prunerl.Experiments
 open Prunerl.Agents.Envs
+open Prunerl.Agents.Runtime
 open Prunerl.Agents.Inference
 open Prunerl.Agents.Networks
 open Prunerl.Tests.Processes

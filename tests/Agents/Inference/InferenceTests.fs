@@ -14,6 +14,7 @@ open TorchSharp
 open Prunerl.Core
 open Prunerl.Experiments
 open Prunerl.Agents.Envs
+open Prunerl.Agents.Runtime
 open Prunerl.Agents.Inference
 open Prunerl.Agents.Networks
 open Prunerl.Agents.Training
