@@ -45,6 +45,8 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Demo of ParseResults<DemoArgs>
     | [<CliPrefix(CliPrefix.None)>] Study of ParseResults<StudyCommand.StudyArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainCommand.TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Evaluate of ParseResults<EvaluateCommand.EvaluateArgs>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportCommand.ExportArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepCommand.SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Schedule of ParseResults<ScheduleCommand.ScheduleArgs>
     | [<CliPrefix(CliPrefix.None)>] Envs of ParseResults<EnvsArgs>
@@ -58,6 +60,8 @@ type Command =
             | Demo _ -> "print the paper's pruning schedule and prune a small torch network along it."
             | Study _ -> sprintf "the main job: a slice of the MinAtar width study (%s), then its report." StudyCommand.summary
             | Train _ -> sprintf "train one run of an agent (%s), pruned gradually on the paper's schedule (or dense), into a run folder." (Prunerl.Experiments.Choices.agents |> List.map fst |> String.concat ", ")
+            | Evaluate _ -> "play a finished run's final network for whole episodes: mean return with its spread, each episode's return as CSV, --record an animated GIF."
+            | Export _ -> "write a finished run's final network as PyTorch's state_dict (.pt) and safetensors, with network.json describing it for torch."
             | Sweep _ -> "train a grid of runs (environments x widths x sparsities x baselines x seeds) with local workers or as a Slurm job array; --status of a results folder."
             | Schedule _ -> "print any pruning schedule with its per-layer targets; write it as CSV, JSON or a PNG plot."
             | Envs _ -> "list the environments, or render one to a PNG strip."
@@ -173,6 +177,8 @@ let main argv =
         | Command.Demo args -> demo args
         | Command.Study args -> StudyCommand.run args
         | Command.Train args -> TrainCommand.run args
+        | Command.Evaluate args -> EvaluateCommand.run args
+        | Command.Export args -> ExportCommand.run args
         | Command.Sweep args -> SweepCommand.run args
         | Command.Schedule args -> ScheduleCommand.run args
         | Command.Envs args -> envs args

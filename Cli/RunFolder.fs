@@ -21,6 +21,9 @@ let statusPath (run: string) = Path.Combine(run, RunFormat.StatusFile)
 /// The folder of the run's checkpoints.
 let checkpointPath (run: string) = Path.Combine(run, RunFormat.CheckpointFolder)
 
+/// The final network a finished run keeps (safetensors; Prunerl.Agents.Inference.NetworkFile).
+let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
+
 /// Every registered environment as the core checks runs against it.
 let environments: Lazy<EnvironmentInfo list> =
     lazy

@@ -24,6 +24,7 @@ type TrainArgs =
     | Resume
     | Resume_If_Exists
     | Dry_Run
+    | Keep_Checkpoint
     | Threads of count: int
     | Agent of name: string
     | Env of id: string
@@ -99,6 +100,7 @@ type TrainArgs =
             | Resume -> "continue the run in --out from its config.json; other flags may only repeat its values (--device may differ)."
             | Resume_If_Exists -> "--resume when --out holds a run that has started (a status.json), else start it: for schedulers that requeue."
             | Dry_Run -> "print the resolved configuration and the schedule's key steps, and write nothing."
+            | Keep_Checkpoint -> "keep the run's last checkpoint (replay and all) once it has finished; without it only the final network, network.safetensors, is kept."
             | Threads _ -> "torch threads (default: OMP_NUM_THREADS when set, else 1 for a network under 500k parameters and 2 above; README, 'Benchmarks')."
             | field ->
                 let name = (FSharpValue.GetUnionFields(field, typeof<TrainArgs>) |> fst).Name.ToLowerInvariant()
@@ -158,6 +160,8 @@ type Plan =
       Resume: bool
       /// Torch threads asked for; None for the default.
       Threads: int option
+      /// Whether a finished run keeps its last checkpoint (else only its final network).
+      KeepCheckpoint: bool
       /// The device the run trains on: config.json's device resolved here (auto: CUDA when torch finds a GPU).
       Device: TorchSharp.torch.Device }
 
@@ -227,7 +231,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
             | DeviceKind.Cpu -> DeviceRequest.Cpu
             | DeviceKind.Cuda -> DeviceRequest.Cuda
         )
-    { Config = config; Out = out; Resume = resume; Threads = threads; Device = device }
+    { Config = config; Out = out; Resume = resume; Threads = threads; KeepCheckpoint = args.Contains TrainArgs.Keep_Checkpoint; Device = device }
 
 /// The network of a run: its torso (an MLP of the config's hidden sizes, or a convolutional torso) at
 /// the run's width.
@@ -477,9 +481,14 @@ let execute (p: Plan) : int =
             | Some run -> new MetricsLog(run)
             | None -> null
         let dataset = if p.Config.RecordDataset then p.Out |> Option.map datasetFile |> Option.toObj else null
-        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device)
+        let finalNetwork = p.Out |> Option.map RunFolder.networkPath |> Option.toObj
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork)
         let result = display.Run(fun () -> train p.Config hooks)
         status.Settle(RunState.Finished, None)
+        // A finished run keeps its final network; its checkpoint (replay and all) only when asked to.
+        match p.Out with
+        | Some run when not p.KeepCheckpoint && Directory.Exists(RunFolder.checkpointPath run) -> Directory.Delete(RunFolder.checkpointPath run, true)
+        | _ -> ()
         match p.Out, result.Analyses |> Seq.tryLast with
         | Some run, Some last when not (isNull last.Cosines) -> writeInterference run last
         | _ -> ()

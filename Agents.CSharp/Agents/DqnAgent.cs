@@ -74,7 +74,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         var checkedConfig = AgentConfigModule.validate(config);
         this.config = checkedConfig.IsOk ? checkedConfig.ResultValue : throw new ArgumentException(checkedConfig.ErrorValue, nameof(config));
         this.observationShape = observationShape.Select(d => (long)d).ToArray();
-        var spec = network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy, NoisySigma0 = config.NoisySigma0 };
+        var spec = NetworkOf(config, network);
         this.device = device;
         online = new QNetwork(spec, observationShape, actions, seed, device);
         target = new QNetwork(spec, observationShape, actions, seed, device);
@@ -109,6 +109,11 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
         Actions = actions;
         SyncTarget();
     }
+
+    /// <summary>The agent's value network: the run's torso and width with the head its configuration asks for
+    /// (C51's atoms and support, dueling streams, noisy layers).</summary>
+    public static NetworkSpec NetworkOf(AgentConfig config, NetworkSpec network) =>
+        network with { Atoms = config.Atoms, VMin = config.VMin, VMax = config.VMax, Dueling = config.Dueling, Noisy = config.Noisy, NoisySigma0 = config.NoisySigma0 };
 
     public int Actions { get; }
 

@@ -10,21 +10,7 @@ namespace Prunerl.Agents.Envs;
 public static class Png
 {
     /// <summary>Writes the PNG to a file atomically: a temporary file beside it, then a rename.</summary>
-    public static void Save(Frame frame, string path)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            using (var file = File.Create(temporary)) Write(frame, file);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
+    public static void Save(Frame frame, string path) => AtomicFile.Write(path, file => Write(frame, file));
 
     /// <summary>Writes the PNG to a stream.</summary>
     public static void Write(Frame frame, Stream output)

@@ -44,6 +44,12 @@ public static class SeedStreams
     /// <summary>SAC's actor's sampling noise.</summary>
     public const int SacNoise = 12;
 
+    /// <summary>`prunerl evaluate`'s epsilon-greedy draws (Inference.PolicyEvaluation).</summary>
+    public const int PolicyEvaluationActing = 13;
+
+    /// <summary>`prunerl evaluate`'s environment seed (Inference.PolicyEvaluation).</summary>
+    public const int PolicyEvaluationEnvironment = 14;
+
     /// <summary>The seed of stream <paramref name="stream"/> of a run seeded with <paramref name="seed"/>.</summary>
     public static ulong Seed(long seed, int stream) => EnvRandom.Derive((ulong)seed, stream);
 

@@ -180,6 +180,8 @@ public static class DqnTraining
 
         public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Optimizer.Policy);
 
+        public TorchSharp.torch.nn.Module Policy => agent.Online;
+
         public IEnumerable<(string Name, ICheckpointable State)> Sections()
         {
             yield return ("agent", agent);

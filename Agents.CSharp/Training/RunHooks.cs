@@ -33,6 +33,10 @@ public sealed record RunHooks(
     string? Dataset = null,
     TorchSharp.torch.Device? Device = null)
 {
+    /// <summary>Where the run writes the network it acts with when it ends (<see cref="Inference.NetworkFile"/>, safetensors:
+    /// the DQN family's online network, SAC's actor), before its last checkpoint; null for nowhere. Not part of the run's configuration.</summary>
+    public string? FinalNetwork { get; init; }
+
     /// <summary>Takes every optimizer step with torch ops, as on a GPU, even on the CPU where the fused loop
     /// applies (DQN family; to check one path against the other over whole runs).</summary>
     internal bool TorchOpsOnly { get; init; }

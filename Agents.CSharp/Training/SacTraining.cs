@@ -164,6 +164,8 @@ public static class SacTraining
 
         public IReadOnlyList<ParameterSparsity> Parameters() => agent.Measure();
 
+        public TorchSharp.torch.nn.Module Policy => agent.Actor;
+
         public IEnumerable<(string Name, ICheckpointable State)> Sections() => [("agent", agent), ("replay", replay)];
 
         public void Dispose() => agent.Dispose();

@@ -49,6 +49,9 @@ internal interface ILearner : IDisposable
     /// <summary>The family's own part of the run's section (its streams, held-out batch, loss windows).</summary>
     ICheckpointable RunState { get; }
 
+    /// <summary>The network the family acts with (the DQN family's online network, SAC's actor): what a finished run keeps.</summary>
+    TorchSharp.torch.nn.Module Policy { get; }
+
     /// <summary>The family's checkpoint sections after the run's and the environment's (agent, replay, ...).</summary>
     IEnumerable<(string Name, ICheckpointable State)> Sections();
 }
@@ -118,6 +121,7 @@ internal sealed class TrainingSession : IDisposable
         {
             // A finished run's checkpoint: its result as it ended.
             ReportProgress();
+            SaveFinalNetwork();
             return Result();
         }
         while (step < shape.TotalSteps)
@@ -191,8 +195,15 @@ internal sealed class TrainingSession : IDisposable
         finished = true;
         ReportProgress();
         learner.Finish();
+        SaveFinalNetwork();
         if (hooks.Checkpoints is not null) Checkpoint();
         return Result();
+    }
+
+    /// <summary>Writes the network the run acts with where the hooks say, if they say.</summary>
+    private void SaveFinalNetwork()
+    {
+        if (hooks.FinalNetwork is { } path) Inference.NetworkFile.Save(learner.Policy, path, Inference.WeightFormat.Safetensors);
     }
 
     /// <summary>When cancelled: a progress report and a checkpoint at this step boundary (if there is not one

@@ -50,7 +50,7 @@ let private recordDataset (folder: string) =
 [<Tests>]
 let tests =
     testSequenced <| testList "agent families on the command line" [
-        test "train --agent sac on Pendulum writes the run folder: config, status, metrics, checkpoint, pruned actor and critics" {
+        test "train --agent sac on Pendulum writes the run folder: config, status, metrics, final network, pruned actor and critics" {
             withFolder "sac" (fun out ->
                 let r =
                     prunerl [ "train"; "--agent"; "sac"; "--env"; "pendulum"; "--out"; out; "--steps"; "400"; "--min-replay"; "200"
@@ -59,7 +59,8 @@ let tests =
                 Expect.equal r.ExitCode 0 (describe r)
                 for file in [ "config.json"; "status.json"; "metrics.csv"; "metrics.jsonl" ] do
                     Expect.isTrue (File.Exists(Path.Combine(out, file))) (file + " written")
-                Expect.isTrue (Directory.GetFiles(Path.Combine(out, "checkpoint")).Length > 0) "checkpointed"
+                Expect.isTrue (File.Exists(Path.Combine(out, "network.safetensors"))) "the final network (the actor) kept"
+                Expect.isFalse (Directory.Exists(Path.Combine(out, "checkpoint"))) "the checkpoint dropped once finished"
                 Expect.equal (state out) "finished" "finished"
                 let config = json (Path.Combine(out, "config.json"))
                 Expect.equal (config.GetProperty("agent").GetString()) "sac" "agent"

@@ -24,7 +24,7 @@ let private effects =
 /// layer and the layers below it, never one above (so no two depend on each other).
 let agentLayers =
     [ "Runtime"; "Checkpoints"; "Envs"; "Networks"; "Optimisers"; "Pruning"; "Replay"; "Agents"; "Analysis"; "Baselines"
-      "Training"; "Benchmarks" ]
+      "Inference"; "Training"; "Benchmarks" ]
 
 /// The layer of a type of Agents.CSharp: the folder of its namespace (Prunerl.Agents.Envs.MinAtar is in Envs);
 /// None for compiler-made types outside any namespace.
