@@ -76,8 +76,8 @@ let private labelWithoutEnv (group: Group) = Report.label { Values = group.Value
 
 let private envOf (group: Group) = group.Values |> List.find (fun (k, _) -> k = "env") |> snd
 
-/// analysis.csv (every analysis metric, group and step: runs, mean and its interval) and one PNG per
-/// paper figure and environment, analysis_<metric>_<env>.png.
+/// analysis.csv (every analysis metric, group and step: runs, mean and its interval) and one figure per paper
+/// figure, analysis_<metric>.png and .svg, with one panel per environment.
 let render (groupBy: string list) (analysis: (string * Curve list) list) : (string * byte[]) list =
     let keys = analysisKeys groupBy
     let table =
@@ -92,10 +92,11 @@ let render (groupBy: string list) (analysis: (string * Curve list) list) : (stri
         [ for metric, title, yLabel in figures do
             match analysis |> List.tryFind (fun (m, _) -> m = metric) with
             | Some(_, groupCurves) ->
-                for env, envCurves in groupCurves |> List.groupBy (fun c -> envOf c.Group) do
-                    let lines = envCurves |> List.map (fun c -> Plots.ofCurve (labelWithoutEnv c.Group) c true)
-                    let name = sprintf "analysis_%s_%s.png" (metric.Substring metricPrefix.Length) (Plots.slug env)
-                    name, Plots.chart (sprintf "%s on %s (mean over runs, 95%% CI)" title env) "agent step" yLabel Plots.Band lines
+                let panels =
+                    [ for env, envCurves in groupCurves |> List.groupBy (fun c -> envOf c.Group) ->
+                        Plots.Lines(Plots.chart env "agent step" yLabel Plots.Band (envCurves |> List.map (fun c -> Plots.ofCurve (labelWithoutEnv c.Group) c true))) ]
+                let figure = { Plots.Heading = sprintf "%s (mean over runs, 95%% CI)" title; Plots.Columns = 3; Plots.Panels = panels }
+                yield! Plots.files (sprintf "analysis_%s" (metric.Substring metricPrefix.Length)) figure
             | None -> () ]
     ("analysis.csv", table) :: pictures
 

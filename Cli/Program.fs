@@ -53,6 +53,7 @@ type Command =
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchCommand.BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportCommand.ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Analyze of ParseResults<AnalyzeCommand.AnalyzeArgs>
+    | [<AltCommandLine("-V")>] Version
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -68,6 +69,33 @@ type Command =
             | Bench _ -> "benchmarks that print figures (speed and memory targets live here, not in tests)."
             | Report _ -> "aggregate a results folder as rliable does (IQM, median, mean, optimality gap with bootstrap CIs, profiles, P(pruned > dense)): markdown, CSV and plots."
             | Analyze _ -> "the paper's analysis figures over training (dormant neurons, srank, parameter norm, Q variance, gradient interference), dense vs pruned."
+            | Version -> "print prunerl's version and the source commit it was built from."
+
+/// prunerl's version and source commit as the build stamped them (the SDK appends the git commit to the
+/// informational version: "1.0.0+352b4720..."), shown as "prunerl 1.0.0 (commit 352b4720...)".
+let version () : string =
+    let stamped =
+        match System.Reflection.Assembly.GetExecutingAssembly().GetCustomAttributes(typeof<System.Reflection.AssemblyInformationalVersionAttribute>, false) with
+        | [| :? System.Reflection.AssemblyInformationalVersionAttribute as a |] -> a.InformationalVersion
+        | _ -> "unknown"
+    match stamped.Split('+', 2) with
+    | [| number; commit |] -> sprintf "prunerl %s (commit %s)" number commit
+    | _ -> sprintf "prunerl %s (commit unknown)" stamped
+
+/// The names a mistyped argument is compared with: the subcommand's flags when argv names a subcommand,
+/// else the commands and top-level flags (Argu's parsers at each level, in declaration order).
+let private knownNames (parser: ArgumentParser<Command>) (argv: string[]) : string list =
+    let names (p: ArgumentParser) = p.GetArgumentCases() |> List.collect (fun c -> c.CommandLineNames)
+    let commands = parser.GetArgumentCases() |> List.filter (fun c -> c.ArgumentType = ArgumentType.SubCommand)
+    match commands |> List.tryFindIndex (fun c -> argv.Length > 0 && List.contains argv[0] c.CommandLineNames) with
+    | Some i -> names (parser.GetSubCommandParsers()[i])
+    | None -> names parser
+
+/// Argu's one-line error, with a suggestion when it is an unrecognised argument close to a known one.
+let private withSuggestion (parser: ArgumentParser<Command>) (argv: string[]) (message: string) : string =
+    let m = Text.RegularExpressions.Regex.Match(message, "unrecognized argument: '([^']*)'")
+    if m.Success then message.TrimEnd('.') + Prunerl.Experiments.Suggest.hint (knownNames parser argv) m.Groups[1].Value
+    else message
 
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(DemoArgs.Sparsity, 0.95)
@@ -161,7 +189,7 @@ let private envs (args: ParseResults<EnvsArgs>) =
 let helpFor (argv: string[]) (help: string) : string =
     let case =
         Microsoft.FSharp.Reflection.FSharpType.GetUnionCases typeof<Command>
-        |> Array.tryFind (fun case -> argv.Length > 0 && case.Name.ToLowerInvariant() = argv[0])
+        |> Array.tryFind (fun case -> argv.Length > 0 && case.Name.ToLowerInvariant() = argv[0] && case.GetFields().Length = 1)
     match case with
     | Some case ->
         let usage = (Microsoft.FSharp.Reflection.FSharpValue.MakeUnion(case, [| null |]) :?> IArgParserTemplate).Usage
@@ -171,26 +199,33 @@ let helpFor (argv: string[]) (help: string) : string =
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "prunerl")
+    // -h is --help at every level, as most command lines have it (no command takes a flag -h).
+    let argv = argv |> Array.map (fun a -> if a = "-h" then "--help" else a)
     try
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
-        match results.GetSubCommand() with
-        | Command.Demo args -> demo args
-        | Command.Study args -> StudyCommand.run args
-        | Command.Train args -> TrainCommand.run args
-        | Command.Evaluate args -> EvaluateCommand.run args
-        | Command.Export args -> ExportCommand.run args
-        | Command.Sweep args -> SweepCommand.run args
-        | Command.Schedule args -> ScheduleCommand.run args
-        | Command.Envs args -> envs args
-        | Command.Report args -> ReportCommand.run args
-        | Command.Analyze args -> AnalyzeCommand.run args
-        | Command.Bench args -> BenchCommand.run args
+        if results.Contains Command.Version then
+            printfn "%s" (version ())
+            0
+        else
+            match results.GetSubCommand() with
+            | Command.Demo args -> demo args
+            | Command.Study args -> StudyCommand.run args
+            | Command.Train args -> TrainCommand.run args
+            | Command.Evaluate args -> EvaluateCommand.run args
+            | Command.Export args -> ExportCommand.run args
+            | Command.Sweep args -> SweepCommand.run args
+            | Command.Schedule args -> ScheduleCommand.run args
+            | Command.Envs args -> envs args
+            | Command.Report args -> ReportCommand.run args
+            | Command.Analyze args -> AnalyzeCommand.run args
+            | Command.Bench args -> BenchCommand.run args
+            | Command.Version -> 0
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" (helpFor argv e.Message)
         0
     | :? ArguParseException as e ->
-        eprintfn "prunerl: %s (see prunerl --help)" (e.Message.Split('\n').[0].Trim())
+        eprintfn "prunerl: %s (see prunerl --help)" (withSuggestion parser argv (e.Message.Split('\n').[0].Trim()))
         2
     | UserError message ->
         eprintfn "prunerl: %s" message

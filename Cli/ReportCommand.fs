@@ -13,26 +13,28 @@ open Prunerl.Cli.UserError
 
 [<RequireQualifiedAccess>]
 type ReportArgs =
-    | [<MainCommand; ExactlyOnce>] Results of directory: string
+    | [<MainCommand; ExactlyOnce>] Results of directories: string list
     | Out of directory: string
     | Group_By of keys: string
     | Scores of path: string
     | Score of source: string
     | Score_Window of fraction: float
     | Include_Unfinished
+    | Allow_Mixed
     | Reps of count: int
     | Seed of seed: int64
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Results _ -> "the results folder: runs (folders holding config.json) at any depth under it."
-            | Out _ -> "folder for report.md, the CSV tables and the PNG plots (default <results>/report)."
+            | Results _ -> "the results folder: runs (folders holding config.json) at any depth under it; several folders (runs or results) are compared, each run keyed 'folder' by the folder it came from."
+            | Out _ -> "folder for report.md, the CSV tables and the PNG and SVG figures (default <results>/report; required with several folders)."
             | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width; agent,kind,width when the runs train several agents)."
             | Scores _ -> "CSV file of normalisation scores, lines env,random,reference (reference empty: random-only); replaces the built-in ones for those envs."
             | Score _ -> "what a run is scored on: training (its training episodes' returns, as Dopamine's continuous_train and the paper), evaluation (its greedy evaluations), or auto (default: training when every run takes the dopamine preset, else evaluation)."
             | Score_Window _ -> "a run's score is the mean of its evaluations (or training returns) in this last fraction of its steps, at least the final one; 0 takes the final one (default 0.1)."
             | Include_Unfinished -> "take running and interrupted runs too (default: finished runs only)."
+            | Allow_Mixed -> "pool runs whose settings differ within a group (other steps, preset, ...); refused by default, naming the first difference."
             | Reps _ -> "bootstrap repetitions per interval (default 2000; rliable uses 50000)."
             | Seed _ -> "seed of the bootstrap (default 0)."
 
@@ -180,42 +182,84 @@ let private curveWhat (settings: ReportSettings) =
     | ScoreSource.Evaluation -> "evaluation returns"
     | ScoreSource.Training -> "training returns (iteration means)"
 
-let private plots (settings: ReportSettings) (c: Computed) =
-    let perTask =
-        [ for t in c.Tasks ->
-            sprintf "learning_curves_%s.png" (Plots.slug t.Env),
-            Plots.chart (sprintf "%s: mean %s per group (95%% CI)" t.Env (curveWhat settings)) "agent step" "return" Plots.Band
-                (t.Curves |> List.map (fun curve -> Plots.ofCurve (Report.label curve.Group) curve true)) ]
-    let learning =
-        Plots.chart (sprintf "Learning curves: IQM of normalised %s (95%% CI)" (curveWhat settings)) "agent step" "normalised score" Plots.Band
-            (c.Learning |> List.map (fun curve -> Plots.ofCurve (Report.label curve.Group) curve true))
-    let profiles =
-        Plots.chart "Performance profiles: fraction of runs with score > tau (95% CI)" "normalised score tau" "fraction of runs" Plots.Band
-            [ for p in c.Profiles ->
-                { Label = Report.label p.Group
-                  Xs = p.Thresholds
-                  Ys = p.Fractions |> Array.map (fun f -> f.Estimate)
-                  Interval = Some(p.Fractions |> Array.map (fun f -> f.Lower), p.Fractions |> Array.map (fun f -> f.Upper)) } ]
-    let widths =
-        match widthPoints c.WidthScaling with
-        | [] -> []
-        | kinds ->
-            [ "width_scaling.png",
-              Plots.chartWithTicks (Some(kinds |> List.collect (snd >> List.map fst) |> List.distinct |> List.sort |> Array.ofList))
-                  "Final score against width: IQM of normalised scores (95% CI)" "width multiplier" "IQM normalised score" Plots.Bars
+/// One group per row as rliable's interval estimates, labelled by the group.
+let private intervalRows (metric: GroupSummary -> Interval) (summaries: GroupSummary list) : Plots.IntervalRow list =
+    summaries |> List.map (fun s -> { Plots.IntervalRow.Label = Report.label s.Group; Plots.IntervalRow.Value = metric s })
+
+/// A final-score panel: against width (categorical, one dodged line per kind) when every group has a numeric
+/// width last, else one horizontal interval per group.
+let private scorePanel (title: string) (what: string) (metric: GroupSummary -> Interval) (summaries: GroupSummary list) : Plots.Panel =
+    let kinds = widthPoints summaries
+    if not kinds.IsEmpty && (kinds |> List.sumBy (snd >> List.length)) = summaries.Length then
+        let widths = kinds |> List.collect (snd >> List.map fst) |> List.distinct |> List.sort
+        let position w = float (List.findIndex ((=) w) widths)
+        Plots.Lines
+            { Plots.chart title "width multiplier" what Plots.Bars
                   [ for kind, points in kinds ->
                       { Label = kind
-                        Xs = points |> List.map fst |> Array.ofList
-                        Ys = points |> List.map (fun (_, s) -> s.Iqm.Estimate) |> Array.ofList
-                        Interval = Some(points |> List.map (fun (_, s) -> s.Iqm.Lower) |> Array.ofList, points |> List.map (fun (_, s) -> s.Iqm.Upper) |> Array.ofList) } ] ]
+                        Xs = points |> List.map (fst >> position) |> Array.ofList
+                        Ys = points |> List.map (fun (_, s) -> (metric s).Estimate) |> Array.ofList
+                        Interval = Some(points |> List.map (fun (_, s) -> (metric s).Lower) |> Array.ofList, points |> List.map (fun (_, s) -> (metric s).Upper) |> Array.ofList) } ] with
+                XAxis = Plots.Categorical(widths |> List.map Validate.show) }
+    else Plots.Intervals { Title = title; XLabel = what; Rows = intervalRows metric summaries; Reference = None }
+
+/// Every figure of the report, as (file name, bytes): PNG and SVG of each.
+let private plots (settings: ReportSettings) (c: Computed) =
+    let curves (title: string) (yLabel: string) (groupCurves: Curve list) =
+        Plots.chart title "agent step" yLabel Plots.Band (groupCurves |> List.map (fun curve -> Plots.ofCurve (Report.label curve.Group) curve true))
+    let perGame =
+        if c.Tasks.IsEmpty then []
+        else
+            Plots.files "learning_curves_per_game"
+                { Heading = sprintf "Mean %s per game, raw (95%% CI)" (curveWhat settings)
+                  Columns = 3
+                  Panels = [ for t in c.Tasks -> Plots.Lines(curves t.Env "return" t.Curves) ] }
+            @ Plots.files "final_scores_per_game"
+                { Heading = "Final score per game: mean raw score per group (95% CI)"
+                  Columns = 3
+                  Panels = [ for t in c.Tasks -> scorePanel t.Env "mean raw score" (fun s -> s.Mean) t.Summaries ] }
+    let pooled =
+        if c.Pooled.IsEmpty then []
+        else
+            [ yield! Plots.files "learning_curves" (Plots.single (curves (sprintf "Learning curves: IQM of normalised %s (95%% CI)" (curveWhat settings)) "normalised score" c.Learning))
+              yield!
+                  Plots.files "interval_estimates"
+                      { Heading = "Aggregate metrics of normalised scores with 95% stratified-bootstrap CIs (rliable)"
+                        Columns = 2
+                        Panels =
+                          [ for name, metric in [ "IQM", (fun (s: GroupSummary) -> s.Iqm); "Median", (fun s -> s.Median); "Mean", (fun s -> s.Mean); "Optimality gap", (fun s -> s.OptimalityGap) ] ->
+                              Plots.Intervals { Title = name; XLabel = "normalised score"; Rows = intervalRows metric c.Summaries; Reference = None } ] }
+              if not c.Improvements.IsEmpty then
+                  yield!
+                      Plots.files "probability_of_improvement"
+                          { Heading = ""
+                            Columns = 1
+                            Panels =
+                              [ Plots.Intervals
+                                    { Title = "Probability of improvement P(X > Y) (95% CI)"
+                                      XLabel = "P(X > Y)"
+                                      Rows = [ for i in c.Improvements -> { Plots.IntervalRow.Label = sprintf "%s > %s" (Report.label i.Candidate) (Report.label i.Baseline); Plots.IntervalRow.Value = i.Probability } ]
+                                      Reference = Some 0.5 } ] }
+              yield!
+                  Plots.files "profiles"
+                      (Plots.single
+                          (Plots.chart "Performance profiles: fraction of runs with score > tau (95% CI)" "normalised score tau" "fraction of runs" Plots.Band
+                              [ for p in c.Profiles ->
+                                  { Label = Report.label p.Group
+                                    Xs = p.Thresholds
+                                    Ys = p.Fractions |> Array.map (fun f -> f.Estimate)
+                                    Interval = Some(p.Fractions |> Array.map (fun f -> f.Lower), p.Fractions |> Array.map (fun f -> f.Upper)) } ]))
+              if not (widthPoints c.WidthScaling).IsEmpty then
+                  yield! Plots.files "width_scaling" { Heading = ""; Columns = 1; Panels = [ scorePanel "Final score against width: IQM of normalised scores (95% CI)" "IQM normalised score" (fun s -> s.Iqm) c.WidthScaling ] } ]
     let sparsity =
         if c.Sparsity.IsEmpty then []
         else
-            [ "sparsity.png",
-              Plots.chart "Sparsity measured at the evaluations (mean over runs)" "agent step" "sparsity" Plots.Band
-                  (c.Sparsity |> List.map (fun curve -> Plots.ofCurve ("final " + Report.label curve.Group) curve false)) ]
-    let pooled = if c.Pooled.IsEmpty then [] else [ "learning_curves.png", learning; "profiles.png", profiles ] @ widths
-    pooled @ perTask @ sparsity
+            Plots.files "sparsity"
+                (Plots.single
+                    { Plots.chart "Sparsity measured at the evaluations (mean over runs)" "agent step" "sparsity" Plots.Band
+                          (c.Sparsity |> List.map (fun curve -> Plots.ofCurve ("final " + Report.label curve.Group) curve false)) with
+                        YLimits = Some(0.0, 1.0) })
+    pooled @ perGame @ sparsity
 
 let private markdown (root: string) (settings: ReportSettings) (keys: string list) (c: Computed) (fileNames: string list) =
     let what = match settings.Source with ScoreSource.Evaluation -> "evaluations" | ScoreSource.Training -> "training episodes' returns"
@@ -255,7 +299,6 @@ let private markdown (root: string) (settings: ReportSettings) (keys: string lis
                     Tables.markdown [ "X"; "Y"; "P(X > Y) [95% CI]" ] [ "---"; "---"; "---" ]
                         [ for i in t.Improvements -> [ Report.label i.Candidate; Report.label i.Baseline; Tables.interval i.Probability ] ]
             yield ""
-            yield sprintf "Curves: learning_curves_%s.png" (Plots.slug t.Env)
             yield "" ]
         |> String.concat "\n"
     let aloneLine =
@@ -268,6 +311,17 @@ let private markdown (root: string) (settings: ReportSettings) (keys: string lis
         if c.Pooled.IsEmpty then
             "No run is on a task with a reference score, so nothing is aggregated across tasks: see the per-task results below (pass --scores FILE to give references)."
         else aggregates
+    let findings =
+        let sentences = if c.Pooled.IsEmpty then [] else Findings.sentences c.Summaries c.Improvements
+        let warnings = Findings.warnings keys c.Scored
+        [ yield! (if sentences.IsEmpty then [ "No two groups to compare on tasks with a reference score." ] else sentences |> List.map (sprintf "- %s"))
+          if not warnings.IsEmpty then
+              yield ""
+              yield "**Warnings**"
+              yield ""
+              yield! warnings |> List.map (sprintf "- %s")
+          yield "" ]
+        |> String.concat "\n"
     let used = c.Scored |> List.countBy (fun s -> s.Env) |> List.sortBy fst
     let normalisation =
         Tables.markdown [ "env"; "runs"; "normalised score"; "source" ] [ "---"; "--:"; "---"; "---" ]
@@ -292,6 +346,9 @@ let private markdown (root: string) (settings: ReportSettings) (keys: string lis
         ""
         (if c.Pooled.IsEmpty then "None: no task with a reference score." else improvement)
         ""
+        "## Findings"
+        ""
+        findings
         "## Per task (raw scores, in each game's own units)"
         ""
         perTask
@@ -309,8 +366,13 @@ let private markdown (root: string) (settings: ReportSettings) (keys: string lis
 
 /// Runs `prunerl report`.
 let run (args: ParseResults<ReportArgs>) : int =
-    let root = args.GetResult ReportArgs.Results
-    let out = args.GetResult(ReportArgs.Out, Path.Combine(root, "report"))
+    let roots = args.GetResult ReportArgs.Results
+    let root = String.concat ", " roots
+    let out =
+        match args.TryGetResult ReportArgs.Out, roots with
+        | Some out, _ -> out
+        | None, [ one ] -> Path.Combine(one, "report")
+        | None, _ -> raise (UserError "out: several folders are compared: say where the report goes with --out DIR")
     let scales = readScales args
     let source =
         match args.GetResult(ReportArgs.Score, "auto") with
@@ -318,15 +380,20 @@ let run (args: ParseResults<ReportArgs>) : int =
         | "evaluation" -> ScoreSource.Evaluation
         | "auto" ->
             // Dopamine's runs are scored as Dopamine scores them; any other run keeps greedy evaluation.
-            if Results.find root |> List.forall (fun (r, _) -> r.Config.TryFind "preset" = Some "dopamine") then ScoreSource.Training
+            if Results.findAll roots |> List.forall (fun (r, _) -> r.Config.TryFind "preset" = Some "dopamine") then ScoreSource.Training
             else ScoreSource.Evaluation
         | other -> raise (UserError(sprintf "score must be training, evaluation or auto, got '%s'" other))
     let settings =
         AnalyzeCommand.settingsOf (args.GetResult(ReportArgs.Reps, 2000)) (args.GetResult(ReportArgs.Seed, 0L)) source
             (Validate.inClosed "score_window" 0.0 1.0 (args.GetResult(ReportArgs.Score_Window, 0.1)) |> orFail) scales
-    let runs, skipped = Results.gather root (args.Contains ReportArgs.Include_Unfinished) (Report.metricOf source) (fun _ -> "")
-    let keys = AnalyzeCommand.parseKeys (args.GetResult(ReportArgs.Group_By, String.concat "," (Report.defaultGroupFor runs)))
+    let runs, skipped = Results.gatherAll roots (args.Contains ReportArgs.Include_Unfinished) (Report.metricOf source) (fun _ -> "")
+    let defaultKeys = (if roots.Length > 1 then [ Results.folderKey ] else []) @ Report.defaultGroupFor runs
+    let keys = AnalyzeCommand.parseKeys (args.GetResult(ReportArgs.Group_By, String.concat "," defaultKeys))
     Report.checkGroupBy runs keys |> orFail |> ignore
+    if not (args.Contains ReportArgs.Allow_Mixed) then
+        match Findings.mixedRefusal keys runs with
+        | Some problem -> raise (UserError problem)
+        | None -> ()
     let c = compute settings keys runs skipped
     let tables =
         [ "aggregates.csv", aggregatesCsv keys c.Summaries

@@ -141,26 +141,47 @@ let private folders (root: string) : string list =
         | _ -> []
     walk root
 
-/// Every run under the folder (config and state; series not read yet) with its folder, in Id order. Run
-/// folders that are symbolic links are followed, as `sweep` follows them, each real folder read once.
-let find (root: string) : (Run * string) list =
-    if not (Directory.Exists root) then raise (UserError(sprintf "results: no folder '%s'" root))
-    let full = Path.GetFullPath root
+/// The config key a run's folder given on the command line takes when a command reads several folders
+/// (`report A B`): the folder as given, so runs can be grouped by it.
+let folderKey = "folder"
+
+/// Every run under the folders (config and state; series not read yet) with its folder, in Id order. Run
+/// folders that are symbolic links are followed, as `sweep` follows them, each real folder read once. A run's
+/// Id is its path under its root; with several roots it is prefixed by the root as given, and its config
+/// gets the root as `folder`.
+let findAll (roots: string list) : (Run * string) list =
+    let seen = Collections.Generic.HashSet<string>(StringComparer.Ordinal)
     let runs =
-        folders full
-        |> List.filter (fun folder -> File.Exists(Path.Combine(folder, RunFormat.ConfigFile)))
-        |> List.map (fun folder ->
-            let id = match Path.GetRelativePath(full, folder).Replace('\\', '/') with "." -> Path.GetFileName folder | relative -> relative
-            { Id = id; Config = readConfig (Path.Combine(folder, RunFormat.ConfigFile)); State = readState (Path.Combine(folder, RunFormat.StatusFile)); Series = Map.empty }, folder)
+        [ for root in roots do
+            if not (Directory.Exists root) then raise (UserError(sprintf "results: no folder '%s'" root))
+            let full = Path.GetFullPath root
+            let named = Path.TrimEndingDirectorySeparator(root).Replace('\\', '/')
+            for folder in folders full do
+                if File.Exists(Path.Combine(folder, RunFormat.ConfigFile)) && seen.Add(realPath folder |> Option.defaultValue folder) then
+                    let relative = Path.GetRelativePath(full, folder).Replace('\\', '/')
+                    let id =
+                        match roots, relative with
+                        | [ _ ], "." -> Path.GetFileName folder
+                        | [ _ ], _ -> relative
+                        | _, "." -> named
+                        | _ -> named + "/" + relative
+                    let config = readConfig (Path.Combine(folder, RunFormat.ConfigFile))
+                    let config = if roots.Length > 1 then config.Add(folderKey, named) else config
+                    { Id = id; Config = config; State = readState (Path.Combine(folder, RunFormat.StatusFile)); Series = Map.empty }, folder ]
         |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))
-    if runs.IsEmpty then raise (UserError(sprintf "results: no runs under '%s' (a run is a folder holding config.json)" root))
+    if runs.IsEmpty then
+        raise (UserError(sprintf "results: no runs under %s (a run is a folder holding config.json)" (roots |> List.map (sprintf "'%s'") |> String.concat ", ")))
     runs
+
+/// Every run under the folder, as findAll finds them.
+let find (root: string) : (Run * string) list = findAll [ root ]
 
 /// The runs a command takes: finished ones (or every one not failed, if asked), with their metrics
 /// read, that measured the metric; and those skipped, with why. At least one must be taken, else the
 /// error says so, with the hint for the runs that lack the metric.
-let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: Run list -> string) : Run list * (Run * string) list =
-    let found = find root
+let gatherAll (roots: string list) (includeUnfinished: bool) (metric: string) (hint: Run list -> string) : Run list * (Run * string) list =
+    let root = roots |> String.concat "', '"
+    let found = findAll roots
     let folders = found |> List.map (fun (r, folder) -> r.Id, folder) |> Map.ofList
     let runs = found |> List.map fst
     let candidates, notFinished = Report.selectFinished includeUnfinished runs
@@ -171,3 +192,7 @@ let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: Run 
     let taken, unmeasured = Report.selectMeasured metric loaded
     if taken.IsEmpty then raise (UserError(sprintf "results: no run under '%s' has %s in its metrics.csv%s" root metric (hint loaded)))
     taken, notFinished @ unmeasured |> List.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a.Id, b.Id))
+
+/// The runs a command takes from one folder, as gatherAll takes them.
+let gather (root: string) (includeUnfinished: bool) (metric: string) (hint: Run list -> string) : Run list * (Run * string) list =
+    gatherAll [ root ] includeUnfinished metric hint

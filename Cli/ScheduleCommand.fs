@@ -282,12 +282,15 @@ let private png (plan: Plan) (total: int64) (steps: PlanStep[]) =
         |> Array.iteri (fun i p ->
             if plan.Prunable.IsPrunable i then
                 staircase p.Name 1.5f (fun s -> target s.Layers[i] |> Option.map fst |> Option.defaultValue nan))
-    plot.Title(describe plan total, 12.0f)
+    // The description whole, one clause per line: on one line it runs past the figure's edges.
+    plot.Title((describe plan total).Replace("; ", ";\n"), 12.0f)
     plot.XLabel "training step (gradient updates)"
     plot.YLabel "target sparsity"
     plot.Axes.SetLimitsY(0.0, 1.0)
-    plot.ShowLegend() |> ignore
-    plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png)
+    plot.ShowLegend(ScottPlot.Edge.Right) |> ignore
+    plot.ScaleFactor <- Plots.scale
+    let width, height = Plots.size
+    plot.GetImageBytes(int (float width * Plots.scale), int (float height * Plots.scale), ScottPlot.ImageFormat.Png)
 
 let private printTable (plan: Plan) (total: int64) (steps: PlanStep[]) =
     let parameters = plan.Prunable.Parameters

@@ -67,6 +67,19 @@ let tests =
             prunerl [ "demo"; "--total-steps"; "0" ] |> expectOneLineError "total_steps must be >= 1, got 0"
         }
 
+        test "--version names the version and commit; -h is --help; a mistyped command or flag gets a suggestion" {
+            let v = prunerl [ "--version" ]
+            Expect.equal v.ExitCode 0 v.Output
+            Expect.isMatch (v.Output.Trim()) @"^prunerl \d+\.\d+\.\d+ \(commit ([0-9a-f]{40}|unknown)\)$" "one line: version and commit"
+            Expect.equal (prunerl [ "-V" ]).Output v.Output "-V is --version"
+            let h = prunerl [ "train"; "-h" ]
+            Expect.equal h.ExitCode 0 h.Output
+            Expect.equal h.Output (prunerl [ "train"; "--help" ]).Output "-h is --help"
+            prunerl [ "trian" ] |> expectOneLineError "unrecognized argument: 'trian' (did you mean 'train'?)"
+            prunerl [ "train"; "--sparsty"; "0.9" ] |> expectOneLineError "unrecognized argument: '--sparsty' (did you mean '--sparsity'?)"
+            prunerl [ "frobnicate" ] |> expectOneLineError "unrecognized argument: 'frobnicate' (see prunerl --help)"
+        }
+
         test "dotnet publish ships a prunerl whose torch loads (the fixed native library included)" {
             let output = Path.Combine(Path.GetTempPath(), "prunerl-publish-" + Guid.NewGuid().ToString("N"))
             try

@@ -215,21 +215,27 @@ let private decodePng (bytes: byte[]) =
 /// The first colours of ScottPlot's Category10 palette, in which the charts draw their series.
 let private palette = [ 0x1f, 0x77, 0xb4; 0xff, 0x7f, 0x0e; 0x2c, 0xa0, 0x2c; 0xd6, 0x27, 0x28; 0x94, 0x67, 0xbd; 0x8c, 0x56, 0x4b ]
 
-/// A chart: a PNG of 900 x 540 pixels in which each of the first `series` palette colours is drawn
-/// across at least a third of the width (a line over the data, not only its legend swatch).
+/// A figure: a PNG of panels of 1800 x 1080 pixels in which each of the first `series` palette colours is drawn
+/// across at least a third of a panel's width (a line over the data, not only its legend swatch), and its SVG
+/// beside it.
 let expectChart (path: string) (series: int) =
     Expect.isTrue (File.Exists path) (sprintf "%s exists" path)
     let bytes = File.ReadAllBytes path
     Expect.sequenceEqual bytes[.. 7] [| 0x89uy; 0x50uy; 0x4Euy; 0x47uy; 0x0Duy; 0x0Auy; 0x1Auy; 0x0Auy |] (path + ": the PNG signature")
     Expect.equal (Text.Encoding.ASCII.GetString(bytes, 12, 4)) "IHDR" (path + ": the header chunk first")
     let width, height, channels, pixels = decodePng bytes
-    Expect.equal (width, height) (900, 540) (path + ": 900 x 540 pixels")
+    // Print resolution: a panel is 900 x 540 layout units at 2 pixels each; a grid or heading adds to it.
+    Expect.isTrue (width % 1800 = 0 && height >= 1080) (sprintf "%s: %d x %d pixels, panels of 1800 x 1080" path width height)
     for r, g, b in List.take series palette do
         let columns =
             [ for i in 0 .. width * height - 1 do
                 if int pixels[i * channels] = r && int pixels[i * channels + 1] = g && int pixels[i * channels + 2] = b then i % width ]
         let extent = if columns.IsEmpty then 0 else List.max columns - List.min columns
-        Expect.isGreaterThan extent (width / 3) (sprintf "%s: colour #%02x%02x%02x drawn across the plot" path r g b)
+        Expect.isGreaterThan extent (1800 / 3) (sprintf "%s: colour #%02x%02x%02x drawn across the plot" path r g b)
+    let svg = Path.ChangeExtension(path, ".svg")
+    Expect.isTrue (File.Exists svg) (sprintf "%s beside it" svg)
+    let document = Xml.Linq.XDocument.Load svg
+    Expect.equal document.Root.Name.LocalName "svg" (svg + ": an SVG document")
 
 /// Every file under a folder with its contents, for comparing folders before and after.
 let private snapshot (folder: string) =
@@ -337,7 +343,7 @@ let tests =
                     [ "dense", "1"; "dense", "2"; "pruned", "1"; "pruned", "2"; "ReDo", "1" ] "a point per kind and width"
                 let pruned2 = widths |> Array.find (fun row -> row["kind"] = "pruned" && row["width"] = "2")
                 Expect.floatClose Accuracy.veryHigh (number pruned2["iqm"]) 1.0 "IQM of 1.2 and 0.8"
-                for png, series in [ "learning_curves.png", 5; "profiles.png", 5; "width_scaling.png", 3; "sparsity.png", 2 ] do
+                for png, series in [ "learning_curves.png", 5; "profiles.png", 5; "width_scaling.png", 3; "sparsity.png", 2; "interval_estimates.png", 5; "probability_of_improvement.png", 0 ] do
                     expectChart (Path.Combine(out, png)) series)
         }
 
@@ -389,7 +395,7 @@ let tests =
                 Expect.equal aloneRows[0].["tasks"] "1" "cartpole alone in the aggregates"
                 Expect.stringContains alone.Output "Not pooled: minatar/breakout has no reference score" "one line says so"
                 Expect.stringContains alone.Output "### minatar/breakout" "its own per-task table"
-                Expect.isTrue (File.Exists(Path.Combine(results, "alone", "learning_curves_minatar-breakout.png"))) "and its curves")
+                Expect.isTrue (File.Exists(Path.Combine(results, "alone", "learning_curves_per_game.png"))) "and its curves")
         }
 
         test "--score training scores a run on its training episodes in the last 10%; auto keeps evaluations for runs not on Dopamine's preset" {
@@ -459,10 +465,10 @@ let tests =
                 Expect.equal (at "analysis/q_mean" "pruned, width=1" "500").["runs"] "1" "the run without analysis is skipped"
                 Expect.stringContains r.Output "| p2 | finished: no analysis/dormant_fraction in metrics.csv |" "and listed"
                 for figure in [ "dormant_fraction"; "srank"; "parameter_norm"; "q_variance"; "gradient_interference"; "nonzero_parameters" ] do
-                    expectChart (Path.Combine(out, sprintf "analysis_%s_cartpole.png" figure)) 2
+                    expectChart (Path.Combine(out, sprintf "analysis_%s.png" figure)) 2
                 let report = prunerl [ "report"; results; "--reps"; reps ]
                 Expect.equal report.ExitCode 0 (describe report)
-                expectChart (Path.Combine(results, "report", "analysis_srank_cartpole.png")) 2)
+                expectChart (Path.Combine(results, "report", "analysis_srank.png")) 2)
             withFixture [ scoring "d1" "cartpole" "dense" 1.0 1 10.0 ] (fun results _ ->
                 prunerl [ "analyze"; results ] |> expectOneLineError "has analysis/dormant_fraction in its metrics.csv (train with --analyse-every N)")
             let sac path kind = { scoring path "pendulum" kind 1.0 1 -200.0 with Agent = "sac" }
@@ -575,7 +581,7 @@ let tests =
                 let sparsity = records (Path.Combine(results, "pruned", "metrics.csv")) |> Array.filter (fun row -> row["metric"] = "eval/sparsity")
                 Expect.floatClose Accuracy.medium (number (Array.last sparsity).["value"]) 0.5 "pruned to 50% by the end"
                 // One width, two points; sparsity and srank lines that may overlap: those charts are checked for their form only.
-                for png, series in [ "learning_curves.png", 2; "profiles.png", 2; "width_scaling.png", 0; "sparsity.png", 0; "analysis_srank_cartpole.png", 0 ] do
+                for png, series in [ "learning_curves.png", 2; "profiles.png", 2; "width_scaling.png", 0; "sparsity.png", 0; "analysis_srank.png", 0; "interval_estimates.png", 2; "probability_of_improvement.png", 0; "learning_curves_per_game.png", 2; "final_scores_per_game.png", 0 ] do
                     expectChart (Path.Combine(out, png)) series)
         }
     ]

@@ -135,7 +135,7 @@ let tests =
                 Expect.sequenceEqual bytes[.. 7] [| 0x89uy; 0x50uy; 0x4Euy; 0x47uy; 0x0Duy; 0x0Auy; 0x1Auy; 0x0Auy |] "the PNG signature"
                 Expect.equal (Text.Encoding.ASCII.GetString(bytes, 12, 4)) "IHDR" "the PNG header chunk first"
                 let bigEndian (offset: int) = (int bytes[offset] <<< 24) ||| (int bytes[offset + 1] <<< 16) ||| (int bytes[offset + 2] <<< 8) ||| int bytes[offset + 3]
-                Expect.equal (bigEndian 16, bigEndian 20) (900, 540) "900 x 540 pixels")
+                Expect.equal (bigEndian 16, bigEndian 20) (1800, 1080) "900 x 540 layout units at print resolution, 2 pixels each")
         }
 
         test "bad parameters are one-line errors naming the field, with exit code 2, and leave files alone" {
