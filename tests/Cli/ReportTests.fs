@@ -478,6 +478,40 @@ let tests =
                 prunerl [ "analyze"; results ] |> expectOneLineError "(1 of the 2 runs are SAC runs, which record no analyses; train the others with --analyse-every N)")
         }
 
+        test "report A B compares folders: runs keyed by folder, --out required, findings and warnings in words" {
+            inScratch (fun scratch ->
+                let a, b = Path.Combine(scratch, "a"), Path.Combine(scratch, "b")
+                writeRun a (scoring "dense-s1" "cartpole" "dense" 1.0 1 20.0)
+                writeRun b (scoring "pruned-s1" "cartpole" "pruned" 1.0 1 60.0)
+                let scales = Path.Combine(scratch, "scales.csv")
+                File.WriteAllText(scales, scalesCsv)
+                prunerl [ "report"; a; b; "--scores"; scales ] |> expectOneLineError "out: several folders are compared"
+                let out = Path.Combine(scratch, "both")
+                let r = prunerl [ "report"; a; b; "--scores"; scales; "--reps"; reps; "--out"; out; "--group-by"; "kind,width" ]
+                Expect.equal r.ExitCode 0 (describe r)
+                let rows = records (Path.Combine(out, "scores.csv"))
+                Expect.equal (rows |> Array.map (fun row -> row["run"])) [| a + "/dense-s1"; b + "/pruned-s1" |] "each run under the folder it came from"
+                let markdown = File.ReadAllText(Path.Combine(out, "report.md"))
+                Expect.stringContains markdown "**pruned, width=1** is ahead of **dense, width=1** by 0.4 in IQM (0.6 against 0.2)" "the finding in words"
+                Expect.stringContains markdown "dense, width=1 has 1 run on cartpole: fewer than 3 runs per task" "the warning"
+                let byFolder = prunerl [ "report"; a; b; "--scores"; scales; "--reps"; reps; "--out"; Path.Combine(scratch, "by-folder") ]
+                Expect.equal byFolder.ExitCode 0 (describe byFolder)
+                Expect.stringContains byFolder.Output (sprintf "| folder=%s, dense, width=1 |" a) "grouped by folder first by default")
+        }
+
+        test "a group mixing settings is refused in one line unless --allow-mixed" {
+            inScratch (fun scratch ->
+                let results = Path.Combine(scratch, "results")
+                writeRun results (scoring "short" "cartpole" "dense" 1.0 1 20.0)
+                writeRun results { scoring "other-agent" "cartpole" "dense" 1.0 2 40.0 with Agent = "rainbow" }
+                let scales = Path.Combine(scratch, "scales.csv")
+                File.WriteAllText(scales, scalesCsv)
+                expectNothingWritten results (prunerl [ "report"; results; "--scores"; scales; "--group-by"; "kind,width" ])
+                    "group 'dense, width=1' on cartpole mixes runs with different agent (dqn, rainbow): group by it (--group-by ...,agent) or pass --allow-mixed"
+                let r = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps; "--group-by"; "kind,width"; "--allow-mixed" ]
+                Expect.equal r.ExitCode 0 (describe r))
+        }
+
         test "runs behind symbolic links count in report and analyze as in sweep --status; a link back up is not followed" {
             inScratch (fun scratch ->
                 let results, elsewhere = Path.Combine(scratch, "results"), Path.Combine(scratch, "elsewhere")
