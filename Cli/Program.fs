@@ -85,9 +85,9 @@ let version () : string =
 /// The names a mistyped argument is compared with: the subcommand's flags when argv names a subcommand,
 /// else the commands and top-level flags (Argu's parsers at each level, in declaration order).
 let private knownNames (parser: ArgumentParser<Command>) (argv: string[]) : string list =
-    let names (p: ArgumentParser) = p.GetArgumentCases() |> List.collect (fun c -> c.CommandLineNames)
+    let names (p: ArgumentParser) = p.GetArgumentCases() |> List.collect (fun c -> c.CommandLineNames.Value)
     let commands = parser.GetArgumentCases() |> List.filter (fun c -> c.ArgumentType = ArgumentType.SubCommand)
-    match commands |> List.tryFindIndex (fun c -> argv.Length > 0 && List.contains argv[0] c.CommandLineNames) with
+    match commands |> List.tryFindIndex (fun c -> argv.Length > 0 && List.contains argv[0] c.CommandLineNames.Value) with
     | Some i -> names (parser.GetSubCommandParsers()[i])
     | None -> names parser
 
