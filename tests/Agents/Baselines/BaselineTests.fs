@@ -220,7 +220,7 @@ let tests =
 
         test "during training, ReDo and Reset apply every period of gradient updates; with pruning they are refused" {
             let mlp = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
-            let run baseline = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 4000L, 1L, Baseline = baseline))
+            let run baseline = TrainingRun.Run(RunSpec("cartpole", DqnFamily(AgentConfig.cartpoleDqn, Baseline = baseline), mlp, 4000L, 1L))
             // Learning from step 1000, an update every 2 steps: 1500 updates.
             let redo = run (RedoRequest(500L, 0.1))
             Expect.equal [ for r in redo.Renewals -> r.Update ] [ 500L; 1000L; 1500L ] "ReDo every 500 updates"
@@ -228,7 +228,7 @@ let tests =
             Expect.equal [ for r in reset.Renewals -> r.Update, r.Neurons ] [ 1000L, 64 + 2 ] "the head and the last hidden layer, once"
             let pruning = PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope)
             Expect.throwsT<System.ArgumentException>
-                (fun () -> DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 2000L, 1L, pruning, Baseline = RedoRequest(500L, 0.1))) |> ignore)
+                (fun () -> TrainingRun.Run(RunSpec("cartpole", DqnFamily(AgentConfig.cartpoleDqn, Baseline = RedoRequest(500L, 0.1)), mlp, 2000L, 1L, pruning)) |> ignore)
                 "a baseline needs a dense network"
         }
 
