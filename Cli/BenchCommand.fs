@@ -131,8 +131,8 @@ let private widthsOf =
 
 let private networksOf =
     listOf "networks" "minatar or impala" (function
-        | "minatar" -> Some TorsoKind.MinAtar
-        | "impala" -> Some TorsoKind.Impala
+        | "minatar" -> Some NetworkKind.MinAtar
+        | "impala" -> Some NetworkKind.Impala
         | _ -> None)
 
 let private threadCountsOf =
@@ -245,8 +245,8 @@ let private checkpoint (args: ParseResults<BenchCheckpointArgs>) =
     printfn "Checkpoints after %d agent steps (the replay filled, no learning), one torch thread" steps
     printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
     let cases =
-        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
-          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = Array.ofList Presets.dqnMlpHidden), "MLP 128-128 x2" ]
+        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(NetworkKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
+          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp, Width = 2.0, MlpHidden = Array.ofList Presets.dqnMlpHidden), "MLP 128-128 x2" ]
     for id, agent, network, name in cases do
         let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
         try

@@ -72,25 +72,19 @@ type Command =
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(DemoArgs.Sparsity, 0.95)
     let totalSteps = args.GetResult(Total_Steps, 2_500_000L)
-    let request =
-        match TorchRuntime.ParseDevice(args.GetResult(Device, "auto")) with
-        | request, _ when request.HasValue -> request.Value
-        | _, error -> raise (UserError error)
+    let request = RunFields.choice "device" Choices.devices (Text(args.GetResult(Device, "auto"))) |> orFail
     let schedule = Schedule.gradual totalSteps (Schedule.paperSpec sparsity) |> orFail
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
-    let device =
-        match TorchRuntime.Resolve(request) with
-        | null, error -> raise (UserError error)
-        | device, _ -> device
+    let device = RunInputs.resolveDevice request
 
     match schedule with
     | Gradual g ->
         printfn "The paper's schedule: sparsity 0 -> %g, cubic, from update %d to %d of %d, masks every %d updates" g.Final g.Start g.End totalSteps g.UpdatePeriod
     | other -> printfn "Schedule: %A" other
 
-    use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(DemoArgs.Seed, 0L), device)
+    use network = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(DemoArgs.Seed, 0L), device)
     use pruner =
         match MagnitudePruner.TryCreate(network, schedule, LayerWise Uniform, Sparsity.paperScope) with
         | null, error -> raise (UserError error)

@@ -9,10 +9,10 @@ open Prunerl.Agents.Runtime
 open Prunerl.Agents.Training
 open Prunerl.Cli.UserError
 
-/// The device for a request, loading torch to look for CUDA (the CPU needs no look); a one-line error
-/// when CUDA is asked for and this build or machine has none.
-let resolveDevice (request: DeviceRequest) : TorchSharp.torch.Device =
-    if request <> DeviceRequest.Cpu then
+/// The device for a run config's choice, loading torch to look for CUDA (the CPU needs no look); a one-line
+/// error when CUDA is asked for and this build or machine has none.
+let resolveDevice (request: DeviceKind) : TorchSharp.torch.Device =
+    if request <> DeviceKind.Cpu then
         match TorchRuntime.TryLoad() with
         | false, error -> raise (UserError error)
         | true, _ -> ()
@@ -20,11 +20,10 @@ let resolveDevice (request: DeviceRequest) : TorchSharp.torch.Device =
     | null, error -> raise (UserError error)
     | device, _ -> device
 
-/// A device named on the command line (auto, cpu, cuda), resolved; one-line errors for an unknown name or absent CUDA.
+/// A device named on the command line as config.json names it (auto, cpu, cuda), resolved; one-line errors for an
+/// unknown name or absent CUDA.
 let deviceNamed (name: string) : TorchSharp.torch.Device =
-    match TorchRuntime.ParseDevice name with
-    | request, _ when request.HasValue -> resolveDevice request.Value
-    | _, error -> raise (UserError error)
+    RunFields.choice "device" Choices.devices (Text name) |> orFail |> resolveDevice
 
 /// The field values with a dataset path made absolute, so that a run's config names its dataset
 /// wherever it is resumed from (a sweep's runs start in other folders).

@@ -180,13 +180,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     RunInputs.checkDataset config
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
-    let device =
-        RunInputs.resolveDevice (
-            match config.Device with
-            | DeviceKind.Auto -> DeviceRequest.Auto
-            | DeviceKind.Cpu -> DeviceRequest.Cpu
-            | DeviceKind.Cuda -> DeviceRequest.Cuda
-        )
+    let device = RunInputs.resolveDevice config.Device
     { Config = config; Out = out; Resume = resume; Threads = threads; KeepCheckpoint = args.Contains TrainArgs.Keep_Checkpoint; Device = device }
 
 /// How often something every `period` agent steps happens in a run.

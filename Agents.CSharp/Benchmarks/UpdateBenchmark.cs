@@ -30,7 +30,7 @@ public sealed record PhaseTimes(double MaskUpdate, double Forward, double Backwa
 /// replay batch; all in microseconds.
 /// </summary>
 public sealed record UpdateBreakdown(
-    TorsoKind Torso, double Width, int Threads, long Parameters, long Updates,
+    NetworkKind Torso, double Width, int Threads, long Parameters, long Updates,
     PhaseTimes Dense, PhaseTimes Pruned, PhaseTimes DenseTorchOps, PhaseTimes PrunedTorchOps,
     double MaskRecompute, double Act, double Sample)
 {

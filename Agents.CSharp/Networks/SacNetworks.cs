@@ -132,7 +132,7 @@ internal static class SacNetworks
 
     public static void Check(NetworkSpec spec, int actions)
     {
-        if (spec.Torso != TorsoKind.Mlp) throw new ArgumentException($"SAC's networks are MLPs, not {spec.Torso}", nameof(spec));
+        if (!spec.Torso.IsMlp) throw new ArgumentException($"SAC's networks are MLPs, not {spec.Torso}", nameof(spec));
         if (!(spec.Width > 0)) throw new ArgumentOutOfRangeException(nameof(spec), $"width must be > 0, got {spec.Width}");
         if (actions < 1) throw new ArgumentOutOfRangeException(nameof(actions), $"actions must have >= 1 value, got {actions}");
     }

@@ -81,7 +81,7 @@ public static class DqnTraining
             this.environment = environment;
             var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
-            if (family.Baseline is ResetRequest or RedoRequest && spec.Pruning is not null)
+            if (family.Baseline is { Renews: true } && spec.Pruning is not null)
                 throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
             if (offline is not null && datasetPath is not null)
                 throw new ArgumentException("an offline run acts in no environment: it has no experience to record as a dataset", nameof(datasetPath));
@@ -90,7 +90,7 @@ public static class DqnTraining
             this.datasetPath = datasetPath;
             agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed,
                 offline?.Family.ConservativeWeight ?? 0, hooks.Device, RegularizationOf(family.Baseline)) { TorchOpsOnly = hooks.TorchOpsOnly };
-            baseline = family.Baseline is ResetRequest or RedoRequest ? new Renewer(family.Baseline, spec.Seed) : null;
+            baseline = family.Baseline is { Renews: true } ? new Renewer(family.Baseline, spec.Seed) : null;
             replay = offline is null ? MakeReplay(spec, config, environment) : offline.Replay(config);
             recording = datasetPath is null ? null
                 : new Dataset(spec.Environment, environment.ObservationSpace.Shape, actionCount, spec.Copies, Storage(spec));
@@ -256,9 +256,9 @@ public static class DqnTraining
     private sealed class Renewer(BaselineRequest request, long seed) : IDisposable, ICheckpointable
     {
         private readonly Baselines.LastLayerReset? reset =
-            request is ResetRequest r ? new Baselines.LastLayerReset(r.Layers, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
+            request.Kind.IsReset ? new Baselines.LastLayerReset(request.ResetLayers, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
         private readonly Baselines.DormantNeuronRecycler? recycler =
-            request is RedoRequest redo ? new Baselines.DormantNeuronRecycler(redo.Tau, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
+            request.Kind.IsRedo ? new Baselines.DormantNeuronRecycler(request.RedoTau, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
 
         public bool Due(long updates) => request.Period > 0 && updates % request.Period == 0;
 
@@ -282,12 +282,11 @@ public static class DqnTraining
     }
 
     /// <summary>The regulariser a baseline request asks the agent for (weight decay, L2); null for the others.</summary>
-    private static Regularization? RegularizationOf(BaselineRequest? request) => request switch
-    {
-        WeightDecayRequest wd => new Regularization(DecoupledDecay: wd.Coefficient),
-        L2Request l2 => new Regularization(L2: l2.Coefficient),
-        _ => null,
-    };
+    private static Regularization? RegularizationOf(BaselineRequest? request) =>
+        request is null ? null
+        : request.Kind.IsWeightDecay ? new Regularization(DecoupledDecay: request.Coefficient)
+        : request.Kind.IsL2 ? new Regularization(L2: request.Coefficient)
+        : null;
 
     /// <summary>The online run's replay memory of the agent's scheme, one slot per copy.</summary>
     internal static IReplayMemory MakeReplay(RunSpec spec, AgentConfig config, VectorEnvironment environment)

@@ -46,16 +46,9 @@ public static class TrainingRun
     /// them (Xavier-uniform on rigl's, PyTorch's default on the others).</summary>
     public static NetworkSpec Network(RunConfig config)
     {
-        var torso = config.Network.Tag switch
-        {
-            NetworkKind.Tags.Mlp => TorsoKind.Mlp,
-            NetworkKind.Tags.MinAtar => TorsoKind.MinAtar,
-            NetworkKind.Tags.Nature => TorsoKind.Nature,
-            _ => TorsoKind.Impala,
-        };
         var init = !config.Agent.IsSac ? config.Init
             : config.Preset.IsRigL ? Initialization.XavierUniform : Initialization.TorchDefault;
-        return new NetworkSpec(torso, Width: config.Width, MlpHidden: torso == TorsoKind.Mlp ? [.. config.MlpHidden] : null,
+        return new NetworkSpec(config.Network, Width: config.Width, MlpHidden: config.Network.IsMlp ? [.. config.MlpHidden] : null,
             Scope: config.WidthScope, Init: init);
     }
 
@@ -94,12 +87,6 @@ public static class TrainingRun
     }
 
     /// <summary>The baseline a run asks for; null for none.</summary>
-    private static BaselineRequest? Baseline(RunConfig config) => config.Baseline.Tag switch
-    {
-        BaselineKind.Tags.Reset => new ResetRequest(RunConfigModule.baselinePeriodUpdates(config), config.ResetLayers),
-        BaselineKind.Tags.Redo => new RedoRequest(RunConfigModule.baselinePeriodUpdates(config), config.RedoTau),
-        BaselineKind.Tags.WeightDecay => new WeightDecayRequest(config.WeightDecay),
-        BaselineKind.Tags.L2 => new L2Request(config.WeightDecay),
-        _ => null,
-    };
+    private static BaselineRequest? Baseline(RunConfig config) => config.Baseline.IsNoBaseline ? null
+        : new BaselineRequest(config.Baseline, RunConfigModule.baselinePeriodUpdates(config), config.ResetLayers, config.RedoTau, config.WeightDecay);
 }

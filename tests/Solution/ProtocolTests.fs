@@ -102,7 +102,7 @@ let tests =
 
         test "the width scales the MinAtar network's convolution only, unless width_scope is all" {
             let shapes scope =
-                use net = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Width = 3.0, Scope = scope), [| 4; 10; 10 |], 3, 1L)
+                use net = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Width = 3.0, Scope = scope), [| 4; 10; 10 |], 3, 1L)
                 net.named_parameters() |> Seq.map (fun struct (name, p) -> name, List.ofArray p.shape) |> Map.ofSeq
             let conv = shapes WidthScope.Conv
             Expect.equal conv["torso.conv.weight"] [ 48L; 4L; 3L; 3L ] "16 x 3 filters"
@@ -112,7 +112,7 @@ let tests =
         }
 
         test "Xavier-uniform: weights within sqrt(6 / (fan_in + fan_out)), biases zero; renewals draw the same way" {
-            use net = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Init = Initialization.XavierUniform), [| 4; 10; 10 |], 3, 1L)
+            use net = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Init = Initialization.XavierUniform), [| 4; 10; 10 |], 3, 1L)
             let parameters = net.named_parameters() |> Seq.map (fun struct (name, p) -> name, p) |> Map.ofSeq
             // conv [16, 4, 3, 3]: fan_in 36, fan_out 144; dense [128, 1024]; head [3, 128].
             for name, bound in [ "torso.conv", sqrt (6.0 / 180.0); "torso.dense", sqrt (6.0 / 1152.0); "head", sqrt (6.0 / 131.0) ] do
@@ -154,7 +154,7 @@ let tests =
 
         test "decoupled weight decay shrinks every parameter by lr * lambda before the step; L2 adds 2 lambda w to the kernels' gradients" {
             let config = { AgentConfig.cartpoleDqn with BatchSize = 4; ReplayCapacity = 64 }
-            let spec = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 8 |])
+            let spec = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 8 |])
             let agent regularization = new DqnAgent(config, spec, [| 4 |], 2, null, 3L, 0.0, null, regularization)
             let batch = ReplayBatch(4, 4)
             for i in 0..15 do batch.Observations[i] <- float32 i / 16.0f

@@ -65,7 +65,7 @@ let private expectRefused (path: string) (parts: string list) =
     expectOneLine e.Message (path :: parts)
 
 /// 128-128 units at width 2, as the online learning tests.
-let private network = NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
+let private network = NetworkSpec(NetworkKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
 
 /// A dataset recorded once by a short online DQN run on CartPole (25k steps; it reaches a good policy
 /// early, so the data mixes exploration with near-solved episodes).
@@ -111,7 +111,7 @@ let tests =
 
         test "a recording run writes its every step as a dataset and runs as it would without recording" {
             let path = Path.Combine(scratch (), "run.prlds")
-            let spec = RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |]), 1500L, 3L, Copies = 2, EvaluateEvery = 750L, EvaluationEpisodes = 2)
+            let spec = RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32 |]), 1500L, 3L, Copies = 2, EvaluateEvery = 750L, EvaluationEpisodes = 2)
             let recording = TrainingRun.Run(spec, RunHooks(Dataset = path))
             let plain = TrainingRun.Run spec
             Expect.equal (List.ofSeq recording.Episodes) (List.ofSeq plain.Episodes) "episodes"
@@ -155,7 +155,7 @@ let tests =
         test "an offline run cancelled and resumed from its checkpoint ends as the uninterrupted one" {
             let directory = scratch ()
             let path = Path.Combine(directory, "short.prlds")
-            let small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |])
+            let small = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32 |])
             TrainingRun.Run(RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, small, 1200L, 5L), RunHooks(Dataset = path)) |> ignore
             let withAlpha (alpha: float) =
                 Fixtures.runOf
@@ -180,7 +180,7 @@ let tests =
         test "only a DQN-family run that acts records a dataset: an offline run and a SAC run refuse the hook" {
             let directory = scratch ()
             let path = Path.Combine(directory, "tiny.prlds")
-            let small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |])
+            let small = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16 |])
             TrainingRun.Run(RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, small, 100L, 7L), RunHooks(Dataset = path)) |> ignore
             let again = RunHooks(Dataset = Path.Combine(directory, "again.prlds"))
             let offline = RunSpec("cartpole", OfflineFamily(path, 1.0, DqnFamily { AgentConfig.cartpoleDqn with BatchSize = 8 }), small, 10L, 7L)
@@ -203,7 +203,7 @@ let tests =
         for atoms in [ 1; 11 ] do
             test (sprintf "an agent with CQL weight alpha adds alpha x the penalty on its Q-values to the TD loss (%s)" (if atoms = 1 then "DQN" else "C51")) {
                 let config = { AgentConfig.cartpoleDqn with BatchSize = 8; Atoms = atoms; VMin = -5.0; VMax = 5.0 }
-                let shape = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |])
+                let shape = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16 |])
                 use plain = new DqnAgent(config, shape, [| 4 |], 2, null, 4L)
                 use conservative = new DqnAgent(config, shape, [| 4 |], 2, null, 4L, 0.5)
                 let batch = Fixtures.terminalBatch 8UL

@@ -340,20 +340,20 @@ let tests =
                     Augment = true
                     ShiftPadding = 1 }
             let spec =
-                RunSpec("minatar/breakout", DqnFamily(rainbow, 200L), NetworkSpec(TorsoKind.MinAtar, Width = 0.5), 600L, 2L, null, 2, 200L, 1)
+                RunSpec("minatar/breakout", DqnFamily(rainbow, 200L), NetworkSpec(NetworkKind.MinAtar, Width = 0.5), 600L, 2L, null, 2, 200L, 1)
             let result = expectResumeExact spec 263L 150L
             Expect.equal result.Updates 500L "an update every step after 100"
         }
 
         test "a ReDo run (renewals, optimizer state reset at the recycled entries) resumes exactly" {
-            let spec = RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L }, Baseline = RedoRequest(100L, 0.1)), NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
+            let spec = RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L }, Baseline = BaselineRequest(BaselineKind.Redo, 100L, RedoTau = 0.1)), NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
                                     1500L, 3L, null, 1, 750L, 1)
             let result = expectResumeExact spec 901L 300L
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
         }
 
         test "a ReDo run of a noisy network (means and noise scales renewed) resumes exactly" {
-            let spec = RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L; Noisy = true }, Baseline = RedoRequest(100L, 0.1)), NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
+            let spec = RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L; Noisy = true }, Baseline = BaselineRequest(BaselineKind.Redo, 100L, RedoTau = 0.1)), NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
                                     1500L, 3L, null, 1, 750L, 1)
             let result = expectResumeExact spec 901L 300L
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
@@ -364,7 +364,7 @@ let tests =
                 PruningRequest(
                     { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.1; PruneEnd = StepPoint.Fraction 0.6; PruneEvery = 50L },
                     LayerWise(Erk 1.0), Sparsity.paperScope)
-            let spec = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 200L; BatchSize = 32 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
+            let spec = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 200L; BatchSize = 32 }, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
                                1000L, 4L, pruning, 1, 500L, 1)
             let result = expectRunResumesExactly (fun hooks -> TrainingRun.Run(spec, hooks)) spec.TotalSteps 537L 250L
             Expect.equal result.Updates 800L "an update every step after the warm-up"
@@ -469,7 +469,7 @@ let tests =
             Expect.equal (RunFingerprint.Difference(spec.Configuration, other.Configuration))
                 "width 2 there, 3 here; sparsity 0.9 there, 0.8 here; steps 1200 there, 1300 here" "named in config.json's order, at most three"
             Expect.isNull (RunFingerprint.Difference(spec.Configuration, (prunedCartpole 1200L).Configuration)) "an equal config"
-            Expect.isEmpty (RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp), 10L, 1L)).Configuration "a spec built by hand has none"
+            Expect.isEmpty (RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp), 10L, 1L)).Configuration "a spec built by hand has none"
         }
 
         test "checkpoint files: sections come back as written; names must be distinct" {

@@ -30,7 +30,7 @@ let private inFolder (what: string) (body: string -> unit) =
     try body folder
     finally Directory.Delete(folder, true)
 
-let private mlp = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |])
+let private mlp = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 8 |])
 
 /// C51 over 11 atoms, dueling, noisy: every part of a value network's head.
 let private fullHead = { AgentConfig.cartpoleDqn with Atoms = 11; VMin = -5.0; VMax = 5.0; Dueling = true; Noisy = true }
@@ -104,7 +104,7 @@ let tests =
         test "a weights file of another network, a truncated one or one of another format is refused in one line, the network unchanged" {
             inFolder "refused" (fun folder ->
                 use policy = prunedPolicy AgentConfig.cartpoleDqn 7L
-                use wider = new QPolicy(AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |], Width = 2.0), [| 4 |], 2, 0.0)
+                use wider = new QPolicy(AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 8 |], Width = 2.0), [| 4 |], 2, 0.0)
                 let widerFile = Path.Combine(folder, "wider.safetensors")
                 NetworkFile.Save(wider.Network, widerFile, WeightFormat.Safetensors)
                 use dueling = new QPolicy({ AgentConfig.cartpoleDqn with Dueling = true }, mlp, [| 4 |], 2, 0.0)
@@ -140,7 +140,7 @@ let tests =
                 let seed = uint64 spec.Seed ^^^ 1000UL
                 let replay = PolicyEvaluation.Play(policy, EnvironmentRegistry.Create "cartpole", 3, EnvRandom.Derive(seed, 4), EnvRandom.Derive(seed, 3))
                 Expect.equal (replay |> Seq.averageBy _.Return) (Seq.last result.Evaluations).MeanReturn "the DQN family: the same episodes"
-                let sac = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 100L; BatchSize = 16 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 16 |]), 200L, 4L, null, 1, 200L, 1)
+                let sac = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 100L; BatchSize = 16 }, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 16 |]), 200L, 4L, null, 1, 200L, 1)
                 let sacPath = Path.Combine(folder, "actor.safetensors")
                 let sacResult = TrainingRun.Run(sac, RunHooks(FinalNetwork = sacPath))
                 let environment = EnvironmentRegistry.Create "pendulum"

@@ -22,7 +22,7 @@ let private scratch () = Fixtures.scratchPath "device"
 
 let private cleanUp = Fixtures.cleanUp
 
-let private network = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
+let private network = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 64; 64 |])
 
 /// A short CartPole DQN pruned to 90% (ERK) between 10% and 60% of its updates, masks every 50 updates.
 let private prunedCartpole (optimizer: OptimizerConfig) =

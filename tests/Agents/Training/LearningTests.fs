@@ -15,7 +15,7 @@ open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
 
 /// 128-128 units at width 2: the paper's setting is a wider network pruned.
-let private network = NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
+let private network = NetworkSpec(NetworkKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
 
 /// 90% with ERK, reached by a quarter of the run, so the agent learns at full sparsity.
 let private pruning =
@@ -55,7 +55,7 @@ let tests =
         test "updates on one batch lower its loss; pruned weights stay zero; the target copies the masked weights" {
             let config = { AgentConfig.cartpoleDqn with BatchSize = 8 }
             let schedule = Schedule.constant 0.5 |> Result.defaultWith failwith
-            use agent = new DqnAgent(config, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |]), [| 4 |], 2, PruningSetup(schedule, LayerWise Uniform, Sparsity.paperScope), 3L)
+            use agent = new DqnAgent(config, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32 |]), [| 4 |], 2, PruningSetup(schedule, LayerWise Uniform, Sparsity.paperScope), 3L)
             // Terminal transitions with return 1: the taken actions' Q-values should move to 1.
             let batch = Prunerl.Tests.Fixtures.terminalBatch 5UL
             let first = agent.Update batch
