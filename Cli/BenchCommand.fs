@@ -32,7 +32,7 @@ type BenchTrainArgs =
     | Steps of count: int64
     | Threads of count: int
     | Repeats of count: int
-    | Device of name: string
+    | Device of DeviceKind
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -51,7 +51,7 @@ type BenchUpdateArgs =
     | Widths of multipliers: string
     | Threads of counts: string
     | Seconds of seconds: float
-    | Device of name: string
+    | Device of DeviceKind
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -78,7 +78,7 @@ type BenchAgentsArgs =
     | Steps of count: int64
     | Repeats of count: int
     | Width of multiplier: float
-    | Device of name: string
+    | Device of DeviceKind
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -189,7 +189,7 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     loadTorch ()
-    let device = RunInputs.deviceNamed (args.GetResult(BenchTrainArgs.Device, "cpu"))
+    let device = RunInputs.resolveDevice (args.GetResult(BenchTrainArgs.Device, DeviceKind.Cpu))
     printfn "DQN on %s, batch 32, one update per step, %d steps per run, fastest of %d, on %s; pruned: 90%% on the paper's schedule"
         id steps repeats (TorchRuntime.Name device)
     printfn "  %-8s  %6s  %7s  %10s  %14s  %22s  %16s" "network" "width" "threads" "parameters" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
@@ -214,7 +214,7 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
     let seconds = args.GetResult(BenchUpdateArgs.Seconds, 2.0)
     if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
     loadTorch ()
-    let device = RunInputs.deviceNamed (args.GetResult(BenchUpdateArgs.Device, "cpu"))
+    let device = RunInputs.resolveDevice (args.GetResult(BenchUpdateArgs.Device, DeviceKind.Cpu))
     printfn "One DQN update (batch 32, centered RMSProp) on %s transitions on %s, dense and pruned to 90%%: median microseconds" id (TorchRuntime.Name device)
     printfn "per update over blocks of 10. forward, backward: the dense agent's; optimizer: dense/pruned step, fused (the pruner's"
     printfn "mask rides in it) and as torch ops (with a gradient mask multiply when pruned); overhead: pruned over dense with one"
@@ -268,7 +268,7 @@ let private agentRows =
       AgentKind.Sac, "pendulum", 1500L
       AgentKind.Sac, "mujoco/halfcheetah", 1500L
       AgentKind.Cql, "cartpole", 15_000L
-      AgentKind.CqlC51, "cartpole", 12_000L ]
+      AgentKind.Cql_C51, "cartpole", 12_000L ]
 
 /// An agent's name as `prunerl train --agent` takes it.
 let private agentName (kind: AgentKind) = Choices.nameIn Choices.agents kind
@@ -317,7 +317,7 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
     Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
     width |> Option.iter (fun w -> Validate.positive "width" w |> orFail |> ignore)
     loadTorch ()
-    let device = RunInputs.deviceNamed (args.GetResult(BenchAgentsArgs.Device, "cpu"))
+    let device = RunInputs.resolveDevice (args.GetResult(BenchAgentsArgs.Device, DeviceKind.Cpu))
     let available, skipped =
         agentRows
         |> List.filter (fun (kind, _, _) -> Array.contains (agentName kind) chosen)

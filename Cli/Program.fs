@@ -13,7 +13,7 @@ open Prunerl.Cli.UserError
 type DemoArgs =
     | Sparsity of fraction: float
     | Total_Steps of updates: int64
-    | Device of name: string
+    | Device of DeviceKind
     | Seed of seed: int64
 
     interface IArgParserTemplate with
@@ -72,7 +72,7 @@ type Command =
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(DemoArgs.Sparsity, 0.95)
     let totalSteps = args.GetResult(Total_Steps, 2_500_000L)
-    let request = RunFields.choice "device" Choices.devices (Text(args.GetResult(Device, "auto"))) |> orFail
+    let request = args.GetResult(Device, DeviceKind.Auto)
     let schedule = Schedule.gradual totalSteps (Schedule.paperSpec sparsity) |> orFail
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)

@@ -20,11 +20,6 @@ let resolveDevice (request: DeviceKind) : TorchSharp.torch.Device =
     | null, error -> raise (UserError error)
     | device, _ -> device
 
-/// A device named on the command line as config.json names it (auto, cpu, cuda), resolved; one-line errors for an
-/// unknown name or absent CUDA.
-let deviceNamed (name: string) : TorchSharp.torch.Device =
-    RunFields.choice "device" Choices.devices (Text name) |> orFail |> resolveDevice
-
 /// The field values with a dataset path made absolute, so that a run's config names its dataset
 /// wherever it is resumed from (a sweep's runs start in other folders).
 let absoluteDataset (values: (string * FieldValue) list) : (string * FieldValue) list =

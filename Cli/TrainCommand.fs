@@ -16,7 +16,8 @@ open Prunerl.Cli.UserError
 open Prunerl.Agents.Checkpoints
 
 /// The flags of `prunerl train`. A case named like a run field (Prune_Start -> prune_start) sets that
-/// field; the others say where the run goes and how.
+/// field; the others say where the run goes and how. A choice is typed by the run config's own choice type,
+/// so Argu lists and checks its names, which are config.json's (Choices.spelling).
 [<RequireQualifiedAccess>]
 type TrainArgs =
     | Config of file: string
@@ -26,23 +27,23 @@ type TrainArgs =
     | Dry_Run
     | Keep_Checkpoint
     | Threads of count: int
-    | Agent of name: string
+    | Agent of AgentKind
     | Env of id: string
-    | Preset of name: string
-    | Network of name: string
+    | Preset of PresetKind
+    | Network of NetworkKind
     | Mlp_Hidden of units: string
     | Width of multiplier: float
-    | Width_Scope of scope: string
-    | Init of name: string
+    | Width_Scope of WidthScope
+    | Init of Initialization
     | Sparsity of fraction: float
-    | Schedule of ramp: string
+    | Schedule of RampKind
     | Power of power: float
     | Prune_Start of fraction: float
     | Prune_End of fraction: float
     | Prune_Every of updates: int64
-    | Distribution of name: string
+    | Distribution of DistributionKind
     | Layer_Schedule of name: string
-    | Baseline of name: string
+    | Baseline of BaselineKind
     | Baseline_Period of updates: float
     | Redo_Tau of tau: float
     | Weight_Decay of lambda: float
@@ -50,7 +51,7 @@ type TrainArgs =
     | Steps of count: int64
     | Replay_Ratio of ratio: string
     | Seed of seed: int64
-    | Device of name: string
+    | Device of DeviceKind
     | Eval_Every of steps: int64
     | Eval_Episodes of count: int
     | Analyse_Every of steps: int64
@@ -68,13 +69,13 @@ type TrainArgs =
     | Epsilon_Train of epsilon: float
     | Epsilon_Decay_Steps of steps: int64
     | Epsilon_Eval of epsilon: float
-    | Loss of name: string
+    | Loss of TdLoss
     | Double_Q of enabled: bool
     | Dueling of enabled: bool
     | Atoms of count: int
     | V_Min of value: float
     | V_Max of value: float
-    | Priority_Sampling of name: string
+    | Priority_Sampling of PrioritySampling
     | Noisy of enabled: bool
     | Noisy_Sigma0 of sigma0: float
     | Augmentation of enabled: bool
@@ -122,6 +123,7 @@ let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
             | :? int64 as n -> Number(float n)
             | :? int as n -> Number(float n)
             | :? bool as b -> Switch b
+            | choice when FSharpType.IsUnion(choice.GetType()) -> Text(Choices.spelling (fst (FSharpValue.GetUnionFields(choice, choice.GetType()))).Name)
             | other -> failwithf "flag --%s carries an unexpected %O" name (other.GetType())
         )
     | _ -> None
@@ -219,8 +221,8 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
         for update in Schedule.milestones 7 schedule do
             printfn "    %10d  %12d  %16.4f" update (RunConfig.stepOfUpdate c update) (Schedule.sparsityAt schedule update)
     match c.Baseline with
-    | BaselineKind.NoBaseline -> ()
-    | BaselineKind.WeightDecay -> printfn "  baseline: decoupled weight decay, lambda %s, at every update" (Validate.show c.WeightDecay)
+    | BaselineKind.None -> ()
+    | BaselineKind.Wd -> printfn "  baseline: decoupled weight decay, lambda %s, at every update" (Validate.show c.WeightDecay)
     | BaselineKind.L2 -> printfn "  baseline: an L2 term in the loss, lambda %s times the kernels' sum of squares" (Validate.show c.WeightDecay)
     | baseline ->
         printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
@@ -276,14 +278,14 @@ let private printNetwork (result: TrainingResult) (seconds: float) =
 let private describeRun (c: RunConfig) =
     let regulariser =
         match c.Baseline with
-        | BaselineKind.WeightDecay -> sprintf ", weight decay %s" (Validate.show c.WeightDecay)
+        | BaselineKind.Wd -> sprintf ", weight decay %s" (Validate.show c.WeightDecay)
         | BaselineKind.L2 -> sprintf ", L2 %s" (Validate.show c.WeightDecay)
         | _ -> ""
     let what =
         if c.Sparsity = 0.0 then
             match c.Baseline with
-            | BaselineKind.NoBaseline -> "dense"
-            | BaselineKind.WeightDecay | BaselineKind.L2 -> "dense" + regulariser
+            | BaselineKind.None -> "dense"
+            | BaselineKind.Wd | BaselineKind.L2 -> "dense" + regulariser
             | b -> sprintf "dense, %s every %d updates" (Choices.nameIn Choices.baselines b) (RunConfig.baselinePeriodUpdates c)
         else
             sprintf "pruned to %s (%s) between %s and %s of %d updates%s" (Validate.show c.Sparsity) (Choices.nameIn Choices.distributions c.Distribution)

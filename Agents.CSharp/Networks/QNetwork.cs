@@ -35,7 +35,7 @@ public sealed record NetworkSpec(
     public Prunerl.Experiments.WidthScope WidthScope => Scope ?? Prunerl.Experiments.WidthScope.All;
 
     /// <summary>How plain layers start: null for PyTorch's default; runs give theirs.</summary>
-    public Prunerl.Experiments.Initialization Initialization => Init ?? Prunerl.Experiments.Initialization.TorchDefault;
+    public Prunerl.Experiments.Initialization Initialization => Init ?? Prunerl.Experiments.Initialization.Torch_Default;
 
     /// <summary>The multiplier of the dense layer after a convolutional torso: 1 on the paper's scope, else the width.</summary>
     public double DenseWidth => WidthScope.IsConv ? 1.0 : Width;
@@ -83,7 +83,7 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         one = scalars.Of(1);
         RegisterComponents();
         // After registration: modules() finds the layers only once they are registered.
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
+        if (spec.Initialization.IsXavier_Uniform) Initialise.Xavier_Uniform(this, generator);
         if (device is not null) this.to(device);
     }
 

@@ -284,7 +284,7 @@ public static class DqnTraining
     /// <summary>The regulariser a baseline request asks the agent for (weight decay, L2); null for the others.</summary>
     private static Regularization? RegularizationOf(BaselineRequest? request) =>
         request is null ? null
-        : request.Kind.IsWeightDecay ? new Regularization(DecoupledDecay: request.Coefficient)
+        : request.Kind.IsWd ? new Regularization(DecoupledDecay: request.Coefficient)
         : request.Kind.IsL2 ? new Regularization(L2: request.Coefficient)
         : null;
 

@@ -47,7 +47,7 @@ public static class TrainingRun
     public static NetworkSpec Network(RunConfig config)
     {
         var init = !config.Agent.IsSac ? config.Init
-            : config.Preset.IsRigL ? Initialization.XavierUniform : Initialization.TorchDefault;
+            : config.Preset.IsRigL ? Initialization.Xavier_Uniform : Initialization.Torch_Default;
         return new NetworkSpec(config.Network, Width: config.Width, MlpHidden: config.Network.IsMlp ? [.. config.MlpHidden] : null,
             Scope: config.WidthScope, Init: init);
     }
@@ -87,6 +87,6 @@ public static class TrainingRun
     }
 
     /// <summary>The baseline a run asks for; null for none.</summary>
-    private static BaselineRequest? Baseline(RunConfig config) => config.Baseline.IsNoBaseline ? null
+    private static BaselineRequest? Baseline(RunConfig config) => config.Baseline.IsNone ? null
         : new BaselineRequest(config.Baseline, RunConfigModule.baselinePeriodUpdates(config), config.ResetLayers, config.RedoTau, config.WeightDecay);
 }

@@ -36,7 +36,7 @@ let tests =
         }
 
         test "a network built twice from one seed is the same whatever torch's global generator holds, Xavier-uniform too" {
-            let spec = NetworkSpec(NetworkKind.MinAtar, Init = Prunerl.Experiments.Initialization.XavierUniform)
+            let spec = NetworkSpec(NetworkKind.MinAtar, Init = Prunerl.Experiments.Initialization.Xavier_Uniform)
             torch.random.manual_seed 1L |> ignore
             use first = new QNetwork(spec, minatar, 3, 7L)
             torch.random.manual_seed 2L |> ignore
