@@ -11,6 +11,12 @@ open Prunerl.Experiments
 open Prunerl.Experiments.Metrics
 open Prunerl.Cli.UserError
 
+/// The most bootstrap repetitions per interval: 20 times rliable's default of 50,000
+/// (rliable/library.py, get_interval_estimates' reps); each repetition resamples every run, so 10^9 of
+/// them would keep report and analyze busy for days.
+[<Literal>]
+let maxReps = 1_000_000
+
 [<RequireQualifiedAccess>]
 type AnalyzeArgs =
     | [<MainCommand; ExactlyOnce>] Results of directory: string
@@ -27,7 +33,7 @@ type AnalyzeArgs =
             | Out _ -> "folder for analysis.csv and the PNG figures (default <results>/analysis)."
             | Group_By _ -> "comma-separated config keys that form the groups; 'kind' is dense, pruned or the baseline (default kind,width; agent,kind,width when the runs train several agents)."
             | Include_Unfinished -> "take running and interrupted runs too (default: finished runs only)."
-            | Reps _ -> "bootstrap repetitions per interval (default 2000)."
+            | Reps _ -> sprintf "bootstrap repetitions per interval, 1 to %d (default 2000)." maxReps
             | Seed _ -> "seed of the bootstrap (default 0)."
 
 /// The analysis metrics' prefix in metrics.csv.
@@ -53,6 +59,7 @@ let parseKeys (text: string) =
 /// Report settings with 95% intervals from --reps and --seed, checked.
 let settingsOf (reps: int) (seed: int64) (source: ScoreSource) (scoreWindow: float) (scales: ScoreScale list) : ReportSettings =
     Validate.atLeast "reps" 1L (int64 reps) |> orFail |> ignore
+    if reps > maxReps then raise (UserError(sprintf "reps must be <= %d, got %d" maxReps reps))
     Validate.atLeast "seed" 0L seed |> orFail |> ignore
     { Source = source; ScoreWindow = scoreWindow; Confidence = 0.95; Repetitions = reps; Seed = uint64 seed; Scales = scales }
 

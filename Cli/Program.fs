@@ -162,23 +162,29 @@ let helpFor (argv: string[]) (help: string) : string =
         sprintf "prunerl %s: %s\n\n%s" argv[0] usage help
     | None -> help
 
+/// Parses the command line and runs its command: the exit code, or a UserError (and Argu's
+/// exceptions) for main to report. Every command but sweep (whose axes a repeated flag extends) and bench
+/// (whose --env repeats) takes each flag once. Tests call it in-process.
+let dispatch (argv: string[]) : int =
+    let parser = ArgumentParser.Create<Command>(programName = "prunerl")
+    let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
+    match results.GetSubCommand() with
+    | Command.Demo args -> once args; demo args
+    | Command.Study args -> once args; StudyCommand.run args
+    | Command.Train args -> once args; TrainCommand.run args
+    | Command.Evaluate args -> once args; EvaluateCommand.run args
+    | Command.Export args -> once args; ExportCommand.run args
+    | Command.Sweep args -> SweepCommand.run args
+    | Command.Schedule args -> once args; ScheduleCommand.run args
+    | Command.Envs args -> once args; envs args
+    | Command.Report args -> once args; ReportCommand.run args
+    | Command.Analyze args -> once args; AnalyzeCommand.run args
+    | Command.Bench args -> BenchCommand.run args
+
 [<EntryPoint>]
 let main argv =
-    let parser = ArgumentParser.Create<Command>(programName = "prunerl")
     try
-        let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
-        match results.GetSubCommand() with
-        | Command.Demo args -> demo args
-        | Command.Study args -> StudyCommand.run args
-        | Command.Train args -> TrainCommand.run args
-        | Command.Evaluate args -> EvaluateCommand.run args
-        | Command.Export args -> ExportCommand.run args
-        | Command.Sweep args -> SweepCommand.run args
-        | Command.Schedule args -> ScheduleCommand.run args
-        | Command.Envs args -> envs args
-        | Command.Report args -> ReportCommand.run args
-        | Command.Analyze args -> AnalyzeCommand.run args
-        | Command.Bench args -> BenchCommand.run args
+        dispatch argv
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" (helpFor argv e.Message)

@@ -33,7 +33,7 @@ type ReportArgs =
             | Score _ -> "what a run is scored on: training (its training episodes' returns, as Dopamine's continuous_train and the paper), evaluation (its greedy evaluations), or auto (default: training when every run takes the dopamine preset, else evaluation)."
             | Score_Window _ -> "a run's score is the mean of its evaluations (or training returns) in this last fraction of its steps, at least the final one; 0 takes the final one (default 0.1)."
             | Include_Unfinished -> "take running and interrupted runs too (default: finished runs only)."
-            | Reps _ -> "bootstrap repetitions per interval (default 2000; rliable uses 50000)."
+            | Reps _ -> sprintf "bootstrap repetitions per interval, 1 to %d (default 2000; rliable uses 50000)." AnalyzeCommand.maxReps
             | Seed _ -> "seed of the bootstrap (default 0)."
 
 /// Thresholds of the performance profiles.

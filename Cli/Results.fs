@@ -47,6 +47,9 @@ let readConfig (path: string) : Map<string, string> =
     if kindOf "env" <> Some JsonValueKind.String then fail path "env must be a string (an environment id such as cartpole)"
     for name in [ "sparsity"; "steps" ] do
         if kindOf name <> Some JsonValueKind.Number then fail path (sprintf "%s must be a number" name)
+    match kindOf "width" with
+    | Some kind when kind <> JsonValueKind.Number -> fail path (sprintf "width must be a number, got %s" (root.GetProperty("width").GetRawText()))
+    | _ -> ()
     fields
 
 /// status.json's state as it spells it, read leniently (RunFormat.parseStatus; "unknown" when the run has
@@ -86,6 +89,8 @@ let readSeries (path: string) (finished: bool) : Map<string, Point[]> =
         if lines[0].TrimEnd('\r') <> "step,metric,value" then fail path (sprintf "the first line must be 'step,metric,value', got '%s'" (lines[0].TrimEnd('\r')))
         let lastComplete = if text.EndsWith "\n" || finished then lines.Length - 1 else lines.Length - 2
         let points = Collections.Generic.Dictionary<string, Collections.Generic.List<Point>>()
+        // The line of each evaluation's step: an evaluation is recorded once (a resumed run rewinds its log).
+        let evaluated = Collections.Generic.Dictionary<int64, int>()
         for i in 1 .. lastComplete do
             let line = lines[i].TrimEnd('\r')
             if line <> "" then
@@ -98,7 +103,12 @@ let readSeries (path: string) (finished: bool) : Map<string, Point[]> =
                         | (true, step), (true, value) when last - first > 1 -> Some(line[first + 1 .. last - 1], { Step = step; Value = value })
                         | _ -> None
                 match parsed with
+                | Some(metric, point) when (metric = RunFormat.EvalReturn || metric = RunFormat.TrainEpisodeReturn) && not (Double.IsFinite point.Value) ->
+                    fail path (sprintf "line %d: %s is %s at step %d; a return must be a finite number" (i + 1) metric (Validate.show point.Value) point.Step)
+                | Some(metric, point) when metric = RunFormat.EvalReturn && evaluated.ContainsKey point.Step ->
+                    fail path (sprintf "line %d: %s at step %d appears twice (first on line %d); each evaluation is recorded once" (i + 1) metric point.Step evaluated[point.Step])
                 | Some(metric, point) ->
+                    if metric = RunFormat.EvalReturn then evaluated[point.Step] <- i + 1
                     match points.TryGetValue metric with
                     | true, list -> list.Add point
                     | _ -> points[metric] <- Collections.Generic.List [ point ]

@@ -28,6 +28,7 @@ let datasetPath (run: string) = Path.Combine(run, RunFormat.DatasetFile)
 let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
 
 let private readJson (what: string) (path: string) : JsonElement =
+    if Directory.Exists path then raise (UserError(sprintf "%s: %s is a folder, not a file" what path))
     let text =
         try File.ReadAllText path
         with :? IOException | :? UnauthorizedAccessException as e -> raise (UserError(sprintf "%s: cannot read %s: %s" what path (e.Message.Split('\n').[0])))
@@ -38,6 +39,8 @@ let private readJson (what: string) (path: string) : JsonElement =
 
 let private scalar (what: string) (key: string) (element: JsonElement) : FieldValue =
     match element.ValueKind with
+    | JsonValueKind.String when (match RunFields.field key with Ok f -> f.Numeric | Error _ -> false) ->
+        raise (UserError(sprintf "%s: %s must be a number, got '%s' (a JSON string: write the number without quotes)" what key (element.GetString())))
     | JsonValueKind.String -> Text(element.GetString() |> nonNull)
     | JsonValueKind.Number -> Number(element.GetDouble())
     | JsonValueKind.True -> Switch true
@@ -162,12 +165,44 @@ let checkWritable (field: string) (path: string) =
     if OperatingSystem.IsLinux() && access (existing, writableFolder) <> 0 then
         raise (UserError(sprintf "%s: %s is not writable (no permission to create entries in %s)" field path existing))
 
+/// Refuses, before anything changes, a run whose checkpoint/ is there but cannot be used: a file in its
+/// place, or a folder that cannot be listed. Resuming would otherwise start the run over, deleting the
+/// earlier attempt's metrics; a run with no checkpoint/ at all starts over (it has nothing to lose).
+let checkCheckpointUsable (run: string) =
+    let folder = checkpointPath run
+    if File.Exists folder then
+        raise (UserError(sprintf "resume: %s is a file, not a checkpoint folder; nothing was changed (move it away to start the run over)" folder))
+    if Directory.Exists folder then
+        try Directory.GetFileSystemEntries folder |> ignore
+        with :? IOException | :? UnauthorizedAccessException as e ->
+            raise (UserError(sprintf "resume: cannot read the checkpoint folder %s: %s; nothing was changed" folder (e.Message.Split('\n').[0])))
+
+/// The memory this process may still take, in bytes: /proc/meminfo's MemAvailable, capped by the
+/// runtime's limit (a container's or a job's cgroup, GC.GetGCMemoryInfo); None when neither is known.
+/// What RunValidation.fits checks a run's network and replay memory against.
+let availableMemory () : int64 option =
+    let fromProc =
+        try
+            File.ReadLines "/proc/meminfo"
+            |> Seq.tryFind (fun line -> line.StartsWith "MemAvailable:")
+            |> Option.bind (fun line ->
+                match Int64.TryParse(line.Substring(13).Trim().Split(' ').[0]) with
+                | true, kilobytes -> Some(kilobytes * 1024L)
+                | _ -> None)
+        with :? IOException | :? UnauthorizedAccessException -> None
+    let limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
+    match fromProc with
+    | Some bytes when limit > 0L -> Some(min bytes limit)
+    | Some bytes -> Some bytes
+    | None when limit > 0L -> Some limit
+    | None -> None
+
 /// Whether the folder holds nothing, or only a config.json of this run (a run a sweep prepared; the
 /// device may differ).
 let isFreshFor (config: RunConfig) (run: string) : bool =
     if not (Directory.Exists run) then true
     else
-        match Directory.GetFileSystemEntries run |> Array.map Path.GetFileName with
+        match Directory.GetFileSystemEntries run |> Array.map Path.GetFileName |> Array.filter ((<>) RunFormat.LockFile) with
         | [||] -> true
         | [| RunFormat.ConfigFile |] ->
             match (try tryReadConfig run with UserError _ -> None) with

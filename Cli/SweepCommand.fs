@@ -67,23 +67,31 @@ type SweepArgs =
             | Resubmit_Failed _ -> "slurm: submit a results folder's failed, interrupted and lost runs again, each resuming from its checkpoint."
             | Dry_Run -> "list the grid's runs and what would happen to each (slurm: print the batch script and the task -> run mapping), and write nothing."
 
+/// A flag's comma-separated values; an empty item (`cartpole,`, `1,,2`) is refused naming the field, as
+/// a typo that would otherwise vanish.
+let splitValues (field: string) (text: string) : string list =
+    let items = text.Split(',', StringSplitOptions.TrimEntries) |> List.ofArray
+    if items |> List.exists ((=) "") then
+        raise (UserError(sprintf "%s: an empty item in '%s' (a comma too many); list values as a,b,c" field text))
+    items
+
 /// The axes the flags give, in the order given; a field given twice takes the values of both.
 let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list) list =
-    let split (text: string) = text.Split(',', StringSplitOptions.TrimEntries ||| StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
     let axis (arg: SweepArgs) =
+        let split name (v: string) = Some(name, splitValues name v)
         match arg with
-        | SweepArgs.Agent v -> Some("agent", split v)
-        | SweepArgs.Env v -> Some("env", split v)
-        | SweepArgs.Width v -> Some("width", split v)
-        | SweepArgs.Sparsity v -> Some("sparsity", split v)
-        | SweepArgs.Baseline v -> Some("baseline", split v)
-        | SweepArgs.Seed v -> Some("seed", split v)
-        | SweepArgs.Steps v -> Some("steps", split v)
+        | SweepArgs.Agent v -> split "agent" v
+        | SweepArgs.Env v -> split "env" v
+        | SweepArgs.Width v -> split "width" v
+        | SweepArgs.Sparsity v -> split "sparsity" v
+        | SweepArgs.Baseline v -> split "baseline" v
+        | SweepArgs.Seed v -> split "seed" v
+        | SweepArgs.Steps v -> split "steps" v
         | SweepArgs.Set assignment ->
             match assignment.Split('=', 2) with
             | [| name; values |] when name.Trim() <> "" ->
                 RunFields.field (name.Trim()) |> Result.mapError (sprintf "set: %s") |> orFail |> ignore
-                Some(name.Trim(), split values)
+                split (name.Trim()) values
             | _ -> raise (UserError(sprintf "set must be field=value[,value...], got '%s'" assignment))
         | _ -> None
     args.GetAllResults()
@@ -150,6 +158,8 @@ type Action =
     | Continue
     /// Its folder holds another run: leave it alone and report it.
     | Refuse of reason: string
+    /// Another process is writing it (an earlier sweep's worker still running): leave it to that one.
+    | Busy of holder: string
 
 /// How a run ended in this sweep.
 type Outcome =
@@ -160,9 +170,10 @@ type Outcome =
 
 /// The action a run's folder calls for, given the grid's config for it.
 let private actionFor (folder: string) (config: RunConfig) =
-    match RunFolder.tryReadStatus folder with
-    | Some status when status.State = RunState.Finished -> Skip
-    | status ->
+    match RunFolder.tryReadStatus folder, RunLock.holder folder with
+    | _, Some holder -> Busy holder
+    | Some status, None when status.State = RunState.Finished -> Skip
+    | status, None ->
         let stored =
             try RunFolder.tryReadConfig folder |> Option.map Ok
             with UserError e -> Some(Error e)
@@ -238,6 +249,7 @@ let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (
         | Start -> "start"
         | Continue -> "continue (from its checkpoint, if it has one)"
         | Refuse reason -> "refused: " + reason
+        | Busy holder -> "skip: in use by " + holder
     if dryRun then
         printfn "%d runs in %s:" planned.Length results
         for name, _, action in planned do
@@ -256,7 +268,8 @@ let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (
                 for pid in children.Keys do kill (pid, 15) |> ignore)
         let toTrain = planned |> List.filter (fun (_, _, a) -> a = Start || a = Continue) |> List.length
         printfn "Sweep of %d runs in %s: %d to train with %d workers" planned.Length results toTrain workers
-        Directory.CreateDirectory results |> ignore
+        try Directory.CreateDirectory results |> ignore
+        with :? IOException | :? UnauthorizedAccessException as e -> raise (UserError(sprintf "out: cannot create %s: %s" results (e.Message.Split('\n').[0])))
         let queue = Collections.Concurrent.ConcurrentQueue(planned |> List.indexed)
         let outcomes = Array.zeroCreate<Outcome> planned.Length
         let worker () =
@@ -269,7 +282,10 @@ let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (
                     match action with
                     | Skip -> "skipped: finished before", false
                     | Refuse reason -> "refused: " + reason, true
+                    | Busy holder -> "skipped: in use by " + holder, false
                     | _ when stopping () -> "not started: the sweep was interrupted", false
+                    // An earlier worker of this run may have gone on since the plan: never a second writer.
+                    | _ when (RunLock.holder folder).IsSome -> "skipped: in use by " + (RunLock.holder folder |> Option.defaultValue "another process"), false
                     | Start | Continue ->
                         if action = Start then
                             Directory.CreateDirectory folder |> ignore
@@ -303,6 +319,7 @@ let private launchSlurm (results: string) (resources: SlurmResources) (planned: 
         |> List.map (fun (name, config, action) ->
             match action, SlurmLauncher.queuedTask queue (folder name) with
             | Skip, _ -> name, config, action, "skip: finished before"
+            | Busy holder, _ -> name, config, Skip, "skip: in use by " + holder
             | _, Some task -> name, config, Skip, sprintf "skip: queued or running as Slurm task %s" task
             | Continue, None -> name, config, action, "submit (continues from its checkpoint, if it has one)"
             | _ -> name, config, action, "submit")
@@ -333,6 +350,9 @@ let private plan (results: string) (shared: (string * FieldValue list) list) (gr
     let runs = Sweep.planGrids Prunerl.Agents.Training.TrainingRun.Environments (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
     // Each dataset is checked against each environment once, before any run starts.
     runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter RunInputs.checkDataset
+    // What a run allocates, against the memory free now (each worker's run on its own).
+    let memory = RunFolder.availableMemory ()
+    runs |> List.iter (fun (name, c) -> RunValidation.fits Prunerl.Agents.Training.TrainingRun.Environments memory c |> Result.mapError (sprintf "sweep: %s: %s" name) |> orFail |> ignore)
     RunFolder.checkWritable "out" results
     runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
 
@@ -356,6 +376,7 @@ let run (args: ParseResults<SweepArgs>) : int =
         let launcherName, resourceFields = launcher args fileMembers
         let results =
             match args.TryGetResult SweepArgs.Out with
+            | Some out when String.IsNullOrWhiteSpace out -> raise (UserError "out must name a folder, got ''")
             | Some out -> out
             | None -> raise (UserError "out is required: the results folder that gets one folder per run")
         let resources =

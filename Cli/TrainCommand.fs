@@ -15,6 +15,12 @@ open Prunerl.Agents.Runtime
 open Prunerl.Cli.UserError
 open Prunerl.Agents.Checkpoints
 
+/// The most torch threads a run takes: the hardware threads of the largest common CPU nodes (two 64-core
+/// processors with two threads a core: 256). Threads beyond the cores only contend, so 10,000 of them
+/// slow a run until it never ends.
+[<Literal>]
+let maxThreads = 256
+
 /// The flags of `prunerl train`. A case named like a run field (Prune_Start -> prune_start) sets that
 /// field; the others say where the run goes and how. A choice is typed by the run config's own choice type,
 /// so Argu lists and checks its names, which are config.json's (Choices.spelling).
@@ -102,7 +108,7 @@ type TrainArgs =
             | Resume_If_Exists -> "--resume when --out holds a run that has started (a status.json), else start it: for schedulers that requeue."
             | Dry_Run -> "print the resolved configuration and the schedule's key steps, and write nothing."
             | Keep_Checkpoint -> "keep the run's last checkpoint (replay and all) once it has finished; without it only the final network, network.safetensors, is kept."
-            | Threads _ -> "torch threads (default: OMP_NUM_THREADS when set, else 1 for a network under 500k parameters and 2 above; README, 'Benchmarks')."
+            | Threads _ -> sprintf "torch threads, 1 to %d (default: OMP_NUM_THREADS when set, else 1 for a network under 500k parameters and 2 above; README, 'Benchmarks')." maxThreads
             | field ->
                 let name = (FSharpValue.GetUnionFields(field, typeof<TrainArgs>) |> fst).Name.ToLowerInvariant()
                 match RunFields.field name with
@@ -148,6 +154,9 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         | None -> []
     let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> RunInputs.absoluteDataset
     let out = args.TryGetResult TrainArgs.Out
+    match out with
+    | Some o when String.IsNullOrWhiteSpace o -> raise (UserError "out must name a folder, got ''")
+    | _ -> ()
     let resume =
         args.Contains TrainArgs.Resume
         || (args.Contains TrainArgs.Resume_If_Exists && out |> Option.exists (RunFolder.statusPath >> File.Exists))
@@ -155,6 +164,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         match out, resume with
         | None, true -> raise (UserError "resume needs --out, the folder of the run to continue")
         | Some run, true ->
+            if File.Exists run then raise (UserError(sprintf "resume: %s is a file, not a run's folder" run))
             if not (Directory.Exists run) then raise (UserError(sprintf "resume: %s does not exist; start the run without --resume" run))
             match RunFolder.tryReadConfig run with
             | None -> raise (UserError(sprintf "resume: %s holds no config.json; start the run without --resume" run))
@@ -163,6 +173,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
                 let device = requested |> List.filter (fst >> (=) "device")
                 RunFields.apply device stored |> orFail
         | _, false -> Resolution.resolve TrainingRun.Environments requested |> orFail
+    out |> Option.iter RunLock.checkFree
     match out with
     | Some run when not resume ->
         RunFolder.checkWritable "out" run
@@ -170,6 +181,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
             raise (UserError(sprintf "out: %s is not empty (it holds a run or other files); continue it with --resume or choose another folder" run))
     | Some run ->
         RunFolder.checkWritable "out" run
+        RunFolder.checkCheckpointUsable run
         // A checkpoint that is corrupt, truncated or of another format is refused before anything changes.
         match Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run) with
         | null -> ()
@@ -182,6 +194,8 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     RunInputs.checkDataset config
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
+    threads |> Option.iter (fun t -> if t > maxThreads then raise (UserError(sprintf "threads must be <= %d (threads beyond the cores only contend), got %d" maxThreads t)))
+    RunValidation.fits TrainingRun.Environments (RunFolder.availableMemory ()) config |> orFail |> ignore
     let device = RunInputs.resolveDevice config.Device
     { Config = config; Out = out; Resume = resume; Threads = threads; KeepCheckpoint = args.Contains TrainArgs.Keep_Checkpoint; Device = device }
 
@@ -234,31 +248,50 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
         (count c.AnalyseEvery c.Steps) c.AnalyseEvery (count c.CheckpointEvery c.Steps) c.CheckpointEvery
 
 /// status.json kept by one writer: progress while running, then one final state that nothing overwrites.
-type private StatusFile(run: string option, totalSteps: int64, device: string) =
+/// Its step is the last progress report's, except for an interrupted run: the step a resume continues
+/// from (the last checkpoint in place), even when a second signal stopped the run between its progress
+/// report and its checkpoint.
+type StatusFile(run: string option, totalSteps: int64, device: string) =
     let gate = obj ()
     let mutable settled = false
+    let mutable written = false
     let mutable step = 0L
+    let mutable resumable = 0L
 
+    /// The last step reported.
     member _.Step = step
+
+    /// Whether this process has written status.json (a resumed run writes it once its checkpoint has loaded).
+    member _.Written = written
 
     /// Records progress (state running).
     member _.Progress(at: int64) =
         lock gate (fun () ->
             step <- at
-            if not settled then run |> Option.iter (fun r -> RunFolder.writeStatus r RunState.Running at totalSteps None (Some device)))
+            if not settled then
+                run |> Option.iter (fun r -> RunFolder.writeStatus r RunState.Running at totalSteps None (Some device))
+                written <- true)
 
-    /// Records the final state once; later calls change nothing.
+    /// Records the step a resume would continue from: a checkpoint loaded or put in place.
+    member _.Resumable(at: int64) = lock gate (fun () -> resumable <- at)
+
+    /// Records the final state once; later calls change nothing. A one-line UserError when status.json
+    /// cannot be written (a full disk), the state then unrecorded.
     member _.Settle(state: RunState, error: string option) =
         lock gate (fun () ->
             if not settled then
                 settled <- true
-                run |> Option.iter (fun r -> RunFolder.writeStatus r state step totalSteps error (Some device)))
+                let at = if state = RunState.Interrupted then resumable else step
+                run |> Option.iter (fun r -> RunFolder.writeStatus r state at totalSteps error (Some device))
+                written <- true)
 
 /// An exception as one line for status.json and the terminal.
 let private oneLine (e: exn) =
     let message = (e.Message.Split('\n').[0]).Trim()
     match e with
     | :? ArgumentException as a -> (match argumentError a with UserError m -> m | _ -> message)
+    | UserError m -> m
+    | :? IOException -> message
     | _ -> sprintf "%s: %s" (e.GetType().Name) message
 
 let private printNetwork (result: TrainingResult) (seconds: float) =
@@ -328,6 +361,14 @@ let private writeInterference (run: string) (analysis: Prunerl.Agents.Analysis.A
     analysis.Cosines |> Array.iteri (fun i row -> row |> Array.iteri (fun j c -> text.AppendFormat(Globalization.CultureInfo.InvariantCulture, "{0},{1},{2},{3:R}\n", analysis.Step, i, j, c) |> ignore))
     Files.writeAtomically (IO.Path.Combine(run, "interference.csv")) (Text.Encoding.UTF8.GetBytes(text.ToString()))
 
+/// Settles status.json; when it cannot be written (the disk that failed the run is full, say), the
+/// line that says so, the run's own failure being reported first.
+let private settle (status: StatusFile) (state: RunState) (error: string option) : string option =
+    try
+        status.Settle(state, error)
+        None
+    with UserError m -> Some(sprintf "and the run's status could not be recorded: %s" m)
+
 /// The first line of a run without --out: it trains, but nothing of it is kept.
 let unsavedNotice =
     "Nothing will be saved: no --out given, so the run's config, metrics and checkpoints are not written (give --out DIR to keep them)."
@@ -341,18 +382,19 @@ let execute (p: Plan) : int =
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
+    // One writer per run folder, from before its first write to the process's end (RunLock).
+    use _lock = match p.Out with Some run -> RunLock.take run | None -> RunLock.none ()
     let threads = p.Threads |> Option.defaultWith (fun () -> TrainingRun.DefaultThreads p.Config)
     TorchSharp.torch.set_num_threads threads
     let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
     match p.Out with
     | Some _ when checkpointed -> ()
     | Some run when p.Resume ->
-        // Nothing to continue from: the run starts over, without the metrics of its earlier attempt.
+        // No checkpoint/ at all (RunFolder.checkCheckpointUsable refused an unusable one): the run starts
+        // over, without the metrics of its earlier attempt, which it writes again the same.
         for file in Directory.GetFiles run |> Array.filter (fun f -> Path.GetFileName(f).StartsWith "metrics." || Path.GetFileName(f).StartsWith "events.out.tfevents.") do
             File.Delete file
-    | Some run ->
-        Directory.CreateDirectory run |> ignore
-        RunFolder.writeConfig run p.Config
+    | Some run -> RunFolder.writeConfig run p.Config
     | None -> ()
     match p.Out with
     | Some run when checkpointed ->
@@ -360,11 +402,13 @@ let execute (p: Plan) : int =
         printfn "Resuming from the checkpoint in %s (the run had reached step %d)" (RunFolder.checkpointPath run) reached
     | _ -> ()
     let status = StatusFile(p.Out, p.Config.Steps, TorchRuntime.Name p.Device)
-    status.Progress 0L
+    // A resumed run's status.json changes once its checkpoint has loaded (its first progress report, at the
+    // checkpoint's step): a checkpoint or metrics log it cannot continue is refused with nothing changed.
+    if not checkpointed then status.Progress 0L
     use interruption = new Interruption(status)
     let checkpoints =
         match p.Out with
-        | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery)
+        | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery, Resumable = Action<int64>(status.Resumable))
         | _ -> null
     let title = sprintf "%s; on %s, %d torch thread(s)" (describeRun p.Config) (TorchRuntime.Name p.Device) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
     let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), TrainingDisplay.randomScore p.Config.Env, fun progress -> status.Progress progress.Step)
@@ -372,7 +416,9 @@ let execute (p: Plan) : int =
     try
         use metrics =
             match p.Out with
-            | Some run when checkpointed -> MetricsLog.Reopen run
+            | Some run when checkpointed ->
+                try MetricsLog.Reopen run
+                with :? IOException as e -> raise (UserError(sprintf "resume: %s; its metrics log cannot continue from the checkpoint" (e.Message.Split('\n').[0])))
             | Some run -> new MetricsLog(run)
             | None -> null
         let dataset = if p.Config.RecordDataset then p.Out |> Option.map RunFolder.datasetPath |> Option.toObj else null
@@ -390,16 +436,21 @@ let execute (p: Plan) : int =
         printNetwork result clock.Elapsed.TotalSeconds
         0
     with
+    // Refused before the run changed anything (its checkpoint or metrics log cannot be continued): exit code 2.
+    | UserError _ when not status.Written -> reraise ()
+    | :? CheckpointException as e when not status.Written -> raise (UserError("resume: " + e.Message))
     | :? OperationCanceledException as e ->
-        status.Settle(RunState.Interrupted, None)
+        let unrecorded = settle status RunState.Interrupted None
         match p.Out with
         | Some run when not (isNull checkpoints) -> eprintfn "prunerl: %s and checkpointed; continue with: prunerl train --out %s --resume" e.Message run
         | _ -> eprintfn "prunerl: %s" e.Message
+        unrecorded |> Option.iter (eprintfn "prunerl: %s")
         interruption.ExitCode
     | e ->
         let message = oneLine e
-        status.Settle(RunState.Failed, Some message)
+        let unrecorded = settle status RunState.Failed (Some message)
         eprintfn "prunerl: the run failed: %s" message
+        unrecorded |> Option.iter (eprintfn "prunerl: %s")
         1
 
 /// Runs `prunerl train`.

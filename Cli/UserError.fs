@@ -20,3 +20,12 @@ let createEnvironment (id: string) =
     with
     | :? System.ArgumentException as e -> raise (argumentError e)
     | :? Prunerl.Agents.Envs.EnvironmentUnavailableException as e -> raise (UserError e.Message)
+
+/// Refuses a flag given more than once among a command's arguments (`--seed 1 --seed 2`): Argu would
+/// keep the last silently, and a run would differ from what its command line seems to say.
+let once (results: Argu.ParseResults<'T>) =
+    results.GetAllResults()
+    |> List.countBy (fun a -> (Microsoft.FSharp.Reflection.FSharpValue.GetUnionFields(box a, typeof<'T>) |> fst).Name)
+    |> List.tryFind (fun (_, n) -> n > 1)
+    |> Option.iter (fun (name, _) ->
+        raise (UserError(sprintf "--%s is given more than once; give it once (the last would win silently)" (name.ToLowerInvariant().Replace('_', '-')))))

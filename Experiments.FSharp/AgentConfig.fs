@@ -327,6 +327,10 @@ module AgentConfig =
             do!
                 if c.ReplayCapacity >= c.BatchSize then Ok()
                 else Error(sprintf "replay_capacity must be >= batch_size (%d), got %d" c.BatchSize c.ReplayCapacity)
+            do!
+                // Agents.CSharp/Replay/ReplayOptions.cs: a window of n transitions and the observation after them fit in the replay.
+                if c.ReplayCapacity > c.NStep then Ok()
+                else Error(sprintf "n_step must be < replay_capacity (%d): the replay holds n transitions and the observation after them, got %d" c.ReplayCapacity c.NStep)
             do! atLeast "min_replay" 0L c.MinReplay |> Result.map ignore
             do! positiveInt "update_period" (int64 c.UpdatePeriod)
             do! positiveInt "updates_per_step" (int64 c.UpdatesPerStep)
@@ -356,6 +360,12 @@ module AgentConfig =
             do!
                 if not c.Augment || c.ShiftPadding >= 1 || c.IntensityScale > 0.0 then Ok()
                 else Error "augmentation needs shift_padding >= 1 or intensity_scale > 0, got 0 and 0"
+            do!
+                if Double.IsFinite c.VMin then Ok()
+                else Error(sprintf "v_min must be a finite number, got %s" (show c.VMin))
+            do!
+                if Double.IsFinite c.VMax then Ok()
+                else Error(sprintf "v_max must be a finite number, got %s" (show c.VMax))
             do!
                 if c.Atoms = 1 || c.VMax > c.VMin then Ok()
                 else Error(sprintf "v_max must be > v_min (%s), got %s" (show c.VMin) (show c.VMax))

@@ -53,6 +53,7 @@ type StatusReading =
 ///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics, one row per (step, metric)
 ///   checkpoint/    the training state a resumed run continues from
 ///   dataset.prlds  the experience a run with record_dataset writes
+///   .lock          the lock of the process writing the run (its pid and host)
 [<RequireQualifiedAccess>]
 module RunFormat =
 
@@ -67,6 +68,10 @@ module RunFormat =
     /// The Slurm task the run was last submitted as.
     [<Literal>]
     let SlurmFile = "slurm.json"
+
+    /// The run folder's lock: held by the one process writing the run (its pid and host inside).
+    [<Literal>]
+    let LockFile = ".lock"
 
     /// The folder of the run's checkpoints.
     [<Literal>]

@@ -98,7 +98,7 @@ public sealed class CheckpointFile : IDisposable
         Directory.CreateDirectory(directory);
         var latest = System.IO.Path.Combine(directory, LatestName);
         var temporary = latest + ".tmp";
-        WriteFile(temporary, Checkpoint, sections);
+        WriteWhole(temporary, Checkpoint, sections);
         if (File.Exists(latest)) File.Move(latest, System.IO.Path.Combine(directory, PreviousName), overwrite: true);
         File.Move(temporary, latest);
     }
@@ -112,8 +112,26 @@ public sealed class CheckpointFile : IDisposable
         var full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         var temporary = full + ".tmp";
-        WriteFile(temporary, kind, sections);
+        WriteWhole(temporary, kind, sections);
         File.Move(temporary, full, overwrite: true);
+    }
+
+    /// <summary>
+    /// Writes the temporary file, removing it when the write fails (a full disk, say) so that a partial file
+    /// does not hold the space; the exception then goes on, the files already in place untouched.
+    /// </summary>
+    private static void WriteWhole(string temporary, SectionedFileKind kind, IEnumerable<CheckpointSection> sections)
+    {
+        try
+        {
+            WriteFile(temporary, kind, sections);
+        }
+        catch (IOException)
+        {
+            try { File.Delete(temporary); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
     }
 
     private static void WriteFile(string path, SectionedFileKind kind, IEnumerable<CheckpointSection> sections)

@@ -4,7 +4,12 @@ namespace Prunerl.Agents.Training;
 /// Checkpoints every <paramref name="Every"/> agent steps (and when cancelled, and at the end) into
 /// <paramref name="Directory"/>; if Directory already holds a valid checkpoint, Run resumes from it.
 /// </summary>
-public sealed record CheckpointPolicy(string Directory, long Every);
+public sealed record CheckpointPolicy(string Directory, long Every)
+{
+    /// <summary>Called with the step a resume would continue from: once a resume has loaded the checkpoint, and each
+    /// time a new one is in place (what a status file reports after the run is stopped); null for no one.</summary>
+    public Action<long>? Resumable { get; init; }
+}
 
 /// <summary>Live progress, reported at least every 1000 agent steps and once at the end.</summary>
 /// <param name="Step">Agent steps taken.</param>

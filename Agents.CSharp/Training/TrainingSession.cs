@@ -96,6 +96,8 @@ internal sealed class TrainingSession : IDisposable
     public TrainingResult Run()
     {
         if (!Resume()) environment.Reset((ulong)spec.Seed);
+        // A resumed run reports where it stands at once: what records progress (status.json) says the checkpoint's step.
+        else if (!finished) ReportProgress();
         if (finished)
         {
             // A finished run's checkpoint: its result as it ended.
@@ -205,7 +207,17 @@ internal sealed class TrainingSession : IDisposable
     public void Checkpoint()
     {
         lastCheckpoint = step;
-        RunCheckpoint.Save(hooks.Checkpoints!.Directory, Sections(), spec.Configuration, metrics as IRewindableMetrics);
+        var policy = hooks.Checkpoints!;
+        try
+        {
+            RunCheckpoint.Save(policy.Directory, Sections(), spec.Configuration, metrics as IRewindableMetrics);
+        }
+        catch (IOException e)
+        {
+            // The real cause (a full disk, say), not whatever fails after it; the previous checkpoint stays in place.
+            throw new IOException($"cannot write the checkpoint at step {step} in {policy.Directory}: {e.Message}", e);
+        }
+        policy.Resumable?.Invoke(step);
     }
 
     /// <summary>Loads the checkpoint in the policy's directory, if there is one; whether it did.</summary>
@@ -214,6 +226,7 @@ internal sealed class TrainingSession : IDisposable
         if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
         RunCheckpoint.Load(path, Sections(), spec.Configuration, metrics as IRewindableMetrics);
         lastCheckpoint = lastProgress = step;
+        policy.Resumable?.Invoke(step);
         return true;
     }
 

@@ -26,7 +26,10 @@ type RunField =
       /// The field's value in a config.
       Read: RunConfig -> FieldValue
       /// The config with the field set to a value; an error naming the field when the value has the wrong kind.
-      Write: FieldValue -> RunConfig -> Result<RunConfig, string> }
+      Write: FieldValue -> RunConfig -> Result<RunConfig, string>
+      /// Whether the field holds a number: a config file gives it as a JSON number (a JSON string there is
+      /// refused naming the field), while the command line's text ("3000" of --steps or --set) is parsed.
+      Numeric: bool }
 
 /// The field registry: every knob of a run by its config.json name, how to read it off a config, parse
 /// and set it, and which agents it applies to.
@@ -124,7 +127,9 @@ module RunFields =
         | Adam(_, eps) -> { c with Optimizer = Adam(lr, eps) }
         | RmsProp(_, alpha, eps, centered) -> { c with Optimizer = RmsProp(lr, alpha, eps, centered) }
 
-    let private knob name help read write = { Name = name; Help = help; Read = read; Write = write }
+    let private knob name help read write = { Name = name; Help = help; Read = read; Write = write; Numeric = false }
+
+    let private numeric (f: RunField) = { f with Numeric = true }
 
     /// A knob every agent has (gamma, batch size, ...), read from the record of the run's agent: SAC's or the DQN family's.
     let private onAgent (ofSac: SacConfig -> 'a) (ofDqn: AgentConfig -> 'a) (c: RunConfig) : 'a =
@@ -135,16 +140,16 @@ module RunFields =
         if RunConfig.isSac c then { c with Sac = setSac c.Sac x } else { c with Hyperparameters = setDqn c.Hyperparameters x }
 
     let private numberField name help (get: RunConfig -> float) set =
-        knob name help (get >> Number) (fun v c -> number name v |> Result.map (set c))
+        knob name help (get >> Number) (fun v c -> number name v |> Result.map (set c)) |> numeric
 
     /// Whole numbers a JSON number holds exactly: |n| &lt;= 2^53.
     let private exactWhole = 9_007_199_254_740_992L
 
     let private wholeField name help (get: RunConfig -> int64) set =
-        knob name help (get >> float >> Number) (fun v c -> whole name -exactWhole exactWhole v |> Result.map (set c))
+        knob name help (get >> float >> Number) (fun v c -> whole name -exactWhole exactWhole v |> Result.map (set c)) |> numeric
 
     let private intField name help (get: RunConfig -> int) set =
-        knob name help (get >> float >> Number) (fun v c -> whole name (int64 Int32.MinValue) (int64 Int32.MaxValue) v |> Result.map (int >> set c))
+        knob name help (get >> float >> Number) (fun v c -> whole name (int64 Int32.MinValue) (int64 Int32.MaxValue) v |> Result.map (int >> set c)) |> numeric
 
     let private choiceField name help (choices: (string * 'a) list) (get: RunConfig -> 'a) set =
         knob name help (get >> Choices.nameIn choices >> Text) (fun v c -> choice name choices v |> Result.map (set c))
@@ -191,6 +196,7 @@ module RunFields =
                       elif Double.IsFinite x && x >= 1.0 && Math.Floor x = x && x <= float exactWhole then Ok(StepPoint.Absolute(int64 x))
                       else Error(sprintf "baseline_period must be a whole number of updates >= 1 or a fraction in (0, 1) of the run's updates, got %s" (show x)))
                   |> Result.map (fun p -> { c with BaselinePeriod = p }))
+          |> numeric
           numberField "redo_tau" "ReDo's dormancy threshold (the paper's best, 0.1)" (fun c -> c.RedoTau) (fun c x -> { c with RedoTau = x })
           numberField "weight_decay" "wd and l2 baselines: the coefficient lambda (1e-5, the paper's best weight decay)" (fun c -> c.WeightDecay) (fun c x -> { c with WeightDecay = x })
           intField "reset_layers" "Reset: how many last layers are renewed (1 or 2)" (fun c -> c.ResetLayers) (fun c x -> { c with ResetLayers = x })
@@ -220,6 +226,7 @@ module RunFields =
                   | Empty
                   | Text "none" -> Ok { c with StopAt = None }
                   | v -> number "stop_at" v |> Result.map (fun x -> { c with StopAt = Some x }))
+          |> numeric
           numberField "gamma" "discount factor" (onAgent _.Gamma _.Gamma) (setOnAgent (fun a x -> { a with Gamma = x }) (fun a x -> { a with Gamma = x }))
           intField "n_step" "n of n-step returns" (hyper >> _.NStep) (fun c x -> { c with Hyperparameters.NStep = x })
           intField "batch_size" "transitions per gradient update" (onAgent _.BatchSize _.BatchSize)

@@ -18,6 +18,12 @@ module RunValidation =
         | NetworkKind.Nature -> 36
         | NetworkKind.Impala -> 1
 
+    /// The most episodes one evaluation plays: 100 times the protocol's 10 (MinAtar; 5 for classic control,
+    /// README "The protocol"). Evaluations are synchronous, so an unbounded count (2^31 - 1) would never let
+    /// the run go on; 1,000 episodes of a 1,000-step game are already a million steps, a whole MinAtar run.
+    [<Literal>]
+    let MaxEvalEpisodes = 1000
+
     let private checkNetwork (c: RunConfig) (env: EnvironmentInfo) =
         let name = Choices.nameIn Choices.networks c.Network
         let shape = "[" + (env.ObservationShape |> List.map string |> String.concat ", ") + "]"
@@ -37,7 +43,8 @@ module RunValidation =
     /// agent learns), seed >= 0, counts >= 0, the agent's hyperparameters (AgentConfig.validate or
     /// SacConfig.validate), a dataset for an offline agent and conservative_weight >= 0. Whether the
     /// dataset file exists and matches the environment is for the caller, who can read it. The first
-    /// failure names the field and what is allowed.
+    /// failure names the field and what is allowed. A width must also keep every scaled layer's units
+    /// (RunSize.smallestWidth), and eval_episodes is at most MaxEvalEpisodes.
     let validate (environments: EnvironmentInfo list) (c: RunConfig) : Result<RunConfig, string> =
         result {
             let! env =
@@ -80,6 +87,11 @@ module RunValidation =
                 if c.DormantStates >= 1 && c.DormantStates <= 65_536 then Ok()
                 else Error(sprintf "dormant_states must be a whole number in [1, 65536], got %d" c.DormantStates)
             do! positive "width" c.Width |> Result.map ignore
+            do!
+                if c.Width > RunSize.smallestWidth c then Ok()
+                else
+                    Error(sprintf "width must be > %s for network %s (its smallest scaled layer, %d units, keeps one unit of its own), got %s"
+                              (show (RunSize.smallestWidth c)) (Choices.nameIn Choices.networks c.Network) (List.min (RunSize.scaledLayers c)) (show c.Width))
             do! inHalfOpen "sparsity" 0.0 1.0 c.Sparsity |> Result.map ignore
             do! positive "power" c.Power |> Result.map ignore
             do! inClosed "prune_start" 0.0 1.0 c.PruneStart |> Result.map ignore
@@ -105,6 +117,9 @@ module RunValidation =
             do! atLeast "seed" 0L c.Seed |> Result.map ignore
             do! atLeast "eval_every" 0L c.EvalEvery |> Result.map ignore
             do! atLeast "eval_episodes" 1L (int64 c.EvalEpisodes) |> Result.map ignore
+            do!
+                if c.EvalEpisodes <= MaxEvalEpisodes then Ok()
+                else Error(sprintf "eval_episodes must be <= %d (an evaluation's episodes are played before the run goes on), got %d" MaxEvalEpisodes c.EvalEpisodes)
             do! atLeast "analyse_every" 0L c.AnalyseEvery |> Result.map ignore
             do! atLeast "checkpoint_every" 0L c.CheckpointEvery |> Result.map ignore
             do!
@@ -130,3 +145,12 @@ module RunValidation =
             let! _ = RunConfig.schedule c
             return c
         }
+
+    /// Checks that a valid run can be allocated on this machine (RunSize.check): its layers and replay array
+    /// within .NET's and torch's limits, and, when `available` gives the memory free to the process in bytes
+    /// (the command line reads /proc/meminfo), its network and replay memory within it. For train and
+    /// sweep, `--dry-run` included, before anything is written.
+    let fits (environments: EnvironmentInfo list) (available: int64 option) (c: RunConfig) : Result<RunConfig, string> =
+        match environments |> List.tryFind (fun e -> e.Id = c.Env) with
+        | Some env -> RunSize.check available c env.ObservationShape |> Result.map (fun () -> c)
+        | None -> Ok c

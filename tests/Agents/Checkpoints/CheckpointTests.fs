@@ -175,10 +175,16 @@ let private expectRunResumesExactly (run: RunHooks -> TrainingResult) (totalStep
             run (RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(whole, "checkpoint"), Int64.MaxValue)))
         let stoppedAt = runUntilCancelled run interrupted stopAfter every |> List.tryLast |> Option.map (fun p -> p.Step)
         let progress = ResizeArray<TrainingProgress>()
+        let resumable = ResizeArray<int64>()
         let resumed =
             use log = MetricsLog.Reopen interrupted
-            run (RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(interrupted, "checkpoint"), every),
+            run (RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(interrupted, "checkpoint"), every, Resumable = Action<int64>(resumable.Add)),
                           Progress = { new IProgress<TrainingProgress> with member _.Report p = progress.Add p }))
+        // Status truth: the resumed run reports its checkpoint's step at once (status.json's step, not 0 until the
+        // next report), and says where a resume would continue from: the checkpoint loaded, then each one put in place.
+        Expect.equal (Some progress[0].Step) stoppedAt "the first progress report is the checkpoint's step"
+        Expect.equal (Some resumable[0]) stoppedAt "the checkpoint loaded is where a resume continues"
+        Expect.equal (Seq.last resumable) totalSteps "and the last checkpoint, at the end"
         let last = Seq.last progress
         Expect.equal (last.Step, last.TotalSteps, last.Episodes, last.Updates) (totalSteps, totalSteps, resumed.Episodes.Count, resumed.Updates) "the last progress report is the end"
         Expect.equal (comparable resumed) (comparable uninterrupted) (sprintf "the resumed run (stopped after step %d, last progress at %A) ends as the uninterrupted one" stopAfter stoppedAt)
