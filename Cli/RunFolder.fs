@@ -170,6 +170,10 @@ let checkWritable (field: string) (path: string) =
 /// earlier attempt's metrics; a run with no checkpoint/ at all starts over (it has nothing to lose).
 let checkCheckpointUsable (run: string) =
     let folder = checkpointPath run
+    // A link to nowhere (which File.Exists takes for a file), or a folder this process may not list.
+    let entry = FileInfo folder
+    if not (Directory.Exists folder) && not (isNull entry.LinkTarget) then
+        raise (UserError(sprintf "resume: cannot read the checkpoint folder %s: it links to %s, which is not a folder; nothing was changed" folder entry.LinkTarget))
     if File.Exists folder then
         raise (UserError(sprintf "resume: %s is a file, not a checkpoint folder; nothing was changed (move it away to start the run over)" folder))
     if Directory.Exists folder then

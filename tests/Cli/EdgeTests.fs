@@ -32,7 +32,11 @@ let private snapshot (folder: string) =
     else
         [ for path in Directory.GetFileSystemEntries(folder, "*", SearchOption.AllDirectories) |> Array.sort do
               if Path.GetFileName path <> RunFormat.LockFile then
-                  Path.GetRelativePath(folder, path), (if File.Exists path then File.ReadAllBytes path else [||]) ]
+                  let contents =
+                      match (FileInfo path).LinkTarget with
+                      | null -> if File.Exists path then File.ReadAllBytes path else [||]
+                      | target -> Text.Encoding.UTF8.GetBytes("-> " + target)
+                  Path.GetRelativePath(folder, path), contents ]
 
 /// Runs the body in a fresh folder (created) and removes it after.
 let private inFolder (what: string) (body: string -> unit) =
@@ -108,7 +112,11 @@ let private unresumable: (string * (string -> unit) * string) list =
       "two event files", (fun run -> File.Copy((events run)[0], Path.Combine(run, "events.out.tfevents.1.elsewhere"))), "holds 2 TensorBoard event files"
       "a checkpoint that is a plain file",
       (fun run -> Directory.Delete(Path.Combine(run, "checkpoint"), true); File.WriteAllText(Path.Combine(run, "checkpoint"), "x")),
-      "is a file, not a checkpoint folder" ]
+      "is a file, not a checkpoint folder"
+      // What a folder that cannot be read comes to (these tests run as root, who reads every folder).
+      "a checkpoint folder that cannot be read (a link to nowhere)",
+      (fun run -> Directory.Delete(Path.Combine(run, "checkpoint"), true); File.CreateSymbolicLink(Path.Combine(run, "checkpoint"), Path.Combine(run, "gone")) |> ignore),
+      "cannot read the checkpoint folder" ]
 
 let private json (path: string) = JsonDocument.Parse(File.ReadAllText path).RootElement
 
