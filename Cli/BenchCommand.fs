@@ -32,7 +32,7 @@ type BenchTrainArgs =
     | Steps of count: int64
     | Threads of count: int
     | Repeats of count: int
-    | Device of name: string
+    | Device of DeviceKind
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -51,7 +51,7 @@ type BenchUpdateArgs =
     | Widths of multipliers: string
     | Threads of counts: string
     | Seconds of seconds: float
-    | Device of name: string
+    | Device of DeviceKind
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -78,7 +78,7 @@ type BenchAgentsArgs =
     | Steps of count: int64
     | Repeats of count: int
     | Width of multiplier: float
-    | Device of name: string
+    | Device of DeviceKind
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -131,8 +131,8 @@ let private widthsOf =
 
 let private networksOf =
     listOf "networks" "minatar or impala" (function
-        | "minatar" -> Some TorsoKind.MinAtar
-        | "impala" -> Some TorsoKind.Impala
+        | "minatar" -> Some NetworkKind.MinAtar
+        | "impala" -> Some NetworkKind.Impala
         | _ -> None)
 
 let private threadCountsOf =
@@ -189,7 +189,7 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     loadTorch ()
-    let device = TrainCommand.deviceNamed (args.GetResult(BenchTrainArgs.Device, "cpu"))
+    let device = RunInputs.resolveDevice (args.GetResult(BenchTrainArgs.Device, DeviceKind.Cpu))
     printfn "DQN on %s, batch 32, one update per step, %d steps per run, fastest of %d, on %s; pruned: 90%% on the paper's schedule"
         id steps repeats (TorchRuntime.Name device)
     printfn "  %-8s  %6s  %7s  %10s  %14s  %22s  %16s" "network" "width" "threads" "parameters" "dense steps/s" "pruned 90% steps/s" "pruner overhead"
@@ -214,7 +214,7 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
     let seconds = args.GetResult(BenchUpdateArgs.Seconds, 2.0)
     if not (seconds > 0.0) then raise (UserError(sprintf "seconds must be > 0, got %g" seconds))
     loadTorch ()
-    let device = TrainCommand.deviceNamed (args.GetResult(BenchUpdateArgs.Device, "cpu"))
+    let device = RunInputs.resolveDevice (args.GetResult(BenchUpdateArgs.Device, DeviceKind.Cpu))
     printfn "One DQN update (batch 32, centered RMSProp) on %s transitions on %s, dense and pruned to 90%%: median microseconds" id (TorchRuntime.Name device)
     printfn "per update over blocks of 10. forward, backward: the dense agent's; optimizer: dense/pruned step, fused (the pruner's"
     printfn "mask rides in it) and as torch ops (with a gradient mask multiply when pruned); overhead: pruned over dense with one"
@@ -245,12 +245,12 @@ let private checkpoint (args: ParseResults<BenchCheckpointArgs>) =
     printfn "Checkpoints after %d agent steps (the replay filled, no learning), one torch thread" steps
     printfn "  %-18s  %-18s  %10s  %13s  %8s  %8s" "environment" "network" "replay" "checkpoint MB" "save s" "load s"
     let cases =
-        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(TorsoKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
-          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = Array.ofList Presets.dqnMlpHidden), "MLP 128-128 x2" ]
+        [ "minatar/breakout", AgentConfig.minatarDqn, NetworkSpec(NetworkKind.MinAtar, Width = width), sprintf "MinAtar x%g" width
+          "cartpole", AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp, Width = 2.0, MlpHidden = Array.ofList Presets.dqnMlpHidden), "MLP 128-128 x2" ]
     for id, agent, network, name in cases do
         let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-bench-checkpoint-" + Guid.NewGuid().ToString("N"))
         try
-            let spec = TrainingSpec(id, { agent with MinReplay = steps }, network, steps, 0L)
+            let spec = RunSpec(id, DqnFamily { agent with MinReplay = steps }, network, steps, 0L)
             let cost = TrainingBenchmark.MeasureCheckpoint(spec, directory)
             printfn "  %-18s  %-18s  %10d  %13.1f  %8.3f  %8.3f" id name cost.ReplayHeld (float cost.Bytes / 1e6) cost.SaveSeconds cost.LoadSeconds
         finally
@@ -268,7 +268,7 @@ let private agentRows =
       AgentKind.Sac, "pendulum", 1500L
       AgentKind.Sac, "mujoco/halfcheetah", 1500L
       AgentKind.Cql, "cartpole", 15_000L
-      AgentKind.CqlC51, "cartpole", 12_000L ]
+      AgentKind.Cql_C51, "cartpole", 12_000L ]
 
 /// An agent's name as `prunerl train --agent` takes it.
 let private agentName (kind: AgentKind) = Choices.nameIn Choices.agents kind
@@ -285,22 +285,22 @@ let private benchRun (kind: AgentKind) (env: string) (steps: int64) (sparsity: f
       "eval_every", Number 0.0; "analyse_every", Number 0.0; "checkpoint_every", Number 0.0 ]
     @ fields
     |> List.filter (fst >> RunFields.appliesTo kind)
-    |> Resolution.resolve RunFolder.environments.Value
+    |> Resolution.resolve TrainingRun.Environments
     |> Result.mapError (sprintf "bench agents, %s on %s: %s" (agentName kind) env)
     |> orFail
 
 /// Records the offline agents' dataset: a short DQN run on CartPole (its defaults; learning from step 1000).
 let private recordDataset (directory: string) (device: TorchSharp.torch.Device) : string =
     IO.Directory.CreateDirectory directory |> ignore
-    let file = TrainCommand.datasetFile directory
+    let file = RunFolder.datasetPath directory
     let config = benchRun AgentKind.Dqn "cartpole" datasetSteps 0.0 [ "record_dataset", Switch true ]
-    TorchSharp.torch.set_num_threads (TrainCommand.defaultThreads config)
-    TrainCommand.train config (RunHooks(Dataset = file, Device = device)) |> ignore
+    TorchSharp.torch.set_num_threads (TrainingRun.DefaultThreads config)
+    TrainingRun.Run(config, RunHooks(Dataset = file, Device = device)) |> ignore
     file
 
 /// A run's network as a person names it: minatar, or mlp with its hidden sizes.
 let private networkName (c: RunConfig) =
-    let spec = TrainCommand.networkSpec c
+    let spec = TrainingRun.Network c
     let name = Choices.nameIn Choices.networks c.Network
     match spec.MlpHidden with
     | null -> name
@@ -317,13 +317,13 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
     Validate.atLeast "repeats" 1L (int64 repeats) |> orFail |> ignore
     width |> Option.iter (fun w -> Validate.positive "width" w |> orFail |> ignore)
     loadTorch ()
-    let device = TrainCommand.deviceNamed (args.GetResult(BenchAgentsArgs.Device, "cpu"))
+    let device = RunInputs.resolveDevice (args.GetResult(BenchAgentsArgs.Device, DeviceKind.Cpu))
     let available, skipped =
         agentRows
         |> List.filter (fun (kind, _, _) -> Array.contains (agentName kind) chosen)
-        |> List.partition (fun (_, env, _) -> (RunFolder.environments.Value |> List.find (fun e -> e.Id = env)).Unavailable.IsNone)
+        |> List.partition (fun (_, env, _) -> (TrainingRun.Environments |> List.find (fun e -> e.Id = env)).Unavailable.IsNone)
     for kind, env, _ in skipped do
-        let reason = (RunFolder.environments.Value |> List.find (fun e -> e.Id = env)).Unavailable.Value
+        let reason = (TrainingRun.Environments |> List.find (fun e -> e.Id = env)).Unavailable.Value
         printfn "Skipping %s on %s: %s" (agentName kind) env reason
     let widthField = width |> Option.map (fun w -> "width", Number w) |> Option.toList
     let offline = available |> List.exists (fun (kind, _, _) -> RunConfig.isOffline kind)
@@ -358,10 +358,10 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
                     let batch = if kind = AgentKind.Sac then defaults.Sac.BatchSize else defaults.Hyperparameters.BatchSize
                     benchRun kind env (int64 batch + timed) sparsity (("min_replay", Number(float batch)) :: widthField)
             let dense, pruned = config 0.0, config 0.9
-            let threads = TrainCommand.defaultThreads dense
+            let threads = TrainingRun.DefaultThreads dense
             TorchSharp.torch.set_num_threads threads
             let hooks = RunHooks(Device = device)
-            let speed = TrainingBenchmark.DenseAgainstPruned(timed, repeats, fun isPruned -> TrainCommand.train (if isPruned then pruned else dense) hooks |> ignore)
+            let speed = TrainingBenchmark.DenseAgainstPruned(timed, repeats, fun isPruned -> TrainingRun.Run((if isPruned then pruned else dense), hooks) |> ignore)
             printfn "  %-8s %-18s %-12s %5g %7d %8g %6d %13.1f %14.1f %8.2f %9.2f %7.1f%%"
                 (agentName kind) env (networkName dense) dense.Width threads (RunConfig.replayRatio dense) timed speed.DenseStepsPerSecond speed.PrunedStepsPerSecond
                 (1000.0 / speed.DenseStepsPerSecond) (1000.0 / speed.PrunedStepsPerSecond) (100.0 * speed.PruningOverhead)

@@ -13,7 +13,7 @@ open Prunerl.Cli.UserError
 type DemoArgs =
     | Sparsity of fraction: float
     | Total_Steps of updates: int64
-    | Device of name: string
+    | Device of DeviceKind
     | Seed of seed: int64
 
     interface IArgParserTemplate with
@@ -100,25 +100,19 @@ let private withSuggestion (parser: ArgumentParser<Command>) (argv: string[]) (m
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(DemoArgs.Sparsity, 0.95)
     let totalSteps = args.GetResult(Total_Steps, 2_500_000L)
-    let request =
-        match TorchRuntime.ParseDevice(args.GetResult(Device, "auto")) with
-        | request, _ when request.HasValue -> request.Value
-        | _, error -> raise (UserError error)
+    let request = args.GetResult(Device, DeviceKind.Auto)
     let schedule = Schedule.gradual totalSteps (Schedule.paperSpec sparsity) |> orFail
     match TorchRuntime.TryLoad() with
     | false, error -> raise (UserError error)
     | true, _ -> ()
-    let device =
-        match TorchRuntime.Resolve(request) with
-        | null, error -> raise (UserError error)
-        | device, _ -> device
+    let device = RunInputs.resolveDevice request
 
     match schedule with
     | Gradual g ->
         printfn "The paper's schedule: sparsity 0 -> %g, cubic, from update %d to %d of %d, masks every %d updates" g.Final g.Start g.End totalSteps g.UpdatePeriod
     | other -> printfn "Schedule: %A" other
 
-    use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(DemoArgs.Seed, 0L), device)
+    use network = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 256; 256 |]), [| 4 |], 2, args.GetResult(DemoArgs.Seed, 0L), device)
     use pruner =
         match MagnitudePruner.TryCreate(network, schedule, LayerWise Uniform, Sparsity.paperScope) with
         | null, error -> raise (UserError error)

@@ -21,21 +21,11 @@ let statusPath (run: string) = Path.Combine(run, RunFormat.StatusFile)
 /// The folder of the run's checkpoints.
 let checkpointPath (run: string) = Path.Combine(run, RunFormat.CheckpointFolder)
 
+/// The dataset a run trained with record_dataset writes its experience to.
+let datasetPath (run: string) = Path.Combine(run, RunFormat.DatasetFile)
+
 /// The final network a finished run keeps (safetensors; Prunerl.Agents.Inference.NetworkFile).
 let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
-
-/// Every registered environment as the core checks runs against it.
-let environments: Lazy<EnvironmentInfo list> =
-    lazy
-        [ for entry in Prunerl.Agents.Envs.EnvironmentRegistry.Entries do
-              match entry.UnavailableReason with
-              | null ->
-                  let environment = entry.Create.Invoke Prunerl.Agents.Envs.EnvironmentOptions.Default
-                  { Id = entry.Id
-                    ObservationShape = List.ofArray environment.ObservationSpace.Shape
-                    DiscreteActions = environment.ActionSpace :? Prunerl.Agents.Envs.DiscreteSpace
-                    Unavailable = None }
-              | reason -> { Id = entry.Id; ObservationShape = []; DiscreteActions = false; Unavailable = Some reason } ]
 
 let private readJson (what: string) (path: string) : JsonElement =
     if Directory.Exists path then raise (UserError(sprintf "%s: %s is a folder, not a file" what path))
@@ -127,7 +117,7 @@ let tryReadConfig (run: string) : RunConfig option =
     if not (File.Exists path) then None
     else
         let what = "config"
-        Some(Resolution.resolve environments.Value (readFields what path) |> Result.mapError (sprintf "%s: %s: %s" what path) |> orFail)
+        Some(Resolution.resolve Prunerl.Agents.Training.TrainingRun.Environments (readFields what path) |> Result.mapError (sprintf "%s: %s: %s" what path) |> orFail)
 
 /// Writes status.json atomically, stamped with the time now (UTC, ISO 8601), with the device the run trains on when given.
 let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64) (error: string option) (device: string option) =

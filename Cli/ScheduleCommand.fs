@@ -25,10 +25,10 @@ type ConventionKind =
 
 [<RequireQualifiedAccess>]
 type ScheduleArgs =
-    | [<AltCommandLine("--schedule")>] Kind of kind: ScheduleKind
+    | Kind of kind: ScheduleKind
     | Sparsity of fraction: float
     | Initial_Sparsity of fraction: float
-    | Ramp of ramp: RampKind
+    | [<AltCommandLine("--schedule")>] Ramp of ramp: RampKind
     | Power of power: float
     | Prune_Start of point: string
     | Prune_End of point: string
@@ -49,10 +49,10 @@ type ScheduleArgs =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Kind _ -> "the kind of schedule: gradual (default), constant or one-shot (--schedule, its former name, is kept as an alias)."
+            | Kind _ -> "the kind of schedule: gradual (default), constant or one-shot."
             | Sparsity _ -> "final sparsity in [0, 1) (default 0.95, the paper's)."
             | Initial_Sparsity _ -> "gradual: sparsity when pruning starts (default 0)."
-            | Ramp _ -> "gradual: polynomial (default), linear or cosine."
+            | Ramp _ -> "gradual: polynomial (default), linear or cosine (--schedule, as train and config.json name the ramp)."
             | Power _ -> "gradual, polynomial ramp: its power (default 3, the paper's cubic)."
             | Prune_Start _ -> "gradual: when pruning starts; one-shot: when it prunes. A whole number is a step (500000), a number with a decimal point a fraction of --total-steps (0.2, the default)."
             | Prune_End _ -> "gradual: when pruning ends, as --prune-start (default 0.8)."

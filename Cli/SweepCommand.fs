@@ -346,13 +346,13 @@ let private launchSlurm (results: string) (resources: SlurmResources) (planned: 
 /// Every run of a sweep's grids (the shared axes crossed with each grid) resolved and checked, each with
 /// what the sweep does with it in the results folder; nothing is written.
 let private plan (results: string) (shared: (string * FieldValue list) list) (grids: (string * FieldValue list) list list) =
-    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> TrainCommand.absoluteDataset [ name, v ] |> List.map snd))
-    let runs = Sweep.planGrids RunFolder.environments.Value (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
+    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> RunInputs.absoluteDataset [ name, v ] |> List.map snd))
+    let runs = Sweep.planGrids Prunerl.Agents.Training.TrainingRun.Environments (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
     // Each dataset is checked against each environment once, before any run starts.
-    runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter TrainCommand.checkDataset
+    runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter RunInputs.checkDataset
     // What a run allocates, against the memory free now (each worker's run on its own).
     let memory = RunFolder.availableMemory ()
-    runs |> List.iter (fun (name, c) -> RunValidation.fits RunFolder.environments.Value memory c |> Result.mapError (sprintf "sweep: %s: %s" name) |> orFail |> ignore)
+    runs |> List.iter (fun (name, c) -> RunValidation.fits Prunerl.Agents.Training.TrainingRun.Environments memory c |> Result.mapError (sprintf "sweep: %s: %s" name) |> orFail |> ignore)
     RunFolder.checkWritable "out" results
     runs |> List.map (fun (name, config) -> name, config, actionFor (Path.Combine(results, name)) config)
 

@@ -22,7 +22,8 @@ open Prunerl.Agents.Checkpoints
 let maxThreads = 256
 
 /// The flags of `prunerl train`. A case named like a run field (Prune_Start -> prune_start) sets that
-/// field; the others say where the run goes and how.
+/// field; the others say where the run goes and how. A choice is typed by the run config's own choice type,
+/// so Argu lists and checks its names, which are config.json's (Choices.spelling).
 [<RequireQualifiedAccess>]
 type TrainArgs =
     | Config of file: string
@@ -32,23 +33,23 @@ type TrainArgs =
     | Dry_Run
     | Keep_Checkpoint
     | Threads of count: int
-    | Agent of name: string
+    | Agent of AgentKind
     | Env of id: string
-    | Preset of name: string
-    | Network of name: string
+    | Preset of PresetKind
+    | Network of NetworkKind
     | Mlp_Hidden of units: string
     | Width of multiplier: float
-    | Width_Scope of scope: string
-    | Init of name: string
+    | Width_Scope of WidthScope
+    | Init of Initialization
     | Sparsity of fraction: float
-    | Schedule of ramp: string
+    | Schedule of RampKind
     | Power of power: float
     | Prune_Start of fraction: float
     | Prune_End of fraction: float
     | Prune_Every of updates: int64
-    | Distribution of name: string
+    | Distribution of DistributionKind
     | Layer_Schedule of name: string
-    | Baseline of name: string
+    | Baseline of BaselineKind
     | Baseline_Period of updates: float
     | Redo_Tau of tau: float
     | Weight_Decay of lambda: float
@@ -56,7 +57,7 @@ type TrainArgs =
     | Steps of count: int64
     | Replay_Ratio of ratio: string
     | Seed of seed: int64
-    | Device of name: string
+    | Device of DeviceKind
     | Eval_Every of steps: int64
     | Eval_Episodes of count: int
     | Analyse_Every of steps: int64
@@ -74,13 +75,13 @@ type TrainArgs =
     | Epsilon_Train of epsilon: float
     | Epsilon_Decay_Steps of steps: int64
     | Epsilon_Eval of epsilon: float
-    | Loss of name: string
+    | Loss of TdLoss
     | Double_Q of enabled: bool
     | Dueling of enabled: bool
     | Atoms of count: int
     | V_Min of value: float
     | V_Max of value: float
-    | Priority_Sampling of name: string
+    | Priority_Sampling of PrioritySampling
     | Noisy of enabled: bool
     | Noisy_Sigma0 of sigma0: float
     | Augmentation of enabled: bool
@@ -128,36 +129,10 @@ let fieldOf (arg: TrainArgs) : (string * FieldValue) option =
             | :? int64 as n -> Number(float n)
             | :? int as n -> Number(float n)
             | :? bool as b -> Switch b
+            | choice when FSharpType.IsUnion(choice.GetType()) -> Text(Choices.spelling (fst (FSharpValue.GetUnionFields(choice, choice.GetType()))).Name)
             | other -> failwithf "flag --%s carries an unexpected %O" name (other.GetType())
         )
     | _ -> None
-
-/// The file a run trained with record_dataset writes its experience to.
-let datasetFile (run: string) = Path.Combine(run, RunFormat.DatasetFile)
-
-/// The field values with a dataset path made absolute, so that a run's config names its dataset
-/// wherever it is resumed from (a sweep's runs start in other folders).
-let absoluteDataset (values: (string * FieldValue) list) : (string * FieldValue) list =
-    values
-    |> List.map (fun (name, value) ->
-        match name, value with
-        | "dataset", Text path when path.Trim() <> "" -> name, Text(Path.GetFullPath path)
-        | _ -> name, value)
-
-/// Checks an offline run's dataset before any work: it must be a dataset file, whole (every checksum
-/// right), recorded on the run's environment with its observations and actions. A one-line error otherwise.
-let checkDataset (c: RunConfig) =
-    match c.Dataset with
-    | Some path when RunConfig.isOffline c.Agent ->
-        if not (File.Exists path) then raise (UserError(sprintf "dataset: %s does not exist (train a DQN-family run with --record-dataset true to record one)" path))
-        let environment = Prunerl.Agents.Envs.EnvironmentRegistry.Create c.Env
-        let actions =
-            match environment.ActionSpace with
-            | :? Prunerl.Agents.Envs.DiscreteSpace as discrete -> discrete.Count
-            | space -> raise (UserError(sprintf "dataset: env %s has %O actions; datasets hold discrete ones" c.Env space))
-        try (Dataset.Read path).CheckRecordedOn(c.Env, environment.ObservationSpace.Shape, actions)
-        with :? CheckpointException as e -> raise (UserError("dataset: " + e.Message))
-    | _ -> ()
 
 /// A run ready to start: its config, where it goes, and whether it continues one.
 type Plan =
@@ -171,30 +146,13 @@ type Plan =
       /// The device the run trains on: config.json's device resolved here (auto: CUDA when torch finds a GPU).
       Device: TorchSharp.torch.Device }
 
-/// The device for a request, loading torch to look for CUDA (the CPU needs no look); a one-line error
-/// when CUDA is asked for and this build or machine has none.
-let resolveDevice (request: DeviceRequest) : TorchSharp.torch.Device =
-    if request <> DeviceRequest.Cpu then
-        match TorchRuntime.TryLoad() with
-        | false, error -> raise (UserError error)
-        | true, _ -> ()
-    match TorchRuntime.Resolve request with
-    | null, error -> raise (UserError error)
-    | device, _ -> device
-
-/// A device named on the command line (auto, cpu, cuda), resolved; one-line errors for an unknown name or absent CUDA.
-let deviceNamed (name: string) : TorchSharp.torch.Device =
-    match TorchRuntime.ParseDevice name with
-    | request, _ when request.HasValue -> resolveDevice request.Value
-    | _, error -> raise (UserError error)
-
 /// Resolves and checks everything the flags ask for; writes nothing.
 let plan (args: ParseResults<TrainArgs>) : Plan =
     let fromFile =
         match args.TryGetResult TrainArgs.Config with
         | Some path -> RunFolder.readFields "config" path
         | None -> []
-    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> absoluteDataset
+    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> RunInputs.absoluteDataset
     let out = args.TryGetResult TrainArgs.Out
     match out with
     | Some o when String.IsNullOrWhiteSpace o -> raise (UserError "out must name a folder, got ''")
@@ -214,7 +172,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
                 Resolution.agrees stored requested |> Result.mapError (sprintf "resume %s: %s" run) |> orFail
                 let device = requested |> List.filter (fst >> (=) "device")
                 RunFields.apply device stored |> orFail
-        | _, false -> Resolution.resolve RunFolder.environments.Value requested |> orFail
+        | _, false -> Resolution.resolve TrainingRun.Environments requested |> orFail
     out |> Option.iter RunLock.checkFree
     match out with
     | Some run when not resume ->
@@ -233,73 +191,13 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     | None -> ()
     if config.RecordDataset && out.IsNone then
         raise (UserError "record_dataset: a recorded dataset goes into the run's folder; give --out")
-    checkDataset config
+    RunInputs.checkDataset config
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     threads |> Option.iter (fun t -> if t > maxThreads then raise (UserError(sprintf "threads must be <= %d (threads beyond the cores only contend), got %d" maxThreads t)))
-    RunValidation.fits RunFolder.environments.Value (RunFolder.availableMemory ()) config |> orFail |> ignore
-    let device =
-        resolveDevice (
-            match config.Device with
-            | DeviceKind.Auto -> DeviceRequest.Auto
-            | DeviceKind.Cpu -> DeviceRequest.Cpu
-            | DeviceKind.Cuda -> DeviceRequest.Cuda
-        )
+    RunValidation.fits TrainingRun.Environments (RunFolder.availableMemory ()) config |> orFail |> ignore
+    let device = RunInputs.resolveDevice config.Device
     { Config = config; Out = out; Resume = resume; Threads = threads; KeepCheckpoint = args.Contains TrainArgs.Keep_Checkpoint; Device = device }
-
-/// The network of a run: its torso (an MLP of the config's hidden sizes, or a convolutional torso) at
-/// the run's width.
-let networkSpec (c: RunConfig) =
-    let torso =
-        match c.Network with
-        | NetworkKind.Mlp -> TorsoKind.Mlp
-        | NetworkKind.MinAtar -> TorsoKind.MinAtar
-        | NetworkKind.Nature -> TorsoKind.Nature
-        | NetworkKind.Impala -> TorsoKind.Impala
-    // The init field is the DQN family's; SAC's networks start as its preset's code base starts them.
-    let init = if c.Agent = AgentKind.Sac then (if c.Preset = PresetKind.RigL then Initialization.XavierUniform else Initialization.TorchDefault) else c.Init
-    NetworkSpec(torso, Width = c.Width, MlpHidden = (if torso = TorsoKind.Mlp then Array.ofList c.MlpHidden else null), Scope = c.WidthScope, Init = init)
-
-/// The pruning a run asks for (of every network it trains); null for a dense run.
-let private pruningRequest (c: RunConfig) : PruningRequest | null =
-    let allocation =
-        match c.Distribution with
-        | DistributionKind.Uniform -> LayerWise Uniform
-        | DistributionKind.Erk -> LayerWise(Erk 1.0)
-    RunConfig.pruning c |> Option.map (fun spec -> PruningRequest(spec, allocation, Sparsity.paperScope, c.LayerSchedule)) |> Option.toObj
-
-let private baselineRequest (c: RunConfig) : BaselineRequest | null =
-    match c.Baseline with
-    | BaselineKind.NoBaseline -> null
-    | BaselineKind.Reset -> ResetRequest(RunConfig.baselinePeriodUpdates c, c.ResetLayers)
-    | BaselineKind.Redo -> RedoRequest(RunConfig.baselinePeriodUpdates c, c.RedoTau)
-    | BaselineKind.WeightDecay -> WeightDecayRequest(c.WeightDecay)
-    | BaselineKind.L2 -> L2Request(c.WeightDecay)
-
-/// What the DQN family's training loop takes for a run config.
-let trainingSpec (c: RunConfig) : TrainingSpec =
-    TrainingSpec(
-        c.Env, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, pruningRequest c, 1, c.EvalEvery, c.EvalEpisodes, null,
-        Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c, c.SrankStates, c.DormantStates)
-
-/// What SAC's training loop takes for a run config.
-let sacSpec (c: RunConfig) : SacSpec =
-    SacSpec(c.Env, c.Sac, networkSpec c, c.Steps, c.Seed, pruningRequest c, 1, c.EvalEvery, c.EvalEpisodes, null, Option.toNullable c.StopAt)
-
-/// What offline training takes for a run config: its steps are gradient updates.
-let offlineSpec (c: RunConfig) : OfflineSpec =
-    let dataset = c.Dataset |> Option.defaultWith (fun () -> invalidArg "c" "an offline run names its dataset")
-    OfflineSpec(
-        c.Env, dataset, c.Hyperparameters, networkSpec c, c.Steps, c.Seed, c.ConservativeWeight, pruningRequest c, c.EvalEvery,
-        c.EvalEpisodes, null, Option.toNullable c.StopAt, c.AnalyseEvery, baselineRequest c, c.SrankStates, c.DormantStates)
-
-/// Trains the run's agent with its training loop (`prunerl bench agents` times this very call).
-let train (c: RunConfig) (hooks: RunHooks) : TrainingResult =
-    match c.Agent with
-    | AgentKind.Sac -> SacTraining.Run(sacSpec c, hooks)
-    | AgentKind.Cql
-    | AgentKind.CqlC51 -> OfflineTraining.Run(offlineSpec c, hooks)
-    | _ -> DqnTraining.Run(trainingSpec c, hooks)
 
 /// How often something every `period` agent steps happens in a run.
 let private count (period: int64) (steps: int64) = if period > 0L then steps / period else 0L
@@ -337,8 +235,8 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
         for update in Schedule.milestones 7 schedule do
             printfn "    %10d  %12d  %16.4f" update (RunConfig.stepOfUpdate c update) (Schedule.sparsityAt schedule update)
     match c.Baseline with
-    | BaselineKind.NoBaseline -> ()
-    | BaselineKind.WeightDecay -> printfn "  baseline: decoupled weight decay, lambda %s, at every update" (Validate.show c.WeightDecay)
+    | BaselineKind.None -> ()
+    | BaselineKind.Wd -> printfn "  baseline: decoupled weight decay, lambda %s, at every update" (Validate.show c.WeightDecay)
     | BaselineKind.L2 -> printfn "  baseline: an L2 term in the loss, lambda %s times the kernels' sum of squares" (Validate.show c.WeightDecay)
     | baseline ->
         printfn "  baseline: %s every %d gradient updates, %d times (the first after update %d, at step %d)"
@@ -413,14 +311,14 @@ let private printNetwork (result: TrainingResult) (seconds: float) =
 let private describeRun (c: RunConfig) =
     let regulariser =
         match c.Baseline with
-        | BaselineKind.WeightDecay -> sprintf ", weight decay %s" (Validate.show c.WeightDecay)
+        | BaselineKind.Wd -> sprintf ", weight decay %s" (Validate.show c.WeightDecay)
         | BaselineKind.L2 -> sprintf ", L2 %s" (Validate.show c.WeightDecay)
         | _ -> ""
     let what =
         if c.Sparsity = 0.0 then
             match c.Baseline with
-            | BaselineKind.NoBaseline -> "dense"
-            | BaselineKind.WeightDecay | BaselineKind.L2 -> "dense" + regulariser
+            | BaselineKind.None -> "dense"
+            | BaselineKind.Wd | BaselineKind.L2 -> "dense" + regulariser
             | b -> sprintf "dense, %s every %d updates" (Choices.nameIn Choices.baselines b) (RunConfig.baselinePeriodUpdates c)
         else
             sprintf "pruned to %s (%s) between %s and %s of %d updates%s" (Validate.show c.Sparsity) (Choices.nameIn Choices.distributions c.Distribution)
@@ -456,9 +354,6 @@ type private Interruption(status: StatusFile) =
             for r in registrations do r.Dispose()
             cancellation.Dispose()
 
-/// The torch threads a run trains with unless told (TorchThreads: OMP_NUM_THREADS, else by the network's size).
-let defaultThreads (c: RunConfig) : int = TorchThreads.For(QNetwork.ParameterCount(c.Env, networkSpec c))
-
 /// The final analysis' matrix of cosines between per-sample gradients (the paper's Figure 14) as
 /// interference.csv in the run's folder: a header "step,i,j,cosine", then one line per pair.
 let private writeInterference (run: string) (analysis: Prunerl.Agents.Analysis.AnalysisRecord) =
@@ -489,7 +384,7 @@ let execute (p: Plan) : int =
     | true, _ -> ()
     // One writer per run folder, from before its first write to the process's end (RunLock).
     use _lock = match p.Out with Some run -> RunLock.take run | None -> RunLock.none ()
-    let threads = p.Threads |> Option.defaultWith (fun () -> defaultThreads p.Config)
+    let threads = p.Threads |> Option.defaultWith (fun () -> TrainingRun.DefaultThreads p.Config)
     TorchSharp.torch.set_num_threads threads
     let checkpointed = p.Resume && p.Out |> Option.exists (fun run -> not (isNull (Prunerl.Agents.Checkpoints.CheckpointFile.Find(RunFolder.checkpointPath run))))
     match p.Out with
@@ -526,10 +421,10 @@ let execute (p: Plan) : int =
                 with :? IOException as e -> raise (UserError(sprintf "resume: %s; its metrics log cannot continue from the checkpoint" (e.Message.Split('\n').[0])))
             | Some run -> new MetricsLog(run)
             | None -> null
-        let dataset = if p.Config.RecordDataset then p.Out |> Option.map datasetFile |> Option.toObj else null
+        let dataset = if p.Config.RecordDataset then p.Out |> Option.map RunFolder.datasetPath |> Option.toObj else null
         let finalNetwork = p.Out |> Option.map RunFolder.networkPath |> Option.toObj
         let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork)
-        let result = display.Run(fun () -> train p.Config hooks)
+        let result = display.Run(fun () -> TrainingRun.Run(p.Config, hooks))
         status.Settle(RunState.Finished, None)
         // A finished run keeps its final network; its checkpoint (replay and all) only when asked to.
         match p.Out with

@@ -22,11 +22,11 @@ let policyFor (command: string) (c: RunConfig) (environment: Environment) (epsil
     match c.Agent, environment.ActionSpace with
     | AgentKind.Sac, (:? BoxSpace as box) ->
         if epsilon.IsSome then raise (UserError(sprintf "%s: --epsilon applies to the DQN family; a SAC run is evaluated with its deterministic policy, tanh of the actor's mean" command))
-        new ActorPolicy(TrainCommand.networkSpec c, environment.ObservationSpace.Size, box)
+        new ActorPolicy(Prunerl.Agents.Training.TrainingRun.Network c, environment.ObservationSpace.Size, box)
     | _, (:? DiscreteSpace as discrete) ->
         let epsilon = epsilon |> Option.defaultValue c.Hyperparameters.EpsilonEval
         if not (epsilon >= 0.0 && epsilon <= 1.0) then raise (UserError(sprintf "%s: epsilon must be in [0, 1], got %s" command (Validate.show epsilon)))
-        new QPolicy(c.Hyperparameters, TrainCommand.networkSpec c, environment.ObservationSpace.Shape, discrete.Count, epsilon)
+        new QPolicy(c.Hyperparameters, Prunerl.Agents.Training.TrainingRun.Network c, environment.ObservationSpace.Shape, discrete.Count, epsilon)
     | agent, space -> raise (UserError(sprintf "%s: agent %s cannot act in %s's %O actions" command (Choices.nameIn Choices.agents agent) c.Env space))
 
 /// Opens the finished run in `run` for `command`, or fails with one line: a folder that is missing, holds no run,

@@ -26,7 +26,7 @@ type PrioritySampling =
     /// Each transition independently in proportion to its priority: Dopamine's JAX sampler
     /// (dopamine/jax/replay_memory/samplers.py, PrioritizedSamplingDistribution.sample: uniform targets in
     /// [0, total priority) looked up in the sum tree).
-    | Independent
+    | Iid
     /// The total priority split into batch-size equal segments, one draw in each (Schaul et al. 2016; Dopamine's
     /// older TF replay, prioritized_replay_buffer.py and sum_tree.py's stratified_sample).
     | Stratified
@@ -130,7 +130,7 @@ module AgentConfig =
           VMax = 10.0
           Dueling = false
           Replay = UniformReplay
-          PrioritySampling = PrioritySampling.Independent
+          PrioritySampling = PrioritySampling.Iid
           Noisy = false
           NoisySigma0 = 0.1
           Augment = false

@@ -29,3 +29,10 @@ let scratchPath (what: string) = Path.Combine(Path.GetTempPath(), sprintf "prune
 let cleanUp (directories: string list) =
     for d in directories do
         if Directory.Exists d then Directory.Delete(d, true)
+
+/// The run `prunerl train` resolves from these field values (the environment family's defaults under them),
+/// made a training run by the factory: its fingerprint is its config's, as a run of the command line's.
+let runOf (values: (string * Prunerl.Experiments.FieldValue) list) : Prunerl.Agents.Training.RunSpec =
+    match Prunerl.Experiments.Resolution.resolve Prunerl.Agents.Training.TrainingRun.Environments values with
+    | Ok config -> Prunerl.Agents.Training.TrainingRun.For config
+    | Error e -> failwithf "resolve: %s" e

@@ -5,6 +5,7 @@ using Prunerl.Agents.Training;
 using Prunerl.Core;
 using Prunerl.Agents.Optimisers;
 using static TorchSharp.torch;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Benchmarks;
 
@@ -47,9 +48,9 @@ public static class MethodBenchmark
     /// <summary>The networks the comparison runs on: name, spec, observation shape, outputs.</summary>
     public static IReadOnlyList<(string Name, NetworkSpec Spec, int[] Observation, int Outputs)> PaperNetworks { get; } =
     [
-        ("MinAtar x1", new NetworkSpec(TorsoKind.MinAtar, Width: 1.0), [4, 10, 10], 6),
-        ("MinAtar x3", new NetworkSpec(TorsoKind.MinAtar, Width: 3.0), [4, 10, 10], 6),
-        ("SAC critic 256-256", new NetworkSpec(TorsoKind.Mlp, MlpHidden: [256, 256]), [23], 1),
+        ("MinAtar x1", new NetworkSpec(NetworkKind.MinAtar, Width: 1.0), [4, 10, 10], 6),
+        ("MinAtar x3", new NetworkSpec(NetworkKind.MinAtar, Width: 3.0), [4, 10, 10], 6),
+        ("SAC critic 256-256", new NetworkSpec(NetworkKind.Mlp, MlpHidden: [256, 256]), [23], 1),
     ];
 
     /// <summary>Measures one network for about <paramref name="repeats"/> blocks of <paramref name="block"/> updates per phase.</summary>

@@ -62,26 +62,27 @@ public static class TrainingBenchmark
     public static TrainingSpeed Measure(string environment, NetworkSpec network, AgentConfig agent, PruningRequest pruning, long steps, int repeats = 1, long seed = 0,
         TorchSharp.torch.Device? device = null) =>
         DenseAgainstPruned(steps, repeats, pruned =>
-            DqnTraining.Run(new TrainingSpec(environment, agent, network, steps, seed, pruned ? pruning : null), new RunHooks(Device: device)));
+            TrainingRun.Run(new RunSpec(environment, new DqnFamily(agent), network, steps, seed, pruned ? pruning : null), new RunHooks(Device: device)));
 
     /// <summary>
     /// Runs the spec to its end with a checkpoint in <paramref name="directory"/>, then times one more save
     /// of its whole state and a load of it into a fresh run (the file checked whole, then read). Give the
     /// spec a MinReplay of its length to fill the replay without learning.
     /// </summary>
-    public static CheckpointCost MeasureCheckpoint(TrainingSpec spec, string directory)
+    public static CheckpointCost MeasureCheckpoint(RunSpec spec, string directory)
     {
         var hooks = new RunHooks(Checkpoints: new CheckpointPolicy(directory, long.MaxValue));
-        using var session = DqnTraining.Session(spec, hooks);
+        var family = spec.Family as DqnFamily ?? throw new ArgumentException("a DQN-family run's checkpoint is measured", nameof(spec));
+        using var session = DqnTraining.Session(spec, family, hooks);
         session.Run();
         var clock = Stopwatch.StartNew();
         session.Checkpoint();
         var save = clock.Elapsed.TotalSeconds;
-        using var resumed = DqnTraining.Session(spec, hooks);
+        using var resumed = DqnTraining.Session(spec, family, hooks);
         clock.Restart();
         resumed.Resume();
         var load = clock.Elapsed.TotalSeconds;
-        var held = (int)Math.Min(spec.TotalSteps, spec.Agent.ReplayCapacity);
+        var held = (int)Math.Min(spec.TotalSteps, family.Agent.ReplayCapacity);
         return new CheckpointCost(spec.Environment, spec.TotalSteps, held, new FileInfo(Path.Combine(directory, CheckpointFile.LatestName)).Length, save, load);
     }
 }

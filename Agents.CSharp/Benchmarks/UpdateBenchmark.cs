@@ -30,7 +30,7 @@ public sealed record PhaseTimes(double MaskUpdate, double Forward, double Backwa
 /// replay batch; all in microseconds.
 /// </summary>
 public sealed record UpdateBreakdown(
-    TorsoKind Torso, double Width, int Threads, long Parameters, long Updates,
+    NetworkKind Torso, double Width, int Threads, long Parameters, long Updates,
     PhaseTimes Dense, PhaseTimes Pruned, PhaseTimes DenseTorchOps, PhaseTimes PrunedTorchOps,
     double MaskRecompute, double Act, double Sample)
 {
@@ -64,9 +64,8 @@ public static class UpdateBenchmark
     /// </summary>
     public static UpdateBreakdown Measure(string environment, NetworkSpec network, AgentConfig config, int threads, double seconds, long seed = 0, Device? device = null)
     {
-        var spec = new TrainingSpec(environment, config, network, 0, seed);
         var vector = EnvironmentRegistry.CreateVector(environment, 1);
-        var replay = DqnTraining.MakeReplay(spec, vector);
+        var replay = DqnTraining.MakeReplay(new RunSpec(environment, new DqnFamily(config), network, 0, seed), config, vector);
         var actionCount = ((DiscreteSpace)vector.ActionSpace).Count;
         var random = SeedStreams.Random(seed, SeedStreams.Acting);
         FillRandomly(vector, replay, actionCount, Math.Max(config.BatchSize, 1000), ref random, seed);

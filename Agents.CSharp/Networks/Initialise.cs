@@ -29,7 +29,7 @@ public static class Initialise
     /// Every plain linear and convolution layer of <paramref name="network"/>: Xavier-uniform weight, zero bias
     /// (Dopamine's networks, dopamine/jax/networks.py). Noisy layers keep their own initialisation.
     /// </summary>
-    public static void XavierUniform(nn.Module network, Generator? generator = null)
+    public static void Xavier_Uniform(nn.Module network, Generator? generator = null)
     {
         using var _ = no_grad();
         foreach (var module in network.modules())
@@ -51,19 +51,19 @@ public static class Initialise
     /// (torch.nn.Linear.reset_parameters and _ConvNd.reset_parameters; TorchSharp's Linear and Convolution).</summary>
     public static readonly double DefaultSlope = Math.Sqrt(5);
 
-    /// <summary>A linear layer whose default values (as <see cref="TorchDefault"/>) come from <paramref name="generator"/> when given.</summary>
+    /// <summary>A linear layer whose default values (as <see cref="Torch_Default"/>) come from <paramref name="generator"/> when given.</summary>
     public static Linear NewLinear(long inputs, long outputs, Generator? generator = null)
     {
         var layer = nn.Linear(inputs, outputs);
-        if (generator is not null) TorchDefault(layer.weight!, layer.bias, generator);
+        if (generator is not null) Torch_Default(layer.weight!, layer.bias, generator);
         return layer;
     }
 
-    /// <summary>A 2-d convolution whose default values (as <see cref="TorchDefault"/>) come from <paramref name="generator"/> when given.</summary>
+    /// <summary>A 2-d convolution whose default values (as <see cref="Torch_Default"/>) come from <paramref name="generator"/> when given.</summary>
     public static Conv2d NewConv2d(long inputs, long outputs, long kernel, long stride, long padding, Generator? generator = null)
     {
         var layer = nn.Conv2d(inputs, outputs, kernel, stride: stride, padding: padding);
-        if (generator is not null) TorchDefault(layer.weight!, layer.bias, generator);
+        if (generator is not null) Torch_Default(layer.weight!, layer.bias, generator);
         return layer;
     }
 
@@ -73,7 +73,7 @@ public static class Initialise
     /// b = sqrt(3) * sqrt(2 / (1 + a^2)) / sqrt(fan_in) (libtorch's torch/csrc/api/src/nn/init.cpp, computed in the same
     /// order), then the bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * k....
     /// </summary>
-    public static void TorchDefault(Tensor weight, Tensor? bias, Generator generator)
+    public static void Torch_Default(Tensor weight, Tensor? bias, Generator generator)
     {
         using var _ = no_grad();
         var fanIn = weight.shape[1] * weight.shape.Skip(2).Aggregate(1L, (n, d) => n * d);

@@ -6,9 +6,6 @@ using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Networks;
 
-/// <summary>Which torso a value network has.</summary>
-public enum TorsoKind { Mlp, MinAtar, Nature, Impala }
-
 /// <summary>
 /// A value network's shape. <paramref name="Width"/> multiplies every layer's channels and units (the
 /// paper's width scaling). <paramref name="Atoms"/> = 1 gives Q-values directly; more gives a C51
@@ -22,7 +19,7 @@ public enum TorsoKind { Mlp, MinAtar, Nature, Impala }
 /// layers start (noisy layers keep Fortunato et al.'s initialisation).
 /// </summary>
 public sealed record NetworkSpec(
-    TorsoKind Torso,
+    Prunerl.Experiments.NetworkKind Torso,
     double Width = 1.0,
     int Atoms = 1,
     double VMin = -10,
@@ -38,7 +35,7 @@ public sealed record NetworkSpec(
     public Prunerl.Experiments.WidthScope WidthScope => Scope ?? Prunerl.Experiments.WidthScope.All;
 
     /// <summary>How plain layers start: null for PyTorch's default; runs give theirs.</summary>
-    public Prunerl.Experiments.Initialization Initialization => Init ?? Prunerl.Experiments.Initialization.TorchDefault;
+    public Prunerl.Experiments.Initialization Initialization => Init ?? Prunerl.Experiments.Initialization.Torch_Default;
 
     /// <summary>The multiplier of the dense layer after a convolutional torso: 1 on the paper's scope, else the width.</summary>
     public double DenseWidth => WidthScope.IsConv ? 1.0 : Width;
@@ -86,7 +83,7 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
         one = scalars.Of(1);
         RegisterComponents();
         // After registration: modules() finds the layers only once they are registered.
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
+        if (spec.Initialization.IsXavier_Uniform) Initialise.Xavier_Uniform(this, generator);
         if (device is not null) this.to(device);
     }
 
@@ -155,17 +152,17 @@ public sealed class QNetwork : nn.Module<Tensor, Tensor>
 
     private static Torso MakeTorso(NetworkSpec spec, IReadOnlyList<int> shape, Generator generator)
     {
-        if (spec.Torso == TorsoKind.Mlp)
+        if (spec.Torso.IsMlp)
         {
             var inputs = shape.Aggregate(1, (n, d) => n * d);
             return new MlpTorso(inputs, spec.MlpHidden ?? [512, 512], spec.Width, spec.DenseLayers, generator);
         }
         if (shape.Count != 3)
             throw new ArgumentException($"the {spec.Torso} network takes [channels, height, width] observations, got [{string.Join(", ", shape)}]");
-        return spec.Torso switch
+        return spec.Torso.Tag switch
         {
-            TorsoKind.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
-            TorsoKind.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
+            Prunerl.Experiments.NetworkKind.Tags.MinAtar => new MinAtarTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
+            Prunerl.Experiments.NetworkKind.Tags.Nature => new NatureTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
             _ => new ImpalaTorso(shape[0], shape[1], shape[2], spec.Width, spec.DenseLayers, spec.DenseWidth, generator),
         };
     }

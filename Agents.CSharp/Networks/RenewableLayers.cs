@@ -37,7 +37,7 @@ public sealed record RenewableLayer(string Name, IReadOnlyList<NeuronParameter> 
     /// </summary>
     public RenewableLayer Initialised(Prunerl.Experiments.Initialization init)
     {
-        if (!IsPlain || !init.IsXavierUniform) return this;
+        if (!IsPlain || !init.IsXavier_Uniform) return this;
         var weight = Parameters[0].Parameter;
         var fresh = new FreshValues.Uniform(Initialise.XavierBound(weight.shape));
         return this with

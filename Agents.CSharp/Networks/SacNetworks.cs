@@ -41,7 +41,7 @@ public sealed class SquashedGaussianActor : nn.Module<Tensor, Tensor>
         // nn.functional.softplus's defaults.
         (softplusBeta, softplusThreshold) = (scalars.Of(1.0), scalars.Of(20.0));
         RegisterComponents();
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
+        if (spec.Initialization.IsXavier_Uniform) Initialise.Xavier_Uniform(this, generator);
     }
 
     /// <summary>The Gaussian's mean and clamped log standard deviation, [B, |A|] each.</summary>
@@ -98,7 +98,7 @@ public sealed class TwinCritic : nn.Module<Tensor, Tensor, (Tensor, Tensor)>
         q2_torso = new MlpTorso(observations + actions, hidden, spec.Width, generator: generator);
         q2_head = Initialise.NewLinear(q2_torso.Features, 1, generator);
         RegisterComponents();
-        if (spec.Initialization.IsXavierUniform) Initialise.XavierUniform(this, generator);
+        if (spec.Initialization.IsXavier_Uniform) Initialise.Xavier_Uniform(this, generator);
     }
 
     /// <summary>Both critics' values Q1(s, a), Q2(s, a), [B] each.</summary>
@@ -132,7 +132,7 @@ internal static class SacNetworks
 
     public static void Check(NetworkSpec spec, int actions)
     {
-        if (spec.Torso != TorsoKind.Mlp) throw new ArgumentException($"SAC's networks are MLPs, not {spec.Torso}", nameof(spec));
+        if (!spec.Torso.IsMlp) throw new ArgumentException($"SAC's networks are MLPs, not {spec.Torso}", nameof(spec));
         if (!(spec.Width > 0)) throw new ArgumentOutOfRangeException(nameof(spec), $"width must be > 0, got {spec.Width}");
         if (actions < 1) throw new ArgumentOutOfRangeException(nameof(actions), $"actions must have >= 1 value, got {actions}");
     }

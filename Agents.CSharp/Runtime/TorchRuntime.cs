@@ -1,32 +1,12 @@
+using Prunerl.Experiments;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Prunerl.Agents.Runtime;
 
-/// <summary>Which device a user asked for: <c>cpu</c>, <c>cuda</c>, or <c>auto</c> (CUDA when present).</summary>
-public enum DeviceRequest { Auto, Cpu, Cuda }
-
 /// <summary>Loads torch with an error people can act on, and turns a device request into a device.</summary>
 public static class TorchRuntime
 {
-    /// <summary>The device names accepted on the command line.</summary>
-    public static readonly IReadOnlyList<string> DeviceNames = ["auto", "cpu", "cuda"];
-
-    /// <summary>Parses <c>cpu|cuda|auto</c>; null with a one-line error otherwise.</summary>
-    public static DeviceRequest? ParseDevice(string text, out string? error)
-    {
-        error = null;
-        switch (text.Trim().ToLowerInvariant())
-        {
-            case "auto": return DeviceRequest.Auto;
-            case "cpu": return DeviceRequest.Cpu;
-            case "cuda": return DeviceRequest.Cuda;
-            default:
-                error = $"device must be one of {string.Join(", ", DeviceNames)}, got '{text}'";
-                return null;
-        }
-    }
-
     /// <summary>
     /// Loads the native torch libraries. TorchSharp reports a failed load as a missing package even when
     /// the cause is the host's C++ runtime, so the error says where to look.
@@ -53,18 +33,19 @@ public static class TorchRuntime
             .Cast<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TorchBackend")?.Value ?? "cpu";
 
     /// <summary>
-    /// The device for a request: <c>auto</c> is CUDA when torch finds a GPU, else the CPU. Null with a
-    /// one-line error when CUDA is asked for and absent, saying why (this build's libtorch, or no GPU).
+    /// The device for a run config's choice (<see cref="DeviceKind"/>, named by <c>Choices.devices</c>): <c>auto</c> is
+    /// CUDA when torch finds a GPU, else the CPU. Null with a one-line error when CUDA is asked for and absent,
+    /// saying why (this build's libtorch, or no GPU).
     /// </summary>
-    public static Device? Resolve(DeviceRequest request, out string? error)
+    public static Device? Resolve(DeviceKind kind, out string? error)
     {
         error = null;
-        if (request == DeviceRequest.Cpu) return CPU;
+        if (kind.IsCpu) return CPU;
         var cuda = torch.cuda.is_available();
-        switch (request)
+        switch (kind.Tag)
         {
-            case DeviceRequest.Auto: return cuda ? CUDA : CPU;
-            case DeviceRequest.Cuda when cuda: return CUDA;
+            case DeviceKind.Tags.Auto: return cuda ? CUDA : CPU;
+            case DeviceKind.Tags.Cuda when cuda: return CUDA;
             default:
                 error = "device: cuda is not available here (" + (Backend == "cuda"
                     ? "the CUDA libtorch found no usable NVIDIA GPU or driver; check nvidia-smi"

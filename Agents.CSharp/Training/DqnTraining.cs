@@ -33,24 +33,23 @@ public static class DqnTraining
     /// thrown before anything is changed. Cancellation stops the run at the next step boundary, after
     /// checkpointing there, with an OperationCanceledException.
     /// </summary>
-    public static TrainingResult Run(TrainingSpec spec, RunHooks? hooks = null)
+    internal static TrainingResult Run(RunSpec spec, DqnFamily family, RunHooks hooks)
     {
-        using var session = Session(spec, hooks ?? new RunHooks());
+        using var session = Session(spec, family, hooks);
         return session.Run();
     }
 
     /// <summary>A run of the spec on the shared loop, not started. <paramref name="offline"/>, for an offline run: the
-    /// dataset its replay memory holds instead of acting (the spec is then on the offline clock, one step per update),
-    /// and CQL's weight; its spec is the configuration fingerprinted into checkpoints.</summary>
-    internal static TrainingSession Session(TrainingSpec spec, RunHooks hooks, OfflineSource? offline = null) =>
-        new(new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
-                spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, offline?.Spec ?? (object)spec),
-            hooks, (environment, metrics) => new Learner(spec, environment, metrics, hooks, offline));
+    /// dataset its replay memory holds instead of acting (<paramref name="family"/> is then on the offline clock, one
+    /// step per update), and CQL's weight.</summary>
+    internal static TrainingSession Session(RunSpec spec, DqnFamily family, RunHooks hooks, OfflineSource? offline = null) =>
+        new(spec, hooks, (environment, metrics) => new Learner(spec, family, environment, metrics, hooks, offline));
 
     /// <summary>The DQN family's part of a run: the agent, its replay, its random streams, analysis and baseline.</summary>
     private sealed class Learner : ILearner
     {
-        private readonly TrainingSpec spec;
+        private readonly RunSpec spec;
+        private readonly DqnFamily family;
         private readonly AgentConfig config;
         private readonly IMetricsSink? metrics;
         private readonly VectorEnvironment environment;
@@ -72,30 +71,31 @@ public static class DqnTraining
         private readonly int[] evaluationAction = new int[1];
         private double lossSum;
 
-        public Learner(TrainingSpec spec, VectorEnvironment environment, IMetricsSink? metrics, RunHooks hooks, OfflineSource? offline)
+        public Learner(RunSpec spec, DqnFamily family, VectorEnvironment environment, IMetricsSink? metrics, RunHooks hooks, OfflineSource? offline)
         {
             var datasetPath = hooks.Dataset;
             this.spec = spec;
-            config = spec.Agent;
+            this.family = family;
+            config = family.Agent;
             this.metrics = metrics;
             this.environment = environment;
             var actionCount = environment.ActionSpace is DiscreteSpace discrete ? discrete.Count
                 : throw new ArgumentException($"{spec.Environment}: the DQN family needs discrete actions, not {environment.ActionSpace}");
-            if (spec.Baseline is ResetRequest or RedoRequest && spec.Pruning is not null)
+            if (family.Baseline is { Renews: true } && spec.Pruning is not null)
                 throw new ArgumentException("a baseline (Reset, ReDo) combines with a dense network: set the sparsity to 0", nameof(spec));
             if (offline is not null && datasetPath is not null)
                 throw new ArgumentException("an offline run acts in no environment: it has no experience to record as a dataset", nameof(datasetPath));
             offline?.Data.CheckRecordedOn(spec.Environment, environment.ObservationSpace.Shape, actionCount);
             this.offline = offline;
             this.datasetPath = datasetPath;
-            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, Pruning(spec), spec.Seed,
-                offline?.Spec.ConservativeWeight ?? 0, hooks.Device, RegularizationOf(spec.Baseline)) { TorchOpsOnly = hooks.TorchOpsOnly };
-            baseline = spec.Baseline is ResetRequest or RedoRequest ? new Renewer(spec.Baseline, spec.Seed) : null;
-            replay = offline is null ? MakeReplay(spec, environment) : offline.Replay(config);
+            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed,
+                offline?.Family.ConservativeWeight ?? 0, hooks.Device, RegularizationOf(family.Baseline)) { TorchOpsOnly = hooks.TorchOpsOnly };
+            baseline = family.Baseline is { Renews: true } ? new Renewer(family.Baseline, spec.Seed) : null;
+            replay = offline is null ? MakeReplay(spec, config, environment) : offline.Replay(config);
             recording = datasetPath is null ? null
                 : new Dataset(spec.Environment, environment.ObservationSpace.Shape, actionCount, spec.Copies, Storage(spec));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
-            analysisStates = new ReplayBatch(Math.Max(spec.SrankStates, spec.DormantStates), environment.ObservationSize);
+            analysisStates = new ReplayBatch(Math.Max(family.SrankStates, family.DormantStates), environment.ObservationSize);
             analysisBatch = new ReplayBatch(config.BatchSize, environment.ObservationSize);
             analysing = SeedStreams.Random(spec.Seed, SeedStreams.Analysis);
             acting = SeedStreams.Random(spec.Seed, SeedStreams.Acting);
@@ -137,13 +137,13 @@ public static class DqnTraining
         {
             if (step > config.MinReplay && step % config.UpdatePeriod == 0) LearnAt(step);
             if (step % config.TargetUpdatePeriod == 0) agent.SyncTarget();
-            if (TrainingSession.Due(spec.AnalyseEvery, step)) AnalyseAt(step);
+            if (TrainingSession.Due(family.AnalyseEvery, step)) AnalyseAt(step);
         }
 
         /// <summary>An epsilon_eval-greedy action (noisy nets on their means).</summary>
         public StepResult EvaluationStep(Envs.Environment environment, ref EnvRandom random)
         {
-            agent.Act(environment.Observation, spec.Agent.EpsilonEval, ref random, evaluationAction, evaluation: true);
+            agent.Act(environment.Observation, config.EpsilonEval, ref random, evaluationAction, evaluation: true);
             return environment.Step(evaluationAction[0]);
         }
 
@@ -172,7 +172,7 @@ public static class DqnTraining
             if (replay.SampleableCount < config.BatchSize) return;
             replay.Sample(analysisStates.BatchSize, ref analysing, analysisStates);
             replay.Sample(analysisBatch.BatchSize, ref analysing, analysisBatch);
-            Analyses.Add(AnalysisRecord.Of(step, agent, analysisStates, analysisBatch, spec.SrankStates, spec.DormantStates));
+            Analyses.Add(AnalysisRecord.Of(step, agent, analysisStates, analysisBatch, family.SrankStates, family.DormantStates));
             if (metrics is not null) WriteAnalysis(metrics, Analyses[^1]);
         }
 
@@ -256,9 +256,9 @@ public static class DqnTraining
     private sealed class Renewer(BaselineRequest request, long seed) : IDisposable, ICheckpointable
     {
         private readonly Baselines.LastLayerReset? reset =
-            request is ResetRequest r ? new Baselines.LastLayerReset(r.Layers, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
+            request.Kind.IsReset ? new Baselines.LastLayerReset(request.ResetLayers, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
         private readonly Baselines.DormantNeuronRecycler? recycler =
-            request is RedoRequest redo ? new Baselines.DormantNeuronRecycler(redo.Tau, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
+            request.Kind.IsRedo ? new Baselines.DormantNeuronRecycler(request.RedoTau, SeedStreams.Seed(seed, SeedStreams.Baseline)) : null;
 
         public bool Due(long updates) => request.Period > 0 && updates % request.Period == 0;
 
@@ -282,18 +282,15 @@ public static class DqnTraining
     }
 
     /// <summary>The regulariser a baseline request asks the agent for (weight decay, L2); null for the others.</summary>
-    private static Regularization? RegularizationOf(BaselineRequest? request) => request switch
-    {
-        WeightDecayRequest wd => new Regularization(DecoupledDecay: wd.Coefficient),
-        L2Request l2 => new Regularization(L2: l2.Coefficient),
-        _ => null,
-    };
+    private static Regularization? RegularizationOf(BaselineRequest? request) =>
+        request is null ? null
+        : request.Kind.IsWd ? new Regularization(DecoupledDecay: request.Coefficient)
+        : request.Kind.IsL2 ? new Regularization(L2: request.Coefficient)
+        : null;
 
-    private static PruningSetup? Pruning(TrainingSpec spec) => RunPruning.Setup(spec.Pruning, spec.TotalUpdates);
-
-    internal static IReplayMemory MakeReplay(TrainingSpec spec, VectorEnvironment environment)
+    /// <summary>The online run's replay memory of the agent's scheme, one slot per copy.</summary>
+    internal static IReplayMemory MakeReplay(RunSpec spec, AgentConfig config, VectorEnvironment environment)
     {
-        var config = spec.Agent;
         var options = new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, config.NStep, config.Gamma, Storage(spec));
         return MakeReplay(config, options);
     }
@@ -304,6 +301,6 @@ public static class DqnTraining
             ? new PrioritizedReplayBuffer(options, p.alpha, p.betaStart, config.PrioritySampling.IsStratified)
             : new ReplayBuffer(options);
 
-    private static ObservationStorage Storage(TrainingSpec spec) =>
+    private static ObservationStorage Storage(RunSpec spec) =>
         spec.Environment.StartsWith("minatar/", StringComparison.Ordinal) ? ObservationStorage.Binary : ObservationStorage.Float32;
 }

@@ -1,5 +1,6 @@
 using Prunerl.Agents.Agents;
 using Prunerl.Core;
+using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 
@@ -7,22 +8,18 @@ namespace Prunerl.Agents.Training;
 /// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.ScaledFinal"/>).</remarks>
 public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope, LayerTiming? Timing = null);
 
-/// <summary>A baseline the paper compares against, applied to the online network every
-/// <paramref name="Period"/> gradient updates; combinable with a dense network only.</summary>
-public abstract record BaselineRequest(long Period);
-
-/// <summary>Reset (Nikishin et al. 2022): fresh values for the last <paramref name="Layers"/> layers (1 or 2).</summary>
-public sealed record ResetRequest(long Period, int Layers = 1) : BaselineRequest(Period);
-
-/// <summary>ReDo (Sokar et al. 2023): recycle the tau-dormant neurons found on the update's batch.</summary>
-public sealed record RedoRequest(long Period, double Tau = 0.1) : BaselineRequest(Period);
-
-/// <summary>Decoupled weight decay of coefficient lambda at every update (<see cref="Regularization"/>); dense or pruned.</summary>
-public sealed record WeightDecayRequest(double Coefficient) : BaselineRequest(0)
+/// <summary>
+/// A baseline the paper compares pruning with, as a run asks for it: which one (<paramref name="Kind"/>, the run
+/// config's choice) and its settings. Reset and ReDo renew the online network every <paramref name="Period"/>
+/// gradient updates and combine with a dense network only; weight decay and L2 act at every update, dense or pruned.
+/// </summary>
+/// <param name="Kind">Reset (Nikishin et al. 2022), ReDo (Sokar et al. 2023), decoupled weight decay or an L2 term (<see cref="Regularization"/>).</param>
+/// <param name="Period">Gradient updates between renewals (Reset, ReDo).</param>
+/// <param name="ResetLayers">Reset: how many of the last layers get fresh values (1 or 2).</param>
+/// <param name="RedoTau">ReDo: the dormancy threshold tau of the neurons recycled on the update's batch.</param>
+/// <param name="Coefficient">Weight decay and L2: the coefficient lambda.</param>
+public sealed record BaselineRequest(BaselineKind Kind, long Period = 0, int ResetLayers = 1, double RedoTau = 0.1, double Coefficient = 0)
 {
-    /// <summary>The paper's best weight decay in Appendix G: 1e-5.</summary>
-    public const double PaperCoefficient = 1e-5;
+    /// <summary>Whether the baseline renews layers of the online network (Reset, ReDo) rather than regularising every update.</summary>
+    public bool Renews => Kind.IsReset || Kind.IsRedo;
 }
-
-/// <summary>An L2 term lambda * sum w^2 over the kernels in the loss (<see cref="Regularization"/>); dense or pruned.</summary>
-public sealed record L2Request(double Coefficient) : BaselineRequest(0);

@@ -11,38 +11,6 @@ using Prunerl.Experiments;
 
 namespace Prunerl.Agents.Training;
 
-/// <summary>One SAC training run: environment (continuous actions), hyperparameters, networks (their
-/// hidden units and width), pruning or not, seed and length; the other fields as <see cref="TrainingSpec"/>'s.</summary>
-/// <param name="Environment">The environment's registry id (a Box action space).</param>
-/// <param name="Agent">SAC's hyperparameters.</param>
-/// <param name="Network">An MLP spec for the actor and both critics: hidden units (256, 256 when null) and width.</param>
-/// <param name="TotalSteps">Agent steps (environment steps over all copies).</param>
-/// <param name="Seed">Seed of everything random in the run.</param>
-/// <param name="Pruning">Gradual magnitude pruning of the actor and the critics, or null for dense networks.</param>
-/// <param name="Copies">Environment copies stepped together.</param>
-/// <param name="EvaluateEvery">Agent steps between evaluations (0: none).</param>
-/// <param name="EvaluationEpisodes">Episodes per evaluation (deterministic actions, tanh of the mean).</param>
-/// <param name="Options">Environment options.</param>
-/// <param name="StopAtReturn">Ends the run early once an evaluation's mean return reaches this; null to run to the end.</param>
-public sealed record SacSpec(
-    string Environment,
-    SacConfig Agent,
-    NetworkSpec Network,
-    long TotalSteps,
-    long Seed,
-    PruningRequest? Pruning = null,
-    int Copies = 1,
-    long EvaluateEvery = 0,
-    int EvaluationEpisodes = 10,
-    EnvironmentOptions? Options = null,
-    double? StopAtReturn = null)
-{
-    /// <summary>Gradient updates the run will take, the pruning schedule's length: update steps are the steps s
-    /// with MinReplay &lt; s &lt;= TotalSteps and s mod UpdatePeriod = 0 (as AgentConfig.gradientUpdates counts them).</summary>
-    public long TotalUpdates => TotalSteps <= Agent.MinReplay ? 0
-        : (TotalSteps / Agent.UpdatePeriod - Agent.MinReplay / Agent.UpdatePeriod) * Agent.UpdatesPerStep;
-}
-
 /// <summary>SAC's training loop on the shared run loop (<see cref="TrainingSession"/>): uniformly random
 /// actions for MinReplay steps, then the actor's samples; after MinReplay, UpdatesPerStep updates every
 /// UpdatePeriod agent steps (the replay ratio), each on a uniformly replayed batch of 1-step transitions.</summary>
@@ -55,14 +23,11 @@ public static class SacTraining
     /// Trains SAC as the spec says; hooks, checkpoints, resume and cancellation as <see cref="DqnTraining.Run"/>'s.
     /// The result's analyses and renewals are empty; its parameters are the actor's then the critics'.
     /// </summary>
-    public static TrainingResult Run(SacSpec spec, RunHooks? hooks = null)
+    internal static TrainingResult Run(RunSpec spec, SacFamily family, RunHooks hooks)
     {
-        if (hooks?.Dataset is not null)
+        if (hooks.Dataset is not null)
             throw new ArgumentException("datasets hold discrete actions for the DQN family: a SAC run records none", nameof(hooks));
-        using var session = new TrainingSession(
-            new RunShape(spec.Environment, spec.Options, spec.Copies, spec.TotalSteps, spec.Seed,
-                spec.EvaluateEvery, spec.EvaluationEpisodes, spec.StopAtReturn, spec),
-            hooks ?? new RunHooks(), (environment, metrics) => new Learner(spec, environment, metrics, hooks?.Device));
+        using var session = new TrainingSession(spec, hooks, (environment, metrics) => new Learner(spec, family.Agent, environment, metrics, hooks.Device));
         return session.Run();
     }
 
@@ -71,7 +36,7 @@ public static class SacTraining
     {
         private static readonly string[] LossNames = ["train/critic_loss", "train/actor_loss", "train/alpha_loss", "train/alpha", "train/entropy"];
 
-        private readonly SacSpec spec;
+        private readonly RunSpec spec;
         private readonly SacConfig config;
         private readonly IMetricsSink? metrics;
         private readonly VectorEnvironment environment;
@@ -82,10 +47,10 @@ public static class SacTraining
         private readonly float[] observations, policyActions, environmentActions, evaluationPolicy, evaluationAction;
         private readonly double[] lossSums = new double[LossNames.Length];
 
-        public Learner(SacSpec spec, VectorEnvironment environment, IMetricsSink? metrics, TorchSharp.torch.Device? device)
+        public Learner(RunSpec spec, SacConfig config, VectorEnvironment environment, IMetricsSink? metrics, TorchSharp.torch.Device? device)
         {
             this.spec = spec;
-            config = spec.Agent;
+            this.config = config;
             this.metrics = metrics;
             this.environment = environment;
             var box = environment.ActionSpace as BoxSpace

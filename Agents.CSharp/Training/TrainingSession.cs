@@ -56,27 +56,6 @@ internal interface ILearner : IDisposable
     IEnumerable<(string Name, ICheckpointable State)> Sections();
 }
 
-/// <summary>The agent-agnostic shape of a run: where, how long, how it is evaluated and stopped (as the specs' fields of the same names).</summary>
-/// <param name="Environment">The environment's registry id.</param>
-/// <param name="Options">Environment options.</param>
-/// <param name="Copies">Environment copies stepped together.</param>
-/// <param name="TotalSteps">Agent steps (over all copies).</param>
-/// <param name="Seed">Seed of everything random in the run.</param>
-/// <param name="EvaluateEvery">Agent steps between evaluations (0: none).</param>
-/// <param name="EvaluationEpisodes">Episodes per evaluation.</param>
-/// <param name="StopAtReturn">Ends the run once an evaluation's mean return reaches this; null to run to the end.</param>
-/// <param name="Configuration">The whole run's configuration, fingerprinted into checkpoints.</param>
-internal sealed record RunShape(
-    string Environment,
-    EnvironmentOptions? Options,
-    int Copies,
-    long TotalSteps,
-    long Seed,
-    long EvaluateEvery,
-    int EvaluationEpisodes,
-    double? StopAtReturn,
-    object Configuration);
-
 /// <summary>
 /// One run's loop, whatever the agent family: stepping, episodes, evaluations, progress, metrics,
 /// checkpoints and resume, cancellation. The family (<see cref="ILearner"/>) acts, learns and saves its own state.
@@ -89,7 +68,7 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>Episodes in a progress report's recent mean return.</summary>
     public const int RecentEpisodes = 20;
 
-    private readonly RunShape shape;
+    private readonly RunSpec spec;
     private readonly RunHooks hooks;
     private readonly IMetricsSink? metrics;
     private readonly VectorEnvironment environment;
@@ -103,20 +82,20 @@ internal sealed class TrainingSession : IDisposable
     private long lastCheckpoint, lastProgress;
 
     /// <summary>A session over a new vector environment and the learner <paramref name="makeLearner"/> builds on it.</summary>
-    public TrainingSession(RunShape shape, RunHooks hooks, Func<VectorEnvironment, IMetricsSink?, ILearner> makeLearner)
+    public TrainingSession(RunSpec spec, RunHooks hooks, Func<VectorEnvironment, IMetricsSink?, ILearner> makeLearner)
     {
         if (hooks.Checkpoints is { } policy && (policy.Every < 1 || string.IsNullOrWhiteSpace(policy.Directory)))
             throw new ArgumentException($"a checkpoint policy needs a directory and a period >= 1, got '{policy.Directory}' every {policy.Every}", nameof(hooks));
-        this.shape = shape;
+        this.spec = spec;
         this.hooks = hooks;
         metrics = hooks.Metrics;
-        environment = EnvironmentRegistry.CreateVector(shape.Environment, shape.Copies, shape.Options);
+        environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
         learner = makeLearner(environment, metrics);
     }
 
     public TrainingResult Run()
     {
-        if (!Resume()) environment.Reset((ulong)shape.Seed);
+        if (!Resume()) environment.Reset((ulong)spec.Seed);
         // A resumed run reports where it stands at once: what records progress (status.json) says the checkpoint's step.
         else if (!finished) ReportProgress();
         if (finished)
@@ -126,19 +105,19 @@ internal sealed class TrainingSession : IDisposable
             SaveFinalNetwork();
             return Result();
         }
-        while (step < shape.TotalSteps)
+        while (step < spec.TotalSteps)
         {
             StopIfCancelled();
             learner.ActAndRemember(step);
             // One vector step is one agent step per copy: the schedules count agent steps.
-            for (var copy = 0; copy < shape.Copies; copy++)
+            for (var copy = 0; copy < spec.Copies; copy++)
             {
                 step++;
                 if (environment.EpisodeEnded[copy]) RecordEpisode(copy);
                 learner.AfterStep(step);
-                if (Due(shape.EvaluateEvery, step) && EvaluateAt() >= shape.StopAtReturn) return Finish();
+                if (Due(spec.EvaluateEvery, step) && EvaluateAt() >= spec.StopAtReturn) return Finish();
             }
-            if (step >= shape.TotalSteps) break;
+            if (step >= spec.TotalSteps) break;
             if (step / ProgressEvery > lastProgress / ProgressEvery) ReportProgress();
             if (hooks.Checkpoints is { } policy && step / policy.Every > lastCheckpoint / policy.Every) Checkpoint();
         }
@@ -166,11 +145,11 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>Mean return of evaluation episodes on a fresh environment seeded from the run and the step.</summary>
     private double Evaluate()
     {
-        var evaluation = EnvironmentRegistry.Create(shape.Environment, shape.Options);
-        var random = new EnvRandom(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, SeedStreams.EvaluationActing));
+        var evaluation = EnvironmentRegistry.Create(spec.Environment, spec.Options);
+        var random = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, SeedStreams.EvaluationActing));
         var total = 0.0;
-        evaluation.Reset(EnvRandom.Derive((ulong)shape.Seed ^ (ulong)step, SeedStreams.EvaluationEnvironment));
-        for (var episode = 0; episode < shape.EvaluationEpisodes; episode++)
+        evaluation.Reset(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, SeedStreams.EvaluationEnvironment));
+        for (var episode = 0; episode < spec.EvaluationEpisodes; episode++)
         {
             if (episode > 0) evaluation.Reset();
             StepResult result;
@@ -180,7 +159,7 @@ internal sealed class TrainingSession : IDisposable
                 total += result.Reward;
             } while (!result.Done);
         }
-        return total / shape.EvaluationEpisodes;
+        return total / spec.EvaluationEpisodes;
     }
 
     private void ReportProgress()
@@ -188,7 +167,7 @@ internal sealed class TrainingSession : IDisposable
         lastProgress = step;
         if (hooks.Progress is not { } progress) return;
         var recent = episodes.Count == 0 ? double.NaN : episodes.TakeLast(RecentEpisodes).Average(e => (double)e.Return);
-        progress.Report(new TrainingProgress(step, shape.TotalSteps, episodes.Count, recent, learner.ScheduledSparsity, learner.Updates));
+        progress.Report(new TrainingProgress(step, spec.TotalSteps, episodes.Count, recent, learner.ScheduledSparsity, learner.Updates));
     }
 
     /// <summary>The run has ended: the last progress report, and a checkpoint that says so (resuming it gives this result).</summary>
@@ -231,7 +210,7 @@ internal sealed class TrainingSession : IDisposable
         var policy = hooks.Checkpoints!;
         try
         {
-            RunCheckpoint.Save(policy.Directory, Sections(), RunFingerprint.Of(shape.Configuration), metrics as IRewindableMetrics);
+            RunCheckpoint.Save(policy.Directory, Sections(), spec.Configuration, metrics as IRewindableMetrics);
         }
         catch (IOException e)
         {
@@ -245,7 +224,7 @@ internal sealed class TrainingSession : IDisposable
     public bool Resume()
     {
         if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
-        RunCheckpoint.Load(path, Sections(), RunFingerprint.Of(shape.Configuration), metrics as IRewindableMetrics);
+        RunCheckpoint.Load(path, Sections(), spec.Configuration, metrics as IRewindableMetrics);
         lastCheckpoint = lastProgress = step;
         policy.Resumable?.Invoke(step);
         return true;

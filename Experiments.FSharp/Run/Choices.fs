@@ -22,7 +22,7 @@ type AgentKind =
     /// Offline CQL (Kumar et al. 2020): the family's DQN trained from a dataset with CQL's regulariser.
     | Cql
     /// Offline CQL+C51: the same with C51's distribution over 51 atoms (Dopamine's offline C51 agents).
-    | CqlC51
+    | Cql_C51
 
 /// Which value network a run trains (every layer's channels and units scaled by the width).
 [<RequireQualifiedAccess>]
@@ -46,7 +46,7 @@ type PresetKind =
     | Dopamine
     /// The MinAtar reference DQN (Young and Tian 2019, examples/dqn.py): AgentConfig.minatarDqn, PyTorch's
     /// default initialisation.
-    | MinAtarReference
+    | MinAtar_Reference
     /// Tuned for a classic-control task after the RL Baselines3 Zoo (CartPole's DQN, AgentConfig.cartpoleDqn;
     /// Pendulum's SAC, SacConfig.pendulum); PyTorch's default initialisation.
     | Zoo
@@ -73,10 +73,10 @@ type Initialization =
     /// Xavier-uniform kernels (Glorot and Bengio 2010: U(-b, b), b = sqrt(6 / (fan_in + fan_out))) and zero
     /// biases: Dopamine's networks (dopamine/jax/networks.py, `nn.initializers.xavier_uniform()` as every
     /// layer's kernel_init; flax's biases start at zero), and labs/redo's renewals (zero biases).
-    | XavierUniform
+    | Xavier_Uniform
     /// PyTorch's default: kernels and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with
     /// a = sqrt(5), and its bias rule): the MinAtar reference DQN's (examples/dqn.py), a PyTorch program.
-    | TorchDefault
+    | Torch_Default
 
 /// The ramp of the gradual pruning schedule (Schedule.Ramp).
 [<RequireQualifiedAccess>]
@@ -100,13 +100,13 @@ type DistributionKind =
 [<RequireQualifiedAccess>]
 type BaselineKind =
     /// No baseline.
-    | NoBaseline
+    | None
     /// Reset the last layers (Nikishin et al. 2022); dense networks.
     | Reset
     /// ReDo: recycle tau-dormant neurons (Sokar et al. 2023); dense networks.
     | Redo
     /// Decoupled weight decay (AdamW) of coefficient weight_decay; dense or pruned.
-    | WeightDecay
+    | Wd
     /// An L2 term weight_decay * sum w^2 over the kernels in the loss; dense or pruned.
     | L2
 
@@ -120,15 +120,20 @@ type DeviceKind =
     /// An NVIDIA GPU.
     | Cuda
 
-/// The run's choices by the names files and flags give them.
+/// The run's choices by the names files and flags give them. Each name is its case's name as Argu spells a
+/// union case (spelling), so a flag typed by the choice's type reads the names config.json holds.
 [<RequireQualifiedAccess>]
 module Choices =
+
+    /// A choice's name from its case's name: lower case, '_' as '-' (Argu's rule for a union case's name:
+    /// Cql_C51 -> cql-c51).
+    let spelling (caseName: string) : string = caseName.ToLowerInvariant().Replace('_', '-')
 
     /// The name a value has in a list of choices (agents, networks, distributions, baselines, devices by name).
     let nameIn (choices: (string * 'a) list) (x: 'a) : string = choices |> List.find (fun (_, y) -> y = x) |> fst
 
     /// The agents by name.
-    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow; "der", AgentKind.Der; "drq", AgentKind.Drq; "sac", AgentKind.Sac; "cql", AgentKind.Cql; "cql-c51", AgentKind.CqlC51 ]
+    let agents = [ "dqn", AgentKind.Dqn; "rainbow", AgentKind.Rainbow; "der", AgentKind.Der; "drq", AgentKind.Drq; "sac", AgentKind.Sac; "cql", AgentKind.Cql; "cql-c51", AgentKind.Cql_C51 ]
 
     /// The networks by name.
     let networks = [ "mlp", NetworkKind.Mlp; "minatar", NetworkKind.MinAtar; "nature", NetworkKind.Nature; "impala", NetworkKind.Impala ]
@@ -140,16 +145,16 @@ module Choices =
     let distributions = [ "uniform", DistributionKind.Uniform; "erk", DistributionKind.Erk ]
 
     /// The baselines by name.
-    let baselines = [ "none", BaselineKind.NoBaseline; "reset", BaselineKind.Reset; "redo", BaselineKind.Redo; "wd", BaselineKind.WeightDecay; "l2", BaselineKind.L2 ]
+    let baselines = [ "none", BaselineKind.None; "reset", BaselineKind.Reset; "redo", BaselineKind.Redo; "wd", BaselineKind.Wd; "l2", BaselineKind.L2 ]
 
     /// The presets by name.
-    let presets = [ "dopamine", PresetKind.Dopamine; "minatar-reference", PresetKind.MinAtarReference; "zoo", PresetKind.Zoo; "haarnoja", PresetKind.Haarnoja; "rigl", PresetKind.RigL ]
+    let presets = [ "dopamine", PresetKind.Dopamine; "minatar-reference", PresetKind.MinAtar_Reference; "zoo", PresetKind.Zoo; "haarnoja", PresetKind.Haarnoja; "rigl", PresetKind.RigL ]
 
     /// The width scopes by name.
     let widthScopes = [ "conv", WidthScope.Conv; "all", WidthScope.All ]
 
     /// The initialisations by name.
-    let initializations = [ "xavier-uniform", Initialization.XavierUniform; "torch-default", Initialization.TorchDefault ]
+    let initializations = [ "xavier-uniform", Initialization.Xavier_Uniform; "torch-default", Initialization.Torch_Default ]
 
     /// The per-layer timings by name.
     let layerSchedules = [ "scaled", ScaledFinal; "resolved", Resolved ]
@@ -161,4 +166,4 @@ module Choices =
     let losses = [ "squared", TdLoss.Squared; "huber", TdLoss.Huber ]
 
     /// Prioritized replay's draws by name.
-    let prioritySamplings = [ "iid", PrioritySampling.Independent; "stratified", PrioritySampling.Stratified ]
+    let prioritySamplings = [ "iid", PrioritySampling.Iid; "stratified", PrioritySampling.Stratified ]

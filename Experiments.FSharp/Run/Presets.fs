@@ -59,7 +59,7 @@ module Presets =
         | AgentKind.Der
         | AgentKind.Drq -> [ PresetKind.Dopamine ]
         | AgentKind.Sac -> if env = "pendulum" then [ PresetKind.Zoo; PresetKind.Haarnoja; PresetKind.RigL ] else [ PresetKind.RigL; PresetKind.Haarnoja ]
-        | _ -> if RunConfig.isMinAtar env then [ PresetKind.Dopamine; PresetKind.MinAtarReference ] else [ PresetKind.Zoo ]
+        | _ -> if RunConfig.isMinAtar env then [ PresetKind.Dopamine; PresetKind.MinAtar_Reference ] else [ PresetKind.Zoo ]
 
     /// The gradient updates between a baseline's applications unless a run says: Reset of the last layer
     /// every 100,000 updates (the paper's Appendix G, "every 100k gradient updates"; 250k was slightly
@@ -70,8 +70,8 @@ module Presets =
         match baseline with
         | BaselineKind.Redo -> StepPoint.Absolute 200_000L
         | BaselineKind.Reset
-        | BaselineKind.NoBaseline
-        | BaselineKind.WeightDecay
+        | BaselineKind.None
+        | BaselineKind.Wd
         | BaselineKind.L2 -> StepPoint.Absolute 100_000L
 
     /// The family of a run on an environment: SAC's by the environment (Pendulum, else MuJoCo), the DQN
@@ -151,7 +151,7 @@ module Presets =
         let dqn =
             match preset with
             | PresetKind.Dopamine when minatar -> AgentConfig.dopamineMinatarDqn
-            | PresetKind.MinAtarReference -> AgentConfig.minatarDqn
+            | PresetKind.MinAtar_Reference -> AgentConfig.minatarDqn
             | _ -> if minatar then AgentConfig.dopamineMinatarDqn else AgentConfig.cartpoleDqn
         // C51's support: [-100, 100] everywhere here, as Dopamine's MinAtar Rainbow gin (vmax = 100.): MinAtar's
         // and classic control's unclipped discounted returns exceed Atari's [-10, 10] (made for clipped rewards).
@@ -172,9 +172,9 @@ module Presets =
             | AgentKind.Der -> sampleEfficient AgentConfig.der
             | AgentKind.Drq -> sampleEfficient AgentConfig.drqEpsilon
             | AgentKind.Cql when preset = PresetKind.Dopamine -> AgentConfig.paperCql
-            | AgentKind.CqlC51 when preset = PresetKind.Dopamine -> AgentConfig.paperCqlC51 rainbow.VMin rainbow.VMax
+            | AgentKind.Cql_C51 when preset = PresetKind.Dopamine -> AgentConfig.paperCqlC51 rainbow.VMin rainbow.VMax
             | AgentKind.Cql -> AgentConfig.offlineClock dqn
-            | AgentKind.CqlC51 -> AgentConfig.offlineClock { c51 with VMin = rainbow.VMin; VMax = rainbow.VMax }
+            | AgentKind.Cql_C51 -> AgentConfig.offlineClock { c51 with VMin = rainbow.VMin; VMax = rainbow.VMax }
             | AgentKind.Dqn
             | AgentKind.Sac -> dqn
         let lengths = ofFamily (family env agent)
@@ -185,7 +185,7 @@ module Presets =
           MlpHidden = lengths.MlpHidden
           Width = if preset = PresetKind.RigL && family env agent = EnvironmentFamily.MuJoCo then 5.0 else lengths.Width
           WidthScope = WidthScope.Conv
-          Init = if preset = PresetKind.Dopamine || preset = PresetKind.RigL then Initialization.XavierUniform else Initialization.TorchDefault
+          Init = if preset = PresetKind.Dopamine || preset = PresetKind.RigL then Initialization.Xavier_Uniform else Initialization.Torch_Default
           Sparsity = 0.95
           Ramp = RampKind.Polynomial
           Power = 3.0
@@ -216,8 +216,8 @@ module Presets =
             | PresetKind.RigL -> SacConfig.rigl
             | _ -> SacConfig.haarnoja
           Dataset = None
-          ConservativeWeight = if preset = PresetKind.Dopamine || agent = AgentKind.CqlC51 then ConservativeWeight.paper else ConservativeWeight.dqn
+          ConservativeWeight = if preset = PresetKind.Dopamine || agent = AgentKind.Cql_C51 then ConservativeWeight.paper else ConservativeWeight.dqn
           RecordDataset = false }
 
     /// The run a field list starts from for an environment and agent: its default preset, no baseline (defaultsOf).
-    let defaults (env: string) (agent: AgentKind) : RunConfig = defaultsOf env agent (defaultPreset env agent) BaselineKind.NoBaseline
+    let defaults (env: string) (agent: AgentKind) : RunConfig = defaultsOf env agent (defaultPreset env agent) BaselineKind.None

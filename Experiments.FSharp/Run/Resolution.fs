@@ -29,7 +29,7 @@ module Resolution =
             let! baseline =
                 match last "baseline" with
                 | Some v -> RunFields.choice "baseline" Choices.baselines v
-                | None -> Ok BaselineKind.NoBaseline
+                | None -> Ok BaselineKind.None
             do! RunFields.checkApplies agent (values |> List.map fst)
             let! config = RunFields.apply values (Presets.defaultsOf env agent preset baseline)
             return! RunValidation.validate environments config

@@ -100,7 +100,7 @@ type RunConfig =
 module RunConfig =
 
     /// Whether an agent learns offline, from a dataset (CQL, CQL+C51).
-    let isOffline (agent: AgentKind) = agent = AgentKind.Cql || agent = AgentKind.CqlC51
+    let isOffline (agent: AgentKind) = agent = AgentKind.Cql || agent = AgentKind.Cql_C51
 
     /// Whether the run trains SAC (its knobs then live in RunConfig.Sac).
     let isSac (c: RunConfig) = c.Agent = AgentKind.Sac

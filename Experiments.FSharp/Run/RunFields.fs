@@ -309,6 +309,17 @@ module RunFields =
     let toFields (c: RunConfig) : (string * FieldValue) list =
         all |> List.filter (fun f -> appliesTo c.Agent f.Name) |> List.map (fun f -> f.Name, f.Read c)
 
+    /// The fields that decide nothing of a run's tensors or stream: the file's format, the device (a run moves),
+    /// and what only reports on the run or keeps it (evaluations, analyses, checkpoints, the early stop).
+    let private reportingOnly =
+        set [ "format"; "device"; "checkpoint_every"; "eval_every"; "eval_episodes"; "stop_at"; "analyse_every"; "srank_states"; "dormant_states" ]
+
+    /// A run's compatibility fingerprint as its checkpoints record it: the config's fields that decide the run's
+    /// tensors and stream (toFields without reportingOnly's), by config.json name, each value as a message shows it
+    /// (describe). Resuming a checkpoint of another fingerprint is refused, naming the fields that differ.
+    let fingerprint (c: RunConfig) : (string * string) list =
+        toFields c |> List.filter (fun (name, _) -> not (reportingOnly.Contains name)) |> List.map (fun (name, value) -> name, describe value)
+
     /// The config with the fields set in order (a later value of a field wins); the first bad key or
     /// value is the error.
     let apply (values: (string * FieldValue) list) (c: RunConfig) : Result<RunConfig, string> =

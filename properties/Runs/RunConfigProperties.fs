@@ -53,8 +53,8 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
         let! ramp = Gen.elements [ RampKind.Polynomial; RampKind.Cosine ]
         let! distribution = Gen.elements [ DistributionKind.Uniform; DistributionKind.Erk ]
         let! baseline =
-            if sparsity = 0.0 && not sac then Gen.elements [ BaselineKind.NoBaseline; BaselineKind.Reset; BaselineKind.Redo ]
-            else Gen.constant BaselineKind.NoBaseline
+            if sparsity = 0.0 && not sac then Gen.elements [ BaselineKind.None; BaselineKind.Reset; BaselineKind.Redo ]
+            else Gen.constant BaselineKind.None
         let! stopAt = Gen.elements [ None; Some 475.0; Some -100.0 ]
         let! tau = Gen.elements [ 0.005; 0.01; 1.0 ]
         let! weight = Gen.elements [ 0.0; 0.1; 1.0; 4.0 ]
@@ -275,7 +275,7 @@ let tests =
                         Sparsity = 0.9
                         PruneStart = 0.2
                         PruneEnd = 0.8
-                        Baseline = BaselineKind.NoBaseline
+                        Baseline = BaselineKind.None
                         Hyperparameters = { run.Hyperparameters with Atoms = 51 } }
                 match resolveWith run name value with
                 | Ok _ -> failtestf "%s = %s accepted" name (RunFields.describe value)

@@ -52,7 +52,8 @@ let tests =
                 Expect.isFalse (text.Contains "Breakout") "and no other game"
             Expect.stringStarts study "prunerl study: the main job" "study --help begins with what it does"
             Expect.stringContains main (sprintf "train one run of an agent (%s)" agents) "prunerl --help: train's agents"
-            Expect.stringContains (help [ "train"; "--help" ]) (sprintf "--agent <name> %s." agents) "train --agent"
+            let listed = Prunerl.Experiments.Choices.agents |> List.map fst |> String.concat "|"
+            Expect.stringContains (help [ "train"; "--help" ]) (sprintf "--agent <%s> %s." listed agents) "train --agent: Argu lists the typed choice's names"
             Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--agent <names> agents, comma-separated: %s (run names" agents) "sweep --agent"
             let baselines = Prunerl.Experiments.Choices.baselines |> List.map fst |> String.concat ", "
             Expect.stringContains (help [ "sweep"; "--help" ]) (sprintf "--baseline <names> baselines, comma-separated: %s." baselines) "sweep --baseline"
@@ -61,7 +62,7 @@ let tests =
 
         test "bad values and flags are one-line errors with exit code 2" {
             prunerl [ "demo"; "--sparsity"; "1.5" ] |> expectOneLineError "sparsity must be in [0, 1), got 1.5"
-            prunerl [ "demo"; "--device"; "tpu" ] |> expectOneLineError "device must be one of auto, cpu, cuda, got 'tpu'"
+            prunerl [ "demo"; "--device"; "tpu" ] |> expectOneLineError "parameter '--device' must be followed by <auto|cpu|cuda>, but was 'tpu'"
             prunerl [ "demo"; "--sparsity"; "lots" ] |> expectOneLineError "--sparsity"
             prunerl [ "frobnicate" ] |> expectOneLineError "frobnicate"
             prunerl [ "demo"; "--total-steps"; "0" ] |> expectOneLineError "total_steps must be >= 1, got 0"

@@ -103,7 +103,7 @@ let private unresumable: (string * (string -> unit) * string) list =
     let events (run: string) = Directory.GetFiles(run, RunFormat.EventsPattern)
     [ "a checkpoint of another seed (config.json edited)",
       (fun run -> let path = Path.Combine(run, "config.json") in File.WriteAllText(path, File.ReadAllText(path).Replace("\"seed\": 0", "\"seed\": 5"))),
-      "was written by a different run configuration: Seed 0 there, 5 here"
+      "was written by a different run configuration: seed 0 there, 5 here"
       "metrics.csv shorter than the checkpoint's mark",
       (fun run -> use f = File.OpenWrite(Path.Combine(run, "metrics.csv")) in f.SetLength 20L),
       "metrics.csv holds 20 bytes, fewer than the"

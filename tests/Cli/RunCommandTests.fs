@@ -41,7 +41,7 @@ let private tiny = [ "--steps"; "2000"; "--eval-every"; "1000"; "--analyse-every
 /// Bad input for `train`: the arguments (an --out folder is added) and the words of the one-line error.
 let private badTrainInput: (string * string list * string) list =
     [ "unknown environment", [ "--env"; "pong" ], "env must be one of cartpole, acrobot"
-      "unknown agent", [ "--agent"; "ppo" ], "agent must be one of dqn, rainbow, der, drq, sac, cql, cql-c51, got 'ppo'"
+      "unknown agent", [ "--agent"; "ppo" ], "parameter '--agent' must be followed by <dqn|rainbow|der|drq|sac|cql|cql-c51>, but was 'ppo'"
       "continuous actions", [ "--env"; "pendulum" ], "env must have discrete actions for agent dqn"
       "sparsity 1", [ "--sparsity"; "1" ], "sparsity must be in [0, 1), got 1"
       "negative sparsity", [ "--sparsity"; "-0.5" ], "sparsity must be in [0, 1), got -0.5"
@@ -55,9 +55,9 @@ let private badTrainInput: (string * string list * string) list =
       "network for frames", [ "--network"; "minatar" ], "network minatar needs [channels, height, width] observations, env cartpole gives [4]"
       "frames too small", [ "--env"; "minatar/breakout"; "--network"; "nature" ], "network nature needs frames of at least 36x36"
       "baseline on a pruned network", [ "--baseline"; "redo" ], "baseline must be none, wd or l2 for a pruned network"
-      "unknown device", [ "--device"; "tpu" ], "device must be one of auto, cpu, cuda, got 'tpu'"
-      "unknown distribution", [ "--distribution"; "random" ], "distribution must be one of uniform, erk, got 'random'"
-      "unknown schedule", [ "--schedule"; "step" ], "schedule must be one of polynomial, linear, cosine, got 'step'"
+      "unknown device", [ "--device"; "tpu" ], "parameter '--device' must be followed by <auto|cpu|cuda>, but was 'tpu'"
+      "unknown distribution", [ "--distribution"; "random" ], "parameter '--distribution' must be followed by <uniform|erk>, but was 'random'"
+      "unknown schedule", [ "--schedule"; "step" ], "parameter '--schedule' must be followed by <polynomial|linear|cosine>, but was 'step'"
       "no evaluation episodes", [ "--eval-episodes"; "0" ], "eval_episodes must be >= 1, got 0"
       "gamma", [ "--gamma"; "2" ], "gamma must be in [0, 1], got 2"
       "reset layers", [ "--sparsity"; "0"; "--baseline"; "reset"; "--reset-layers"; "3" ], "reset_layers must be 1 or 2, got 3" ]

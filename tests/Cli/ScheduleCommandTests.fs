@@ -118,7 +118,7 @@ let tests =
                       "--total-steps"; "20000"; "--layers-file"; file ]
                     (Plan.create (Schedule.gradual 20_000L linear |> ok) (LayerWise Uniform) Sparsity.paperScope (weights net) |> ok))
             agreesWithCore
-                [ "--schedule"; "one-shot"; "--sparsity"; "0.6"; "--prune-start"; "0.5"; "--total-steps"; "1000"; "--global"; "--layers"; layerSpec net ]
+                [ "--kind"; "one-shot"; "--sparsity"; "0.6"; "--prune-start"; "0.5"; "--total-steps"; "1000"; "--global"; "--layers"; layerSpec net ]
                 (Plan.create (Schedule.oneShot 0.6 500L |> ok) Global Sparsity.paperScope (weights net) |> ok)
             agreesWithCore
                 [ "--kind"; "constant"; "--sparsity"; "0.5"; "--layers"; layerSpec net ]
@@ -147,7 +147,7 @@ let tests =
                 prunerl [ "schedule"; "--prune-start"; "soon" ] |> expectOneLineError "prune_start must be a step (500000) or a fraction with a decimal point (0.2), got 'soon'"
                 prunerl [ "schedule"; "--layers"; "a:3,x" ] |> expectOneLineError "layers: 'a:3,x' must be name:d1,d2,..."
                 prunerl [ "schedule"; "--keep-dense"; "nope" ] |> expectOneLineError "keep_dense names no parameter: 'nope'"
-                prunerl [ "schedule"; "--schedule"; "constant"; "--prune-every"; "10" ] |> expectOneLineError "--prune-every applies to the gradual schedule only"
+                prunerl [ "schedule"; "--kind"; "constant"; "--prune-every"; "10" ] |> expectOneLineError "--prune-every applies to the gradual schedule only"
                 prunerl [ "schedule"; "--kind"; "sometimes" ] |> expectOneLineError "--kind"
                 prunerl [ "schedule"; "--png"; Path.Combine(folder, "missing", "s.png") ] |> expectOneLineError "the folder"
                 Expect.sequenceEqual (Directory.GetFiles folder) [| csv |] "no temporary file left behind")

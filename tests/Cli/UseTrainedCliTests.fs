@@ -106,7 +106,7 @@ let tests =
                 // Pruning ends at 80% of the updates: the weights are at 95% (within rounding of each layer's count).
                 Expect.floatClose { absolute = 0.002; relative = 0.0 } (sparsity.GetProperty("weights").GetDouble()) 0.95 "measured on the weights"
                 // Built as the README's Python builds it: the description's width on CartPole's 128-128 MLP.
-                let spec = NetworkSpec(TorsoKind.Mlp, Width = description.GetProperty("width").GetDouble(), MlpHidden = [| 128; 128 |])
+                let spec = NetworkSpec(NetworkKind.Mlp, Width = description.GetProperty("width").GetDouble(), MlpHidden = [| 128; 128 |])
                 let qValues (path: string) =
                     use policy = new QPolicy(AgentConfig.cartpoleDqn, spec, [| 4 |], 2, 0.0)
                     policy.Load path

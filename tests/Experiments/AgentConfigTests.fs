@@ -87,6 +87,25 @@ let tests =
             Expect.equal (Presets.defaults "minatar/breakout" AgentKind.Dqn).Steps 1_000_000L "DQN keeps its 1M steps"
         }
 
+        test "every choice's name is its case's name as Argu spells it, so a typed flag reads config.json's names" {
+            let spelled (choices: (string * 'a) list) =
+                for name, value in choices do
+                    let case = fst (Microsoft.FSharp.Reflection.FSharpValue.GetUnionFields(box value, typeof<'a>))
+                    Expect.equal (Choices.spelling case.Name) name (sprintf "%s spells %s" case.Name name)
+            spelled Choices.agents
+            spelled Choices.networks
+            spelled Choices.ramps
+            spelled Choices.distributions
+            spelled Choices.baselines
+            spelled Choices.presets
+            spelled Choices.widthScopes
+            spelled Choices.initializations
+            spelled Choices.devices
+            spelled Choices.losses
+            spelled Choices.prioritySamplings
+            Expect.equal (Choices.spelling "Cql_C51") "cql-c51" "lower case, '_' as '-'"
+        }
+
         test "augmentation and the new fields are validated with one-line errors" {
             let environments: EnvironmentInfo list =
                 [ { Id = "cartpole"; ObservationShape = [ 4 ]; DiscreteActions = true; Unavailable = None }

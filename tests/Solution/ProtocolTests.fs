@@ -51,7 +51,7 @@ let tests =
             let c = (minatar "rainbow").Hyperparameters
             Expect.equal (c.Atoms, c.VMin, c.VMax, c.NStep) (51, -100.0, 100.0, 3) "num_atoms 51, vmax 100, update_horizon 3"
             Expect.equal c.Replay (PrioritizedReplay(0.5, 0.5, 0L)) "replay_scheme 'prioritized'"
-            Expect.equal c.PrioritySampling PrioritySampling.Independent "samplers.py: independent proportional draws"
+            Expect.equal c.PrioritySampling PrioritySampling.Iid "samplers.py: independent proportional draws"
             Expect.isFalse c.DoubleQ "no double Q"
             Expect.equal (c.Optimizer, c.UpdatePeriod, c.TargetUpdatePeriod) (Adam(2.5e-4, 3.125e-4), 4, 1000L) "the DQN gin's optimizer and periods"
         }
@@ -61,7 +61,7 @@ let tests =
             Expect.equal c.Hyperparameters.Optimizer (RmsProp(2.5e-4, 0.95, 0.01, true)) "RMSprop(lr 2.5e-4, alpha 0.95, centered, eps 0.01)"
             Expect.equal (c.Hyperparameters.UpdatePeriod, c.Hyperparameters.MinReplay, c.Hyperparameters.EpsilonTrain) (1, 5000L, 0.1) "every frame, from 5000, to 0.1"
             Expect.equal c.Hyperparameters.Loss TdLoss.Huber "smooth_l1_loss"
-            Expect.equal c.Init Initialization.TorchDefault "PyTorch's default initialisation"
+            Expect.equal c.Init Initialization.Torch_Default "PyTorch's default initialisation"
             Expect.equal (RunValidation.validate environments { c with Preset = PresetKind.Zoo } |> Result.isError) true "zoo is not a MinAtar preset"
         }
 
@@ -70,7 +70,7 @@ let tests =
             Expect.equal c.Preset PresetKind.Dopamine "Dopamine's preset on MinAtar"
             Expect.equal (c.Sparsity, c.Distribution, c.LayerSchedule) (0.95, DistributionKind.Erk, ScaledFinal) "0.95, ERK, scaled final targets"
             Expect.equal (c.PruneStart, c.PruneEnd, c.PruneEvery, c.Power) (0.2, 0.8, 1000L, 3.0) "cubic, 20% to 80%, every 1000 updates"
-            Expect.equal (c.WidthScope, c.Init) (WidthScope.Conv, Initialization.XavierUniform) "the paper's width scope; networks.py's initialiser"
+            Expect.equal (c.WidthScope, c.Init) (WidthScope.Conv, Initialization.Xavier_Uniform) "the paper's width scope; networks.py's initialiser"
             Expect.equal (c.SrankStates, c.DormantStates) (2048, 256) "coherence_compute.py's 2048 states; labs/redo's batch_size_statistics 256"
         }
 
@@ -102,7 +102,7 @@ let tests =
 
         test "the width scales the MinAtar network's convolution only, unless width_scope is all" {
             let shapes scope =
-                use net = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Width = 3.0, Scope = scope), [| 4; 10; 10 |], 3, 1L)
+                use net = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Width = 3.0, Scope = scope), [| 4; 10; 10 |], 3, 1L)
                 net.named_parameters() |> Seq.map (fun struct (name, p) -> name, List.ofArray p.shape) |> Map.ofSeq
             let conv = shapes WidthScope.Conv
             Expect.equal conv["torso.conv.weight"] [ 48L; 4L; 3L; 3L ] "16 x 3 filters"
@@ -112,7 +112,7 @@ let tests =
         }
 
         test "Xavier-uniform: weights within sqrt(6 / (fan_in + fan_out)), biases zero; renewals draw the same way" {
-            use net = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Init = Initialization.XavierUniform), [| 4; 10; 10 |], 3, 1L)
+            use net = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Init = Initialization.Xavier_Uniform), [| 4; 10; 10 |], 3, 1L)
             let parameters = net.named_parameters() |> Seq.map (fun struct (name, p) -> name, p) |> Map.ofSeq
             // conv [16, 4, 3, 3]: fan_in 36, fan_out 144; dense [128, 1024]; head [3, 128].
             for name, bound in [ "torso.conv", sqrt (6.0 / 180.0); "torso.dense", sqrt (6.0 / 1152.0); "head", sqrt (6.0 / 131.0) ] do
@@ -154,7 +154,7 @@ let tests =
 
         test "decoupled weight decay shrinks every parameter by lr * lambda before the step; L2 adds 2 lambda w to the kernels' gradients" {
             let config = { AgentConfig.cartpoleDqn with BatchSize = 4; ReplayCapacity = 64 }
-            let spec = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 8 |])
+            let spec = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 8 |])
             let agent regularization = new DqnAgent(config, spec, [| 4 |], 2, null, 3L, 0.0, null, regularization)
             let batch = ReplayBatch(4, 4)
             for i in 0..15 do batch.Observations[i] <- float32 i / 16.0f

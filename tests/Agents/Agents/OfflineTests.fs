@@ -65,7 +65,7 @@ let private expectRefused (path: string) (parts: string list) =
     expectOneLine e.Message (path :: parts)
 
 /// 128-128 units at width 2, as the online learning tests.
-let private network = NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
+let private network = NetworkSpec(NetworkKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
 
 /// A dataset recorded once by a short online DQN run on CartPole (25k steps; it reaches a good policy
 /// early, so the data mixes exploration with near-solved episodes).
@@ -73,7 +73,7 @@ let private recordedCartPole =
     lazy
         (let path = Path.Combine(scratch (), "cartpole.prlds")
          torch.set_num_threads 1
-         let result = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, 30_000L, 1L, EvaluateEvery = 5000L, EvaluationEpisodes = 5), RunHooks(Dataset = path))
+         let result = TrainingRun.Run(RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, network, 30_000L, 1L, EvaluateEvery = 5000L, EvaluationEpisodes = 5), RunHooks(Dataset = path))
          printfn "online run: evaluations %s; dataset %d bytes" (result.Evaluations |> Seq.map (fun e -> sprintf "%d:%.0f" e.Step e.MeanReturn) |> String.concat " ") (FileInfo(path).Length)
          path)
 
@@ -111,9 +111,9 @@ let tests =
 
         test "a recording run writes its every step as a dataset and runs as it would without recording" {
             let path = Path.Combine(scratch (), "run.prlds")
-            let spec = TrainingSpec("cartpole", AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |]), 1500L, 3L, Copies = 2, EvaluateEvery = 750L, EvaluationEpisodes = 2)
-            let recording = DqnTraining.Run(spec, RunHooks(Dataset = path))
-            let plain = DqnTraining.Run spec
+            let spec = RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32 |]), 1500L, 3L, Copies = 2, EvaluateEvery = 750L, EvaluationEpisodes = 2)
+            let recording = TrainingRun.Run(spec, RunHooks(Dataset = path))
+            let plain = TrainingRun.Run spec
             Expect.equal (List.ofSeq recording.Episodes) (List.ofSeq plain.Episodes) "episodes"
             Expect.equal (List.ofSeq recording.Evaluations) (List.ofSeq plain.Evaluations) "evaluations"
             let dataset = Dataset.Read path
@@ -145,8 +145,8 @@ let tests =
             expectRefused (variant "other.prlds" (fun b -> Text.Encoding.ASCII.GetBytes "PRLCKPT\n" |> Array.iteri (fun i c -> b[i] <- c); b)) [ "not a prunerl dataset" ]
             expectRefused (Path.Combine(directory, "missing.prlds")) [ "cannot be read" ]
             // Recorded on CartPole: refused for Acrobot before any training.
-            let spec = OfflineSpec("acrobot", good, AgentConfig.cartpoleDqn, network, 10L, 1L, 1.0)
-            let e = thrown<CheckpointException> (fun () -> OfflineTraining.Run spec |> ignore)
+            let spec = RunSpec("acrobot", OfflineFamily(good, 1.0, DqnFamily AgentConfig.cartpoleDqn), network, 10L, 1L)
+            let e = thrown<CheckpointException> (fun () -> TrainingRun.Run spec |> ignore)
             expectOneLine e.Message [ good; "recorded on cartpole"; "not on acrobot" ]
             let e = thrown<CheckpointException> (fun () -> dataset.CheckRecordedOn("cartpole", [| 4 |], 3))
             expectOneLine e.Message [ "observations [2, 3], 3 actions"; "observations [4], 3 actions" ]
@@ -155,35 +155,38 @@ let tests =
         test "an offline run cancelled and resumed from its checkpoint ends as the uninterrupted one" {
             let directory = scratch ()
             let path = Path.Combine(directory, "short.prlds")
-            let small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |])
-            DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, small, 1200L, 5L), RunHooks(Dataset = path)) |> ignore
-            let withAlpha alpha = OfflineSpec("cartpole", path, AgentConfig.cartpoleDqn, small, 600L, 6L, alpha, pruning, EvaluateEvery = 100L, EvaluationEpisodes = 2)
+            let small = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32 |])
+            TrainingRun.Run(RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, small, 1200L, 5L), RunHooks(Dataset = path)) |> ignore
+            let withAlpha (alpha: float) =
+                Fixtures.runOf
+                    [ "agent", Text "cql"; "env", Text "cartpole"; "dataset", Text path; "conservative_weight", Number alpha; "mlp_hidden", Text "32"
+                      "steps", Number 600.0; "seed", Number 6.0; "sparsity", Number 0.9; "prune_every", Number 10.0; "eval_every", Number 100.0; "eval_episodes", Number 2.0 ]
             let spec = withAlpha 1.0
-            let whole = OfflineTraining.Run(spec, RunHooks(Checkpoints = CheckpointPolicy(Path.Combine(directory, "whole"), 1000L)))
+            let whole = TrainingRun.Run(spec, RunHooks(Checkpoints = CheckpointPolicy(Path.Combine(directory, "whole"), 1000L)))
             use cancellation = new Threading.CancellationTokenSource()
             let cancelAt300 = { new IProgress<EvaluationRecord> with member _.Report e = if e.Step = 300L then cancellation.Cancel() }
             let checkpoints = CheckpointPolicy(Path.Combine(directory, "cut"), 1000L)
             thrown<OperationCanceledException> (fun () ->
-                OfflineTraining.Run(spec, RunHooks(Evaluations = cancelAt300, Checkpoints = checkpoints, Cancellation = cancellation.Token)) |> ignore) |> ignore
-            let resumed = OfflineTraining.Run(spec, RunHooks(Checkpoints = checkpoints))
+                TrainingRun.Run(spec, RunHooks(Evaluations = cancelAt300, Checkpoints = checkpoints, Cancellation = cancellation.Token)) |> ignore) |> ignore
+            let resumed = TrainingRun.Run(spec, RunHooks(Checkpoints = checkpoints))
             Expect.equal (List.ofSeq resumed.Evaluations) (List.ofSeq whole.Evaluations) "evaluations"
             Expect.equal resumed.Updates whole.Updates "updates"
             let nonZeros (r: TrainingResult) = r.Parameters |> Seq.map (fun p -> p.Name, p.NonZero) |> List.ofSeq
             Expect.equal (nonZeros resumed) (nonZeros whole) "each parameter's non-zeros"
-            let e = thrown<CheckpointException> (fun () -> OfflineTraining.Run(withAlpha 2.0, RunHooks(Checkpoints = checkpoints)) |> ignore)
-            expectOneLine e.Message [ "ConservativeWeight 1 there, 2 here" ]
+            let e = thrown<CheckpointException> (fun () -> TrainingRun.Run(withAlpha 2.0, RunHooks(Checkpoints = checkpoints)) |> ignore)
+            expectOneLine e.Message [ "conservative_weight 1 there, 2 here" ]
         }
 
         test "only a DQN-family run that acts records a dataset: an offline run and a SAC run refuse the hook" {
             let directory = scratch ()
             let path = Path.Combine(directory, "tiny.prlds")
-            let small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |])
-            DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, small, 100L, 7L), RunHooks(Dataset = path)) |> ignore
+            let small = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16 |])
+            TrainingRun.Run(RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, small, 100L, 7L), RunHooks(Dataset = path)) |> ignore
             let again = RunHooks(Dataset = Path.Combine(directory, "again.prlds"))
-            let offline = OfflineSpec("cartpole", path, { AgentConfig.cartpoleDqn with BatchSize = 8 }, small, 10L, 7L, 1.0)
-            let e = thrown<ArgumentException> (fun () -> OfflineTraining.Run(offline, again) |> ignore)
+            let offline = RunSpec("cartpole", OfflineFamily(path, 1.0, DqnFamily { AgentConfig.cartpoleDqn with BatchSize = 8 }), small, 10L, 7L)
+            let e = thrown<ArgumentException> (fun () -> TrainingRun.Run(offline, again) |> ignore)
             Expect.stringContains e.Message "no experience to record" "offline"
-            let e = thrown<ArgumentException> (fun () -> SacTraining.Run(SacSpec("pendulum", SacConfig.pendulum, small, 10L, 0L), again) |> ignore)
+            let e = thrown<ArgumentException> (fun () -> TrainingRun.Run(RunSpec("pendulum", SacFamily SacConfig.pendulum, small, 10L, 0L), again) |> ignore)
             Expect.stringContains e.Message "SAC run records none" "SAC"
             Expect.isFalse (File.Exists(Path.Combine(directory, "again.prlds"))) "nothing written"
         }
@@ -200,7 +203,7 @@ let tests =
         for atoms in [ 1; 11 ] do
             test (sprintf "an agent with CQL weight alpha adds alpha x the penalty on its Q-values to the TD loss (%s)" (if atoms = 1 then "DQN" else "C51")) {
                 let config = { AgentConfig.cartpoleDqn with BatchSize = 8; Atoms = atoms; VMin = -5.0; VMax = 5.0 }
-                let shape = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |])
+                let shape = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16 |])
                 use plain = new DqnAgent(config, shape, [| 4 |], 2, null, 4L)
                 use conservative = new DqnAgent(config, shape, [| 4 |], 2, null, 4L, 0.5)
                 let batch = Fixtures.terminalBatch 8UL
@@ -222,10 +225,10 @@ let tests =
                 torch.set_num_threads 1
                 let path = recordedCartPole.Force()
                 let spec =
-                    OfflineSpec("cartpole", path, AgentConfig.cartpoleDqn, network, 8000L, 2L, OfflineSpec.DqnAlpha,
-                                (if pruned then pruning else null), EvaluateEvery = 2000L, EvaluationEpisodes = 10)
+                    RunSpec("cartpole", OfflineFamily(path, OfflineFamily.DqnAlpha, DqnFamily AgentConfig.cartpoleDqn), network, 8000L, 2L,
+                            (if pruned then pruning else null), EvaluateEvery = 2000L, EvaluationEpisodes = 10)
                 let watch = Diagnostics.Stopwatch.StartNew()
-                let result = OfflineTraining.Run spec
+                let result = TrainingRun.Run spec
                 let evaluations = result.Evaluations |> Seq.map (fun e -> sprintf "%d:%.0f@%.2f" e.Step e.MeanReturn e.Sparsity) |> String.concat " "
                 printfn "offline %s: %s (%.1f s)" (if pruned then "pruned" else "dense") evaluations watch.Elapsed.TotalSeconds
                 Expect.equal result.Updates 8000L "updates"

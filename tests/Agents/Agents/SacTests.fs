@@ -16,7 +16,7 @@ open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
 open Prunerl.Agents.Runtime
 
-let private small = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 16 |])
+let private small = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 16 |])
 
 let private box = BoxSpace([| -2.0f; -1.0f |], [| 2.0f; 3.0f |], [| 2 |])
 
@@ -51,7 +51,7 @@ let private pendulum seed pruned steps =
             { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.05; PruneEnd = StepPoint.Fraction 0.4; PruneEvery = 250L },
             LayerWise(Erk 1.0), Sparsity.paperScope)
     let config = if pruned then { SacConfig.pendulum with BatchSize = 128 } else SacConfig.pendulum
-    SacSpec("pendulum", config, NetworkSpec(TorsoKind.Mlp, Width = (if pruned then 2.0 else 1.0), MlpHidden = [| 64; 64 |]), steps, seed,
+    RunSpec("pendulum", SacFamily config, NetworkSpec(NetworkKind.Mlp, Width = (if pruned then 2.0 else 1.0), MlpHidden = [| 64; 64 |]), steps, seed,
             (if pruned then pruning else null), 1, 500L, 5, null, Nullable -300.0)
 
 [<Tests>]
@@ -171,14 +171,14 @@ let tests =
         }
 
         test "a spec with discrete actions or a non-MLP network is refused" {
-            Expect.throwsT<ArgumentException> (fun () -> SacTraining.Run(SacSpec("cartpole", SacConfig.pendulum, small, 10L, 0L)) |> ignore) "CartPole's actions are discrete"
-            Expect.throwsT<ArgumentException> (fun () -> SacTraining.Run(SacSpec("pendulum", SacConfig.pendulum, NetworkSpec(TorsoKind.MinAtar), 10L, 0L)) |> ignore) "an MLP"
+            Expect.throwsT<ArgumentException> (fun () -> TrainingRun.Run(RunSpec("cartpole", SacFamily SacConfig.pendulum, small, 10L, 0L)) |> ignore) "CartPole's actions are discrete"
+            Expect.throwsT<ArgumentException> (fun () -> TrainingRun.Run(RunSpec("pendulum", SacFamily SacConfig.pendulum, NetworkSpec(NetworkKind.MinAtar), 10L, 0L)) |> ignore) "an MLP"
         }
 
         for pruned in [ false; true ] do
             test (sprintf "SAC %s reaches a mean evaluation return above -300 on Pendulum-v1 within 6000 steps" (if pruned then "at width 2 pruned to 90%" else "dense")) {
                 torch.set_num_threads 1
-                let result = SacTraining.Run(pendulum 1L pruned 6000L)
+                let result = TrainingRun.Run(pendulum 1L pruned 6000L)
                 let best = result.Evaluations |> Seq.maxBy (fun e -> e.MeanReturn)
                 Expect.isGreaterThan best.MeanReturn -300.0 (sprintf "the best evaluation (%A)" (List.ofSeq result.Evaluations))
                 if pruned then Expect.isGreaterThanOrEqual best.Sparsity 0.899 "reached at 90% sparsity, measured on the tensors"

@@ -106,7 +106,7 @@ let tests =
         }
 
         test "noisy nets: fresh noise for each acting pass and each update, the target's apart from the online's, none in evaluation" {
-            use agent = new DqnAgent(small AgentConfig.der, NetworkSpec(TorsoKind.MinAtar, Width = 0.5), minatar, 3, null, 1L)
+            use agent = new DqnAgent(small AgentConfig.der, NetworkSpec(NetworkKind.MinAtar, Width = 0.5), minatar, 3, null, 1L)
             Expect.isTrue (noiseOf agent.Online |> Array.forall ((=) 0f)) "no noise before the first pass"
             let observation = Array.init 400 (fun i -> float32 (i % 3 % 2))
             let mutable random = EnvRandom 1UL
@@ -141,8 +141,8 @@ let tests =
 
         test "an augmenting agent updates on shifted batches; its analysis loss is unshifted and repeatable" {
             let config = small AgentConfig.drqEpsilon
-            use shifting = new DqnAgent({ config with ShiftPadding = 1 }, NetworkSpec(TorsoKind.MinAtar, Width = 0.5), minatar, 3, null, 2L)
-            use plain = new DqnAgent({ config with Augment = false }, NetworkSpec(TorsoKind.MinAtar, Width = 0.5), minatar, 3, null, 2L)
+            use shifting = new DqnAgent({ config with ShiftPadding = 1 }, NetworkSpec(NetworkKind.MinAtar, Width = 0.5), minatar, 3, null, 2L)
+            use plain = new DqnAgent({ config with Augment = false }, NetworkSpec(NetworkKind.MinAtar, Width = 0.5), minatar, 3, null, 2L)
             let batch = randomBatch 8 5
             let loss (agent: DqnAgent) =
                 use _ = torch.NewDisposeScope()

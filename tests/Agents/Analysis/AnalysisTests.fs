@@ -6,6 +6,7 @@ open TorchSharp
 open Prunerl.Experiments.Metrics
 open Prunerl.Agents.Analysis
 open Prunerl.Agents.Networks
+open Prunerl.Experiments
 
 let private ok r =
     match r with
@@ -18,7 +19,7 @@ let private rowsOf (t: torch.Tensor) =
     let flat = t.contiguous().data<float32>().ToArray()
     Array.chunkBySize (flat.Length / b) flat
 
-let private network seed = new QNetwork(NetworkSpec(TorsoKind.MinAtar), [| 4; 10; 10 |], 6, seed)
+let private network seed = new QNetwork(NetworkSpec(NetworkKind.MinAtar), [| 4; 10; 10 |], 6, seed)
 
 let private batch seed =
     torch.random.manual_seed seed |> ignore

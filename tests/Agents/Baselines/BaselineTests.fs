@@ -13,7 +13,7 @@ open Prunerl.Agents.Training
 open Prunerl.Core
 open Prunerl.Experiments
 
-let private minatar seed = new QNetwork(NetworkSpec(TorsoKind.MinAtar), [| 4; 10; 10 |], 6, seed)
+let private minatar seed = new QNetwork(NetworkSpec(NetworkKind.MinAtar), [| 4; 10; 10 |], 6, seed)
 
 let private batch () =
     torch.random.manual_seed 11L |> ignore
@@ -41,7 +41,7 @@ let private touchedMasks (renewal: Renewal) =
 /// Expects every entry outside the renewal bit for bit what it was in `before`.
 /// A small CartPole agent (noisy or plain) after 20 updates on one batch, with the batch and its optimizer state then.
 let private trainedAgent (noisy: bool) =
-    let agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8; Noisy = noisy }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
+    let agent = new DqnAgent({ AgentConfig.cartpoleDqn with BatchSize = 8; Noisy = noisy }, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16 |]), [| 4 |], 2, null, 2L)
     let batch = Prunerl.Tests.Fixtures.terminalBatch 3UL
     for _ in 1..20 do agent.Update batch |> ignore
     agent, batch, [ for s in agent.Optimizer.State -> s.clone () ]
@@ -99,7 +99,7 @@ let tests =
         }
 
         test "ReDo of a noisy network: fresh means and initial noise scales in, zero means and noise scales out, the same noisy outputs" {
-            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true), [| 4; 10; 10 |], 6, 1L)
+            use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Noisy = true), [| 4; 10; 10 |], 6, 1L)
             use x = batch ()
             use generator = new torch.Generator(7UL)
             n.train ()
@@ -146,7 +146,7 @@ let tests =
                 use _ = recycler.Recycle(n, x)
                 values (parameter n "torso.dense.weight")
             Expect.equal (recycleWith 3UL) (recycleWith 3UL) "same seed"
-            use impala = new QNetwork(NetworkSpec(TorsoKind.Impala), [| 4; 10; 10 |], 6, 1L)
+            use impala = new QNetwork(NetworkSpec(NetworkKind.Impala), [| 4; 10; 10 |], 6, 1L)
             use x = batch ()
             use recycler = new DormantNeuronRecycler(0.1, 1UL)
             use renewal = recycler.Recycle(impala, x)
@@ -171,7 +171,7 @@ let tests =
     
         test "Reset of a noisy dueling C51 network renews the means and sets the noise scales back to sigma0 / sqrt(inputs)" {
             for layers in [ 1; 2 ] do
-                use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true, Dueling = true, Atoms = 51), [| 4; 10; 10 |], 6, 3L)
+                use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Noisy = true, Dueling = true, Atoms = 51), [| 4; 10; 10 |], 6, 3L)
                 // Noise scales moved away from their initial value, as training moves them.
                 using (torch.no_grad ()) (fun _ ->
                     for struct (name, p) in n.named_parameters () do
@@ -219,16 +219,16 @@ let tests =
         }
 
         test "during training, ReDo and Reset apply every period of gradient updates; with pruning they are refused" {
-            let mlp = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
-            let run baseline = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 4000L, 1L, Baseline = baseline))
+            let mlp = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 64; 64 |])
+            let run baseline = TrainingRun.Run(RunSpec("cartpole", DqnFamily(AgentConfig.cartpoleDqn, Baseline = baseline), mlp, 4000L, 1L))
             // Learning from step 1000, an update every 2 steps: 1500 updates.
-            let redo = run (RedoRequest(500L, 0.1))
+            let redo = run (BaselineRequest(BaselineKind.Redo, 500L, RedoTau = 0.1))
             Expect.equal [ for r in redo.Renewals -> r.Update ] [ 500L; 1000L; 1500L ] "ReDo every 500 updates"
-            let reset = run (ResetRequest(1000L, 2))
+            let reset = run (BaselineRequest(BaselineKind.Reset, 1000L, ResetLayers = 2))
             Expect.equal [ for r in reset.Renewals -> r.Update, r.Neurons ] [ 1000L, 64 + 2 ] "the head and the last hidden layer, once"
             let pruning = PruningRequest(Schedule.paperSpec 0.9, LayerWise Uniform, Sparsity.paperScope)
             Expect.throwsT<System.ArgumentException>
-                (fun () -> DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, mlp, 2000L, 1L, pruning, Baseline = RedoRequest(500L, 0.1))) |> ignore)
+                (fun () -> TrainingRun.Run(RunSpec("cartpole", DqnFamily(AgentConfig.cartpoleDqn, Baseline = BaselineRequest(BaselineKind.Redo, 500L, RedoTau = 0.1)), mlp, 2000L, 1L, pruning)) |> ignore)
                 "a baseline needs a dense network"
         }
 

@@ -196,17 +196,19 @@ let private expectRunResumesExactly (run: RunHooks -> TrainingResult) (totalStep
         cleanUp [ whole; interrupted ]
 
 /// expectRunResumesExactly for a DQN-family spec.
-let private expectResumeExact (spec: TrainingSpec) (stopAfter: int64) (every: int64) =
-    expectRunResumesExactly (fun hooks -> DqnTraining.Run(spec, hooks)) spec.TotalSteps stopAfter every
+let private expectResumeExact (spec: RunSpec) (stopAfter: int64) (every: int64) =
+    expectRunResumesExactly (fun hooks -> TrainingRun.Run(spec, hooks)) spec.TotalSteps stopAfter every
 
-/// A small pruned CartPole DQN: ERK 90%, a short schedule, analyses and evaluations along the way.
-let private prunedCartpole steps =
-    let pruning =
-        PruningRequest(
-            { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.1; PruneEnd = StepPoint.Fraction 0.6; PruneEvery = 50L },
-            LayerWise(Erk 1.0), Sparsity.paperScope)
-    TrainingSpec("cartpole", { AgentConfig.cartpoleDqn with MinReplay = 300L }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |]),
-                 steps, 5L, pruning, 1, 500L, 1, null, Nullable(), 400L)
+/// A small pruned CartPole DQN as `prunerl train` resolves it: ERK 90% between 10% and 60% of its updates, masks every
+/// 50, an MLP of 64-64, learning after 300 steps, evaluations and analyses along the way; its fingerprint is its config's.
+let private prunedCartpoleSeeded (seed: int64) (steps: int64) =
+    Fixtures.runOf
+        [ "env", Text "cartpole"; "mlp_hidden", Text "64,64"; "min_replay", Number 300.0; "sparsity", Number 0.9; "distribution", Text "erk"
+          "prune_start", Number 0.1; "prune_end", Number 0.6; "prune_every", Number 50.0; "steps", Number(float steps); "seed", Number(float seed)
+          "eval_every", Number 500.0; "eval_episodes", Number 1.0; "analyse_every", Number 400.0 ]
+
+/// prunedCartpoleSeeded of seed 5.
+let private prunedCartpole steps = prunedCartpoleSeeded 5L steps
 
 /// The bytes of every file under a directory, by relative path.
 let private contents (directory: string) =
@@ -216,12 +218,12 @@ let private contents (directory: string) =
     |> List.ofArray
 
 /// Resuming the run in `directory` with `spec` must fail with a CheckpointException saying `words`, and touch nothing.
-let private expectRefused (directory: string) (spec: TrainingSpec) (words: string) =
+let private expectRefused (directory: string) (spec: RunSpec) (words: string) =
     let before = contents directory
     let error =
         try
             use log = MetricsLog.Reopen directory
-            DqnTraining.Run(spec, RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(directory, "checkpoint"), 100L))) |> ignore
+            TrainingRun.Run(spec, RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(directory, "checkpoint"), 100L))) |> ignore
             failtestf "expected a CheckpointException saying '%s'" words
         with :? CheckpointException as e -> e.Message
     Expect.stringContains error words "the message says what is wrong"
@@ -344,22 +346,21 @@ let tests =
                     Augment = true
                     ShiftPadding = 1 }
             let spec =
-                TrainingSpec("minatar/breakout", rainbow, NetworkSpec(TorsoKind.MinAtar, Width = 0.5), 600L, 2L,
-                             null, 2, 200L, 1, null, Nullable(), 200L)
+                RunSpec("minatar/breakout", DqnFamily(rainbow, 200L), NetworkSpec(NetworkKind.MinAtar, Width = 0.5), 600L, 2L, null, 2, 200L, 1)
             let result = expectResumeExact spec 263L 150L
             Expect.equal result.Updates 500L "an update every step after 100"
         }
 
         test "a ReDo run (renewals, optimizer state reset at the recycled entries) resumes exactly" {
-            let spec = TrainingSpec("cartpole", { AgentConfig.cartpoleDqn with MinReplay = 300L }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
-                                    1500L, 3L, null, 1, 750L, 1, Baseline = RedoRequest(100L, 0.1))
+            let spec = RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L }, Baseline = BaselineRequest(BaselineKind.Redo, 100L, RedoTau = 0.1)), NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
+                                    1500L, 3L, null, 1, 750L, 1)
             let result = expectResumeExact spec 901L 300L
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
         }
 
         test "a ReDo run of a noisy network (means and noise scales renewed) resumes exactly" {
-            let spec = TrainingSpec("cartpole", { AgentConfig.cartpoleDqn with MinReplay = 300L; Noisy = true }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
-                                    1500L, 3L, null, 1, 750L, 1, Baseline = RedoRequest(100L, 0.1))
+            let spec = RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L; Noisy = true }, Baseline = BaselineRequest(BaselineKind.Redo, 100L, RedoTau = 0.1)), NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
+                                    1500L, 3L, null, 1, 750L, 1)
             let result = expectResumeExact spec 901L 300L
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
         }
@@ -369,9 +370,9 @@ let tests =
                 PruningRequest(
                     { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.1; PruneEnd = StepPoint.Fraction 0.6; PruneEvery = 50L },
                     LayerWise(Erk 1.0), Sparsity.paperScope)
-            let spec = SacSpec("pendulum", { SacConfig.pendulum with MinReplay = 200L; BatchSize = 32 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]),
+            let spec = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 200L; BatchSize = 32 }, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
                                1000L, 4L, pruning, 1, 500L, 1)
-            let result = expectRunResumesExactly (fun hooks -> SacTraining.Run(spec, hooks)) spec.TotalSteps 537L 250L
+            let result = expectRunResumesExactly (fun hooks -> TrainingRun.Run(spec, hooks)) spec.TotalSteps 537L 250L
             Expect.equal result.Updates 800L "an update every step after the warm-up"
             let pruned = result.Parameters |> Seq.filter (fun p -> p.Pruned) |> List.ofSeq
             let sparsity = 1.0 - float (pruned |> List.sumBy (fun p -> p.NonZero)) / float (pruned |> List.sumBy (fun p -> p.Size))
@@ -382,7 +383,7 @@ let tests =
             let directory = scratch ()
             try
                 let spec = prunedCartpole 1200L
-                runUntilCancelled (fun hooks -> DqnTraining.Run(spec, hooks)) directory 999L 400L |> ignore
+                runUntilCancelled (fun hooks -> TrainingRun.Run(spec, hooks)) directory 999L 400L |> ignore
                 let latest = Path.Combine(directory, "checkpoint", CheckpointFile.LatestName)
                 let previous = Path.Combine(directory, "checkpoint", CheckpointFile.PreviousName)
                 Expect.isTrue (File.Exists latest && File.Exists previous) "a checkpoint and the one before it"
@@ -401,9 +402,8 @@ let tests =
                 corrupt (fun _ -> Text.Encoding.UTF8.GetBytes "step,metric,value\n")
                 expectRefused directory spec "not a prunerl checkpoint"
                 corrupt id
-                expectRefused directory (TrainingSpec("cartpole", spec.Agent, spec.Network, spec.TotalSteps, 6L, spec.Pruning, 1, 500L, 1, null, Nullable(), 400L))
-                    "was written by a different run configuration: Seed 5 there, 6 here"
-                expectRefused directory (prunedCartpole 1300L) "TotalSteps 1200 there, 1300 here"
+                expectRefused directory (prunedCartpoleSeeded 6L 1200L) "was written by a different run configuration: seed 5 there, 6 here"
+                expectRefused directory (prunedCartpole 1300L) "steps 1200 there, 1300 here"
                 // The metrics log must still reach as far as the checkpoint says.
                 let csv = Path.Combine(directory, "metrics.csv")
                 let lines = File.ReadAllBytes csv
@@ -413,7 +413,7 @@ let tests =
                 // A save cut off between its two moves leaves the previous checkpoint: the run resumes from it.
                 File.Delete latest
                 use log = MetricsLog.Reopen directory
-                let resumed = DqnTraining.Run(spec, RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(directory, "checkpoint"), 400L)))
+                let resumed = TrainingRun.Run(spec, RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(directory, "checkpoint"), 400L)))
                 Expect.equal resumed.Updates 450L "resumed from the previous checkpoint and finished"
             finally
                 cleanUp [ directory ]
@@ -458,18 +458,24 @@ let tests =
                 cleanUp [ killed; whole ]
         }
 
-        test "a run's configuration is every field of its spec by path; differences are named" {
+        test "a run's fingerprint is its config's fields that decide its tensors and stream; differences are named" {
             let spec = prunedCartpole 1200L
-            let fields = RunFingerprint.Of spec |> Seq.map (fun struct (f, v) -> f, v) |> Map.ofSeq
+            let fields = spec.Configuration |> Seq.map (fun struct (f, v) -> f, v) |> Map.ofSeq
             for field, value in
-                [ "Environment", "cartpole"; "Seed", "5"; "Agent.Optimizer", "Adam"; "Agent.Optimizer.learningRate", "0.0023"
-                  "Network.MlpHidden[1]", "64"; "Network.MlpHidden.Count", "2"; "Pruning.Schedule.PruneStart", "Fraction"
-                  "Pruning.Allocation", "LayerWise"; "Options", "null"; "Baseline", "null" ] do
+                [ "agent", "'dqn'"; "env", "'cartpole'"; "seed", "5"; "steps", "1200"; "mlp_hidden", "'64,64'"; "sparsity", "0.9"
+                  "distribution", "'erk'"; "prune_start", "0.1"; "min_replay", "300"; "learning_rate", "0.0023" ] do
                 Expect.equal (Map.tryFind field fields) (Some value) field
-            let other = RunFingerprint.Of(TrainingSpec("minatar/breakout", spec.Agent, spec.Network, 1300L, spec.Seed, spec.Pruning, 1, 500L, 1, null, Nullable(), 400L))
-            Expect.equal (RunFingerprint.Difference(RunFingerprint.Of spec, other))
-                "Environment cartpole there, minatar/breakout here; TotalSteps 1200 there, 1300 here; TotalUpdates 450 there, 500 here" "named, at most three"
-            Expect.isNull (RunFingerprint.Difference(RunFingerprint.Of spec, RunFingerprint.Of(prunedCartpole 1200L))) "an equal spec"
+            for field in [ "format"; "device"; "checkpoint_every"; "eval_every"; "eval_episodes"; "stop_at"; "analyse_every"; "srank_states"; "dormant_states" ] do
+                Expect.isFalse (fields.ContainsKey field) (field + " decides nothing of the tensors or the stream")
+            let other =
+                Fixtures.runOf
+                    [ "env", Text "cartpole"; "mlp_hidden", Text "64,64"; "min_replay", Number 300.0; "sparsity", Number 0.8; "distribution", Text "erk"
+                      "prune_start", Number 0.1; "prune_end", Number 0.6; "prune_every", Number 50.0; "steps", Number 1300.0; "seed", Number 5.0
+                      "eval_every", Number 1000.0; "device", Text "cpu"; "width", Number 3.0 ]
+            Expect.equal (RunFingerprint.Difference(spec.Configuration, other.Configuration))
+                "width 2 there, 3 here; sparsity 0.9 there, 0.8 here; steps 1200 there, 1300 here" "named in config.json's order, at most three"
+            Expect.isNull (RunFingerprint.Difference(spec.Configuration, (prunedCartpole 1200L).Configuration)) "an equal config"
+            Expect.isEmpty (RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp), 10L, 1L)).Configuration "a spec built by hand has none"
         }
 
         test "checkpoint files: sections come back as written; names must be distinct" {

@@ -30,7 +30,7 @@ let private inFolder (what: string) (body: string -> unit) =
     try body folder
     finally Directory.Delete(folder, true)
 
-let private mlp = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |])
+let private mlp = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 8 |])
 
 /// C51 over 11 atoms, dueling, noisy: every part of a value network's head.
 let private fullHead = { AgentConfig.cartpoleDqn with Atoms = 11; VMin = -5.0; VMax = 5.0; Dueling = true; Noisy = true }
@@ -104,7 +104,7 @@ let tests =
         test "a weights file of another network, a truncated one or one of another format is refused in one line, the network unchanged" {
             inFolder "refused" (fun folder ->
                 use policy = prunedPolicy AgentConfig.cartpoleDqn 7L
-                use wider = new QPolicy(AgentConfig.cartpoleDqn, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |], Width = 2.0), [| 4 |], 2, 0.0)
+                use wider = new QPolicy(AgentConfig.cartpoleDqn, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 8 |], Width = 2.0), [| 4 |], 2, 0.0)
                 let widerFile = Path.Combine(folder, "wider.safetensors")
                 NetworkFile.Save(wider.Network, widerFile, WeightFormat.Safetensors)
                 use dueling = new QPolicy({ AgentConfig.cartpoleDqn with Dueling = true }, mlp, [| 4 |], 2, 0.0)
@@ -132,17 +132,17 @@ let tests =
         test "a run's final network replays the run's last evaluation exactly: the DQN family (C51, dueling, noisy) and SAC" {
             inFolder "final" (fun folder ->
                 let config = { fullHead with MinReplay = 500L; EpsilonEval = 0.2 }
-                let spec = TrainingSpec("cartpole", config, mlp, 1000L, 3L, null, 1, 1000L, 3)
+                let spec = RunSpec("cartpole", DqnFamily config, mlp, 1000L, 3L, null, 1, 1000L, 3)
                 let path = Path.Combine(folder, NetworkFile.RunFileName)
-                let result = DqnTraining.Run(spec, RunHooks(FinalNetwork = path))
+                let result = TrainingRun.Run(spec, RunHooks(FinalNetwork = path))
                 use policy = new QPolicy(config, mlp, [| 4 |], 2, config.EpsilonEval)
                 policy.Load path
                 let seed = uint64 spec.Seed ^^^ 1000UL
                 let replay = PolicyEvaluation.Play(policy, EnvironmentRegistry.Create "cartpole", 3, EnvRandom.Derive(seed, 4), EnvRandom.Derive(seed, 3))
                 Expect.equal (replay |> Seq.averageBy _.Return) (Seq.last result.Evaluations).MeanReturn "the DQN family: the same episodes"
-                let sac = SacSpec("pendulum", { SacConfig.pendulum with MinReplay = 100L; BatchSize = 16 }, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 16 |]), 200L, 4L, null, 1, 200L, 1)
+                let sac = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 100L; BatchSize = 16 }, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 16 |]), 200L, 4L, null, 1, 200L, 1)
                 let sacPath = Path.Combine(folder, "actor.safetensors")
-                let sacResult = SacTraining.Run(sac, RunHooks(FinalNetwork = sacPath))
+                let sacResult = TrainingRun.Run(sac, RunHooks(FinalNetwork = sacPath))
                 let environment = EnvironmentRegistry.Create "pendulum"
                 use actor = new ActorPolicy(sac.Network, 3, environment.ActionSpace :?> BoxSpace)
                 actor.Load sacPath

@@ -5,6 +5,7 @@ open System
 open Expecto
 open TorchSharp
 open Prunerl.Agents.Networks
+open Prunerl.Experiments
 
 let private parameterCount (m: torch.nn.Module) = m.parameters () |> Seq.sumBy (fun p -> p.numel ())
 
@@ -35,7 +36,7 @@ let tests =
         }
 
         test "a network built twice from one seed is the same whatever torch's global generator holds, Xavier-uniform too" {
-            let spec = NetworkSpec(TorsoKind.MinAtar, Init = Prunerl.Experiments.Initialization.XavierUniform)
+            let spec = NetworkSpec(NetworkKind.MinAtar, Init = Prunerl.Experiments.Initialization.Xavier_Uniform)
             torch.random.manual_seed 1L |> ignore
             use first = new QNetwork(spec, minatar, 3, 7L)
             torch.random.manual_seed 2L |> ignore
@@ -45,26 +46,26 @@ let tests =
 
         test "MinAtar network: 132,179 parameters at width 1 and 2,101,571 at width 4 (4 channels, 3 actions)" {
             // conv 4*16*9 + 16 = 592; dense 1024*128 + 128 = 131,200; head 128*3 + 3 = 387.
-            use narrow = new QNetwork(NetworkSpec(TorsoKind.MinAtar), minatar, 3, 0L)
+            use narrow = new QNetwork(NetworkSpec(NetworkKind.MinAtar), minatar, 3, 0L)
             Expect.equal (parameterCount narrow) 132_179L "width 1"
             // conv 4*64*9 + 64 = 2,368; dense 4096*512 + 512 = 2,097,664; head 512*3 + 3 = 1,539.
-            use wide = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Width = 4.0), minatar, 3, 0L)
+            use wide = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Width = 4.0), minatar, 3, 0L)
             Expect.equal (parameterCount wide) 2_101_571L "width 4"
             use q = narrow.forward (torch.zeros (5L, 4L, 10L, 10L))
             Expect.equal q.shape [| 5L; 3L |] "Q-values per action"
         }
 
         test "Impala and MLP torsos give Q-values; Nature refuses MinAtar-sized frames and takes 84x84" {
-            use impala = new QNetwork(NetworkSpec(TorsoKind.Impala, Width = 2.0), minatar, 6, 0L)
+            use impala = new QNetwork(NetworkSpec(NetworkKind.Impala, Width = 2.0), minatar, 6, 0L)
             use q = impala.forward (torch.rand (2L, 4L, 10L, 10L))
             Expect.equal q.shape [| 2L; 6L |] "Impala"
             use features = impala.Features(torch.rand (2L, 4L, 10L, 10L))
             Expect.equal features.shape [| 2L; 1024L |] "512 x width features"
-            use mlp = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |]), [| 4 |], 2, 0L)
+            use mlp = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 64; 64 |]), [| 4 |], 2, 0L)
             // 4*64 + 64 + 64*64 + 64 + 64*2 + 2 = 4,610.
             Expect.equal (parameterCount mlp) 4_610L "MLP parameters"
-            Expect.throws (fun () -> new QNetwork(NetworkSpec(TorsoKind.Nature), minatar, 6, 0L) |> ignore) "10x10 is too small"
-            use nature = new QNetwork(NetworkSpec(TorsoKind.Nature), [| 4; 84; 84 |], 6, 0L)
+            Expect.throws (fun () -> new QNetwork(NetworkSpec(NetworkKind.Nature), minatar, 6, 0L) |> ignore) "10x10 is too small"
+            use nature = new QNetwork(NetworkSpec(NetworkKind.Nature), [| 4; 84; 84 |], 6, 0L)
             // 84 -> 20 -> 9 -> 7: 64 * 49 = 3136 features into the dense layer.
             let dense = nature.named_parameters () |> Seq.pick (fun struct (name, p) -> if name = "torso.dense.weight" then Some p.shape else None)
             Expect.equal dense [| 512L; 3136L |] "Nature dense layer"
@@ -72,14 +73,14 @@ let tests =
 
         test "the same seed gives the same weights; another seed others" {
             let weights seed =
-                use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar), minatar, 3, seed)
+                use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar), minatar, 3, seed)
                 n.parameters () |> Seq.map (fun p -> p.sum().item<float32> ()) |> Array.ofSeq
             Expect.equal (weights 3L) (weights 3L) "same seed"
             Expect.notEqual (weights 3L) (weights 4L) "other seed"
         }
 
         test "C51 with dueling: logits per atom, Q within [v_min, v_max]" {
-            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Atoms = 51, VMin = -10.0, VMax = 10.0, Dueling = true), minatar, 3, 1L)
+            use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Atoms = 51, VMin = -10.0, VMax = 10.0, Dueling = true), minatar, 3, 1L)
             use x = torch.rand (7L, 4L, 10L, 10L)
             use logits = n.Logits x
             Expect.equal logits.shape [| 7L; 3L; 51L |] "logits"
@@ -90,7 +91,7 @@ let tests =
         }
 
         test "noisy heads: noise changes training outputs; evaluation uses the means" {
-            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true), minatar, 3, 1L)
+            use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Noisy = true), minatar, 3, 1L)
             use x = torch.rand (2L, 4L, 10L, 10L)
             let generator = new torch.Generator(9UL)
             n.train ()
@@ -107,7 +108,7 @@ let tests =
         }
 
         test "noisy nets: the torso's dense layer and the head are noisy with sigma0 / sqrt(inputs), the convolution plain; the baselines renew means and noise scales" {
-            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Noisy = true, Dueling = true, NoisySigma0 = 0.1), minatar, 3, 1L)
+            use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Noisy = true, Dueling = true, NoisySigma0 = 0.1), minatar, 3, 1L)
             let byName = n.named_parameters () |> Seq.map (fun struct (name, p) -> name, p) |> List.ofSeq
             let names = byName |> List.map fst
             Expect.equal
@@ -142,12 +143,12 @@ let tests =
                 [ "head.weight_mu"; "head.weight_sigma"; "value.weight_mu"; "value.weight_sigma" ]
                 "both streams read the dense layer with their means and noise scales"
             Expect.equal [ for layer in n.HeadLayers() -> layer.Name, layer.Parameters.Count ] [ "head", 4; "value", 4 ] "the head's layers"
-            use plain = new QNetwork(NetworkSpec(TorsoKind.MinAtar, Dueling = true), minatar, 3, 1L)
+            use plain = new QNetwork(NetworkSpec(NetworkKind.MinAtar, Dueling = true), minatar, 3, 1L)
             Expect.equal (plain.RecyclableLayers() |> Seq.map _.Name |> List.ofSeq) [ "conv"; "dense" ] "a plain network's recyclable layers"
         }
 
         test "hidden activations are recorded by layer for the dormant-neuron analysis" {
-            use n = new QNetwork(NetworkSpec(TorsoKind.MinAtar), minatar, 3, 0L)
+            use n = new QNetwork(NetworkSpec(NetworkKind.MinAtar), minatar, 3, 0L)
             let activations = Collections.Generic.List<ValueTuple<string, torch.Tensor>>()
             use _ = n.Logits(torch.rand (3L, 4L, 10L, 10L), activations)
             Expect.equal [ for struct (name, t) in activations -> name, t.shape ] [ "conv", [| 3L; 16L; 8L; 8L |]; "dense", [| 3L; 128L |] ] "layers"

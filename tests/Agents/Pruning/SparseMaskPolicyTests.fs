@@ -26,7 +26,7 @@ let private drop = { Initial = 0.3; Anneal = CosineDrop; Start = 1L; End = 100L;
 let private setup sparsity allocation =
     PruningSetup(Schedule.constant sparsity |> ok, allocation, Sparsity.paperScope)
 
-let private network () = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 7L)
+let private network () = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 7L)
 
 let private create (net: QNetwork) (optimizer: IFlatOptimizer) (training: SparseTraining) allocation =
     match SparseMaskPolicy.TryCreate(net, optimizer, setup 0.9 allocation, training) with
@@ -118,7 +118,7 @@ let tests =
                 initial.Weights
                 |> Array.mapi (fun i w -> if i % 2 = 0 then Mask.layerwise 0.9 (Array.map (fun x -> x * float32 (i + 1)) w) |> ok else Array.create w.Length true)
             let ticket = LotteryTicket.create ToInitial final [ initial ] |> ok
-            use net = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 99L)
+            use net = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 99L)
             use flat = new FlatParameters(net)
             use adam = new FlatAdam(flat)
             use policy = create net adam (SparseTraining(Lottery, RandomInit, drop, 0UL, ticket)) (LayerWise Uniform)

@@ -22,7 +22,7 @@ let private scratch () = Fixtures.scratchPath "device"
 
 let private cleanUp = Fixtures.cleanUp
 
-let private network = NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 64; 64 |])
+let private network = NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 64; 64 |])
 
 /// A short CartPole DQN pruned to 90% (ERK) between 10% and 60% of its updates, masks every 50 updates.
 let private prunedCartpole (optimizer: OptimizerConfig) =
@@ -30,17 +30,17 @@ let private prunedCartpole (optimizer: OptimizerConfig) =
         PruningRequest(
             { Schedule.paperSpec 0.9 with PruneStart = StepPoint.Fraction 0.1; PruneEnd = StepPoint.Fraction 0.6; PruneEvery = 50L },
             LayerWise(Erk 1.0), Sparsity.paperScope)
-    TrainingSpec("cartpole", { AgentConfig.cartpoleDqn with MinReplay = 300L; Optimizer = optimizer }, network,
-                 2500L, 3L, pruning, 1, 1000L, 2, null, Nullable(), 1000L)
+    RunSpec("cartpole", DqnFamily({ AgentConfig.cartpoleDqn with MinReplay = 300L; Optimizer = optimizer }, 1000L), network,
+            2500L, 3L, pruning, 1, 1000L, 2)
 
 /// Runs the spec on the device (null: none given) with a checkpoint at its end in `directory`, its
 /// optimizer steps in torch ops or not, and returns the result.
-let private runTo (spec: TrainingSpec) (directory: string) (device: torch.Device) (torchOps: bool) =
-    DqnTraining.Run(spec, RunHooks(Checkpoints = CheckpointPolicy(directory, Int64.MaxValue), Device = device, TorchOpsOnly = torchOps))
+let private runTo (spec: RunSpec) (directory: string) (device: torch.Device) (torchOps: bool) =
+    TrainingRun.Run(spec, RunHooks(Checkpoints = CheckpointPolicy(directory, Int64.MaxValue), Device = device, TorchOpsOnly = torchOps))
 
 /// The agent a run's last checkpoint in `directory` holds, loaded into a fresh one of the spec.
-let private agentOf (spec: TrainingSpec) (directory: string) =
-    let agent = new DqnAgent(spec.Agent, spec.Network, [| 4 |], 2, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed)
+let private agentOf (spec: RunSpec) (directory: string) =
+    let agent = new DqnAgent((spec.Family :?> DqnFamily).Agent, spec.Network, [| 4 |], 2, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed)
     use file = CheckpointFile.Open(Path.Combine(directory, CheckpointFile.LatestName))
     file.Read("agent", fun reader -> agent.Load reader)
     agent

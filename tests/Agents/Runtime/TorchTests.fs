@@ -38,17 +38,14 @@ let tests =
             Expect.floatClose Accuracy.low (model.bias.item<float32> () |> float) -1.0 "intercept"
         }
 
-        test "devices: cpu resolves, unknown names are a one-line error, cuda is refused without CUDA" {
+        test "devices: cpu and auto resolve, cuda is refused without CUDA" {
             loaded ()
-            Expect.equal (TorchRuntime.ParseDevice "CPU" |> fst) (System.Nullable DeviceRequest.Cpu) "case-insensitive"
-            match TorchRuntime.ParseDevice "tpu" with
-            | request, error ->
-                Expect.isFalse request.HasValue "no device"
-                Expect.equal error "device must be one of auto, cpu, cuda, got 'tpu'" "message"
-            let device, _ = TorchRuntime.Resolve DeviceRequest.Auto
+            let device, _ = TorchRuntime.Resolve DeviceKind.Cpu
+            Expect.equal device.``type`` DeviceType.CPU "cpu"
+            let device, _ = TorchRuntime.Resolve DeviceKind.Auto
             Expect.equal device.``type`` (if torch.cuda.is_available () then DeviceType.CUDA else DeviceType.CPU) "auto"
             if not (torch.cuda.is_available ()) then
-                let device, error = TorchRuntime.Resolve DeviceRequest.Cuda
+                let device, error = TorchRuntime.Resolve DeviceKind.Cuda
                 Expect.isNull device "no CUDA device"
                 Expect.stringContains error "device: cuda is not available here (this build uses the CPU libtorch" "message"
         }
@@ -57,7 +54,7 @@ let tests =
             loaded ()
             let schedule = Schedule.gradual 10_000L { Schedule.paperSpec 0.9 with PruneEvery = 500L } |> Result.defaultWith failwith
             for allocation in [ LayerWise Uniform; LayerWise(Erk 1.0); Global ] do
-                use network = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 7L)
+                use network = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]), [| 4 |], 2, 7L)
                 use pruner =
                     match MagnitudePruner.TryCreate(network, schedule, allocation, Sparsity.paperScope) with
                     | null, error -> failtest error

@@ -15,7 +15,7 @@ open Prunerl.Agents.Replay
 open Prunerl.Agents.Training
 
 /// 128-128 units at width 2: the paper's setting is a wider network pruned.
-let private network = NetworkSpec(TorsoKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
+let private network = NetworkSpec(NetworkKind.Mlp, Width = 2.0, MlpHidden = [| 128; 128 |])
 
 /// 90% with ERK, reached by a quarter of the run, so the agent learns at full sparsity.
 let private pruning =
@@ -25,7 +25,7 @@ let private pruning =
         Sparsity.paperScope)
 
 let private cartpole seed (pruned: bool) steps =
-    TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, steps, seed, (if pruned then pruning else null), 1, 2500L, 5, null, Nullable 475.0)
+    RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, network, steps, seed, (if pruned then pruning else null), 1, 2500L, 5, null, Nullable 475.0)
 
 /// The first evaluation at or above 475 (CartPole-v1's "solved"), if any.
 let private solved (result: TrainingResult) = result.Evaluations |> Seq.tryFind (fun e -> e.MeanReturn >= 475.0)
@@ -37,7 +37,7 @@ let tests =
             for pruned in [ false; true ] do
                 test (sprintf "DQN %s solves CartPole-v1 within 60k steps (seed %d)" (if pruned then "pruned to 90%" else "dense") seed) {
                     torch.set_num_threads 1
-                    let result = DqnTraining.Run(cartpole seed pruned 60_000L)
+                    let result = TrainingRun.Run(cartpole seed pruned 60_000L)
                     match solved result with
                     | Some evaluation ->
                         if pruned then Expect.isGreaterThanOrEqual evaluation.Sparsity 0.899 "solved at 90% sparsity, measured on the tensors"
@@ -46,7 +46,7 @@ let tests =
                 }
 
         test "the same seed gives the same run" {
-            let run () = DqnTraining.Run(TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, 4000L, 7L, pruning, 2, 2000L, 2))
+            let run () = TrainingRun.Run(RunSpec("cartpole", DqnFamily AgentConfig.cartpoleDqn, network, 4000L, 7L, pruning, 2, 2000L, 2))
             let a, b = run (), run ()
             Expect.equal (List.ofSeq b.Episodes) (List.ofSeq a.Episodes) "episodes"
             Expect.equal (List.ofSeq b.Evaluations) (List.ofSeq a.Evaluations) "evaluations"
@@ -55,7 +55,7 @@ let tests =
         test "updates on one batch lower its loss; pruned weights stay zero; the target copies the masked weights" {
             let config = { AgentConfig.cartpoleDqn with BatchSize = 8 }
             let schedule = Schedule.constant 0.5 |> Result.defaultWith failwith
-            use agent = new DqnAgent(config, NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 32 |]), [| 4 |], 2, PruningSetup(schedule, LayerWise Uniform, Sparsity.paperScope), 3L)
+            use agent = new DqnAgent(config, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32 |]), [| 4 |], 2, PruningSetup(schedule, LayerWise Uniform, Sparsity.paperScope), 3L)
             // Terminal transitions with return 1: the taken actions' Q-values should move to 1.
             let batch = Prunerl.Tests.Fixtures.terminalBatch 5UL
             let first = agent.Update batch
@@ -78,16 +78,16 @@ let tests =
                     VMin = 0.0
                     VMax = 200.0
                     Replay = PrioritizedReplay(0.5, 0.4, 2000L) }
-            let result = DqnTraining.Run(TrainingSpec("cartpole", rainbow, network, 3000L, 3L, pruning, 1, 1500L, 2))
+            let result = TrainingRun.Run(RunSpec("cartpole", DqnFamily rainbow, network, 3000L, 3L, pruning, 1, 1500L, 2))
             Expect.equal result.Updates 1000L "an update every 2 steps after 1000"
             Expect.equal (result.Evaluations |> Seq.map (fun e -> e.Step) |> List.ofSeq) [ 1500L; 3000L ] "evaluated"
             Expect.isTrue (result.Evaluations |> Seq.forall (fun e -> Double.IsFinite e.MeanReturn && e.MeanReturn >= 1.0)) "finite returns"
         }
     
         test "analysis on fresh replay states every K steps: sane values, non-zeros falling with pruning, the run unchanged" {
-            let spec analyse = TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, 6000L, 4L, pruning, 1, 3000L, 2, null, Nullable(), analyse)
-            let measured = DqnTraining.Run(spec 1000L)
-            let plain = DqnTraining.Run(spec 0L)
+            let spec analyse = RunSpec("cartpole", DqnFamily(AgentConfig.cartpoleDqn, analyse), network, 6000L, 4L, pruning, 1, 3000L, 2)
+            let measured = TrainingRun.Run(spec 1000L)
+            let plain = TrainingRun.Run(spec 0L)
             Expect.equal (List.ofSeq measured.Episodes) (List.ofSeq plain.Episodes) "measuring does not change the run"
             Expect.equal (List.ofSeq measured.Evaluations) (List.ofSeq plain.Evaluations) "nor its evaluations"
             Expect.equal (measured.Analyses |> Seq.map (fun a -> a.Step) |> List.ofSeq) [ 1000L .. 1000L .. 6000L ] "every 1000 steps once replay has a batch"
@@ -115,8 +115,8 @@ let tests =
                 let directory = IO.Path.Combine(IO.Path.GetTempPath(), "prunerl-leak-" + Guid.NewGuid().ToString("N"))
                 try
                     let hooks = RunHooks(Checkpoints = CheckpointPolicy(directory, 500L))
-                    let spec = TrainingSpec("cartpole", AgentConfig.cartpoleDqn, network, steps, 8L, pruning, 1, 1000L, 1, null, Nullable(), 1000L)
-                    for _ in 0..resumes do DqnTraining.Run(spec, hooks) |> ignore
+                    let spec = RunSpec("cartpole", DqnFamily(AgentConfig.cartpoleDqn, 1000L), network, steps, 8L, pruning, 1, 1000L, 1)
+                    for _ in 0..resumes do TrainingRun.Run(spec, hooks) |> ignore
                 finally
                     IO.Directory.Delete(directory, true)
             run 1500L 1

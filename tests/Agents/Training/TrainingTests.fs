@@ -12,7 +12,7 @@ open Prunerl.Agents.Training
 open Prunerl.Tests.TorchTests
 open Prunerl.Agents.Optimisers
 
-let private mlp seed = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 16; 8 |]), [| 4 |], 3, seed)
+let private mlp seed = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 16; 8 |]), [| 4 |], 3, seed)
 
 let private flatten (tensors: seq<#torch.Tensor>) = torch.cat([| for t in tensors -> t.detach().flatten() |], 0L)
 
@@ -214,7 +214,7 @@ let tests =
         test "a pruner refuses an optimizer over another network's parameters" {
             loaded ()
             use network = mlp 1L
-            use other = new QNetwork(NetworkSpec(TorsoKind.Mlp, MlpHidden = [| 8 |]), [| 4 |], 3, 1L)
+            use other = new QNetwork(NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 8 |]), [| 4 |], 3, 1L)
             use flat = new FlatParameters(other)
             use optimizer = new FlatAdam(flat)
             let schedule = Schedule.gradual 1_000L (Schedule.paperSpec 0.9) |> Result.defaultWith failwith
