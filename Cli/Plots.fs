@@ -132,6 +132,9 @@ let private drawIntervals (plot: ScottPlot.Plot) (panel: IntervalPanel) =
         bar.Color <- color
         bar.LineWidth <- 14.0f
         bar.MarkerSize <- 0.0f
+        // A square under the estimate, so an interval of one point (one run) still shows its group's colour.
+        let point = plot.Add.Marker(row.Value.Estimate, height i, ScottPlot.MarkerShape.FilledSquare, 14.0f, color)
+        point.LegendText <- ""
         let mark = plot.Add.Line(row.Value.Estimate, height i - 0.22, row.Value.Estimate, height i + 0.22)
         mark.Color <- ScottPlot.Colors.Black
         mark.LineWidth <- 2.5f

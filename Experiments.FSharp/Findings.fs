@@ -32,7 +32,8 @@ module Findings =
         let direction = if a.Estimate > b.Estimate then "is ahead of" elif a.Estimate < b.Estimate then "trails" else "ties with"
         let byHowMuch = if a.Estimate = b.Estimate then "" else sprintf " by %s" (show (abs (a.Estimate - b.Estimate)))
         let intervals =
-            if overlap a b then "the 95% intervals overlap, so the data do not separate them"
+            if a.Lower = a.Upper && b.Lower = b.Upper then "the intervals are single points (one run per task): the data cannot separate them yet"
+            elif overlap a b then "the 95% intervals overlap, so the data do not separate them"
             else "the 95% intervals do not overlap"
         sprintf "**%s** %s **%s**%s in IQM (%s against %s); %s; P(X > Y) = %s [%s, %s]."
             (Report.label candidate.Group) direction (Report.label baseline.Group) byHowMuch (show a.Estimate) (show b.Estimate)

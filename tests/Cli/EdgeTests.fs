@@ -236,11 +236,13 @@ let tests =
                     // The sweep's worker trains the run; the sweep itself is killed, as a scheduler might, its worker going on.
                     let sweep = startWith [] (dotnet ()) (dll :: sweepArgs) repoRoot.Value
                     let clock = Diagnostics.Stopwatch.StartNew()
-                    while RunLock.holder run |> Option.isNone && clock.Elapsed < TimeSpan.FromMinutes 2.0 do
+                    // The worker holds the lock a moment before it has written itself into the file: wait for its pid.
+                    let named () = RunLock.holder run |> Option.filter (fun h -> h.StartsWith "process ")
+                    while named () |> Option.isNone && clock.Elapsed < TimeSpan.FromMinutes 2.0 do
                         Threading.Thread.Sleep 100
                     sweep.Process.Kill false
                     sweep.Process.WaitForExit()
-                    let holder = RunLock.holder run |> Option.defaultWith (fun () -> failtest "the worker holds its run")
+                    let holder = named () |> Option.defaultWith (fun () -> failtest "the worker holds its run")
                     let pid = int (holder.Split(' ').[1])
                     try
                         prunerl [ "train"; "--out"; run; "--resume" ] |> expectOneLineError (sprintf "is in use by process %d on host " pid)

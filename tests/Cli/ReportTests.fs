@@ -362,7 +362,7 @@ let tests =
 
         test "--group-by any config keys: per environment and kind" {
             withFixture fixture (fun results scales ->
-                let r = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps; "--group-by"; "env,kind" ]
+                let r = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps; "--group-by"; "env,kind"; "--allow-mixed" ]
                 Expect.equal r.ExitCode 0 (describe r)
                 let rows = records (Path.Combine(results, "report", "aggregates.csv"))
                 Expect.equal (rows |> Array.map (fun row -> row["group"], row["runs"]) |> List.ofArray)
@@ -506,8 +506,9 @@ let tests =
                 writeRun results { scoring "other-agent" "cartpole" "dense" 1.0 2 40.0 with Agent = "rainbow" }
                 let scales = Path.Combine(scratch, "scales.csv")
                 File.WriteAllText(scales, scalesCsv)
-                expectNothingWritten results (prunerl [ "report"; results; "--scores"; scales; "--group-by"; "kind,width" ])
-                    "group 'dense, width=1' on cartpole mixes runs with different agent (dqn, rainbow): group by it (--group-by ...,agent) or pass --allow-mixed"
+                prunerl [ "report"; results; "--scores"; scales; "--group-by"; "kind,width" ]
+                |> expectOneLineError "group 'dense, width=1' on cartpole mixes runs with different agent (dqn, rainbow): group by it (--group-by ...,agent) or pass --allow-mixed"
+                Expect.isFalse (Directory.Exists(Path.Combine(results, "report"))) "no report folder"
                 let r = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps; "--group-by"; "kind,width"; "--allow-mixed" ]
                 Expect.equal r.ExitCode 0 (describe r))
         }

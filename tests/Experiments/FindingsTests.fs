@@ -42,6 +42,9 @@ let tests =
             Expect.equal (Findings.comparison low high (interval 0.0 0.0 0.0))
                 "**pruned, width=1** trails **dense, width=1** by 0.49 in IQM (0.82 against 1.31); the 95% intervals do not overlap; P(X > Y) = 0 [0, 0]."
                 "behind, apart"
+            let point x = interval x x x
+            Expect.stringContains (Findings.comparison (summary (group "pruned" "1") (point 0.5)) (summary (group "dense" "1") (point 1.0)) (point 0.0))
+                "the intervals are single points (one run per task): the data cannot separate them yet" "one run a side: points, not evidence"
         }
 
         test "the sentences follow the improvements; without any, the leader and the next group" {
