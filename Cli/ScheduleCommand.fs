@@ -37,7 +37,7 @@ type ScheduleArgs =
     | Total_Steps of updates: int64
     | Distribution of distribution: DistributionKind
     | Erk_Power of power: float
-    | Layer_Schedule of name: string
+    | Layer_Schedule of LayerTiming
     | Global
     | Layers of spec: string
     | Layers_File of path: string
@@ -176,8 +176,7 @@ let private buildPlan (args: ParseResults<ScheduleArgs>) : Result<Plan * int64, 
                 | DistributionKind.Uniform -> LayerWise Distribution.Uniform
                 | DistributionKind.Erk -> LayerWise(Distribution.Erk(args.GetResult(ScheduleArgs.Erk_Power, 1.0)))
         let scope = { Sparsity.paperScope with KeepDense = args.GetResults ScheduleArgs.Keep_Dense |> List.map Named }
-        let! timing =
-            RunFields.choice "layer_schedule" Choices.layerSchedules (Text(args.GetResult(ScheduleArgs.Layer_Schedule, "scaled")))
+        let timing = args.GetResult(ScheduleArgs.Layer_Schedule, Scaled)
         let! plan = Plan.createTimed timing schedule allocation scope layers
         return plan, total
     }
@@ -213,7 +212,7 @@ let private describe (plan: Plan) (total: int64) =
         | LayerWise(Distribution.Erk power) ->
             sprintf "ERK per layer (power %s), %s" (Validate.show power)
                 (match plan.Timing with
-                 | ScaledFinal -> "each layer's final target scaled by the schedule (JaxPruner)"
+                 | Scaled -> "each layer's final target scaled by the schedule (JaxPruner)"
                  | Resolved -> "solved again at each step")
         | Global -> "global magnitude"
     sprintf "%s; %s; %d training steps" schedule allocation total

@@ -48,7 +48,7 @@ type TrainArgs =
     | Prune_End of fraction: float
     | Prune_Every of updates: int64
     | Distribution of DistributionKind
-    | Layer_Schedule of name: string
+    | Layer_Schedule of LayerTiming
     | Baseline of BaselineKind
     | Baseline_Period of updates: float
     | Redo_Tau of tau: float

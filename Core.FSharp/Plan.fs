@@ -27,7 +27,7 @@ type LayerTiming =
     /// `target_sparsity * (1 - (1 - p)^3)`): layer l's sparsity at step t is s_l * s(t) / s_f, where s_l is
     /// its final target, s(t) the schedule's sparsity and s_f its final sparsity. Every layer is pruned
     /// steadily from the start. The default.
-    | ScaledFinal
+    | Scaled
     /// The distribution solved again at each step's overall sparsity s(t). With ERK this keeps the layers
     /// ERK would fill (a small convolution) dense until late in the ramp, then prunes them quickly.
     | Resolved
@@ -57,17 +57,17 @@ module Plan =
             return { Schedule = schedule; Allocation = allocation; Prunable = prunable; Timing = timing }
         }
 
-    /// A plan for a network with these parameters, per-layer targets timed as JaxPruner's (ScaledFinal).
+    /// A plan for a network with these parameters, per-layer targets timed as JaxPruner's (Scaled).
     let create (schedule: Schedule) (allocation: Allocation) (scope: Scope) (parameters: Parameter seq) : Result<Plan, string> =
-        createTimed ScaledFinal schedule allocation scope parameters
+        createTimed Scaled schedule allocation scope parameters
 
-    /// Per-layer targets at a step's sparsity: with ScaledFinal, each layer's final target scaled by
+    /// Per-layer targets at a step's sparsity: with Scaled, each layer's final target scaled by
     /// s(t) / s_f (kept count round((1 - s_l s(t) / s_f) n_l)); with Resolved (or a uniform distribution,
     /// where the two agree) the distribution at s(t).
     let private layersAt (plan: Plan) (sparsity: float) : LayerBudget[] =
         let final = Schedule.finalSparsity plan.Schedule
         match plan.Timing, plan.Allocation with
-        | ScaledFinal, LayerWise(Erk _) when final > 0.0 ->
+        | Scaled, LayerWise(Erk _) when final > 0.0 ->
             let fraction = sparsity / final
             Sparsity.distribute plan.Allocation plan.Prunable final
             |> Array.map (fun b ->

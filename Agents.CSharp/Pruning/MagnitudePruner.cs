@@ -78,7 +78,7 @@ public sealed class MagnitudePruner : IMaskPolicy
             error = "the optimizer's flat parameters are not the network's parameters";
             return null;
         }
-        FSharpResult<Plan, string> plan = PlanModule.createTimed(setup.Timing ?? LayerTiming.ScaledFinal, schedule, allocation, scope, parameters.Select(p => p.Description));
+        FSharpResult<Plan, string> plan = PlanModule.createTimed(setup.Timing ?? LayerTiming.Scaled, schedule, allocation, scope, parameters.Select(p => p.Description));
         error = plan.IsError ? plan.ErrorValue : null;
         return plan.IsOk ? new MagnitudePruner(plan.ResultValue, parameters.Select(p => p.Tensor).ToList(), optimizer) : null;
     }

@@ -73,7 +73,7 @@ public sealed class SparseMaskPolicy : IDisposable, ICheckpointable
             return null;
         }
         var sparsity = ScheduleModule.finalSparsity(setup.Schedule);
-        var plan = Ok(ScheduleModule.constant(sparsity), s => PlanModule.createTimed(setup.Timing ?? LayerTiming.ScaledFinal, s, setup.Allocation, setup.Scope, parameters.Select(p => p.Description)));
+        var plan = Ok(ScheduleModule.constant(sparsity), s => PlanModule.createTimed(setup.Timing ?? LayerTiming.Scaled, s, setup.Allocation, setup.Scope, parameters.Select(p => p.Description)));
         var drop = Ok(DropFraction.validate(training.Drop), d => FSharpResult<DropSchedule, string>.NewOk(d));
         if (plan.IsError || drop.IsError)
         {

@@ -5,7 +5,7 @@ using Prunerl.Experiments;
 namespace Prunerl.Agents.Training;
 
 /// <summary>Pruning as a run asks for it: the gradual schedule's steps may be fractions of the run's gradient updates.</summary>
-/// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.ScaledFinal"/>).</remarks>
+/// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.Scaled"/>).</remarks>
 public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope, LayerTiming? Timing = null);
 
 /// <summary>

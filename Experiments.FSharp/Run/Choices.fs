@@ -157,7 +157,7 @@ module Choices =
     let initializations = [ "xavier-uniform", Initialization.Xavier_Uniform; "torch-default", Initialization.Torch_Default ]
 
     /// The per-layer timings by name.
-    let layerSchedules = [ "scaled", ScaledFinal; "resolved", Resolved ]
+    let layerSchedules = [ "scaled", Scaled; "resolved", Resolved ]
 
     /// The devices by name.
     let devices = [ "auto", DeviceKind.Auto; "cpu", DeviceKind.Cpu; "cuda", DeviceKind.Cuda ]

@@ -103,6 +103,7 @@ let tests =
             spelled Choices.devices
             spelled Choices.losses
             spelled Choices.prioritySamplings
+            spelled Choices.layerSchedules
             Expect.equal (Choices.spelling "Cql_C51") "cql-c51" "lower case, '_' as '-'"
         }
 

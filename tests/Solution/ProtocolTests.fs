@@ -68,7 +68,7 @@ let tests =
         test "the paper's pruning and network defaults: 95%, ERK timed as JaxPruner, convolutions widened, Xavier-uniform" {
             let c = minatar "dqn"
             Expect.equal c.Preset PresetKind.Dopamine "Dopamine's preset on MinAtar"
-            Expect.equal (c.Sparsity, c.Distribution, c.LayerSchedule) (0.95, DistributionKind.Erk, ScaledFinal) "0.95, ERK, scaled final targets"
+            Expect.equal (c.Sparsity, c.Distribution, c.LayerSchedule) (0.95, DistributionKind.Erk, Scaled) "0.95, ERK, scaled final targets"
             Expect.equal (c.PruneStart, c.PruneEnd, c.PruneEvery, c.Power) (0.2, 0.8, 1000L, 3.0) "cubic, 20% to 80%, every 1000 updates"
             Expect.equal (c.WidthScope, c.Init) (WidthScope.Conv, Initialization.Xavier_Uniform) "the paper's width scope; networks.py's initialiser"
             Expect.equal (c.SrankStates, c.DormantStates) (2048, 256) "coherence_compute.py's 2048 states; labs/redo's batch_size_statistics 256"
