@@ -507,7 +507,7 @@ let tests =
                 let scales = Path.Combine(scratch, "scales.csv")
                 File.WriteAllText(scales, scalesCsv)
                 prunerl [ "report"; results; "--scores"; scales; "--group-by"; "kind,width" ]
-                |> expectOneLineError "group 'dense, width=1' on cartpole mixes runs with different agent (dqn, rainbow): group by it (--group-by ...,agent) or pass --allow-mixed"
+                |> expectOneLineError "group 'dense, width=1' on cartpole mixes runs with different agent (rainbow, dqn): group by it (--group-by ...,agent) or pass --allow-mixed"
                 Expect.isFalse (Directory.Exists(Path.Combine(results, "report"))) "no report folder"
                 let r = prunerl [ "report"; results; "--scores"; scales; "--reps"; reps; "--group-by"; "kind,width"; "--allow-mixed" ]
                 Expect.equal r.ExitCode 0 (describe r))
