@@ -173,7 +173,7 @@ let tests =
                 Expect.equal report.ExitCode 0 (describe report)
                 for group in [ "agent=cql, dense, width=2"; "agent=cql, pruned, width=2"; "agent=cql-c51, dense, width=2"; "agent=cql-c51, pruned, width=2" ] do
                     Expect.stringContains report.Output ("| " + group + " |") (group + " is a group")
-                let byAgent = prunerl [ "report"; results; "--reps"; "200"; "--group-by"; "agent"; "--out"; Path.Combine(folder, "by-agent") ]
+                let byAgent = prunerl [ "report"; results; "--reps"; "200"; "--group-by"; "agent"; "--allow-mixed"; "--out"; Path.Combine(folder, "by-agent") ]
                 Expect.equal byAgent.ExitCode 0 (describe byAgent)
                 Expect.stringContains byAgent.Output "| agent=cql | 2 |" "two cql runs in one group")
         }
