@@ -80,12 +80,21 @@ let chart (title: string) (xLabel: string) (yLabel: string) (style: IntervalStyl
 /// side within 0.08 of a category's spacing on each side.
 let dodge (n: int) (i: int) : float = if n <= 1 then 0.0 else 0.16 * (float i / float (n - 1) - 0.5)
 
-let private drawLines (plot: ScottPlot.Plot) (chart: Chart) =
-    let palette = ScottPlot.Palettes.Category10()
+/// The labels of a figure's lines and rows, in order of first appearance: a label's place here is its colour,
+/// so one group has one colour in every panel of a figure (a per-game grid where a game lacks a group would
+/// otherwise shift the colours of the groups after it).
+let labels (figure: Figure) : string list =
+    figure.Panels
+    |> List.collect (function
+        | Lines chart -> chart.Lines |> List.map (fun l -> l.Label)
+        | Intervals panel -> panel.Rows |> List.map (fun r -> r.Label))
+    |> List.distinct
+
+let private drawLines (plot: ScottPlot.Plot) (colorOf: string -> ScottPlot.Color) (chart: Chart) =
     let n = chart.Lines.Length
     chart.Lines
     |> List.iteri (fun i line ->
-        let color = palette.GetColor i
+        let color = colorOf line.Label
         let xs =
             match chart.XAxis with
             | Continuous -> line.Xs
@@ -120,14 +129,13 @@ let private drawLines (plot: ScottPlot.Plot) (chart: Chart) =
     plot.YLabel chart.YLabel
     if n > 0 then plot.ShowLegend(ScottPlot.Edge.Right) |> ignore
 
-let private drawIntervals (plot: ScottPlot.Plot) (panel: IntervalPanel) =
-    let palette = ScottPlot.Palettes.Category10()
+let private drawIntervals (plot: ScottPlot.Plot) (colorOf: string -> ScottPlot.Color) (panel: IntervalPanel) =
     let rows = panel.Rows |> Array.ofList
     // rliable draws the first group on top: row i at height n-1-i.
     let height i = float (rows.Length - 1 - i)
     rows
     |> Array.iteri (fun i row ->
-        let color = palette.GetColor i
+        let color = colorOf row.Label
         let bar = plot.Add.Line(row.Value.Lower, height i, row.Value.Upper, height i)
         bar.Color <- color
         bar.LineWidth <- 14.0f
@@ -156,11 +164,14 @@ let private drawIntervals (plot: ScottPlot.Plot) (panel: IntervalPanel) =
     plot.Title(panel.Title, 13.0f)
     plot.XLabel panel.XLabel
 
-let private draw (panel: Panel) : ScottPlot.Plot =
+let private draw (figure: Figure) (panel: Panel) : ScottPlot.Plot =
     let plot = new ScottPlot.Plot()
+    let palette = ScottPlot.Palettes.Category10()
+    let order = labels figure
+    let colorOf label = palette.GetColor(List.findIndex ((=) label) order)
     match panel with
-    | Lines chart -> drawLines plot chart
-    | Intervals intervals -> drawIntervals plot intervals
+    | Lines chart -> drawLines plot colorOf chart
+    | Intervals intervals -> drawIntervals plot colorOf intervals
     plot
 
 /// The figure's grid: (columns, rows) and the heading's height in layout units (none when the heading is
@@ -188,7 +199,7 @@ let png (figure: Figure) : byte[] =
     figure.Panels
     |> List.iteri (fun i panel ->
         // Each panel drawn alone, as a single chart, then placed: ScottPlot draws a whole figure per canvas.
-        use plot = draw panel
+        use plot = draw figure panel
         plot.ScaleFactor <- scale
         use bitmap = SkiaSharp.SKBitmap.Decode(plot.GetImageBytes(px width, px height, ScottPlot.ImageFormat.Png))
         let x, y = (i % columns) * width, heading + (i / columns) * height
@@ -207,7 +218,7 @@ let svg (figure: Figure) : string =
     let cells =
         figure.Panels
         |> List.mapi (fun i panel ->
-            use plot = draw panel
+            use plot = draw figure panel
             let inner = stripDeclaration (plot.GetSvgXml(width, height))
             let x, y = (i % columns) * width, heading + (i / columns) * height
             // The panel's own SVG document, unchanged, moved to its cell.

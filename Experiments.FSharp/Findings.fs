@@ -93,9 +93,14 @@ module Findings =
 
     /// The warnings a report prints after its findings, one line each.
     let warnings (keys: string list) (scored: ScoredRun list) : string list =
-        [ for group, env, n in thinGroups keys scored ->
-            sprintf "%s has %d run%s on %s: fewer than %d runs per task make its interval little more than a point (rliable: report intervals, and use at least 3 runs per task)."
-                group n (if n = 1 then "" else "s") env minimumRunsPerTask
+        [ for group, thin in thinGroups keys scored |> List.groupBy (fun (group, _, _) -> group) ->
+            // One line per group: "1 run on a, 2 on b" rather than a line per (group, task).
+            let counts =
+                thin
+                |> List.mapi (fun i (_, env, n) ->
+                    if i = 0 then sprintf "%d run%s on %s" n (if n = 1 then "" else "s") env else sprintf "%d on %s" n env)
+            sprintf "%s has %s: fewer than %d runs per task make its interval little more than a point (rliable: report intervals, and use at least 3 runs per task)."
+                group (String.concat ", " counts) minimumRunsPerTask
           for ids in duplicates (scored |> List.map (fun s -> s.Run)) ->
             sprintf "Runs %s have identical configs and seeds: pooling them counts one run %d times." (String.concat ", " ids) ids.Length ]
 

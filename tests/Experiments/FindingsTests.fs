@@ -68,6 +68,11 @@ let tests =
             let warnings = Findings.warnings keys (List.map scored [ a; b; twin ])
             Expect.equal warnings.Length 1 "three runs: only the duplicate is warned about"
             Expect.stringContains warnings[0] "Runs a, twin have identical configs and seeds: pooling them counts one run 2 times." "the duplicate"
+            let thin = Findings.warnings keys (List.map scored [ a; run "c" (config "acrobot" "0" "1" "1000") ])
+            Expect.equal
+                thin
+                [ "dense, width=1 has 1 run on acrobot, 1 on cartpole: fewer than 3 runs per task make its interval little more than a point (rliable: report intervals, and use at least 3 runs per task)." ]
+                "one line per group, naming each thin task"
             Expect.equal Findings.minimumRunsPerTask 3 "rliable's few-runs regime starts at 3"
         }
 
