@@ -27,6 +27,9 @@ let datasetPath (run: string) = Path.Combine(run, RunFormat.DatasetFile)
 /// The final network a finished run keeps (safetensors; Prunerl.Agents.Inference.NetworkFile).
 let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
 
+/// A run's lottery ticket file (a gmp pruned run writes it when it finishes).
+let ticketPath (run: string) = Path.Combine(run, RunFormat.TicketFile)
+
 let private readJson (what: string) (path: string) : JsonElement =
     if Directory.Exists path then raise (UserError(sprintf "%s: %s is a folder, not a file" what path))
     let text =

@@ -25,6 +25,7 @@ type SweepArgs =
     | Width of multipliers: string
     | Sparsity of fractions: string
     | Baseline of names: string
+    | Method of names: string
     | Seed of seeds: string
     | Steps of count: string
     | Set of assignment: string
@@ -51,6 +52,7 @@ type SweepArgs =
             | Width _ -> "width multipliers, comma-separated."
             | Sparsity _ -> "final sparsities, comma-separated; 0 is dense."
             | Baseline _ -> sprintf "baselines, comma-separated: %s." (Choices.baselines |> List.map fst |> String.concat ", ")
+            | Method _ -> sprintf "sparse-training methods, comma-separated: %s (run names then carry the method; lottery needs a ticket: --set ticket=RUN, or a grid per ticket in a sweep file)." (Choices.methods |> List.map fst |> String.concat ", ")
             | Seed _ -> "seeds, comma-separated."
             | Steps _ -> "agent steps of every run (or several, comma-separated)."
             | Set _ -> "any other run field: --set field=value[,value...] (repeatable), e.g. --set replay_ratio=1,2."
@@ -85,6 +87,7 @@ let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list
         | SweepArgs.Width v -> split "width" v
         | SweepArgs.Sparsity v -> split "sparsity" v
         | SweepArgs.Baseline v -> split "baseline" v
+        | SweepArgs.Method v -> split "method" v
         | SweepArgs.Seed v -> split "seed" v
         | SweepArgs.Steps v -> split "steps" v
         | SweepArgs.Set assignment ->
@@ -346,10 +349,13 @@ let private launchSlurm (results: string) (resources: SlurmResources) (planned: 
 /// Every run of a sweep's grids (the shared axes crossed with each grid) resolved and checked, each with
 /// what the sweep does with it in the results folder; nothing is written.
 let private plan (results: string) (shared: (string * FieldValue list) list) (grids: (string * FieldValue list) list list) =
-    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> RunInputs.absoluteDataset [ name, v ] |> List.map snd))
+    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> RunInputs.absolutePaths [ name, v ] |> List.map snd))
     let runs = Sweep.planGrids Prunerl.Agents.Training.TrainingRun.Environments (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
     // Each dataset is checked against each environment once, before any run starts.
     runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter RunInputs.checkDataset
+    // Each lottery run's ticket is checked before any run starts: its gmp run must have finished (a sweep of lottery
+    // tickets follows the sweep of the runs that found them).
+    runs |> List.map snd |> List.iter RunInputs.checkTicket
     // What a run allocates, against the memory free now (each worker's run on its own).
     let memory = RunFolder.availableMemory ()
     runs |> List.iter (fun (name, c) -> RunValidation.fits Prunerl.Agents.Training.TrainingRun.Environments memory c |> Result.mapError (sprintf "sweep: %s: %s" name) |> orFail |> ignore)

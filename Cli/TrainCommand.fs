@@ -49,6 +49,11 @@ type TrainArgs =
     | Prune_Every of updates: int64
     | Distribution of DistributionKind
     | Layer_Schedule of LayerTiming
+    | Method of SparseMethod
+    | Ticket of run: string
+    | Rewind_Step of updates: int64
+    | Drop_Fraction of fraction: float
+    | Rewire_Every of updates: int64
     | Baseline of BaselineKind
     | Baseline_Period of updates: float
     | Redo_Tau of tau: float
@@ -152,7 +157,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         match args.TryGetResult TrainArgs.Config with
         | Some path -> RunFolder.readFields "config" path
         | None -> []
-    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> RunInputs.absoluteDataset
+    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> RunInputs.absolutePaths
     let out = args.TryGetResult TrainArgs.Out
     match out with
     | Some o when String.IsNullOrWhiteSpace o -> raise (UserError "out must name a folder, got ''")
@@ -192,6 +197,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     if config.RecordDataset && out.IsNone then
         raise (UserError "record_dataset: a recorded dataset goes into the run's folder; give --out")
     RunInputs.checkDataset config
+    RunInputs.checkTicket config
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     threads |> Option.iter (fun t -> if t > maxThreads then raise (UserError(sprintf "threads must be <= %d (threads beyond the cores only contend), got %d" maxThreads t)))
@@ -222,6 +228,16 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
             updates (Validate.show (RunConfig.replayRatio c)) perStep period warmUp (RunConfig.stepOfUpdate c 0L)
     match RunConfig.schedule c |> orFail with
     | None -> printfn "  pruning: none (sparsity 0, a dense network)"
+    | Some _ when c.Method <> GMP ->
+        let from = match c.Method with Lottery -> sprintf "the ticket of %s" (Option.defaultValue "-" c.Ticket) | _ -> "a random mask per layer"
+        printfn "  sparse training: method %s, sparsity %s from step 0 (%s over layers), %s" (SparseMethod.name c.Method) (Validate.show c.Sparsity)
+            (Choices.nameIn Choices.distributions c.Distribution) from
+        if SparseMethod.isDynamic c.Method then
+            match DropFraction.create (max 1L updates) (RunConfig.dropSpec c) with
+            | Ok drop ->
+                printfn "  rewiring: %d times, every %d gradient updates up to update %d, dropping %s of each layer's kept weights at first, cosine to 0 (prunerl schedule --method %s lists them)"
+                    (DropFraction.updateSteps drop |> Seq.length) drop.Period drop.End (Validate.show drop.Initial) (SparseMethod.name c.Method)
+            | Error e -> raise (UserError e)
     | Some schedule ->
         let ramp =
             match c.Ramp with
@@ -423,7 +439,8 @@ let execute (p: Plan) : int =
             | None -> null
         let dataset = if p.Config.RecordDataset then p.Out |> Option.map RunFolder.datasetPath |> Option.toObj else null
         let finalNetwork = p.Out |> Option.map RunFolder.networkPath |> Option.toObj
-        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork)
+        let ticket = p.Out |> Option.map RunFolder.ticketPath |> Option.toObj
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork, Ticket = ticket)
         let result = display.Run(fun () -> TrainingRun.Run(p.Config, hooks))
         status.Settle(RunState.Finished, None)
         // A finished run keeps its final network; its checkpoint (replay and all) only when asked to.

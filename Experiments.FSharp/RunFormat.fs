@@ -53,6 +53,7 @@ type StatusReading =
 ///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics, one row per (step, metric)
 ///   checkpoint/    the training state a resumed run continues from
 ///   dataset.prlds  the experience a run with record_dataset writes
+///   ticket.bin     a gmp pruned run's lottery ticket: initial (and rewound) weights, final masks
 ///   .lock          the lock of the process writing the run (its pid and host)
 [<RequireQualifiedAccess>]
 module RunFormat =
@@ -92,6 +93,11 @@ module RunFormat =
     /// The dataset a run with record_dataset writes.
     [<Literal>]
     let DatasetFile = "dataset.prlds"
+
+    /// What a lottery ticket needs of a gmp pruned run (its initial weights, optionally the weights at its
+    /// rewind step, and its final masks), written when the run ends; `train --method lottery --ticket RUN` reads it.
+    [<Literal>]
+    let TicketFile = "ticket.bin"
 
     /// The format tag written first in every config.json.
     [<Literal>]
