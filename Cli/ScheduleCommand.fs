@@ -34,7 +34,7 @@ type ScheduleArgs =
     | Prune_End of point: string
     | Prune_Every of updates: int64
     | Convention of convention: ConventionKind
-    | Total_Steps of updates: int64
+    | Total_Steps of updates: string
     | Distribution of distribution: DistributionKind
     | Erk_Power of power: float
     | Layer_Schedule of LayerTiming
@@ -136,7 +136,7 @@ let private buildSchedule (args: ParseResults<ScheduleArgs>) : Result<Schedule *
     let kind = args.GetResult(ScheduleArgs.Kind, Gradual)
     let ramp = args.GetResult(ScheduleArgs.Ramp, RampKind.Polynomial)
     let sparsity = args.GetResult(ScheduleArgs.Sparsity, 0.95)
-    let totalSteps = args.GetResult(ScheduleArgs.Total_Steps, 2_500_000L)
+    let totalSteps = args.TryGetResult ScheduleArgs.Total_Steps |> Option.map (count "total_steps") |> Option.defaultValue 2_500_000L
     Validate.result {
         do! checkApplicable args kind ramp
         let! total = Validate.atLeast "total_steps" 1L totalSteps

@@ -15,9 +15,9 @@ module Findings =
     let minimumRunsPerTask = 3
 
     /// Config fields that do not change what a run learns, so runs may differ in them within one group: the
-    /// run-folder format tag, the device, how often it checkpoints, where it was asked to stop early, and the
-    /// folder a compared run came from (`report A B`).
-    let bookkeeping = set [ "format"; "device"; "checkpoint_every"; "stop_at"; "threads"; "folder" ]
+    /// run-folder format tag, the device, how often it checkpoints, where it was asked to stop early, the
+    /// folder a compared run came from (`report A B`), and the prunerl version and source commit that wrote it.
+    let bookkeeping = set [ "format"; "device"; "checkpoint_every"; "stop_at"; "threads"; "folder"; "prunerl_version"; "prunerl_commit" ]
 
     /// Whether two intervals share a point.
     let overlap (a: Interval) (b: Interval) : bool = a.Lower <= b.Upper && b.Lower <= a.Upper

@@ -157,6 +157,8 @@ public static class DqnTraining
                 if (agent.Updates % LossWindow == 0)
                 {
                     metrics?.Write(step, "train/loss", lossSum / LossWindow);
+                    // The exploration rate beside the loss, as a detail (metrics.csv keeps its recorded rows); none offline, where nothing acts.
+                    if (offline is null) metrics?.WriteDetail(step, RunFormat.TrainEpsilon, Exploration.trainingEpsilon(config, step));
                     lossSum = 0;
                 }
                 if (baseline?.Due(agent.Updates) == true)

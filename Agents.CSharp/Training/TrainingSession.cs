@@ -139,19 +139,22 @@ internal sealed class TrainingSession : IDisposable
         metrics?.Write(step, RunFormat.TrainEpisodeLength, environment.EpisodeLengths[copy]);
     }
 
-    /// <summary>Evaluates the agent, records it, and returns the mean return.</summary>
+    /// <summary>Evaluates the agent, records it (the mean, and each episode's return as a detail), and returns the mean return.</summary>
     private double EvaluateAt()
     {
-        var evaluation = new EvaluationRecord(step, Evaluate(), learner.MeasuredSparsity());
+        var returns = new List<double>(spec.EvaluationEpisodes);
+        var evaluation = new EvaluationRecord(step, Evaluate(returns), learner.MeasuredSparsity());
         evaluations.Add(evaluation);
         hooks.Evaluations?.Report(evaluation);
+        foreach (var episodeReturn in returns) metrics?.WriteDetail(step, RunFormat.EvalEpisodeReturn, episodeReturn);
         metrics?.Write(step, RunFormat.EvalReturn, evaluation.MeanReturn);
         metrics?.Write(step, RunFormat.EvalSparsity, evaluation.Sparsity);
         return evaluation.MeanReturn;
     }
 
-    /// <summary>Mean return of evaluation episodes on a fresh environment seeded from the run and the step.</summary>
-    private double Evaluate()
+    /// <summary>Mean return of evaluation episodes on a fresh environment seeded from the run and the step; each
+    /// episode's return goes into <paramref name="returns"/>. The mean sums every reward in order, as it always has.</summary>
+    private double Evaluate(List<double> returns)
     {
         var evaluation = EnvironmentRegistry.Create(spec.Environment, spec.Options);
         var random = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, SeedStreams.EvaluationActing));
@@ -160,12 +163,15 @@ internal sealed class TrainingSession : IDisposable
         for (var episode = 0; episode < spec.EvaluationEpisodes; episode++)
         {
             if (episode > 0) evaluation.Reset();
+            var episodeReturn = 0.0;
             StepResult result;
             do
             {
                 result = learner.EvaluationStep(evaluation, ref random);
                 total += result.Reward;
+                episodeReturn += result.Reward;
             } while (!result.Done);
+            returns.Add(episodeReturn);
         }
         return total / spec.EvaluationEpisodes;
     }

@@ -56,8 +56,21 @@ module RunFields =
             | _ -> Error(sprintf "%s must be a number, got '%s'" field s)
         | other -> Error(sprintf "%s must be a number, got %s" field (describe other))
 
+    /// A count as a file or a flag gives it: a number ("100000", "1e5", 100000) or text with a suffix k
+    /// (thousand) or M (million, also m): "100k", "2.5M". The suffixed number is read as a decimal, so
+    /// "0.1k" is exactly 100.
+    let count (field: string) (value: FieldValue) : Result<float, string> =
+        match value with
+        | Text s when s.Trim().Length > 1 && "kKmM".Contains(s.Trim()[s.Trim().Length - 1]) ->
+            let text = s.Trim()
+            let scale = if Char.ToLowerInvariant text[text.Length - 1] = 'k' then 1_000m else 1_000_000m
+            match Decimal.TryParse(text.Substring(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x when abs x < 1e15m -> Ok(float (x * scale))
+            | _ -> Error(sprintf "%s must be a number (100000, 1e5, 100k, 1M), got '%s'" field s)
+        | _ -> number field value
+
     let private whole (field: string) (lo: int64) (hi: int64) (value: FieldValue) : Result<int64, string> =
-        number field value
+        count field value
         |> Result.bind (fun x ->
             if Double.IsFinite x && Math.Floor x = x && x >= float lo && x <= float hi then Ok(int64 x)
             elif Double.IsFinite x && Math.Floor x = x && x < float lo then Error(sprintf "%s must be >= %d, got %s" field lo (show x))
@@ -166,9 +179,9 @@ module RunFields =
               | Text f when f = format -> Ok c
               | other -> Error(sprintf "format must be '%s', got %s" format (describe other)))
           choiceField "agent" (Choices.agents |> List.map fst |> String.concat ", ") Choices.agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
-          knob "env" "environment id (prunerl envs lists them)" (fun c -> Text c.Env) (fun v c ->
+          knob "env" "environment id (prunerl envs lists them; Gymnasium's ids such as CartPole-v1 and MinAtar/Breakout-v0 are accepted)" (fun c -> Text c.Env) (fun v c ->
               match v with
-              | Text s -> Ok { c with Env = s }
+              | Text s -> EnvIds.canonical s |> Result.map (fun id -> { c with Env = id })
               | other -> Error(sprintf "env must be an environment id, got %s" (describe other)))
           choiceField "preset" "whose defaults: dopamine (Dopamine's gin files; MinAtar's default), minatar-reference (MinAtar's examples/dqn.py), zoo (tuned for CartPole or Pendulum), haarnoja (Haarnoja et al.'s SAC), rigl (SAC as the paper ran it; MuJoCo's default)" Choices.presets (fun c -> c.Preset) (fun c x -> { c with Preset = x })
           choiceField "network" "mlp, minatar, nature or impala" Choices.networks (fun c -> c.Network) (fun c x -> { c with Network = x })

@@ -92,7 +92,7 @@ let tests =
             let spec = { Schedule.paperSpec 0.95 with PruneEvery = 250L }
             let plan =
                 Plan.create (Schedule.gradual 50_000L spec |> ok) (LayerWise(Erk 1.0)) Sparsity.paperScope (weights net) |> ok
-            agreesWithCore [ "--sparsity"; "0.95"; "--total-steps"; "50000"; "--prune-every"; "250"; "--distribution"; "erk"; "--layers"; layerSpec net ] plan
+            agreesWithCore [ "--sparsity"; "0.95"; "--total-steps"; "50k"; "--prune-every"; "250"; "--distribution"; "erk"; "--layers"; layerSpec net ] plan
         }
 
         test "a cosine JaxPruner schedule in absolute steps, uniform, one layer kept dense" {

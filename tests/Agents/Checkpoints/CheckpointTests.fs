@@ -139,7 +139,8 @@ let private cancellingAt (log: MetricsLog) (step: int64) (cancellation: Cancella
       interface IMetricsSink with
         member _.Write(at, name, value) =
             log.Write(at, name, value)
-            if at >= step then cancellation.Cancel() }
+            if at >= step then cancellation.Cancel()
+        member _.WriteDetail(at, name, value) = log.WriteDetail(at, name, value) }
 
 /// Runs a spec with a metrics log and checkpoints in `directory` until it is cancelled after a metric at
 /// or after `stopAfter`, and returns the progress it reported.
