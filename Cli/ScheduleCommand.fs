@@ -132,11 +132,15 @@ let private checkApplicable (args: ParseResults<ScheduleArgs>) (kind: ScheduleKi
     | [] -> Ok()
     | message :: _ -> Error message
 
+/// --total-steps (default 2,500,000, the paper's gradient updates).
+let private totalStepsOf (args: ParseResults<ScheduleArgs>) =
+    args.TryGetResult ScheduleArgs.Total_Steps |> Option.map (count "total_steps") |> Option.defaultValue 2_500_000L
+
 let private buildSchedule (args: ParseResults<ScheduleArgs>) : Result<Schedule * int64, string> =
     let kind = args.GetResult(ScheduleArgs.Kind, Gradual)
     let ramp = args.GetResult(ScheduleArgs.Ramp, RampKind.Polynomial)
     let sparsity = args.GetResult(ScheduleArgs.Sparsity, 0.95)
-    let totalSteps = args.TryGetResult ScheduleArgs.Total_Steps |> Option.map (count "total_steps") |> Option.defaultValue 2_500_000L
+    let totalSteps = totalStepsOf args
     Validate.result {
         do! checkApplicable args kind ramp
         let! total = Validate.atLeast "total_steps" 1L totalSteps
@@ -338,7 +342,7 @@ let private buildDrop (args: ParseResults<ScheduleArgs>) (method: SparseMethod) 
             match pruningOnly |> List.tryFind (gives args) with
             | Some flag -> Error(sprintf "%s applies to the pruning schedule (method gmp), not method %s's drop schedule" (flagName flag) (SparseMethod.name method))
             | None -> Ok()
-        let! total = Validate.atLeast "total_steps" 1L (args.GetResult(ScheduleArgs.Total_Steps, 2_500_000L))
+        let! total = Validate.atLeast "total_steps" 1L (totalStepsOf args)
         let spec =
             { DropFraction.jaxPrunerSpec with
                 DropFraction = args.GetResult(ScheduleArgs.Drop_Fraction, DropFraction.jaxPrunerSpec.DropFraction)
