@@ -29,7 +29,7 @@ type BenchTrainArgs =
     | Env of id: string
     | Networks of names: string
     | Widths of multipliers: string
-    | Steps of count: int64
+    | Steps of count: string
     | Threads of count: int
     | Repeats of count: int
     | Device of DeviceKind
@@ -64,7 +64,7 @@ type BenchUpdateArgs =
             | Device _ -> "where the agents update: cpu, cuda or auto (default cpu); off the CPU both optimizer forms take torch ops."
 
 type BenchCheckpointArgs =
-    | Steps of count: int64
+    | Steps of count: string
     | Width of multiplier: float
 
     interface IArgParserTemplate with
@@ -75,7 +75,7 @@ type BenchCheckpointArgs =
 
 type BenchAgentsArgs =
     | Agents of names: string
-    | Steps of count: int64
+    | Steps of count: string
     | Repeats of count: int
     | Width of multiplier: float
     | Device of DeviceKind
@@ -182,7 +182,7 @@ let private train (args: ParseResults<BenchTrainArgs>) =
     let id = minatarGame "train" (args.GetResult(BenchTrainArgs.Env, "minatar/breakout"))
     let networks = networksOf (args.GetResult(BenchTrainArgs.Networks, "minatar,impala"))
     let widths = widthsOf (args.GetResult(BenchTrainArgs.Widths, "1,4"))
-    let steps = args.GetResult(BenchTrainArgs.Steps, 3000L)
+    let steps = args.TryGetResult BenchTrainArgs.Steps |> Option.map (count "steps") |> Option.defaultValue 3000L
     let repeats = args.GetResult(BenchTrainArgs.Repeats, 1)
     let threads = args.TryGetResult BenchTrainArgs.Threads
     Validate.atLeast "steps" 200L steps |> orFail |> ignore
@@ -236,7 +236,7 @@ let private update (args: ParseResults<BenchUpdateArgs>) =
     0
 
 let private checkpoint (args: ParseResults<BenchCheckpointArgs>) =
-    let steps = args.GetResult(BenchCheckpointArgs.Steps, 100_000L)
+    let steps = args.TryGetResult BenchCheckpointArgs.Steps |> Option.map (count "steps") |> Option.defaultValue 100_000L
     let width = args.GetResult(BenchCheckpointArgs.Width, 1.0)
     Validate.atLeast "steps" 1L steps |> orFail |> ignore
     Validate.positive "width" width |> orFail |> ignore
@@ -310,7 +310,7 @@ let private agents (args: ParseResults<BenchAgentsArgs>) =
     let chosen =
         args.GetResult(BenchAgentsArgs.Agents, String.concat "," agentNames)
         |> listOf "agents" (String.concat ", " (List.take (agentNames.Length - 1) agentNames) + " or " + List.last agentNames) (fun name -> if List.contains name agentNames then Some name else None)
-    let steps = args.TryGetResult BenchAgentsArgs.Steps
+    let steps = args.TryGetResult BenchAgentsArgs.Steps |> Option.map (count "steps")
     let repeats = args.GetResult(BenchAgentsArgs.Repeats, 1)
     let width = args.TryGetResult BenchAgentsArgs.Width
     steps |> Option.iter (fun n -> Validate.atLeast "steps" 1L n |> orFail |> ignore)

@@ -12,7 +12,7 @@ open Prunerl.Cli.UserError
 
 type DemoArgs =
     | Sparsity of fraction: float
-    | Total_Steps of updates: int64
+    | Total_Steps of updates: string
     | Device of DeviceKind
     | Seed of seed: int64
 
@@ -71,16 +71,9 @@ type Command =
             | Analyze _ -> "the paper's analysis figures over training (dormant neurons, srank, parameter norm, Q variance, gradient interference), dense vs pruned."
             | Version -> "print prunerl's version and the source commit it was built from."
 
-/// prunerl's version and source commit as the build stamped them (the SDK appends the git commit to the
-/// informational version: "1.0.0+352b4720..."), shown as "prunerl 1.0.0 (commit 352b4720...)".
-let version () : string =
-    let stamped =
-        match System.Reflection.Assembly.GetExecutingAssembly().GetCustomAttributes(typeof<System.Reflection.AssemblyInformationalVersionAttribute>, false) with
-        | [| :? System.Reflection.AssemblyInformationalVersionAttribute as a |] -> a.InformationalVersion
-        | _ -> "unknown"
-    match stamped.Split('+', 2) with
-    | [| number; commit |] -> sprintf "prunerl %s (commit %s)" number commit
-    | _ -> sprintf "prunerl %s (commit unknown)" stamped
+/// prunerl's version and source commit as the build stamped them (BuildInfo), shown as
+/// "prunerl 1.0.0 (commit 352b4720...)".
+let version () : string = sprintf "prunerl %s (commit %s)" BuildInfo.version BuildInfo.commit
 
 /// The names a mistyped argument is compared with: the subcommand's flags when argv names a subcommand,
 /// else the commands and top-level flags (Argu's parsers at each level, in declaration order).
@@ -99,7 +92,7 @@ let private withSuggestion (parser: ArgumentParser<Command>) (argv: string[]) (m
 
 let private demo (args: ParseResults<DemoArgs>) =
     let sparsity = args.GetResult(DemoArgs.Sparsity, 0.95)
-    let totalSteps = args.GetResult(Total_Steps, 2_500_000L)
+    let totalSteps = args.TryGetResult Total_Steps |> Option.map (count "total_steps") |> Option.defaultValue 2_500_000L
     let request = args.GetResult(Device, DeviceKind.Auto)
     let schedule = Schedule.gradual totalSteps (Schedule.paperSpec sparsity) |> orFail
     match TorchRuntime.TryLoad() with

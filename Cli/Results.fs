@@ -39,7 +39,16 @@ let private configText (value: JsonElement) : string option =
 /// config.json as key -> text; it must name the env and give sparsity and steps as numbers.
 let readConfig (path: string) : Map<string, string> =
     let root = readObject path
-    let fields = [ for p in root.EnumerateObject() do match configText p.Value with Some text -> p.Name, text | None -> () ] |> Map.ofList
+    let given = [ for p in root.EnumerateObject() do match configText p.Value with Some text -> p.Name, text | None -> () ] |> Map.ofList
+    // A config.json written before the sparse-training fields holds their values then (gmp, ...), as a resolved run reads it.
+    let added =
+        RunFields.addedFields
+        |> List.choose (fun (name, value) ->
+            match value with
+            | Text s -> Some(name, s)
+            | Number x -> Some(name, Validate.show x)
+            | _ -> None)
+    let fields = added |> List.fold (fun (m: Map<string, string>) (name, text) -> if m.ContainsKey name then m else m.Add(name, text)) given
     let kindOf (name: string) = match root.TryGetProperty name with | true, v -> Some v.ValueKind | _ -> None
     match fields.TryFind "format" with
     | Some f when f <> RunFormat.ConfigFormat -> fail path (sprintf "format must be %s, got '%s'" RunFormat.ConfigFormat f)

@@ -27,6 +27,9 @@ let datasetPath (run: string) = Path.Combine(run, RunFormat.DatasetFile)
 /// The final network a finished run keeps (safetensors; Prunerl.Agents.Inference.NetworkFile).
 let networkPath (run: string) = Path.Combine(run, Prunerl.Agents.Inference.NetworkFile.RunFileName)
 
+/// A run's lottery ticket file (a gmp pruned run writes it when it finishes).
+let ticketPath (run: string) = Path.Combine(run, RunFormat.TicketFile)
+
 let private readJson (what: string) (path: string) : JsonElement =
     if Directory.Exists path then raise (UserError(sprintf "%s: %s is a folder, not a file" what path))
     let text =
@@ -64,10 +67,17 @@ let private membersExcept (reserved: string list) (what: string) (path: string) 
 
 let private members = membersExcept []
 
-/// A run config file's fields (any subset of config.json's); an unknown key, a repeated key or a value
-/// that is not a scalar is a one-line error naming it.
+/// The config.json members that say which prunerl wrote it (BuildInfo.configMembers): not run fields.
+let private provenanceKeys = BuildInfo.configMembers |> List.map fst
+
+/// A run config file's fields (any subset of config.json's; the prunerl version and commit config.json
+/// records are skipped); an unknown key, a repeated key or a value that is not a scalar is a one-line
+/// error naming it.
 let readFields (what: string) (path: string) : (string * FieldValue) list =
-    readJson what path |> members what path |> List.map (fun (key, value) -> key, scalar what key value)
+    readJson what path
+    |> membersExcept provenanceKeys what path
+    |> List.filter (fun (key, _) -> not (List.contains key provenanceKeys))
+    |> List.map (fun (key, value) -> key, scalar what key value)
 
 /// A sweep file: its run fields, each a value or a list of values to sweep over; its "grids", when it
 /// has them (a list of objects of such fields, each a grid crossed with the other fields); and its
@@ -93,7 +103,8 @@ let readSweepFile (launcherKeys: string list) (what: string) (path: string) =
                   members what (sprintf "%s: grid %d" path (index + 1)) grid |> axes ])
     axes fields, grids, launcher
 
-/// A config as config.json holds it: every field, format first, indented.
+/// A config as config.json holds it: every field, format first, then the prunerl version and source
+/// commit that wrote it (BuildInfo.configMembers), indented.
 let configJson (config: RunConfig) : byte[] =
     use buffer = new MemoryStream()
     do
@@ -105,6 +116,8 @@ let configJson (config: RunConfig) : byte[] =
             | Number x -> writer.WriteNumber(name, x)
             | Switch b -> writer.WriteBoolean(name, b)
             | Empty -> writer.WriteNull name
+        for name, value in BuildInfo.configMembers do
+            writer.WriteString(name, value)
         writer.WriteEndObject()
     Array.append (buffer.ToArray()) "\n"B
 
@@ -119,20 +132,24 @@ let tryReadConfig (run: string) : RunConfig option =
         let what = "config"
         Some(Resolution.resolve Prunerl.Agents.Training.TrainingRun.Environments (readFields what path) |> Result.mapError (sprintf "%s: %s: %s" what path) |> orFail)
 
-/// Writes status.json atomically, stamped with the time now (UTC, ISO 8601), with the device the run trains on when given.
-let writeStatus (run: string) (state: RunState) (step: int64) (totalSteps: int64) (error: string option) (device: string option) =
+/// Writes status.json atomically, stamped with the time now (UTC, ISO 8601; the status's own Updated is not
+/// used), with the device the run trains on, its speed and its recent return when the status has them.
+let writeStatus (run: string) (status: RunStatus) =
     use buffer = new MemoryStream()
     do
         use writer = new Utf8JsonWriter(buffer, JsonWriterOptions(Indented = true))
         writer.WriteStartObject()
-        writer.WriteString("state", RunFormat.stateName state)
-        writer.WriteNumber("step", step)
-        writer.WriteNumber("total_steps", totalSteps)
-        match error with
+        writer.WriteString("state", RunFormat.stateName status.State)
+        writer.WriteNumber("step", status.Step)
+        writer.WriteNumber("total_steps", status.TotalSteps)
+        match status.Error with
         | Some e -> writer.WriteString("error", e)
         | None -> writer.WriteNull "error"
         writer.WriteString("updated", DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", Globalization.CultureInfo.InvariantCulture))
-        device |> Option.iter (fun d -> writer.WriteString("device", d))
+        status.Device |> Option.iter (fun d -> writer.WriteString("device", d))
+        let finite (name: string) (value: float option) = value |> Option.filter Double.IsFinite |> Option.iter (fun x -> writer.WriteNumber(name, Math.Round(x, 3)))
+        finite "steps_per_second" status.StepsPerSecond
+        finite "recent_return" status.RecentReturn
         writer.WriteEndObject()
     Files.writeAtomically (statusPath run) (Array.append (buffer.ToArray()) "\n"B)
 
@@ -202,11 +219,11 @@ let availableMemory () : int64 option =
     | None -> None
 
 /// Whether the folder holds nothing, or only a config.json of this run (a run a sweep prepared; the
-/// device may differ).
+/// device may differ), a sweep worker's train.log aside.
 let isFreshFor (config: RunConfig) (run: string) : bool =
     if not (Directory.Exists run) then true
     else
-        match Directory.GetFileSystemEntries run |> Array.map Path.GetFileName |> Array.filter ((<>) RunFormat.LockFile) with
+        match Directory.GetFileSystemEntries run |> Array.map Path.GetFileName |> Array.filter (fun f -> f <> RunFormat.LockFile && f <> RunFormat.TrainLog) with
         | [||] -> true
         | [| RunFormat.ConfigFile |] ->
             match (try tryReadConfig run with UserError _ -> None) with

@@ -34,7 +34,7 @@ type ScheduleArgs =
     | Prune_End of point: string
     | Prune_Every of updates: int64
     | Convention of convention: ConventionKind
-    | Total_Steps of updates: int64
+    | Total_Steps of updates: string
     | Distribution of distribution: DistributionKind
     | Erk_Power of power: float
     | Layer_Schedule of LayerTiming
@@ -45,6 +45,9 @@ type ScheduleArgs =
     | Csv of path: string
     | Json of path: string
     | Png of path: string
+    | Method of SparseMethod
+    | Drop_Fraction of fraction: float
+    | Rewire_Every of updates: int64
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -69,6 +72,9 @@ type ScheduleArgs =
             | Csv _ -> "write every update step's targets as CSV."
             | Json _ -> "write every update step's targets as JSON."
             | Png _ -> "write a plot of sparsity against step as PNG."
+            | Method _ -> "gmp (default: the pruning schedule) or set or rigl: their drop fraction over training instead, at each rewiring step (static and lottery masks never change)."
+            | Drop_Fraction _ -> "set, rigl: the drop fraction at step 0, decaying with a cosine to 0 at 80% of --total-steps (default 0.3, JaxPruner's Dopamine DQN config)."
+            | Rewire_Every _ -> "set, rigl: gradient updates between rewirings (default 5000, JaxPruner's)."
 
 /// The Nature DQN's weight tensors (torch layout), the default network.
 let private natureDqn = "conv1:32,4,8,8;conv2:64,32,4,4;conv3:64,64,3,3;fc:512,3136;out:18,512"
@@ -126,11 +132,15 @@ let private checkApplicable (args: ParseResults<ScheduleArgs>) (kind: ScheduleKi
     | [] -> Ok()
     | message :: _ -> Error message
 
+/// --total-steps (default 2,500,000, the paper's gradient updates).
+let private totalStepsOf (args: ParseResults<ScheduleArgs>) =
+    args.TryGetResult ScheduleArgs.Total_Steps |> Option.map (count "total_steps") |> Option.defaultValue 2_500_000L
+
 let private buildSchedule (args: ParseResults<ScheduleArgs>) : Result<Schedule * int64, string> =
     let kind = args.GetResult(ScheduleArgs.Kind, Gradual)
     let ramp = args.GetResult(ScheduleArgs.Ramp, RampKind.Polynomial)
     let sparsity = args.GetResult(ScheduleArgs.Sparsity, 0.95)
-    let totalSteps = args.GetResult(ScheduleArgs.Total_Steps, 2_500_000L)
+    let totalSteps = totalStepsOf args
     Validate.result {
         do! checkApplicable args kind ramp
         let! total = Validate.atLeast "total_steps" 1L totalSteps
@@ -310,8 +320,65 @@ let private printTable (plan: Plan) (total: int64) (steps: PlanStep[]) =
         if shown.Length < steps.Length then
             printfn "(%d of %d update steps; --csv and --json write all of them)" shown.Length steps.Length
 
-/// Runs `prunerl schedule`.
-let run (args: ParseResults<ScheduleArgs>) : int =
+/// The flags of the pruning schedule, which a dynamic method's drop schedule does not read.
+let private pruningOnly =
+    [ ScheduleArgs.Kind Gradual; ScheduleArgs.Initial_Sparsity 0.0; ScheduleArgs.Ramp RampKind.Polynomial; ScheduleArgs.Power 0.0
+      ScheduleArgs.Prune_Start ""; ScheduleArgs.Prune_End ""; ScheduleArgs.Prune_Every 0L; ScheduleArgs.Convention Zhu_Gupta; ScheduleArgs.Json ""; ScheduleArgs.Png "" ]
+
+let private caseName (arg: ScheduleArgs) = (Microsoft.FSharp.Reflection.FSharpValue.GetUnionFields(arg, typeof<ScheduleArgs>) |> fst).Name
+
+/// A flag's spelling on the command line (--prune-start).
+let private flagName (arg: ScheduleArgs) = "--" + (caseName arg).ToLowerInvariant().Replace('_', '-')
+
+/// Whether the command line gives the flag (of any value).
+let private gives (args: ParseResults<ScheduleArgs>) (flag: ScheduleArgs) =
+    args.GetAllResults() |> List.exists (fun given -> caseName given = caseName flag)
+
+/// The drop schedule of SET or RigL over --total-steps, as `train` resolves it (DropFraction.jaxPrunerSpec at the
+/// given drop fraction and period): refused with the pruning schedule's flags, which it does not read.
+let private buildDrop (args: ParseResults<ScheduleArgs>) (method: SparseMethod) : Result<DropSchedule * int64, string> =
+    Validate.result {
+        do!
+            match pruningOnly |> List.tryFind (gives args) with
+            | Some flag -> Error(sprintf "%s applies to the pruning schedule (method gmp), not method %s's drop schedule" (flagName flag) (SparseMethod.name method))
+            | None -> Ok()
+        let! total = Validate.atLeast "total_steps" 1L (totalStepsOf args)
+        let spec =
+            { DropFraction.jaxPrunerSpec with
+                DropFraction = args.GetResult(ScheduleArgs.Drop_Fraction, DropFraction.jaxPrunerSpec.DropFraction)
+                RewireEvery = args.GetResult(ScheduleArgs.Rewire_Every, DropFraction.jaxPrunerSpec.RewireEvery) }
+        let! drop = DropFraction.create total spec
+        return drop, total
+    }
+
+/// Prints a dynamic method's drop fraction at its rewiring steps (all of them up to 50, else 21 spread over them) and
+/// writes them as CSV (step,drop_fraction) when asked.
+let private runDrop (args: ParseResults<ScheduleArgs>) (method: SparseMethod) : int =
+    let drop, total = buildDrop args method |> orFail
+    let steps = DropFraction.updateSteps drop |> Array.ofSeq
+    let csv =
+        args.TryGetResult ScheduleArgs.Csv
+        |> Option.map (fun path ->
+            let text = StringBuilder().AppendLine("step,drop_fraction")
+            for t in steps do text.AppendLine(sprintf "%d,%s" t (round (DropFraction.at drop t))) |> ignore
+            path, Encoding.UTF8.GetBytes(text.ToString()))
+    let name = match method with SET -> "SET" | RigL -> "RigL" | m -> SparseMethod.name m
+    printfn "%s: drop fraction %s at step 0, cosine to 0 at step %d; a rewiring every %d steps from step %d to %d (%d rewirings); %d training steps"
+        name (Validate.show drop.Initial) drop.End drop.Period drop.Start drop.End steps.Length total
+    if steps.Length = 0 then printfn "No rewirings: the masks stay as drawn at step 0."
+    else
+        let shown = if steps.Length <= 50 then steps else Array.init 21 (fun i -> steps[int (int64 i * int64 (steps.Length - 1) / 20L)])
+        printfn ""
+        printfn "%10s  %13s" "step" "drop_fraction"
+        for t in shown do printfn "%10d  %13.4f" t (DropFraction.at drop t)
+        if shown.Length < steps.Length then printfn "(%d of %d rewiring steps; --csv writes all of them)" shown.Length steps.Length
+    csv |> Option.iter (fun (path, bytes) -> Files.writeAtomically path bytes; printfn "wrote %s" path)
+    0
+
+/// The pruning schedule: its table, and the files asked for.
+let private runPruning (args: ParseResults<ScheduleArgs>) : int =
+    for flag in [ ScheduleArgs.Drop_Fraction 0.0; ScheduleArgs.Rewire_Every 0L ] do
+        if gives args flag then raise (UserError(sprintf "%s applies to --method set or rigl only" (flagName flag)))
     let plan, total = buildPlan args |> orFail
     let steps = Plan.updates plan |> Array.ofSeq
     // Everything is rendered before anything is written, so a failure leaves no file changed.
@@ -325,3 +392,11 @@ let run (args: ParseResults<ScheduleArgs>) : int =
         Files.writeAtomically path bytes
         printfn "wrote %s" path
     0
+
+/// Runs `prunerl schedule`: the pruning schedule, or with --method set or rigl their drop schedule.
+let run (args: ParseResults<ScheduleArgs>) : int =
+    match args.TryGetResult ScheduleArgs.Method with
+    | Some method when SparseMethod.isDynamic method -> runDrop args method
+    | Some method when method <> GMP ->
+        raise (UserError(sprintf "method %s has no schedule: its masks are set at step 0 and never change (--method set or rigl shows a drop schedule; gmp the pruning schedule)" (SparseMethod.name method)))
+    | _ -> runPruning args

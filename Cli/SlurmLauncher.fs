@@ -262,7 +262,7 @@ let submit (results: string) (resources: SlurmResources) (runs: string list) : i
         for run in job.Runs do
             let total = RunFolder.tryReadStatus run |> Option.map _.TotalSteps |> Option.defaultValue 0L
             let step = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
-            RunFolder.writeStatus run RunState.Failed step total (Some("not submitted: " + e)) None
+            RunFolder.writeStatus run (RunFormat.status RunState.Failed step total (Some("not submitted: " + e)))
         eprintfn "prunerl: %s (the runs are marked failed; script in %s)" e submission
         1
 
@@ -285,7 +285,7 @@ let lastResourceFields (results: string) : (string * string) list =
 /// Marks a run pending for its next submission, keeping how far it got.
 let markPending (run: string) (totalSteps: int64) =
     let step = RunFolder.tryReadStatus run |> Option.map _.Step |> Option.defaultValue 0L
-    RunFolder.writeStatus run RunState.Pending step totalSteps None None
+    RunFolder.writeStatus run (RunFormat.status RunState.Pending step totalSteps None)
 
 /// `prunerl sweep --resubmit-failed DIR`: the failed, interrupted and lost runs as a new job array,
 /// each resuming from its checkpoint; the resources of the last submission unless `fields` replace them.

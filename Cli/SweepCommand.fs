@@ -25,6 +25,7 @@ type SweepArgs =
     | Width of multipliers: string
     | Sparsity of fractions: string
     | Baseline of names: string
+    | Method of names: string
     | Seed of seeds: string
     | Steps of count: string
     | Set of assignment: string
@@ -39,6 +40,7 @@ type SweepArgs =
     | Throttle of count: string
     | Status of directory: string
     | Resubmit_Failed of directory: string
+    | Keep_Checkpoint
     | Dry_Run
 
     interface IArgParserTemplate with
@@ -51,6 +53,7 @@ type SweepArgs =
             | Width _ -> "width multipliers, comma-separated."
             | Sparsity _ -> "final sparsities, comma-separated; 0 is dense."
             | Baseline _ -> sprintf "baselines, comma-separated: %s." (Choices.baselines |> List.map fst |> String.concat ", ")
+            | Method _ -> sprintf "sparse-training methods, comma-separated: %s (run names then carry the method; lottery needs a ticket: --set ticket=RUN, or a grid per ticket in a sweep file)." (Choices.methods |> List.map fst |> String.concat ", ")
             | Seed _ -> "seeds, comma-separated."
             | Steps _ -> "agent steps of every run (or several, comma-separated)."
             | Set _ -> "any other run field: --set field=value[,value...] (repeatable), e.g. --set replay_ratio=1,2."
@@ -65,6 +68,7 @@ type SweepArgs =
             | Throttle _ -> "slurm: at most this many tasks at once (the array's %N)."
             | Status _ -> "summarise the runs of a results folder: pending, running, finished, failed, interrupted, lost."
             | Resubmit_Failed _ -> "slurm: submit a results folder's failed, interrupted and lost runs again, each resuming from its checkpoint."
+            | Keep_Checkpoint -> "local: each finished run keeps its last checkpoint (replay and all); without it only its final network is kept."
             | Dry_Run -> "list the grid's runs and what would happen to each (slurm: print the batch script and the task -> run mapping), and write nothing."
 
 /// A flag's comma-separated values; an empty item (`cartpole,`, `1,,2`) is refused naming the field, as
@@ -85,6 +89,7 @@ let private flagAxes (args: ParseResults<SweepArgs>) : (string * FieldValue list
         | SweepArgs.Width v -> split "width" v
         | SweepArgs.Sparsity v -> split "sparsity" v
         | SweepArgs.Baseline v -> split "baseline" v
+        | SweepArgs.Method v -> split "method" v
         | SweepArgs.Seed v -> split "seed" v
         | SweepArgs.Steps v -> split "steps" v
         | SweepArgs.Set assignment ->
@@ -190,29 +195,42 @@ let private actionFor (folder: string) (config: RunConfig) =
 [<DllImport("libc", SetLastError = true)>]
 extern int private kill(int pid, int signal)
 
-/// Trains one run in a child process; its outcome from the exit code, status.json and its last error line.
-let private train (folder: string) (resume: bool) (children: Collections.Concurrent.ConcurrentDictionary<int, Process>) (stopping: unit -> bool) =
+/// Trains one run in a child process, its standard output and error appended to the run's train.log
+/// (RunFormat.TrainLog); its outcome from the exit code, status.json and its last error line.
+let private train (folder: string) (resume: bool) (keepCheckpoint: bool) (children: Collections.Concurrent.ConcurrentDictionary<int, Process>) (stopping: unit -> bool) =
     let program = SlurmLauncher.thisProgram ()
-    let info = ProcessStartInfo(List.head program, List.tail program @ [ "train"; "--config"; RunFolder.configPath folder; "--out"; folder ] @ (if resume then [ "--resume" ] else []))
+    let flags = (if resume then [ "--resume" ] else []) @ (if keepCheckpoint then [ "--keep-checkpoint" ] else [])
+    let info = ProcessStartInfo(List.head program, List.tail program @ [ "train"; "--config"; RunFolder.configPath folder; "--out"; folder ] @ flags)
     info.RedirectStandardOutput <- true
     info.RedirectStandardError <- true
     info.UseShellExecute <- false
     // One torch thread per worker: the workers share the cores.
     info.Environment["OMP_NUM_THREADS"] <- "1"
     info.Environment["MKL_NUM_THREADS"] <- "1"
-    use child = Process.Start info |> nonNull
+    use log = new StreamWriter(new FileStream(Path.Combine(folder, RunFormat.TrainLog), FileMode.Append, FileAccess.Write, FileShare.Read), Text.UTF8Encoding(false))
+    log.AutoFlush <- true
+    log.WriteLine(sprintf "# %s: %s %s" (DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", Globalization.CultureInfo.InvariantCulture)) info.FileName (String.Join(" ", info.ArgumentList)))
+    let lastError = ref None
+    let append (isError: bool) (line: string | null) =
+        match line with
+        | null -> ()
+        | line ->
+            lock log (fun () ->
+                log.WriteLine line
+                if isError && line.Trim() <> "" then lastError.Value <- Some(line.Trim()))
+    use child = new Process(StartInfo = info)
+    child.OutputDataReceived.Add(fun e -> append false e.Data)
+    child.ErrorDataReceived.Add(fun e -> append true e.Data)
+    child.Start() |> ignore
     children[child.Id] <- child
     // A SIGTERM that came while it started has not reached it.
     if stopping () then kill (child.Id, 15) |> ignore
-    let output = child.StandardOutput.ReadToEndAsync()
-    let errors = child.StandardError.ReadToEndAsync()
+    child.BeginOutputReadLine()
+    child.BeginErrorReadLine()
+    // Without a timeout, WaitForExit also waits for the end of both streams.
     child.WaitForExit()
     children.TryRemove child.Id |> ignore
-    output.Wait()
-    let lastError =
-        errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
-        |> Array.tryLast
-        |> Option.map (fun line -> if line.StartsWith "prunerl: " then line.Substring 9 else line)
+    let lastError = lock log (fun () -> lastError.Value) |> Option.map (fun line -> if line.StartsWith "prunerl: " then line.Substring 9 else line)
     let status = RunFolder.tryReadStatus folder
     match child.ExitCode, status with
     | 0, _ -> "finished", false
@@ -241,8 +259,13 @@ let private printTable (outcomes: Outcome list) (results: string) =
         table.AddRow(Markup.Escape o.Name, Markup.Escape o.Result, last, (if o.Seconds > 0.0 then sprintf "%.1f" o.Seconds else "-")) |> ignore
     AnsiConsole.Write table
 
-/// The grid on local worker processes.
-let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (string * RunConfig * Action) list) =
+/// The agent steps a run to train has left: its length less the step its status.json says it reached.
+let private stepsLeft (results: string) (name: string) (config: RunConfig) =
+    config.Steps - (RunFolder.tryReadStatus (Path.Combine(results, name)) |> Option.map _.Step |> Option.defaultValue 0L)
+
+/// The grid on local worker processes, followed live (SweepProgress); each finished run keeps its
+/// checkpoint when `keepCheckpoint`.
+let private runLocal (dryRun: bool) (keepCheckpoint: bool) (results: string) (workers: int) (planned: (string * RunConfig * Action) list) =
     let describe action =
         match action with
         | Skip -> "skip: finished before"
@@ -272,6 +295,11 @@ let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (
         with :? IOException | :? UnauthorizedAccessException as e -> raise (UserError(sprintf "out: cannot create %s: %s" results (e.Message.Split('\n').[0])))
         let queue = Collections.Concurrent.ConcurrentQueue(planned |> List.indexed)
         let outcomes = Array.zeroCreate<Outcome> planned.Length
+        let live = TrainingDisplay.isTerminal ()
+        let tracker =
+            SweepProgress.Tracker(results, [ for name, config, action in planned do if action = Start || action = Continue then name, stepsLeft results name config ])
+        // Plain output prints the workers' lines as they come; the live panel shows the last few.
+        let announce (line: string) = if not live then lock outcomes (fun () -> printfn "%s" line)
         let worker () =
             let mutable item = Unchecked.defaultof<_>
             while queue.TryDequeue(&item) do
@@ -290,12 +318,17 @@ let private runLocal (dryRun: bool) (results: string) (workers: int) (planned: (
                         if action = Start then
                             Directory.CreateDirectory folder |> ignore
                             RunFolder.writeConfig folder config
-                        lock outcomes (fun () -> printfn "  started   %s" name)
-                        train folder (action = Continue) children stopping
+                        tracker.Started name
+                        announce (sprintf "  started   %s" name)
+                        train folder (action = Continue) keepCheckpoint children stopping
                 outcomes[index] <- { Name = name; Result = result; Failed = failed; Seconds = (if action = Start || action = Continue then clock.Elapsed.TotalSeconds else 0.0) }
-                if action = Start || action = Continue then lock outcomes (fun () -> printfn "  %-9s %s: %s (%.1f s)" "ended" name result clock.Elapsed.TotalSeconds)
+                if action = Start || action = Continue then
+                    let line = sprintf "  %-9s %s: %s (%.1f s)" "ended" name result clock.Elapsed.TotalSeconds
+                    tracker.Ended(name, line.Trim())
+                    announce line
         let threads = [ for _ in 1 .. min workers (max 1 planned.Length) -> Thread(worker) ]
         for t in threads do t.Start()
+        SweepProgress.follow tracker live outcomes (fun () -> threads |> List.exists _.IsAlive)
         for t in threads do t.Join()
         printfn ""
         let outcomes = List.ofArray outcomes
@@ -346,10 +379,13 @@ let private launchSlurm (results: string) (resources: SlurmResources) (planned: 
 /// Every run of a sweep's grids (the shared axes crossed with each grid) resolved and checked, each with
 /// what the sweep does with it in the results folder; nothing is written.
 let private plan (results: string) (shared: (string * FieldValue list) list) (grids: (string * FieldValue list) list list) =
-    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> RunInputs.absoluteDataset [ name, v ] |> List.map snd))
+    let absolute = List.map (fun (name, values) -> name, values |> List.collect (fun v -> RunInputs.absolutePaths [ name, v ] |> List.map snd))
     let runs = Sweep.planGrids Prunerl.Agents.Training.TrainingRun.Environments (absolute shared) (List.map absolute grids) |> Result.mapError (sprintf "sweep: %s") |> orFail
     // Each dataset is checked against each environment once, before any run starts.
     runs |> List.map snd |> List.distinctBy (fun c -> c.Agent, c.Env, c.Dataset) |> List.iter RunInputs.checkDataset
+    // Each lottery run's ticket is checked before any run starts: its gmp run must have finished (a sweep of lottery
+    // tickets follows the sweep of the runs that found them).
+    runs |> List.map snd |> List.iter RunInputs.checkTicket
     // What a run allocates, against the memory free now (each worker's run on its own).
     let memory = RunFolder.availableMemory ()
     runs |> List.iter (fun (name, c) -> RunValidation.fits Prunerl.Agents.Training.TrainingRun.Environments memory c |> Result.mapError (sprintf "sweep: %s: %s" name) |> orFail |> ignore)
@@ -360,7 +396,7 @@ let private plan (results: string) (shared: (string * FieldValue list) list) (gr
 /// `workers` processes at once, skipping finished runs and continuing interrupted ones; the sweep's exit
 /// code. What `prunerl study` calls.
 let sweepLocal (results: string) (workers: int) (axes: (string * FieldValue list) list) : int =
-    runLocal false results workers (plan results axes [ [] ])
+    runLocal false false results workers (plan results axes [ [] ])
 
 /// Runs `prunerl sweep`: a grid on the chosen launcher, or `--status` / `--resubmit-failed` of a results folder.
 let run (args: ParseResults<SweepArgs>) : int =
@@ -383,6 +419,7 @@ let run (args: ParseResults<SweepArgs>) : int =
             match launcherName with
             | "slurm" ->
                 if args.Contains SweepArgs.Workers then raise (UserError "workers applies to --launcher local; Slurm runs one task per run (limit them with --throttle)")
+                if args.Contains SweepArgs.Keep_Checkpoint then raise (UserError "keep_checkpoint applies to --launcher local; a Slurm task keeps only its run's final network")
                 Some(SlurmLauncher.resources resourceFields)
             | _ ->
                 match resourceFlags args with
@@ -394,4 +431,4 @@ let run (args: ParseResults<SweepArgs>) : int =
         let planned = plan results shared grids
         match resources with
         | Some resources -> launchSlurm results resources planned dryRun
-        | None -> runLocal dryRun results workers planned
+        | None -> runLocal dryRun (args.Contains SweepArgs.Keep_Checkpoint) results workers planned

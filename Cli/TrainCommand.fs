@@ -49,31 +49,36 @@ type TrainArgs =
     | Prune_Every of updates: int64
     | Distribution of DistributionKind
     | Layer_Schedule of LayerTiming
+    | Method of SparseMethod
+    | Ticket of run: string
+    | Rewind_Step of updates: int64
+    | Drop_Fraction of fraction: float
+    | Rewire_Every of updates: int64
     | Baseline of BaselineKind
     | Baseline_Period of updates: float
     | Redo_Tau of tau: float
     | Weight_Decay of lambda: float
     | Reset_Layers of count: int
-    | Steps of count: int64
+    | Steps of count: string
     | Replay_Ratio of ratio: string
     | Seed of seed: int64
     | Device of DeviceKind
-    | Eval_Every of steps: int64
+    | Eval_Every of steps: string
     | Eval_Episodes of count: int
-    | Analyse_Every of steps: int64
+    | Analyse_Every of steps: string
     | Srank_States of count: int
     | Dormant_States of count: int
-    | Checkpoint_Every of steps: int64
+    | Checkpoint_Every of steps: string
     | Stop_At of mean_return: float
     | Gamma of discount: float
     | N_Step of n: int
     | Batch_Size of count: int
-    | Replay_Capacity of transitions: int
-    | Min_Replay of steps: int64
-    | Target_Update_Period of steps: int64
+    | Replay_Capacity of transitions: string
+    | Min_Replay of steps: string
+    | Target_Update_Period of steps: string
     | Learning_Rate of rate: float
     | Epsilon_Train of epsilon: float
-    | Epsilon_Decay_Steps of steps: int64
+    | Epsilon_Decay_Steps of steps: string
     | Epsilon_Eval of epsilon: float
     | Loss of TdLoss
     | Double_Q of enabled: bool
@@ -152,7 +157,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
         match args.TryGetResult TrainArgs.Config with
         | Some path -> RunFolder.readFields "config" path
         | None -> []
-    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> RunInputs.absoluteDataset
+    let requested = fromFile @ (args.GetAllResults() |> List.choose fieldOf) |> RunInputs.absolutePaths
     let out = args.TryGetResult TrainArgs.Out
     match out with
     | Some o when String.IsNullOrWhiteSpace o -> raise (UserError "out must name a folder, got ''")
@@ -192,6 +197,7 @@ let plan (args: ParseResults<TrainArgs>) : Plan =
     if config.RecordDataset && out.IsNone then
         raise (UserError "record_dataset: a recorded dataset goes into the run's folder; give --out")
     RunInputs.checkDataset config
+    RunInputs.checkTicket config
     let threads = args.TryGetResult TrainArgs.Threads
     threads |> Option.iter (fun t -> Validate.atLeast "threads" 1L (int64 t) |> orFail |> ignore)
     threads |> Option.iter (fun t -> if t > maxThreads then raise (UserError(sprintf "threads must be <= %d (threads beyond the cores only contend), got %d" maxThreads t)))
@@ -222,6 +228,16 @@ let printDryRun (c: RunConfig) (device: TorchSharp.torch.Device) =
             updates (Validate.show (RunConfig.replayRatio c)) perStep period warmUp (RunConfig.stepOfUpdate c 0L)
     match RunConfig.schedule c |> orFail with
     | None -> printfn "  pruning: none (sparsity 0, a dense network)"
+    | Some _ when c.Method <> GMP ->
+        let from = match c.Method with Lottery -> sprintf "the ticket of %s" (Option.defaultValue "-" c.Ticket) | _ -> "a random mask per layer"
+        printfn "  sparse training: method %s, sparsity %s from step 0 (%s over layers), %s" (SparseMethod.name c.Method) (Validate.show c.Sparsity)
+            (Choices.nameIn Choices.distributions c.Distribution) from
+        if SparseMethod.isDynamic c.Method then
+            match DropFraction.create (max 1L updates) (RunConfig.dropSpec c) with
+            | Ok drop ->
+                printfn "  rewiring: %d times, every %d gradient updates up to update %d, dropping %s of each layer's kept weights at first, cosine to 0 (prunerl schedule --method %s lists them)"
+                    (DropFraction.updateSteps drop |> Seq.length) drop.Period drop.End (Validate.show drop.Initial) (SparseMethod.name c.Method)
+            | Error e -> raise (UserError e)
     | Some schedule ->
         let ramp =
             match c.Ramp with
@@ -257,6 +273,11 @@ type StatusFile(run: string option, totalSteps: int64, device: string) =
     let mutable written = false
     let mutable step = 0L
     let mutable resumable = 0L
+    let mutable pace: float option = None
+    let mutable recent: float option = None
+    let write (state: RunState) (at: int64) (error: string option) =
+        run |> Option.iter (fun r ->
+            RunFolder.writeStatus r { RunFormat.status state at totalSteps error with Device = Some device; StepsPerSecond = pace; RecentReturn = recent })
 
     /// The last step reported.
     member _.Step = step
@@ -269,8 +290,15 @@ type StatusFile(run: string option, totalSteps: int64, device: string) =
         lock gate (fun () ->
             step <- at
             if not settled then
-                run |> Option.iter (fun r -> RunFolder.writeStatus r RunState.Running at totalSteps None (Some device))
+                write RunState.Running at None
                 written <- true)
+
+    /// Records a progress report (state running) with the agent steps per second measured so far, and its recent return.
+    member this.Progress(p: TrainingProgress, stepsPerSecond: float option) =
+        lock gate (fun () ->
+            if stepsPerSecond.IsSome then pace <- stepsPerSecond
+            recent <- if Double.IsNaN p.RecentReturn then None else Some p.RecentReturn
+            this.Progress p.Step)
 
     /// Records the step a resume would continue from: a checkpoint loaded or put in place.
     member _.Resumable(at: int64) = lock gate (fun () -> resumable <- at)
@@ -282,7 +310,7 @@ type StatusFile(run: string option, totalSteps: int64, device: string) =
             if not settled then
                 settled <- true
                 let at = if state = RunState.Interrupted then resumable else step
-                run |> Option.iter (fun r -> RunFolder.writeStatus r state at totalSteps error (Some device))
+                write state at error
                 written <- true)
 
 /// An exception as one line for status.json and the terminal.
@@ -369,6 +397,17 @@ let private settle (status: StatusFile) (state: RunState) (error: string option)
         None
     with UserError m -> Some(sprintf "and the run's status could not be recorded: %s" m)
 
+/// The run's hyperparameters as TensorBoard's HParams view shows them: config.json's fields (nulls left
+/// out) and the prunerl version and commit that trained it (BuildInfo.configMembers).
+let hyperparameters (config: RunConfig) : Collections.Generic.KeyValuePair<string, obj> list =
+    [ for name, value in RunFields.toFields config do
+        match value with
+        | Text s -> yield Collections.Generic.KeyValuePair<string, obj>(name, box s)
+        | Number x -> yield Collections.Generic.KeyValuePair<string, obj>(name, box x)
+        | Switch b -> yield Collections.Generic.KeyValuePair<string, obj>(name, box b)
+        | Empty -> ()
+      for name, value in BuildInfo.configMembers -> Collections.Generic.KeyValuePair<string, obj>(name, box value) ]
+
 /// The first line of a run without --out: it trains, but nothing of it is kept.
 let unsavedNotice =
     "Nothing will be saved: no --out given, so the run's config, metrics and checkpoints are not written (give --out DIR to keep them)."
@@ -411,7 +450,6 @@ let execute (p: Plan) : int =
         | Some run when p.Config.CheckpointEvery > 0L -> CheckpointPolicy(RunFolder.checkpointPath run, p.Config.CheckpointEvery, Resumable = Action<int64>(status.Resumable))
         | _ -> null
     let title = sprintf "%s; on %s, %d torch thread(s)" (describeRun p.Config) (TorchRuntime.Name p.Device) threads + (p.Out |> Option.map (sprintf "\nRun folder: %s") |> Option.defaultValue "")
-    let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), TrainingDisplay.randomScore p.Config.Env, fun progress -> status.Progress progress.Step)
     let clock = Diagnostics.Stopwatch.StartNew()
     try
         use metrics =
@@ -419,11 +457,22 @@ let execute (p: Plan) : int =
             | Some run when checkpointed ->
                 try MetricsLog.Reopen run
                 with :? IOException as e -> raise (UserError(sprintf "resume: %s; its metrics log cannot continue from the checkpoint" (e.Message.Split('\n').[0])))
-            | Some run -> new MetricsLog(run)
+            | Some run ->
+                let log = new MetricsLog(run)
+                log.WriteHyperparameters(hyperparameters p.Config)
+                log
             | None -> null
+        // Each progress report: status.json (with the speed, for a sweep's display) and the speed in TensorBoard.
+        let onProgress (progress: TrainingProgress) (stepsPerSecond: float option) =
+            status.Progress(progress, stepsPerSecond)
+            match stepsPerSecond with
+            | Some perSecond when not (isNull metrics) -> metrics.WriteWallClock(progress.Step, RunFormat.StepsPerSecond, perSecond)
+            | _ -> ()
+        let display = TrainingDisplay.Display(title, TrainingDisplay.isTerminal (), TrainingDisplay.randomScore p.Config.Env, onProgress)
         let dataset = if p.Config.RecordDataset then p.Out |> Option.map RunFolder.datasetPath |> Option.toObj else null
         let finalNetwork = p.Out |> Option.map RunFolder.networkPath |> Option.toObj
-        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork)
+        let ticket = p.Out |> Option.map RunFolder.ticketPath |> Option.toObj
+        let hooks = RunHooks(display.Evaluations, display.Progress, metrics, checkpoints, interruption.Token, dataset, p.Device, FinalNetwork = finalNetwork, Ticket = ticket)
         let result = display.Run(fun () -> TrainingRun.Run(p.Config, hooks))
         status.Settle(RunState.Finished, None)
         // A finished run keeps its final network; its checkpoint (replay and all) only when asked to.

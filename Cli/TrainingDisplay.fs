@@ -23,19 +23,27 @@ type private Pace(clock: Stopwatch) =
 
     member _.Observe(p: TrainingProgress) = if first.IsNone then first <- Some p
 
-    /// Gradient updates per second, and the time the remaining steps will take at this pace.
+    /// Agent steps per second, and the time the remaining steps will take at this pace.
     member _.Rates(p: TrainingProgress) =
         match first with
         | Some f when p.Step > f.Step && clock.Elapsed.TotalSeconds > 0.0 ->
-            let seconds = clock.Elapsed.TotalSeconds
-            let stepsPerSecond = float (p.Step - f.Step) / seconds
-            Some(float (p.Updates - f.Updates) / seconds, TimeSpan.FromSeconds(float (p.TotalSteps - p.Step) / stepsPerSecond))
+            let stepsPerSecond = float (p.Step - f.Step) / clock.Elapsed.TotalSeconds
+            Some(stepsPerSecond, TimeSpan.FromSeconds(float (p.TotalSteps - p.Step) / stepsPerSecond))
         | _ -> None
 
-let private duration (t: TimeSpan) =
+/// A time span as progress lines show it: "45s", "3m07s", "2h05m".
+let duration (t: TimeSpan) : string =
     if t.TotalHours >= 1.0 then sprintf "%dh%02dm" (int t.TotalHours) t.Minutes
     elif t.TotalMinutes >= 1.0 then sprintf "%dm%02ds" t.Minutes t.Seconds
     else sprintf "%ds" (int (ceil t.TotalSeconds))
+
+/// A text progress bar `width` characters wide for a fraction in [0, 1] (clamped): filled then empty blocks.
+let bar (width: int) (fraction: float) : string =
+    let filled = int (Math.Round(float width * (if Double.IsFinite fraction then max 0.0 (min 1.0 fraction) else 0.0)))
+    String('#', filled) + String('-', width - filled)
+
+/// Speed and time left as progress lines show them: "1234 steps/s, 3m07s left".
+let speed (stepsPerSecond: float) (left: TimeSpan) : string = sprintf "%.0f steps/s, %s left" stepsPerSecond (duration left)
 
 let private recent (p: TrainingProgress) = if Double.IsNaN p.RecentReturn then "-" else sprintf "%.1f" p.RecentReturn
 
@@ -61,8 +69,9 @@ let episodesRow (random: float option) (p: TrainingProgress) : string =
         (random |> Option.map (sprintf "; random policy %s" << Validate.show) |> Option.defaultValue "")
 
 /// Progress and evaluations of one run, shown as they come; the evaluations also as a table at the end.
-/// `random` is the game's random-policy score shown beside the recent return (randomScore), if known.
-type Display(title: string, live: bool, random: float option, onProgress: TrainingProgress -> unit) =
+/// `random` is the game's random-policy score shown beside the recent return (randomScore), if known;
+/// `onProgress` receives each progress report with the agent steps per second measured so far.
+type Display(title: string, live: bool, random: float option, onProgress: TrainingProgress -> float option -> unit) =
     let clock = Stopwatch.StartNew()
     let pace = Pace(clock)
     let evaluations = ResizeArray<EvaluationRecord>()
@@ -75,11 +84,12 @@ type Display(title: string, live: bool, random: float option, onProgress: Traini
         let row (name: string) (value: string) = grid.AddRow(Markup.Escape name, Markup.Escape value) |> ignore
         match latest with
         | Some p ->
-            row "step" (sprintf "%d of %d (%.1f%%)" p.Step p.TotalSteps (100.0 * float p.Step / float (max 1L p.TotalSteps)))
+            let fraction = float p.Step / float (max 1L p.TotalSteps)
+            row "step" (sprintf "%d of %d  [%s] %.1f%%" p.Step p.TotalSteps (bar 30 fraction) (100.0 * fraction))
             row "episodes" (episodesRow random p)
             row "sparsity" (sprintf "%.4f" p.Sparsity)
             match pace.Rates p with
-            | Some(updatesPerSecond, left) -> row "speed" (sprintf "%.0f updates/s, %s left" updatesPerSecond (duration left))
+            | Some(stepsPerSecond, left) -> row "speed" (speed stepsPerSecond left)
             | None -> row "speed" "-"
         | None -> row "step" "starting"
         let table = Table().AddColumns("step", "eval return", "sparsity")
@@ -103,15 +113,14 @@ type Display(title: string, live: bool, random: float option, onProgress: Traini
             member _.Report p =
                 pace.Observe p
                 latest <- Some p
-                onProgress p
+                let rates = pace.Rates p
+                onProgress p (rates |> Option.map fst)
                 if live then refresh ()
                 elif clock.Elapsed - lastPlain >= plainEvery && p.Step < p.TotalSteps then
                     lastPlain <- clock.Elapsed
-                    let speed =
-                        match pace.Rates p with
-                        | Some(updatesPerSecond, left) -> sprintf ", %.0f updates/s, %s left" updatesPerSecond (duration left)
-                        | None -> ""
-                    printfn "  (step %d of %d: %d episodes, recent return %s, sparsity %.3f%s)" p.Step p.TotalSteps p.Episodes (recent p) p.Sparsity speed }
+                    let pace = rates |> Option.map (fun (perSecond, left) -> ", " + speed perSecond left) |> Option.defaultValue ""
+                    printfn "  (step %d of %d, %.0f%%: %d episodes, recent return %s, sparsity %.3f%s)" p.Step p.TotalSteps
+                        (100.0 * float p.Step / float (max 1L p.TotalSteps)) p.Episodes (recent p) p.Sparsity pace }
 
     /// Runs the training under the display; in a terminal the panel stays on screen after it, followed
     /// by every evaluation when the panel showed only the last few.

@@ -14,8 +14,10 @@ let orFail (r: Result<'a, string>) =
 let argumentError (e: System.ArgumentException) =
     UserError(System.Text.RegularExpressions.Regex.Replace(e.Message, @" \(Parameter '[^']*'\)$", ""))
 
-/// A registered environment, or a one-line error: an unknown id, or one that cannot run here (its engine missing).
+/// A registered environment by its id or a Gymnasium alias (EnvIds), or a one-line error: an unknown id, or one
+/// that cannot run here (its engine missing).
 let createEnvironment (id: string) =
+    let id = Prunerl.Experiments.EnvIds.canonical id |> orFail
     try Prunerl.Agents.Envs.EnvironmentRegistry.Create id
     with
     | :? System.ArgumentException as e -> raise (argumentError e)
@@ -29,3 +31,11 @@ let once (results: Argu.ParseResults<'T>) =
     |> List.tryFind (fun (_, n) -> n > 1)
     |> Option.iter (fun (name, _) ->
         raise (UserError(sprintf "--%s is given more than once; give it once (the last would win silently)" (name.ToLowerInvariant().Replace('_', '-')))))
+
+/// A count given on the command line as text, "100000", "1e5", "100k" or "2.5M" (RunFields.count), as a whole
+/// number; the command checks its range. A one-line error naming the flag otherwise.
+let count (field: string) (text: string) : int64 =
+    match Prunerl.Experiments.RunFields.count field (Prunerl.Experiments.Text text) with
+    | Ok x when System.Double.IsFinite x && floor x = x && abs x <= 9.007199254740992e15 -> int64 x
+    | Ok _ -> raise (UserError(sprintf "%s must be a whole number, got '%s'" field text))
+    | Error e -> raise (UserError e)

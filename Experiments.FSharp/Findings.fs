@@ -15,9 +15,9 @@ module Findings =
     let minimumRunsPerTask = 3
 
     /// Config fields that do not change what a run learns, so runs may differ in them within one group: the
-    /// run-folder format tag, the device, how often it checkpoints, where it was asked to stop early, and the
-    /// folder a compared run came from (`report A B`).
-    let bookkeeping = set [ "format"; "device"; "checkpoint_every"; "stop_at"; "threads"; "folder" ]
+    /// run-folder format tag, the device, how often it checkpoints, where it was asked to stop early, the
+    /// folder a compared run came from (`report A B`), and the prunerl version and source commit that wrote it.
+    let bookkeeping = set [ "format"; "device"; "checkpoint_every"; "stop_at"; "threads"; "folder"; "prunerl_version"; "prunerl_commit" ]
 
     /// Whether two intervals share a point.
     let overlap (a: Interval) (b: Interval) : bool = a.Lower <= b.Upper && b.Lower <= a.Upper
@@ -77,10 +77,11 @@ module Findings =
         |> List.sort
 
     /// Settings that differ between runs of one group on one task, where they should be equal: every config field
-    /// but the seed, the task, the grouping keys and bookkeeping (a kind's fields are not free: pruned runs
-    /// at 90% and 95% in one group are a mix). Each entry: (group label, task, field, the distinct values).
+    /// but the seed, the task, the grouping keys, bookkeeping and a lottery run's ticket (the gmp run of its own seed
+    /// and task: it differs as the seed does) (a kind's fields are not free: pruned runs at 90% and 95% in one group
+    /// are a mix). Each entry: (group label, task, field, the distinct values).
     let mixedSettings (keys: string list) (runs: Run list) : (string * string * string * string list) list =
-        let free = set [ "seed"; "env" ] + bookkeeping + set keys
+        let free = set [ "seed"; "env"; "ticket" ] + bookkeeping + set keys
         runs
         |> List.groupBy (fun r -> Report.groupOf keys r, Report.env r)
         |> List.sortWith (fun ((g1, e1), _) ((g2, e2), _) -> match Report.compareGroups g1 g2 with 0 -> String.CompareOrdinal(e1, e2) | c -> c)

@@ -133,7 +133,7 @@ type Curve =
 [<RequireQualifiedAccess>]
 module Report =
 
-    /// The derived grouping key: "dense", "pruned" (sparsity > 0), or the baseline ("ReDo", "Reset").
+    /// The derived grouping key: "dense", "pruned" (sparsity > 0, gradual magnitude pruning), the other sparse methods ("static", "lottery", "SET", "RigL"), or the baseline ("ReDo", "Reset").
     let kindKey = "kind"
 
     /// The default grouping: pruned vs dense (and baselines) per width.
@@ -172,21 +172,30 @@ module Report =
         | true, x -> Some x
         | _ -> None
 
+    /// A sparse run's kind by its sparse-training method: "pruned" for gmp (and a config.json without a method,
+    /// written before there were others), "static", "lottery", "SET" or "RigL" (as Graesser et al. 2022 name them).
+    let methodKind (config: Map<string, string>) : string =
+        match config.TryFind "method" |> Option.map (fun m -> m.ToLowerInvariant()) with
+        | None
+        | Some "gmp" -> "pruned"
+        | Some "set" -> "SET"
+        | Some "rigl" -> "RigL"
+        | Some other -> other
+
     /// A run's kind: its baseline method when it has one (baseline "redo" is ReDo, "reset" Reset, "wd" WD,
-    /// "l2" L2; a pruned run with weight decay or L2 is "pruned+WD" or "pruned+L2"), else "pruned" when its
-    /// final sparsity is above 0, else "dense".
+    /// "l2" L2; a sparse run with weight decay or L2 is its method's kind (methodKind) with "+WD" or "+L2",
+    /// "pruned+WD" say), else its method's kind when its final sparsity is above 0 ("pruned" for gmp, "SET",
+    /// ...), else "dense".
     let kind (config: Map<string, string>) : string =
         let pruned = config.TryFind "sparsity" |> Option.bind number |> Option.exists (fun s -> s > 0.0)
+        let sparse = methodKind config
         match config.TryFind "baseline" |> Option.map (fun b -> b.ToLowerInvariant()) with
         | Some "redo" -> "ReDo"
         | Some "reset" -> "Reset"
-        | Some "wd" -> if pruned then "pruned+WD" else "WD"
-        | Some "l2" -> if pruned then "pruned+L2" else "L2"
+        | Some "wd" -> if pruned then sparse + "+WD" else "WD"
+        | Some "l2" -> if pruned then sparse + "+L2" else "L2"
         | Some other when other <> "none" && other <> "" && other <> "null" -> other
-        | _ ->
-            match config.TryFind "sparsity" |> Option.bind number with
-            | Some s when s > 0.0 -> "pruned"
-            | _ -> "dense"
+        | _ -> if pruned then sparse else "dense"
 
     /// A run's value for a key: its kind for "kind", else the config field ("-" when it has none).
     let value (key: string) (run: Run) : string =

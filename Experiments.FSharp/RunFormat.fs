@@ -34,7 +34,12 @@ type RunStatus =
       /// When the status was written (UTC).
       Updated: DateTimeOffset
       /// The device the run trains on (config.json's device resolved: auto becomes cpu or cuda); None before it starts.
-      Device: string option }
+      Device: string option
+      /// Agent steps per second since the training process started (wall clock, so not reproducible); None
+      /// until it has been measured.
+      StepsPerSecond: float option
+      /// The mean return of the last 20 training episodes (the progress reports'); None before the first episode.
+      RecentReturn: float option }
 
 /// How strictly status.json is read.
 [<RequireQualifiedAccess>]
@@ -48,11 +53,14 @@ type StatusReading =
 /// The run folder's format, one place for every name in it: the files, config.json's format tag, the
 /// states' spellings and the metrics the training loop writes and the report reads. A run's folder:
 ///   config.json    the resolved run config (every field), written before training starts
-///   status.json    {"state", "step", "total_steps", "error", "updated", "device" once training has started}
+///   status.json    {"state", "step", "total_steps", "error", "updated", "device" once training has started,
+///                   "steps_per_second" and "recent_return" once measured}
+///   train.log      a sweep worker's output (its progress lines and errors), appended to by each attempt
 ///   slurm.json     the Slurm job array task it was last submitted as, when it was
 ///   metrics.csv, metrics.jsonl, events.out.tfevents.*   the metrics, one row per (step, metric)
 ///   checkpoint/    the training state a resumed run continues from
 ///   dataset.prlds  the experience a run with record_dataset writes
+///   ticket.bin     a gmp pruned run's lottery ticket: initial (and rewound) weights, final masks
 ///   .lock          the lock of the process writing the run (its pid and host)
 [<RequireQualifiedAccess>]
 module RunFormat =
@@ -77,6 +85,10 @@ module RunFormat =
     [<Literal>]
     let CheckpointFolder = "checkpoint"
 
+    /// A sweep worker's output, kept in its run's folder.
+    [<Literal>]
+    let TrainLog = "train.log"
+
     /// The metrics as CSV rows step,metric,value.
     [<Literal>]
     let MetricsCsv = "metrics.csv"
@@ -92,6 +104,11 @@ module RunFormat =
     /// The dataset a run with record_dataset writes.
     [<Literal>]
     let DatasetFile = "dataset.prlds"
+
+    /// What a lottery ticket needs of a gmp pruned run (its initial weights, optionally the weights at its
+    /// rewind step, and its final masks), written when the run ends; `train --method lottery --ticket RUN` reads it.
+    [<Literal>]
+    let TicketFile = "ticket.bin"
 
     /// The format tag written first in every config.json.
     [<Literal>]
@@ -115,6 +132,11 @@ module RunFormat =
     /// The states status.json may hold (every state but Lost).
     let written = states |> List.map fst |> List.filter ((<>) RunState.Lost)
 
+    /// A status with its state, step, length and error, nothing measured yet (no time, device, speed or return).
+    let status (state: RunState) (step: int64) (totalSteps: int64) (error: string option) : RunStatus =
+        { State = state; Step = step; TotalSteps = totalSteps; Error = error; Updated = DateTimeOffset.MinValue
+          Device = None; StepsPerSecond = None; RecentReturn = None }
+
     /// The mean return of a greedy evaluation (the report's score by default).
     [<Literal>]
     let EvalReturn = "eval/return"
@@ -122,6 +144,18 @@ module RunFormat =
     /// The network's sparsity measured at an evaluation.
     [<Literal>]
     let EvalSparsity = "eval/sparsity"
+
+    /// One evaluation episode's return (metrics.jsonl and TensorBoard only: metrics.csv keeps the mean).
+    [<Literal>]
+    let EvalEpisodeReturn = "eval/episode_return"
+
+    /// The training epsilon when the loss is recorded (metrics.jsonl and TensorBoard only).
+    [<Literal>]
+    let TrainEpsilon = "train/epsilon"
+
+    /// Agent steps per second at a progress report (TensorBoard only: wall clock, not reproducible).
+    [<Literal>]
+    let StepsPerSecond = "perf/steps_per_second"
 
     /// A training episode's return.
     [<Literal>]
@@ -213,6 +247,7 @@ module RunFormat =
                 | Error e -> Error e
                 | Ok state ->
                     let error e = if (e: JsonElement).ValueKind = JsonValueKind.String then e.GetString() |> Option.ofObj else None
+                    let measured name = field name |> Option.bind (fun e -> if e.ValueKind = JsonValueKind.Number then Some(e.GetDouble()) else None)
                     match
                         optional "step" _.GetInt64() 0L,
                         optional "total_steps" _.GetInt64() 0L,
@@ -226,7 +261,9 @@ module RunFormat =
                               TotalSteps = total
                               Error = error
                               Updated = updated
-                              Device = field "device" |> Option.bind (fun e -> if e.ValueKind = JsonValueKind.String then e.GetString() |> Option.ofObj else None) }
+                              Device = field "device" |> Option.bind (fun e -> if e.ValueKind = JsonValueKind.String then e.GetString() |> Option.ofObj else None)
+                              StepsPerSecond = measured "steps_per_second"
+                              RecentReturn = measured "recent_return" }
                     | Error e, _, _, _
                     | _, Error e, _, _
                     | _, _, Error e, _

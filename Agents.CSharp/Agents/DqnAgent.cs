@@ -86,7 +86,7 @@ public sealed class DqnAgent : IDisposable, ICheckpointable
             OptimizerConfig.RmsProp rms => new FlatRmsProp(onlineParameters, rms.learningRate, rms.alpha, rms.epsilon, rms.centered),
             _ => throw new ArgumentException($"unknown optimizer {config.Optimizer}", nameof(config)),
         };
-        optimizer = PrunedOptimizer.Create(online, flat, pruning);
+        optimizer = PrunedOptimizer.Create(online, flat, pruning?.ForNetwork(0));
         if (regularization is { } r)
         {
             if (!(r.DecoupledDecay >= 0 && double.IsFinite(r.DecoupledDecay)) || !(r.L2 >= 0 && double.IsFinite(r.L2)))

@@ -94,8 +94,8 @@ public sealed class SacAgent : IDisposable, ICheckpointable
         criticParameters = new FlatParameters(critic);
         targetParameters = new FlatParameters(targetCritic);
         temperatureParameters = new FlatParameters(temperature);
-        actorOptimizer = PrunedOptimizer.Create(actor, new FlatAdam(actorParameters, config.ActorLearningRate), pruning, "actor");
-        criticOptimizer = PrunedOptimizer.Create(critic, new FlatAdam(criticParameters, config.CriticLearningRate), pruning, "critics");
+        actorOptimizer = PrunedOptimizer.Create(actor, new FlatAdam(actorParameters, config.ActorLearningRate), pruning?.ForNetwork(0), "actor");
+        criticOptimizer = PrunedOptimizer.Create(critic, new FlatAdam(criticParameters, config.CriticLearningRate), pruning?.ForNetwork(1), "critics");
         temperatureOptimizer = new FlatAdam(temperatureParameters, config.AlphaLearningRate);
         noise = SeedStreams.Random(seed, SeedStreams.SacNoise);
         (one, half, targetEntropy) = (scalars.Of(1), scalars.Of(0.5), scalars.Of(TargetEntropy));

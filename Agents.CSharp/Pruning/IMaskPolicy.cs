@@ -6,8 +6,8 @@ namespace Prunerl.Agents.Pruning;
 /// <summary>
 /// How a sparse-training method keeps a network's masks over training: the seam a <see cref="PrunedOptimizer"/>
 /// steps through (JaxPruner's BaseUpdater, whose <c>wrap_optax</c> and <c>post_gradient_update</c> every method shares).
-/// Gradual magnitude pruning is <see cref="MagnitudePruner"/>. The methods of issue 18 plug in here without touching
-/// the agents: a static sparse mask or a lottery ticket sets its masks once and answers false ever after; SET drops
+/// Gradual magnitude pruning is <see cref="MagnitudePruner"/>; the methods of issue 18 are <see cref="SparseMaskPolicy"/>,
+/// plugged in here by <see cref="PrunedOptimizer.Create"/> without touching the agents: a static sparse mask or a lottery ticket sets its masks once and answers false ever after; SET drops
 /// the smallest kept weights and regrows at random at its mask updates (from a stream of its own, in the registry
 /// <c>SeedStreams</c>); RigL regrows where the dense gradient is largest, which <see cref="BeforeStep"/> hands it at
 /// the update that has one (the flat gradients are dense there: a pruned weight's gradient is computed, then ignored

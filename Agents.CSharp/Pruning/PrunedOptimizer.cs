@@ -27,16 +27,19 @@ public sealed class PrunedOptimizer : IFlatOptimizer
     }
 
     /// <summary>
-    /// The optimizer over <paramref name="network"/>'s flat buffer pruned gradually as <paramref name="setup"/> says
-    /// (<see cref="MagnitudePruner"/>), dense when it is null. A setup the network cannot follow is an ArgumentException
+    /// The optimizer over <paramref name="network"/>'s flat buffer pruned as <paramref name="setup"/> says: gradually
+    /// (<see cref="MagnitudePruner"/>), or sparse from the start by its method (<see cref="SparseMaskPolicy"/>: static,
+    /// lottery ticket, SET, RigL); dense when it is null. A setup the network cannot follow is an ArgumentException
     /// for <c>pruning</c> with the core's one-line error, after <paramref name="owner"/> when given ("actor: ...").
     /// </summary>
     public static PrunedOptimizer Create(nn.Module network, IFlatOptimizer optimizer, PruningSetup? setup, string? owner = null)
     {
         if (setup is null) return new PrunedOptimizer(optimizer, null);
-        var pruner = MagnitudePruner.TryCreate(network, optimizer, setup, out var error)
-            ?? throw new ArgumentException(owner is null ? error : $"{owner}: {error}", "pruning");
-        return new PrunedOptimizer(optimizer, pruner);
+        string? error;
+        IMaskPolicy? policy = setup.Training is { Method.IsGMP: false } training
+            ? SparseMaskPolicy.TryCreate(network, optimizer, setup, training, out error)
+            : MagnitudePruner.TryCreate(network, optimizer, setup, out error);
+        return new PrunedOptimizer(optimizer, policy ?? throw new ArgumentException(owner is null ? error : $"{owner}: {error}", "pruning"));
     }
 
     /// <summary>The optimizer underneath.</summary>

@@ -11,7 +11,20 @@ namespace Prunerl.Agents.Pruning;
 /// the method, how a static start is drawn, the drop schedule (SET, RigL), the seed of the method's random draws
 /// (a stream of the run's seed registry), and for a lottery ticket the ticket itself.
 /// </summary>
-public sealed record SparseTraining(SparseMethod Method, StaticInit Init, DropSchedule Drop, ulong Seed, LotteryTicket? Ticket = null);
+public sealed record SparseTraining(SparseMethod Method, StaticInit Init, DropSchedule Drop, ulong Seed, LotteryTicket? Ticket = null)
+{
+    /// <summary>A lottery run's ticket per network the agent prunes, in the agent's order (SAC: actor, critics); null otherwise.</summary>
+    public IReadOnlyList<LotteryTicket>? Tickets { get; init; }
+
+    /// <summary>The training of the agent's network number <paramref name="index"/> (0 for the DQN family's online
+    /// network; SAC's actor 0, critics 1): the seed's sub-stream <paramref name="index"/> (<c>Rng.deriveSeed</c>), so
+    /// that networks of the same shape draw different masks, and that network's ticket.</summary>
+    public SparseTraining ForNetwork(int index) => this with
+    {
+        Seed = RngModule.deriveSeed(Seed, index),
+        Ticket = Tickets is { } tickets ? (index < tickets.Count ? tickets[index] : throw new ArgumentException($"the ticket holds {tickets.Count} networks, not network {index + 1}", nameof(index))) : Ticket,
+    };
+}
 
 /// <summary>
 /// The masks of static sparse training, lottery tickets, SET and RigL on a network's flat buffer, following the pure
@@ -29,7 +42,7 @@ public sealed record SparseTraining(SparseMethod Method, StaticInit Init, DropSc
 /// commit f133ee5); here the update's step follows the rewiring with the new masks, as the pruned optimizer's seam
 /// offers no skip yet.
 /// </remarks>
-public sealed class SparseMaskPolicy : IDisposable, ICheckpointable
+public sealed class SparseMaskPolicy : IMaskPolicy
 {
     private readonly Plan plan;
     private readonly SparseTraining training;

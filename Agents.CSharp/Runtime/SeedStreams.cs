@@ -50,6 +50,10 @@ public static class SeedStreams
     /// <summary>`prunerl evaluate`'s environment seed (Inference.PolicyEvaluation).</summary>
     public const int PolicyEvaluationEnvironment = 14;
 
+    /// <summary>A sparse-training method's draws (static and SET masks at initialisation, SET's regrowth), one
+    /// sub-stream per network the agent prunes (<see cref="Pruning.SparseTraining.ForNetwork"/>).</summary>
+    public const int SparseMasks = 15;
+
     /// <summary>The seed of stream <paramref name="stream"/> of a run seeded with <paramref name="seed"/>.</summary>
     public static ulong Seed(long seed, int stream) => EnvRandom.Derive((ulong)seed, stream);
 

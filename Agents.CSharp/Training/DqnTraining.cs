@@ -88,7 +88,7 @@ public static class DqnTraining
             offline?.Data.CheckRecordedOn(spec.Environment, environment.ObservationSpace.Shape, actionCount);
             this.offline = offline;
             this.datasetPath = datasetPath;
-            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed,
+            agent = new DqnAgent(config, spec.Network, environment.ObservationSpace.Shape, actionCount, RunPruning.Setup(spec.Pruning, spec.TotalUpdates, spec.Seed), spec.Seed,
                 offline?.Family.ConservativeWeight ?? 0, hooks.Device, RegularizationOf(family.Baseline)) { TorchOpsOnly = hooks.TorchOpsOnly };
             baseline = family.Baseline is { Renews: true } ? new Renewer(family.Baseline, spec.Seed) : null;
             replay = offline is null ? MakeReplay(spec, config, environment) : offline.Replay(config);
@@ -157,6 +157,8 @@ public static class DqnTraining
                 if (agent.Updates % LossWindow == 0)
                 {
                     metrics?.Write(step, "train/loss", lossSum / LossWindow);
+                    // The exploration rate beside the loss, as a detail (metrics.csv keeps its recorded rows); none offline, where nothing acts.
+                    if (offline is null) metrics?.WriteDetail(step, RunFormat.TrainEpsilon, Exploration.trainingEpsilon(config, step));
                     lossSum = 0;
                 }
                 if (baseline?.Due(agent.Updates) == true)
@@ -181,6 +183,8 @@ public static class DqnTraining
         public IReadOnlyList<ParameterSparsity> Parameters() => ParameterSparsity.Of(agent.Online, agent.Optimizer.Policy);
 
         public TorchSharp.torch.nn.Module Policy => agent.Online;
+
+        public IReadOnlyList<(string Name, PrunedOptimizer Optimizer)> Optimizers => [("online", agent.Optimizer)];
 
         public IEnumerable<(string Name, ICheckpointable State)> Sections()
         {

@@ -11,6 +11,13 @@ public interface IMetricsSink
 {
     /// <summary>Records one value of a named metric at an agent step.</summary>
     void Write(long step, string name, double value);
+
+    /// <summary>
+    /// Records a detail that a run's recorded metrics.csv does not hold (each evaluation episode's return, the
+    /// training epsilon): a log keeps it beside the other values (metrics.jsonl, TensorBoard) but out of
+    /// metrics.csv, whose bytes recorded runs pin.
+    /// </summary>
+    void WriteDetail(long step, string name, double value);
 }
 
 /// <summary>One file of a metrics log and its length in bytes at some point.</summary>
@@ -34,8 +41,10 @@ public interface IRewindableMetrics : IMetricsSink
 
 /// <summary>
 /// A run's metrics on disk as it trains, in three forms for people and scripts: <c>metrics.csv</c>
-/// (step,metric,value), <c>metrics.jsonl</c> (one object per value), and a TensorBoard event file
-/// (<c>events.out.tfevents.&lt;time&gt;.&lt;host name&gt;</c>, TensorBoard's own naming: scalar summaries). Each
+/// (step,metric,value), <c>metrics.jsonl</c> (one object per value, and the details metrics.csv leaves out:
+/// <see cref="WriteDetail"/>), and a TensorBoard event file (<c>events.out.tfevents.&lt;time&gt;.&lt;host name&gt;</c>,
+/// TensorBoard's own naming: scalar summaries, the details, the wall-clock speed (<see cref="WriteWallClock"/>)
+/// and the run's hyperparameters for TensorBoard's HParams view (<see cref="WriteHyperparameters"/>)). Each
 /// line or record is appended whole and flushed, so an interrupted run leaves every earlier value readable.
 /// <see cref="Reopen"/> continues the log of an interrupted run (whichever host wrote it), which
 /// <see cref="Rewind"/> first cuts back to its last checkpoint.
@@ -153,8 +162,35 @@ public sealed class MetricsLog : IRewindableMetrics, IDisposable
     {
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         csv.WriteLine($"{step},{name},{text}");
+        WriteDetail(step, name, value);
+    }
+
+    public void WriteDetail(long step, string name, double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
         jsonl.WriteLine($"{{\"step\":{step},\"metric\":\"{name}\",\"value\":{(double.IsFinite(value) ? text : "null")}}}");
+        WriteWallClock(step, name, value);
+    }
+
+    /// <summary>
+    /// Records a value measured on the wall clock (agent steps per second), which differs from one
+    /// execution to the next: in the TensorBoard file alone, so metrics.csv and metrics.jsonl stay the
+    /// same for the same run.
+    /// </summary>
+    public void WriteWallClock(long step, string name, double value)
+    {
         WriteRecord(TensorBoardEvents.Scalar(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, step, name, (float)value));
+        Flush();
+    }
+
+    /// <summary>
+    /// Records the run's hyperparameters (config.json's fields; values strings, numbers or booleans, nulls left
+    /// out) as TensorBoard's HParams plugin reads them: one session-start summary
+    /// (<see cref="TensorBoardEvents.SessionStart"/>), so runs can be compared in its HParams view.
+    /// </summary>
+    public void WriteHyperparameters(IEnumerable<KeyValuePair<string, object>> hyperparameters)
+    {
+        WriteRecord(TensorBoardEvents.SessionStart(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, hyperparameters));
         Flush();
     }
 
@@ -217,6 +253,59 @@ public static class TensorBoardEvents
         WriteDouble(@event, 1, wallTime);
         @event.WriteByte(2 << 3 | 0);
         WriteVarint(@event, (ulong)step);
+        WriteBytes(@event, 5, summary.ToArray());
+        return @event.ToArray();
+    }
+
+    /// <summary>The tag of the HParams plugin's session-start summary (tensorboard/plugins/hparams/metadata.py, SESSION_START_INFO_TAG).</summary>
+    public const string SessionStartTag = "_hparams_/session_start_info";
+
+    /// <summary>
+    /// An event holding the HParams plugin's session-start summary: a Summary.Value (tag = 1, metadata = 9)
+    /// whose SummaryMetadata.plugin_data (1) names the plugin "hparams" (PluginData.plugin_name = 1) and holds
+    /// as content (2) an HParamsPluginData (tensorboard/plugins/hparams/plugin_data.proto: version = 1, 0 here;
+    /// session_start_info = 3) whose SessionStartInfo maps each name to a google.protobuf.Value (hparams = 1, a
+    /// map: entries of key = 1, value = 2; Value.number_value = 2, string_value = 3, bool_value = 4) and gives
+    /// start_time_secs (5). As PyTorch's torch.utils.tensorboard.summary.hparams writes it, without a tensor
+    /// (TensorBoard's dataclass_compat supplies the empty one the plugin's summaries carry).
+    /// </summary>
+    public static byte[] SessionStart(double wallTime, IEnumerable<KeyValuePair<string, object>> hyperparameters)
+    {
+        using var info = new MemoryStream();
+        foreach (var (name, value) in hyperparameters)
+        {
+            using var protoValue = new MemoryStream();
+            switch (value)
+            {
+                case string text: WriteBytes(protoValue, 3, Encoding.UTF8.GetBytes(text)); break;
+                case bool flag:
+                    protoValue.WriteByte(4 << 3 | 0);
+                    WriteVarint(protoValue, flag ? 1UL : 0UL);
+                    break;
+                case double number: WriteDouble(protoValue, 2, number); break;
+                case null: continue;
+                default: throw new ArgumentException($"hyperparameter {name} must be a string, a double or a bool, got {value.GetType().Name}", nameof(hyperparameters));
+            }
+            using var entry = new MemoryStream();
+            WriteBytes(entry, 1, Encoding.UTF8.GetBytes(name));
+            WriteBytes(entry, 2, protoValue.ToArray());
+            WriteBytes(info, 1, entry.ToArray());
+        }
+        WriteDouble(info, 5, wallTime);
+        using var pluginData = new MemoryStream();
+        WriteBytes(pluginData, 3, info.ToArray());
+        using var plugin = new MemoryStream();
+        WriteBytes(plugin, 1, Encoding.UTF8.GetBytes("hparams"));
+        WriteBytes(plugin, 2, pluginData.ToArray());
+        using var metadata = new MemoryStream();
+        WriteBytes(metadata, 1, plugin.ToArray());
+        using var summaryValue = new MemoryStream();
+        WriteBytes(summaryValue, 1, Encoding.UTF8.GetBytes(SessionStartTag));
+        WriteBytes(summaryValue, 9, metadata.ToArray());
+        using var summary = new MemoryStream();
+        WriteBytes(summary, 1, summaryValue.ToArray());
+        using var @event = new MemoryStream();
+        WriteDouble(@event, 1, wallTime);
         WriteBytes(@event, 5, summary.ToArray());
         return @event.ToArray();
     }

@@ -42,6 +42,11 @@ public sealed record RunHooks(
     /// the DQN family's online network, SAC's actor), before its last checkpoint; null for nowhere. Not part of the run's configuration.</summary>
     public string? FinalNetwork { get; init; }
 
+    /// <summary>Where a gmp pruned run writes its lottery ticket when it ends (<see cref="Pruning.TicketFile"/>: its initial
+    /// weights, those at its rewind step when it has one, its final masks), before its last checkpoint; null for nowhere.
+    /// Not part of the run's configuration, but a run records its ticket's weights (a checkpoint section) only when given one.</summary>
+    public string? Ticket { get; init; }
+
     /// <summary>Takes every optimizer step with torch ops, as on a GPU, even on the CPU where the fused loop
     /// applies (DQN family; to check one path against the other over whole runs).</summary>
     internal bool TorchOpsOnly { get; init; }

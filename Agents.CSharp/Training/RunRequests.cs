@@ -5,8 +5,19 @@ using Prunerl.Experiments;
 namespace Prunerl.Agents.Training;
 
 /// <summary>Pruning as a run asks for it: the gradual schedule's steps may be fractions of the run's gradient updates.</summary>
-/// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.Scaled"/>).</remarks>
-public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope, LayerTiming? Timing = null);
+/// <remarks><paramref name="Timing"/>: how per-layer targets follow the schedule (null: JaxPruner's, <see cref="LayerTiming.Scaled"/>).
+/// <paramref name="Method"/>: a sparse-training method other than gradual magnitude pruning (null: gmp), at the
+/// schedule's final sparsity. <paramref name="RewindStep"/>: a gmp run's lottery ticket records its weights after this
+/// many gradient updates too (0: the initial weights only); a lottery run starts from the weights recorded there.</remarks>
+public sealed record PruningRequest(GradualSpec Schedule, Allocation Allocation, Scope Scope, LayerTiming? Timing = null,
+    SparseMethodRequest? Method = null, long RewindStep = 0);
+
+/// <summary>
+/// A sparse-training method other than gradual magnitude pruning as a run asks for it: the method, how a static mask
+/// is drawn, the drop schedule of SET and RigL (its steps may be fractions of the run's gradient updates), and for a
+/// lottery ticket the ticket file of the gmp run it retrains (<see cref="Pruning.TicketFile"/>).
+/// </summary>
+public sealed record SparseMethodRequest(SparseMethod Method, StaticInit Init, DropSpec Drop, string? TicketFile = null);
 
 /// <summary>
 /// A baseline the paper compares pruning with, as a run asks for it: which one (<paramref name="Kind"/>, the run

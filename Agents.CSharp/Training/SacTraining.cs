@@ -55,7 +55,7 @@ public static class SacTraining
             this.environment = environment;
             var box = environment.ActionSpace as BoxSpace
                 ?? throw new ArgumentException($"{spec.Environment}: SAC needs continuous actions, not {environment.ActionSpace}");
-            agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed, device);
+            agent = new SacAgent(config, spec.Network, environment.ObservationSize, box, RunPruning.Setup(spec.Pruning, spec.TotalUpdates, spec.Seed), spec.Seed, device);
             replay = new ReplayBuffer(new ReplayOptions(config.ReplayCapacity, spec.Copies, environment.ObservationSize, 1, config.Gamma, actionWidth: box.Size));
             batch = new ReplayBatch(config.BatchSize, environment.ObservationSize, box.Size);
             acting = SeedStreams.Random(spec.Seed, SeedStreams.Acting);
@@ -130,6 +130,8 @@ public static class SacTraining
         public IReadOnlyList<ParameterSparsity> Parameters() => agent.Measure();
 
         public TorchSharp.torch.nn.Module Policy => agent.Actor;
+
+        public IReadOnlyList<(string Name, PrunedOptimizer Optimizer)> Optimizers => [("actor", agent.ActorOptimizer), ("critics", agent.CriticOptimizer)];
 
         public IEnumerable<(string Name, ICheckpointable State)> Sections() => [("agent", agent), ("replay", replay)];
 

@@ -78,12 +78,18 @@ public static class TrainingRun
         return new OfflineFamily(dataset, config.ConservativeWeight, dqn);
     }
 
-    /// <summary>The pruning a run asks for (of every network it trains); null for a dense run.</summary>
+    /// <summary>The pruning a run asks for (of every network it trains); null for a dense run. A method other than gmp
+    /// trains at the schedule's final sparsity from step 0: a random static mask (JaxPruner's StaticRandomSparse), SET's and
+    /// RigL's drops on JaxPruner's Dopamine schedule (<c>DropFraction.jaxPrunerSpec</c>) at the config's drop fraction and period, a lottery ticket from the
+    /// ticket file in the config's ticket folder.</summary>
     private static PruningRequest? Pruning(RunConfig config)
     {
         if (RunConfigModule.pruning(config)?.Value is not { } schedule) return null;
         var allocation = config.Distribution.IsErk ? Allocation.NewLayerWise(Distribution.NewErk(1.0)) : Allocation.NewLayerWise(Distribution.Uniform);
-        return new PruningRequest(schedule, allocation, Sparsity.paperScope, config.LayerSchedule);
+        var method = config.Method.IsGMP ? null
+            : new SparseMethodRequest(config.Method, StaticInit.RandomInit, RunConfigModule.dropSpec(config),
+                config.Ticket?.Value is { } folder ? Path.Combine(folder, RunFormat.TicketFile) : null);
+        return new PruningRequest(schedule, allocation, Sparsity.paperScope, config.LayerSchedule, method, config.RewindStep);
     }
 
     /// <summary>The baseline a run asks for; null for none.</summary>

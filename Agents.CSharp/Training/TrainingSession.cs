@@ -54,6 +54,10 @@ internal interface ILearner : IDisposable
 
     /// <summary>The family's checkpoint sections after the run's and the environment's (agent, replay, ...).</summary>
     IEnumerable<(string Name, ICheckpointable State)> Sections();
+
+    /// <summary>The family's optimizers by the name of the network each trains (the DQN family's online network; SAC's
+    /// actor, then critics): what a lottery ticket records.</summary>
+    IReadOnlyList<(string Name, PrunedOptimizer Optimizer)> Optimizers { get; }
 }
 
 /// <summary>
@@ -73,6 +77,8 @@ internal sealed class TrainingSession : IDisposable
     private readonly IMetricsSink? metrics;
     private readonly VectorEnvironment environment;
     private readonly ILearner learner;
+    /// <summary>A gmp pruned run's lottery ticket as it is recorded, when the hooks say where it goes; null otherwise.</summary>
+    private readonly TicketRecorder? ticket;
     private readonly List<EpisodeRecord> episodes = [];
     private readonly List<EvaluationRecord> evaluations = [];
     /// <summary>Agent steps taken; the loop stops only at vector-step boundaries, where checkpoints are taken.</summary>
@@ -91,6 +97,7 @@ internal sealed class TrainingSession : IDisposable
         metrics = hooks.Metrics;
         environment = EnvironmentRegistry.CreateVector(spec.Environment, spec.Copies, spec.Options);
         learner = makeLearner(environment, metrics);
+        if (hooks.Ticket is not null && spec.Pruning is { Method: null } pruning) ticket = new TicketRecorder(learner.Optimizers, pruning.RewindStep);
     }
 
     public TrainingResult Run()
@@ -115,6 +122,7 @@ internal sealed class TrainingSession : IDisposable
                 step++;
                 if (environment.EpisodeEnded[copy]) RecordEpisode(copy);
                 learner.AfterStep(step);
+                ticket?.Observe(learner.Updates);
                 if (Due(spec.EvaluateEvery, step) && EvaluateAt() >= spec.StopAtReturn) return Finish();
             }
             if (step >= spec.TotalSteps) break;
@@ -131,19 +139,22 @@ internal sealed class TrainingSession : IDisposable
         metrics?.Write(step, RunFormat.TrainEpisodeLength, environment.EpisodeLengths[copy]);
     }
 
-    /// <summary>Evaluates the agent, records it, and returns the mean return.</summary>
+    /// <summary>Evaluates the agent, records it (the mean, and each episode's return as a detail), and returns the mean return.</summary>
     private double EvaluateAt()
     {
-        var evaluation = new EvaluationRecord(step, Evaluate(), learner.MeasuredSparsity());
+        var returns = new List<double>(spec.EvaluationEpisodes);
+        var evaluation = new EvaluationRecord(step, Evaluate(returns), learner.MeasuredSparsity());
         evaluations.Add(evaluation);
         hooks.Evaluations?.Report(evaluation);
+        foreach (var episodeReturn in returns) metrics?.WriteDetail(step, RunFormat.EvalEpisodeReturn, episodeReturn);
         metrics?.Write(step, RunFormat.EvalReturn, evaluation.MeanReturn);
         metrics?.Write(step, RunFormat.EvalSparsity, evaluation.Sparsity);
         return evaluation.MeanReturn;
     }
 
-    /// <summary>Mean return of evaluation episodes on a fresh environment seeded from the run and the step.</summary>
-    private double Evaluate()
+    /// <summary>Mean return of evaluation episodes on a fresh environment seeded from the run and the step; each
+    /// episode's return goes into <paramref name="returns"/>. The mean sums every reward in order, as it always has.</summary>
+    private double Evaluate(List<double> returns)
     {
         var evaluation = EnvironmentRegistry.Create(spec.Environment, spec.Options);
         var random = new EnvRandom(EnvRandom.Derive((ulong)spec.Seed ^ (ulong)step, SeedStreams.EvaluationActing));
@@ -152,12 +163,15 @@ internal sealed class TrainingSession : IDisposable
         for (var episode = 0; episode < spec.EvaluationEpisodes; episode++)
         {
             if (episode > 0) evaluation.Reset();
+            var episodeReturn = 0.0;
             StepResult result;
             do
             {
                 result = learner.EvaluationStep(evaluation, ref random);
                 total += result.Reward;
+                episodeReturn += result.Reward;
             } while (!result.Done);
+            returns.Add(episodeReturn);
         }
         return total / spec.EvaluationEpisodes;
     }
@@ -176,6 +190,7 @@ internal sealed class TrainingSession : IDisposable
         finished = true;
         ReportProgress();
         learner.Finish();
+        ticket?.Write(hooks.Ticket!);
         SaveFinalNetwork();
         if (hooks.Checkpoints is not null) Checkpoint();
         return Result();
@@ -232,9 +247,18 @@ internal sealed class TrainingSession : IDisposable
 
     /// <summary>Everything the run holds, by section: the run's own counters and records, the environment, then the family's parts.</summary>
     private List<(string Name, ICheckpointable State)> Sections() =>
-        [("run", new RunState(this)), ("environment", environment), .. learner.Sections()];
+        [("run", new RunState(this)), ("environment", environment), .. learner.Sections(), .. TicketSection()];
 
-    public void Dispose() => learner.Dispose();
+    private IEnumerable<(string Name, ICheckpointable State)> TicketSection()
+    {
+        if (ticket is not null) yield return ("ticket", ticket);
+    }
+
+    public void Dispose()
+    {
+        ticket?.Dispose();
+        learner.Dispose();
+    }
 
     /// <summary>The session's own state (position, flags), the family's run state, and the records.</summary>
     private sealed class RunState(TrainingSession session) : ICheckpointable

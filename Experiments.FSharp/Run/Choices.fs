@@ -159,6 +159,9 @@ module Choices =
     /// The per-layer timings by name.
     let layerSchedules = [ "scaled", Scaled; "resolved", Resolved ]
 
+    /// The sparse-training methods by name (SparseMethod.name: gmp, static, lottery, set, rigl).
+    let methods = SparseMethod.all |> List.map (fun m -> SparseMethod.name m, m)
+
     /// The devices by name.
     let devices = [ "auto", DeviceKind.Auto; "cpu", DeviceKind.Cpu; "cuda", DeviceKind.Cuda ]
 

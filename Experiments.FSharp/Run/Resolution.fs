@@ -20,7 +20,7 @@ module Resolution =
                 | None -> Ok AgentKind.Dqn
             let env =
                 match last "env" with
-                | Some(Text s) -> s
+                | Some(Text s) -> EnvIds.canonical s |> Result.defaultValue s
                 | _ -> if agent = AgentKind.Sac then "pendulum" else "cartpole"
             let! preset =
                 match last "preset" with

@@ -52,6 +52,18 @@ type RunConfig =
       Distribution: DistributionKind
       /// How per-layer targets follow the schedule (Plan.LayerTiming).
       LayerSchedule: LayerTiming
+      /// How the network is trained sparse: gradual magnitude pruning (the paper's) or a method it is compared
+      /// with (static sparse, lottery ticket, SET, RigL; SparseMethod).
+      Method: SparseMethod
+      /// Method lottery: the folder of the finished gmp run whose ticket (RunFormat.TicketFile) it retrains.
+      Ticket: string option
+      /// The lottery ticket's rewind step in gradient updates (0: the initial weights): a gmp run records its
+      /// weights there too, a lottery run starts from the weights recorded there.
+      RewindStep: int64
+      /// SET and RigL: the fraction of kept weights dropped (and regrown) at the first rewiring, decaying with a cosine to 0.
+      DropFraction: float
+      /// SET and RigL: gradient updates between rewirings.
+      RewireEvery: int64
       /// Reset, ReDo or none (dense networks only).
       Baseline: BaselineKind
       /// Gradient updates between applications of the baseline.
@@ -98,6 +110,30 @@ type RunConfig =
 /// pruning schedule.
 [<RequireQualifiedAccess>]
 module RunConfig =
+
+    /// How a run trains sparse unless it says: gradual magnitude pruning, the paper's method (Obando-Ceron et al.
+    /// 2024, sec. 3: Zhu and Gupta 2017's polynomial schedule), and what every run before the other methods
+    /// (issue 18) trained; a config.json without a method reads as gmp.
+    let defaultMethod: SparseMethod = GMP
+
+    /// The lottery ticket's rewind step unless a run says: 0, the initial weights (Frankle and Carbin 2019, "The
+    /// lottery ticket hypothesis", sec. 1: reset the remaining parameters to their values in theta_0); Frankle et al.
+    /// (2020, sec. 5) rewind to an early iteration k instead, which rewind_step k asks for.
+    let defaultRewindStep: int64 = 0L
+
+    /// SET's and RigL's drop fraction unless a run says: 0.3, JaxPruner's Dopamine DQN config
+    /// (jaxpruner/baselines/dopamine/configs/dqn.gin line 49, commit f133ee5; DropFraction.jaxPrunerSpec).
+    let defaultDropFraction: float = DropFraction.jaxPrunerSpec.DropFraction
+
+    /// SET's and RigL's gradient updates between rewirings unless a run says: 5000, JaxPruner's Dopamine DQN config
+    /// (dqn.gin line 48, update_freq; DropFraction.jaxPrunerSpec). A run much shorter than the paper's 2.5M updates
+    /// rewires only when given a shorter period.
+    let defaultRewireEvery: int64 = DropFraction.jaxPrunerSpec.RewireEvery
+
+    /// The drop schedule SET and RigL follow in a run, as JaxPruner's Dopamine config (DropFraction.jaxPrunerSpec:
+    /// cosine to 0 at 80% of the updates, from update 1) at the run's drop fraction and period.
+    let dropSpec (c: RunConfig) : DropSpec =
+        { DropFraction.jaxPrunerSpec with DropFraction = c.DropFraction; RewireEvery = c.RewireEvery }
 
     /// Whether an agent learns offline, from a dataset (CQL, CQL+C51).
     let isOffline (agent: AgentKind) = agent = AgentKind.Cql || agent = AgentKind.Cql_C51

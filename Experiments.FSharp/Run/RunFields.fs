@@ -56,8 +56,21 @@ module RunFields =
             | _ -> Error(sprintf "%s must be a number, got '%s'" field s)
         | other -> Error(sprintf "%s must be a number, got %s" field (describe other))
 
+    /// A count as a file or a flag gives it: a number ("100000", "1e5", 100000) or text with a suffix k
+    /// (thousand) or M (million, also m): "100k", "2.5M". The suffixed number is read as a decimal, so
+    /// "0.1k" is exactly 100.
+    let count (field: string) (value: FieldValue) : Result<float, string> =
+        match value with
+        | Text s when s.Trim().Length > 1 && "kKmM".Contains(s.Trim()[s.Trim().Length - 1]) ->
+            let text = s.Trim()
+            let scale = if Char.ToLowerInvariant text[text.Length - 1] = 'k' then 1_000m else 1_000_000m
+            match Decimal.TryParse(text.Substring(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, x when abs x < 1e15m -> Ok(float (x * scale))
+            | _ -> Error(sprintf "%s must be a number (100000, 1e5, 100k, 1M), got '%s'" field s)
+        | _ -> number field value
+
     let private whole (field: string) (lo: int64) (hi: int64) (value: FieldValue) : Result<int64, string> =
-        number field value
+        count field value
         |> Result.bind (fun x ->
             if Double.IsFinite x && Math.Floor x = x && x >= float lo && x <= float hi then Ok(int64 x)
             elif Double.IsFinite x && Math.Floor x = x && x < float lo then Error(sprintf "%s must be >= %d, got %s" field lo (show x))
@@ -166,9 +179,9 @@ module RunFields =
               | Text f when f = format -> Ok c
               | other -> Error(sprintf "format must be '%s', got %s" format (describe other)))
           choiceField "agent" (Choices.agents |> List.map fst |> String.concat ", ") Choices.agents (fun c -> c.Agent) (fun c x -> { c with Agent = x })
-          knob "env" "environment id (prunerl envs lists them)" (fun c -> Text c.Env) (fun v c ->
+          knob "env" "environment id (prunerl envs lists them; Gymnasium's ids such as CartPole-v1 and MinAtar/Breakout-v0 are accepted)" (fun c -> Text c.Env) (fun v c ->
               match v with
-              | Text s -> Ok { c with Env = s }
+              | Text s -> EnvIds.canonical s |> Result.map (fun id -> { c with Env = id })
               | other -> Error(sprintf "env must be an environment id, got %s" (describe other)))
           choiceField "preset" "whose defaults: dopamine (Dopamine's gin files; MinAtar's default), minatar-reference (MinAtar's examples/dqn.py), zoo (tuned for CartPole or Pendulum), haarnoja (Haarnoja et al.'s SAC), rigl (SAC as the paper ran it; MuJoCo's default)" Choices.presets (fun c -> c.Preset) (fun c x -> { c with Preset = x })
           choiceField "network" "mlp, minatar, nature or impala" Choices.networks (fun c -> c.Network) (fun c x -> { c with Network = x })
@@ -186,6 +199,17 @@ module RunFields =
           wholeField "prune_every" "gradient updates between mask updates" (fun c -> c.PruneEvery) (fun c x -> { c with PruneEvery = x })
           choiceField "distribution" "how sparsity spreads over layers: uniform or erk" Choices.distributions (fun c -> c.Distribution) (fun c x -> { c with Distribution = x })
           choiceField "layer_schedule" "per-layer targets over the ramp: scaled (JaxPruner: each layer's final target times the schedule's fraction) or resolved (the distribution solved at each step)" Choices.layerSchedules (fun c -> c.LayerSchedule) (fun c x -> { c with LayerSchedule = x })
+          choiceField "method" "how the network trains sparse (needs sparsity > 0): gmp (gradual magnitude pruning, the paper's; default), static (a random mask from step 0), lottery (a gmp run's final mask on its initial weights: give ticket), set or rigl (drop and regrow: drop fraction 0.3, cosine to 0 at 80% of the updates, every 5000 updates, JaxPruner's Dopamine defaults)" Choices.methods (fun c -> c.Method) (fun c x -> { c with Method = x })
+          knob "ticket" "method lottery: the folder of a finished gmp run with the same network and sparsity, whose ticket.bin (initial weights, final masks) it retrains"
+              (fun c -> match c.Ticket with Some path -> Text path | None -> Empty)
+              (fun v c ->
+                  match v with
+                  | Empty -> Ok { c with Ticket = None }
+                  | Text path when path.Trim() <> "" -> Ok { c with Ticket = Some path }
+                  | other -> Error(sprintf "ticket must be the folder of a finished gmp run, got %s" (describe other)))
+          wholeField "rewind_step" "the lottery ticket's rewind step in gradient updates (0: the initial weights): a gmp run records its weights there too, a lottery run starts from them" (fun c -> c.RewindStep) (fun c x -> { c with RewindStep = x })
+          numberField "drop_fraction" "set and rigl: the fraction of kept weights dropped and regrown at the first rewiring, decaying with a cosine to 0 at 80% of the updates (JaxPruner's 0.3)" (fun c -> c.DropFraction) (fun c x -> { c with DropFraction = x })
+          wholeField "rewire_every" "set and rigl: gradient updates between rewirings (JaxPruner's 5000)" (fun c -> c.RewireEvery) (fun c x -> { c with RewireEvery = x })
           choiceField "baseline" "none, reset or redo (dense networks), wd (decoupled weight decay) or l2 (an L2 term in the loss)" Choices.baselines (fun c -> c.Baseline) (fun c x -> { c with Baseline = x })
           knob "baseline_period" "gradient updates between applications of the baseline: a whole number, or a fraction of the run's updates below 1 (Reset 100000, ReDo 200000 by default: for a run of U updates, the paper's 2.5M-update cadence is 0.04 and 0.08)"
               (fun c -> match c.BaselinePeriod with StepPoint.Absolute n -> Number(float n) | StepPoint.Fraction f -> Number f)
@@ -314,11 +338,23 @@ module RunFields =
     let private reportingOnly =
         set [ "format"; "device"; "checkpoint_every"; "eval_every"; "eval_episodes"; "stop_at"; "analyse_every"; "srank_states"; "dormant_states" ]
 
+    /// The fields added after runs were first recorded (the sparse-training method's), at the value a run without
+    /// them had: the fingerprint leaves them out at that value, so a checkpoint written before they existed still
+    /// resumes, and a report reads a config.json without them as holding these values.
+    let addedFields =
+        [ "method", Text(SparseMethod.name RunConfig.defaultMethod)
+          "ticket", Empty
+          "rewind_step", Number(float RunConfig.defaultRewindStep)
+          "drop_fraction", Number RunConfig.defaultDropFraction
+          "rewire_every", Number(float RunConfig.defaultRewireEvery) ]
+
     /// A run's compatibility fingerprint as its checkpoints record it: the config's fields that decide the run's
-    /// tensors and stream (toFields without reportingOnly's), by config.json name, each value as a message shows it
+    /// tensors and stream (toFields without reportingOnly's, and without the sparse-training fields at their defaults (addedFields)), by config.json name, each value as a message shows it
     /// (describe). Resuming a checkpoint of another fingerprint is refused, naming the fields that differ.
     let fingerprint (c: RunConfig) : (string * string) list =
-        toFields c |> List.filter (fun (name, _) -> not (reportingOnly.Contains name)) |> List.map (fun (name, value) -> name, describe value)
+        toFields c
+        |> List.filter (fun (name, value) -> not (reportingOnly.Contains name) && not (List.contains (name, value) addedFields))
+        |> List.map (fun (name, value) -> name, describe value)
 
     /// The config with the fields set in order (a later value of a field wins); the first bad key or
     /// value is the error.

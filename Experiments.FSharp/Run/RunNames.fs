@@ -19,10 +19,13 @@ module RunNames =
 
     /// A run's folder name in a sweep: environment, width, sparsity, baseline and seed, as in
     /// "minatar-breakout_w4_s0.9_none_seed1", then "_field-value" for every other field in `varying`
-    /// (the fields the sweep varies), in config order. Different values of a field give different names.
+    /// (the fields the sweep varies), in config order. Different values of a field give different names,
+    /// but for a lottery run's ticket, which is never in a name: it is the gmp run of the run's own seed and
+    /// game, so it varies as they do (two runs differing in their tickets only would share a folder, which a
+    /// sweep refuses).
     let runName (varying: string list) (c: RunConfig) : string =
         let value name = (RunFields.all |> List.find (fun f -> f.Name = name)).Read c |> nameValue
-        let standard = [ "env"; "width"; "sparsity"; "baseline"; "seed" ]
+        let standard = [ "env"; "width"; "sparsity"; "baseline"; "seed"; "ticket" ]
         let extra =
             RunFields.names
             |> List.filter (fun n -> List.contains n varying && not (List.contains n standard))

@@ -35,11 +35,36 @@ module RunValidation =
         | _ ->
             Error(sprintf "network %s needs [channels, height, width] observations, env %s gives %s; use mlp" name env.Id shape)
 
+    /// Checks the sparse-training method against the other fields: a method other than gmp trains a sparse
+    /// network, so it needs sparsity > 0; lottery needs a ticket, which no other method takes; drop_fraction is in [0, 1] and rewire_every >= 1; rewind_step is
+    /// >= 0, below the run's gradient updates, and for gmp (which records the weights there) or lottery only.
+    let checkMethod (c: RunConfig) : Result<unit, string> =
+        let name = SparseMethod.name c.Method
+        if c.Method <> GMP && c.Sparsity = 0.0 then
+            Error(sprintf "method %s trains a sparse network: give sparsity > 0 (sparsity 0 trains a dense one, where no method applies)" name)
+        elif c.Method = Lottery && c.Ticket.IsNone then
+            Error "method lottery needs ticket: the folder of a finished gmp run (its ticket.bin holds the initial weights and final masks)"
+        elif c.Method <> Lottery && c.Ticket.IsSome then
+            Error(sprintf "ticket applies to method lottery only, got method %s" name)
+        elif not (c.DropFraction >= 0.0 && c.DropFraction <= 1.0) then
+            Error(sprintf "drop_fraction must be in [0, 1], got %s" (show c.DropFraction))
+        elif c.RewireEvery < 1L then
+            Error(sprintf "rewire_every must be >= 1, got %d" c.RewireEvery)
+        elif c.RewindStep < 0L then
+            Error(sprintf "rewind_step must be >= 0, got %d" c.RewindStep)
+        elif c.RewindStep > 0L && c.Method <> GMP && c.Method <> Lottery then
+            Error(sprintf "rewind_step applies to methods gmp (which records the weights there) and lottery (which starts from them), got method %s" name)
+        elif c.RewindStep > 0L && c.Sparsity = 0.0 then
+            Error "rewind_step applies to pruned runs (a gmp run records its lottery ticket's weights there): give sparsity > 0"
+        elif c.RewindStep > 0L && c.RewindStep >= RunConfig.gradientUpdates c then
+            Error(sprintf "rewind_step must be below the run's %d gradient updates, got %d" (RunConfig.gradientUpdates c) c.RewindStep)
+        else Ok()
+
     /// Checks every field's range and the fields against each other: a known environment with discrete
     /// actions for the DQN family (online and offline) and continuous ones for SAC, a network that takes
     /// its observations (SAC: mlp), width > 0, sparsity in [0, 1), power > 0, 0 &lt;= prune_start &lt;
     /// prune_end &lt;= 1, prune_every >= 1, a baseline only on a dense network (not
-    /// pruned), augmentation only of image observations, steps > min_replay (so the
+    /// pruned), the sparse-training method (checkMethod), augmentation only of image observations, steps > min_replay (so the
     /// agent learns), seed >= 0, counts >= 0, the agent's hyperparameters (AgentConfig.validate or
     /// SacConfig.validate), a dataset for an offline agent and conservative_weight >= 0. Whether the
     /// dataset file exists and matches the environment is for the caller, who can read it. The first
@@ -103,6 +128,7 @@ module RunValidation =
             do!
                 if (c.Baseline <> BaselineKind.Reset && c.Baseline <> BaselineKind.Redo) || c.Sparsity = 0.0 then Ok()
                 else Error(sprintf "baseline must be none, wd or l2 for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (Choices.nameIn Choices.baselines c.Baseline))
+            do! checkMethod c
             do!
                 if Double.IsFinite c.WeightDecay && c.WeightDecay >= 0.0 && c.WeightDecay < 1.0 then Ok()
                 else Error(sprintf "weight_decay must be in [0, 1), got %s" (show c.WeightDecay))

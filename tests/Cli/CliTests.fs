@@ -170,7 +170,7 @@ let tests =
             prunerl [ "bench"; "agents"; "--steps"; "0" ] |> expectOneLineError "steps must be >= 1, got 0"
             prunerl [ "bench"; "agents"; "--repeats"; "0" ] |> expectOneLineError "repeats must be >= 1, got 0"
             prunerl [ "bench"; "agents"; "--width"; "-1" ] |> expectOneLineError "width must be a finite number > 0, got -1"
-            prunerl [ "bench"; "agents"; "--steps"; "many" ] |> expectOneLineError "--steps"
+            prunerl [ "bench"; "agents"; "--steps"; "many" ] |> expectOneLineError "steps must be a number, got 'many'"
         }
 
         test "bench methods refuses bad input before measuring" {

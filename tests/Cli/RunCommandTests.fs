@@ -36,7 +36,11 @@ let private snapshot (folder: string) =
 let private json (path: string) = JsonDocument.Parse(File.ReadAllText path).RootElement
 
 /// A tiny CartPole run: 2000 steps, learning from step 1000, an evaluation and an analysis every 1000.
-let private tiny = [ "--steps"; "2000"; "--eval-every"; "1000"; "--analyse-every"; "1000"; "--eval-episodes"; "2" ]
+/// Counts as a user may write them: "2k" is 2000, "1e3" is 1000 (RunFields.count).
+let private tiny = [ "--steps"; "2k"; "--eval-every"; "1e3"; "--analyse-every"; "1000"; "--eval-episodes"; "2" ]
+
+/// config.json's members after the run fields: the prunerl that wrote it.
+let private provenance = [ "prunerl_version"; "prunerl_commit" ]
 
 /// Bad input for `train`: the arguments (an --out folder is added) and the words of the one-line error.
 let private badTrainInput: (string * string list * string) list =
@@ -50,6 +54,10 @@ let private badTrainInput: (string * string list * string) list =
       "width 0", [ "--width"; "0" ], "width must be a finite number > 0, got 0"
       "width not a number", [ "--width"; "wide" ], "--width"
       "steps 0", [ "--steps"; "0" ], "steps must be >= 1, got 0"
+      "steps not a count", [ "--steps"; "ten" ], "steps must be a number, got 'ten'"
+      "steps with another suffix", [ "--steps"; "2x" ], "steps must be a number, got '2x'"
+      "steps a fraction", [ "--steps"; "1.0005k" ], "steps must be a whole number"
+      "MinAtar's minimal action set", [ "--env"; "MinAtar/Breakout-v1" ], "env: MinAtar/Breakout-v1 is MinAtar's registration with the minimal action set, which prunerl does not play; minatar/breakout (or MinAtar/Breakout-v0) plays all six actions"
       "steps before learning", [ "--steps"; "500" ], "steps must be > min_replay (1000) so that the agent learns, got 500"
       "replay ratio", [ "--replay-ratio"; "0.3" ], "replay_ratio must be a whole number of updates per step (1, 2, 4, ...) or 1/k"
       "network for frames", [ "--network"; "minatar" ], "network minatar needs [channels, height, width] observations, env cartpole gives [4]"
@@ -143,12 +151,13 @@ let tests =
 
         test "dry run prints the resolved configuration and the schedule's key steps, and writes nothing" {
             withFolder "dry" (fun out ->
-                let r = prunerl [ "train"; "--agent"; "dqn"; "--env"; "minatar/breakout"; "--width"; "4"; "--out"; out; "--dry-run" ]
+                // MinAtar's own id for the game (minatar/gym.py) is an alias of prunerl's.
+                let r = prunerl [ "train"; "--agent"; "dqn"; "--env"; "MinAtar/Breakout-v0"; "--width"; "4"; "--out"; out; "--dry-run" ]
                 Expect.equal r.ExitCode 0 (describe r)
                 Expect.isFalse (Directory.Exists out) "nothing written"
                 let config = r.Output.Substring(r.Output.IndexOf '{', r.Output.IndexOf '}' - r.Output.IndexOf '{' + 1)
                 let fields = JsonDocument.Parse(config).RootElement.EnumerateObject() |> Seq.map _.Name |> List.ofSeq
-                Expect.equal fields (RunFields.names |> List.filter (RunFields.appliesTo AgentKind.Dqn)) "every field of a DQN run's config.json, in order"
+                Expect.equal fields ((RunFields.names |> List.filter (RunFields.appliesTo AgentKind.Dqn)) @ provenance) "every field of a DQN run's config.json, in order, then the prunerl that wrote it"
                 // The paper's protocol on MinAtar: Dopamine's MinAtar DQN (labs/environments/minatar/dqn_*.gin), 95%,
                 // the width on the convolutions, Xavier-uniform, the squared TD error, JaxPruner's per-layer timing.
                 for words in [ "\"env\": \"minatar/breakout\""; "\"preset\": \"dopamine\""; "\"network\": \"minatar\""; "\"width\": 4"
@@ -220,7 +229,9 @@ let tests =
                 let r = prunerl ([ "train"; "--out"; out; "--sparsity"; "0.8"; "--distribution"; "uniform"; "--resume-if-exists" ] @ tiny)
                 Expect.equal r.ExitCode 0 (describe r)
                 let config = json (Path.Combine(out, "config.json"))
-                Expect.equal (config.EnumerateObject() |> Seq.map _.Name |> List.ofSeq) (RunFields.names |> List.filter (RunFields.appliesTo AgentKind.Dqn)) "config.json holds every field of a DQN run"
+                Expect.equal (config.EnumerateObject() |> Seq.map _.Name |> List.ofSeq) ((RunFields.names |> List.filter (RunFields.appliesTo AgentKind.Dqn)) @ provenance) "config.json holds every field of a DQN run, then the prunerl that wrote it"
+                Expect.equal (config.GetProperty("prunerl_commit").GetString()) (Prunerl.Cli.BuildInfo.commit) "the commit this prunerl was built from"
+                Expect.equal (config.GetProperty("prunerl_version").GetString()) (Prunerl.Cli.BuildInfo.version) "its version"
                 Expect.equal (config.GetProperty("format").GetString()) "prunerl-run/1" "format"
                 Expect.equal (config.GetProperty("steps").GetInt64()) 2000L "steps"
                 Expect.equal (config.GetProperty("distribution").GetString()) "uniform" "distribution"
@@ -237,7 +248,14 @@ let tests =
                 let lastSparsity = Array.last (rows "eval/sparsity")
                 let finalSparsity = float (lastSparsity.Split(',')[2])
                 Expect.floatClose Accuracy.low finalSparsity 0.8 "pruned to 80% by the end"
-                Expect.equal (File.ReadAllLines(Path.Combine(out, "metrics.jsonl")).Length) (csv.Length - 1) "the same values as JSON lines"
+                let jsonl =
+                    File.ReadAllLines(Path.Combine(out, "metrics.jsonl"))
+                    |> Array.map (fun line -> use d = JsonDocument.Parse line in d.RootElement.GetProperty("metric").GetString() |> nonNull)
+                let details = set [ "eval/episode_return"; "train/epsilon" ]
+                Expect.equal (jsonl |> Array.filter (details.Contains >> not) |> Array.length) (csv.Length - 1) "metrics.csv's values as JSON lines"
+                Expect.equal (jsonl |> Array.filter ((=) "eval/episode_return") |> Array.length) 4 "and each evaluation episode's return: 2 evaluations of 2 episodes"
+                Expect.equal (jsonl |> Array.filter ((=) "train/epsilon") |> Array.length) (jsonl |> Array.filter ((=) "train/loss") |> Array.length) "the epsilon beside each loss"
+                Expect.isTrue (status.GetProperty("steps_per_second").GetDouble() > 0.0) "status.json: the speed measured"
                 Expect.isNonEmpty (Directory.GetFiles(out, "events.out.tfevents.*")) "a TensorBoard event file"
                 Expect.isEmpty (Directory.GetFiles(out, "*.tmp", SearchOption.AllDirectories)) "no temporary file left"
                 let before = snapshot out
@@ -285,7 +303,7 @@ let tests =
 
         test "sweep trains a 2x2 grid with 2 workers; a failing run is reported, the others finish; a re-run skips them" {
             withFolder "sweep" (fun results ->
-                let grid = [ "--width"; "1,2"; "--seed"; "1,2"; "--steps"; "1500"; "--set"; "eval_every=750"; "--set"; "eval_episodes=2"; "--set"; "analyse_every=0" ]
+                let grid = [ "--width"; "1,2"; "--seed"; "1,2"; "--steps"; "1.5k"; "--set"; "eval_every=750"; "--set"; "eval_episodes=2"; "--set"; "analyse_every=0" ]
                 let broken = Path.Combine(results, "cartpole_w2_s0.95_none_seed2")
                 // An interrupted run whose checkpoint is corrupt: its worker fails.
                 writeConfig broken [ "width", Number 2.0; "seed", Number 2.0; "steps", Number 1500.0; "eval_every", Number 750.0; "eval_episodes", Number 2.0; "analyse_every", Number 0.0 ]
@@ -302,11 +320,13 @@ let tests =
                     let status = json (Path.Combine(results, name, "status.json"))
                     Expect.equal (status.GetProperty("state").GetString()) "finished" (name + " finished")
                     Expect.equal (json(Path.Combine(results, name, "config.json")).GetProperty("steps").GetInt64()) 1500L "its config"
+                    Expect.stringContains (File.ReadAllText(Path.Combine(results, name, "train.log"))) "Training dqn on cartpole for 1500 steps" "its worker's output kept in its folder"
                 let untouched = json (Path.Combine(broken, "status.json"))
                 Expect.equal (untouched.GetProperty("state").GetString()) "interrupted" "the broken run's worker refused it, changing nothing"
                 Expect.stringContains first.Output "failed (exit code 2): resume: " "the table reports the failure"
                 Expect.stringContains first.Output "checkpoint.bin: not a prunerl checkpoint" "and why"
                 Expect.stringContains first.Output "3 finished or skipped, 1 failed" "and counts it"
+                Expect.stringContains (File.ReadAllText(Path.Combine(broken, "train.log"))) "prunerl: resume: " "the failing worker's error is in its train.log"
                 let finishedBefore = names |> List.map (fun n -> snapshot (Path.Combine(results, n)))
                 let second = prunerl ([ "sweep"; "--out"; results; "--workers"; "2" ] @ grid)
                 Expect.equal second.ExitCode 1 (describe second)

@@ -92,7 +92,7 @@ let tests =
             let spec = { Schedule.paperSpec 0.95 with PruneEvery = 250L }
             let plan =
                 Plan.create (Schedule.gradual 50_000L spec |> ok) (LayerWise(Erk 1.0)) Sparsity.paperScope (weights net) |> ok
-            agreesWithCore [ "--sparsity"; "0.95"; "--total-steps"; "50000"; "--prune-every"; "250"; "--distribution"; "erk"; "--layers"; layerSpec net ] plan
+            agreesWithCore [ "--sparsity"; "0.95"; "--total-steps"; "50k"; "--prune-every"; "250"; "--distribution"; "erk"; "--layers"; layerSpec net ] plan
         }
 
         test "a cosine JaxPruner schedule in absolute steps, uniform, one layer kept dense" {
@@ -136,6 +136,24 @@ let tests =
                 Expect.equal (Text.Encoding.ASCII.GetString(bytes, 12, 4)) "IHDR" "the PNG header chunk first"
                 let bigEndian (offset: int) = (int bytes[offset] <<< 24) ||| (int bytes[offset + 1] <<< 16) ||| (int bytes[offset + 2] <<< 8) ||| int bytes[offset + 3]
                 Expect.equal (bigEndian 16, bigEndian 20) (1800, 1080) "900 x 540 layout units at print resolution, 2 pixels each")
+        }
+
+        test "--method set and rigl: the drop fraction at every rewiring step as the core computes it; the pruning schedule's flags refused" {
+            inScratch (fun folder ->
+                let path = Path.Combine(folder, "drop.csv")
+                let r = prunerl [ "schedule"; "--method"; "set"; "--total-steps"; "10000"; "--rewire-every"; "1000"; "--drop-fraction"; "0.5"; "--csv"; path ]
+                Expect.equal r.ExitCode 0 (describe r)
+                Expect.stringContains r.Output "SET: drop fraction 0.5 at step 0, cosine to 0 at step 8000; a rewiring every 1000 steps from step 1 to 8000 (8 rewirings)" "the description"
+                let rows = File.ReadAllLines path
+                Expect.equal rows[0] "step,drop_fraction" "the header"
+                // 0.5 (1 + cos(pi t / 8000)) / 2 at t = 1000, ..., 8000 (JaxPruner's cosine decay to 0 at 80% of training).
+                let expected = [ for t in 1000 .. 1000 .. 8000 -> t, 0.5 * (1.0 + cos (Math.PI * float t / 8000.0)) / 2.0 ]
+                let actual = [ for row in rows[1..] -> let cells = row.Split(',') in int cells[0], Double.Parse(cells[1], CultureInfo.InvariantCulture) ]
+                Expect.equal (List.map fst actual) (List.map fst expected) "every rewiring step"
+                for (t, a), (_, e) in List.zip actual expected do Expect.floatClose Accuracy.veryHigh a e (sprintf "the drop fraction at %d" t)
+                prunerl [ "schedule"; "--method"; "rigl"; "--prune-start"; "0.3" ] |> expectOneLineError "--prune-start applies to the pruning schedule (method gmp), not method rigl's drop schedule"
+                prunerl [ "schedule"; "--rewire-every"; "10" ] |> expectOneLineError "--rewire-every applies to --method set or rigl only"
+                prunerl [ "schedule"; "--method"; "lottery" ] |> expectOneLineError "method lottery has no schedule")
         }
 
         test "bad parameters are one-line errors naming the field, with exit code 2, and leave files alone" {

@@ -58,16 +58,36 @@ let private pythonQValues (folder: string) (out: string) =
     let lines = r.Output.Trim().Split('\n')
     [ for line in lines[lines.Length - 2 ..] -> JsonSerializer.Deserialize<float[]> line ]
 
+/// The README's commands from CartPole to a GIF and a PyTorch module (the sh block under "Using a trained agent"),
+/// each a prunerl command line as its words, the comment dropped.
+let private readmeCommands () =
+    let readme = File.ReadAllText(Path.Combine(repoRoot.Value, "README.md"))
+    let start = readme.IndexOf("```sh\n", readme.IndexOf "From CartPole to a GIF") + "```sh\n".Length
+    [ for line in readme.Substring(start, readme.IndexOf("```", start) - start).Split('\n', StringSplitOptions.RemoveEmptyEntries) ->
+        line.Split('#').[0].Split(' ', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray ]
+
+/// Runs the built prunerl with the arguments in a working folder (where the README's relative paths go).
+let private prunerlIn (folder: string) (args: string list) =
+    let dll = Path.Combine(repoRoot.Value, "Cli", "bin", configuration.Value, "net10.0", "prunerl.dll")
+    run (dotnet ()) (dll :: args) folder
+
 let private writeStatus (run: string) (state: string) =
     File.WriteAllText(Path.Combine(run, "status.json"), sprintf """{ "state": "%s", "step": 5, "total_steps": 2000, "error": null }""" state)
 
 [<Tests>]
 let tests =
     testSequenced <| testList "evaluate and export" [
-        test "the README's path on CartPole: train, evaluate, record a GIF, export to PyTorch's formats, load them back" {
+        test "the README's path on CartPole, its own commands: train, evaluate, record a GIF, export to PyTorch's formats, load them back" {
             withFolder "use-trained" (fun folder ->
-                let run = Path.Combine(folder, "cartpole")
-                let trained = prunerl [ "train"; "--env"; "cartpole"; "--steps"; "2000"; "--eval-every"; "1000"; "--eval-episodes"; "2"; "--checkpoint-every"; "1000"; "--out"; run ]
+                Directory.CreateDirectory folder |> ignore
+                let commands = readmeCommands ()
+                Expect.equal [ for c in commands -> List.truncate 2 c ] [ [ "prunerl"; "train" ]; [ "prunerl"; "evaluate" ]; [ "prunerl"; "evaluate" ]; [ "prunerl"; "export" ] ] "the README's four commands"
+                let readme (index: int) = List.tail commands[index]
+                let run = Path.Combine(folder, "runs", "cartpole")
+                // The one change to the README's train: 2000 steps instead of 30,000, checkpointed every 1000 (so its drop is seen), to keep the suite short.
+                let train = readme 0 |> List.map (fun word -> if word = "30000" then "2000" else word)
+                Expect.notEqual train (readme 0) "the README trains for 30000 steps"
+                let trained = prunerlIn folder (train @ [ "--checkpoint-every"; "1000" ])
                 Expect.equal trained.ExitCode 0 (describe trained)
                 Expect.isTrue (File.Exists(Path.Combine(run, "network.safetensors"))) "the finished run keeps its final network"
                 Expect.isFalse (Directory.Exists(Path.Combine(run, "checkpoint"))) "and drops its checkpoint"
@@ -75,26 +95,28 @@ let tests =
                 Expect.equal again.ExitCode 0 (describe again)
                 Expect.stringContains again.Output "has finished; nothing to resume" "a finished run is not trained again"
 
-                let gif = Path.Combine(folder, "cartpole.gif")
-                let evaluated = prunerl [ "evaluate"; run; "--episodes"; "3"; "--record"; gif; "--scale"; "0.5"; "--fps"; "25" ]
+                let evaluated = prunerlIn folder (readme 1)
                 Expect.equal evaluated.ExitCode 0 (describe evaluated)
                 let csv = File.ReadAllLines(Path.Combine(run, "evaluation.csv"))
                 Expect.equal csv[0] "episode,return,length" "the CSV's header"
-                Expect.equal csv.Length 4 "one line per episode"
+                Expect.equal csv.Length 11 "one line per episode: the README's 10"
                 let returns = csv[1..] |> Array.map (fun line -> let cells = line.Split ',' in float cells[1], int cells[2])
                 Expect.isTrue (returns |> Array.forall (fun (r, length) -> r = float length)) "CartPole pays 1 a step"
                 Expect.stringContains evaluated.Output (sprintf "Mean return %.2f (std " (returns |> Array.averageBy fst)) "the mean of the CSV's returns"
                 Expect.stringContains evaluated.Output "95% bootstrap CI [" "with its interval"
-                use image = Image.Load<Rgb24>(gif)
-                Expect.equal (image.Width, image.Height) (300, 200) "half of CartPole's 600x400"
-                Expect.equal image.Frames.Count (min 1000 (snd returns[0] + 1)) "the first episode: its reset and every step"
-                Expect.equal (image.Frames[0].Metadata.GetGifMetadata().FrameDelay) 4 "25 frames per second"
-                Expect.equal image.Frames[0].[0, 0] (Rgb24(255uy, 255uy, 255uy)) "CartPole's white background"
-                let same = prunerl [ "evaluate"; run; "--episodes"; "3"; "--csv"; Path.Combine(folder, "again.csv") ]
-                Expect.equal (File.ReadAllLines(Path.Combine(folder, "again.csv"))) csv "the same seed, the same episodes"
+                let same = prunerl [ "evaluate"; run; "--episodes"; "10"; "--csv"; Path.Combine(folder, "again.csv") ]
                 Expect.equal same.ExitCode 0 (describe same)
+                Expect.equal (File.ReadAllLines(Path.Combine(folder, "again.csv"))) csv "the same seed, the same episodes"
 
-                let exported = prunerl [ "export"; run ]
+                let recorded = prunerlIn folder (readme 2)
+                Expect.equal recorded.ExitCode 0 (describe recorded)
+                use image = Image.Load<Rgb24>(Path.Combine(folder, "cartpole.gif"))
+                Expect.equal (image.Width, image.Height) (300, 200) "half of CartPole's 600x400 (--scale 0.5)"
+                Expect.equal image.Frames.Count (min 1000 (snd returns[0] + 1)) "the first episode: its reset and every step"
+                Expect.equal (image.Frames[0].Metadata.GetGifMetadata().FrameDelay) 3 "30 frames per second: 100 / 30 hundredths, rounded"
+                Expect.equal image.Frames[0].[0, 0] (Rgb24(255uy, 255uy, 255uy)) "CartPole's white background"
+
+                let exported = prunerlIn folder (readme 3)
                 Expect.equal exported.ExitCode 0 (describe exported)
                 let out = Path.Combine(run, "export")
                 let description = json (Path.Combine(out, "network.json"))

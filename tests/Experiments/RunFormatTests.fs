@@ -17,8 +17,8 @@ let tests =
     testList "run folder format" [
         test "the folder's names and config.json's format tag" {
             Expect.equal
-                [ RunFormat.ConfigFile; RunFormat.StatusFile; RunFormat.SlurmFile; RunFormat.CheckpointFolder; RunFormat.MetricsCsv; RunFormat.MetricsJsonl; RunFormat.DatasetFile ]
-                [ "config.json"; "status.json"; "slurm.json"; "checkpoint"; "metrics.csv"; "metrics.jsonl"; "dataset.prlds" ]
+                [ RunFormat.ConfigFile; RunFormat.StatusFile; RunFormat.SlurmFile; RunFormat.CheckpointFolder; RunFormat.MetricsCsv; RunFormat.MetricsJsonl; RunFormat.DatasetFile; RunFormat.TrainLog ]
+                [ "config.json"; "status.json"; "slurm.json"; "checkpoint"; "metrics.csv"; "metrics.jsonl"; "dataset.prlds"; "train.log" ]
                 "file names"
             Expect.equal RunFormat.ConfigFormat "prunerl-run/1" "format tag"
             Expect.equal RunFields.format RunFormat.ConfigFormat "config.json's format field writes the tag"
@@ -39,21 +39,36 @@ let tests =
                 [ "eval/return"; "eval/sparsity"; "train/episode_return"; "train/episode_length" ]
                 "evaluation and training"
             Expect.equal (RunFormat.AnalysisSrank, RunFormat.AnalysisDormantLayerPrefix) ("analysis/srank", "analysis/dormant/") "analyses"
+            Expect.equal
+                [ RunFormat.EvalEpisodeReturn; RunFormat.TrainEpsilon; RunFormat.StepsPerSecond ]
+                [ "eval/episode_return"; "train/epsilon"; "perf/steps_per_second" ]
+                "the details metrics.csv leaves out"
             Expect.equal Report.evaluationMetric RunFormat.EvalReturn "the report scores the evaluations"
         }
 
         test "status.json as the loop writes it reads alike strictly and leniently" {
             let expected =
                 { State = RunState.Running; Step = 1200L; TotalSteps = 30_000L; Error = None
-                  Updated = DateTimeOffset(2026, 12, 7, 16, 21, 1, 103, TimeSpan.Zero); Device = Some "cpu" }
+                  Updated = DateTimeOffset(2026, 12, 7, 16, 21, 1, 103, TimeSpan.Zero); Device = Some "cpu"; StepsPerSecond = None; RecentReturn = None }
             Expect.equal (RunFormat.parseStatus StatusReading.Strict written) (Ok expected) "strict"
             Expect.equal (RunFormat.parseStatus StatusReading.Lenient written) (Ok expected) "lenient"
+        }
+
+        test "a running run's speed and recent return are read when status.json has them, as numbers only" {
+            let measured = written.Replace("\"device\": \"cpu\"}", "\"device\": \"cpu\", \"steps_per_second\": 812.5, \"recent_return\": -3.25}")
+            match RunFormat.parseStatus StatusReading.Strict measured with
+            | Ok s -> Expect.equal (s.StepsPerSecond, s.RecentReturn) (Some 812.5, Some -3.25) "both measured"
+            | Error e -> failtest e
+            let notNumbers = written.Replace("\"device\": \"cpu\"}", "\"device\": \"cpu\", \"steps_per_second\": null, \"recent_return\": \"x\"}")
+            match RunFormat.parseStatus StatusReading.Strict notNumbers with
+            | Ok s -> Expect.equal (s.StepsPerSecond, s.RecentReturn) (None, None) "a null or a string is no measurement"
+            | Error e -> failtest e
         }
 
         test "the batch script's record of a failed start reads leniently only" {
             Expect.equal
                 (RunFormat.parseStatus StatusReading.Lenient scriptRecord)
-                (Ok { State = RunState.Failed; Step = 0L; TotalSteps = 0L; Error = Some "could not start prunerl (exit 127)"; Updated = DateTimeOffset.MinValue; Device = None })
+                (Ok { State = RunState.Failed; Step = 0L; TotalSteps = 0L; Error = Some "could not start prunerl (exit 127)"; Updated = DateTimeOffset.MinValue; Device = None; StepsPerSecond = None; RecentReturn = None })
                 "lenient: the rest defaulted"
             Expect.equal (RunFormat.parseStatus StatusReading.Strict scriptRecord) (Error "has no step") "strict: the first missing field"
         }

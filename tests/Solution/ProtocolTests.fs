@@ -209,6 +209,16 @@ let tests =
                 [ "WD"; "L2"; "pruned+WD"; "pruned+L2"; "pruned"; "ReDo" ] "kinds"
         }
 
+        test "reports name the sparse-training methods as kinds: pruned for gmp (and a config.json without a method), static, lottery, SET, RigL" {
+            let kind (fields: (string * string) list) = Report.kind (Map.ofList (("baseline", "none") :: fields))
+            Expect.equal
+                [ kind [ "sparsity", "0.95" ]; kind [ "sparsity", "0.95"; "method", "gmp" ]; kind [ "sparsity", "0.95"; "method", "static" ]
+                  kind [ "sparsity", "0.95"; "method", "lottery" ]; kind [ "sparsity", "0.95"; "method", "set" ]; kind [ "sparsity", "0.95"; "method", "rigl" ]
+                  kind [ "sparsity", "0"; "method", "gmp" ] ]
+                [ "pruned"; "pruned"; "static"; "lottery"; "SET"; "RigL"; "dense" ] "kinds"
+            Expect.equal (Report.kind (Map.ofList [ "baseline", "wd"; "sparsity", "0.95"; "method", "rigl" ])) "RigL+WD" "a method with weight decay"
+        }
+
         test "gradient interference's magnitude: the mean |cosine| over pairs, beside the signed mean" {
             let c = [| [| 1.0; 0.5; -0.5 |]; [| 0.5; 1.0; -0.25 |]; [| -0.5; -0.25; 1.0 |] |]
             Expect.floatClose Accuracy.veryHigh (GradientInterference.meanPairwise c) ((0.5 - 0.5 - 0.25) / 3.0) "signed"

@@ -1,6 +1,6 @@
 /// Checkpoints and exact resume: every environment, the vector environment and the replay memories go on
 /// exactly as before after a save and a load into fresh objects; whole training runs (DQN pruned, a
-/// Rainbow-style agent on MinAtar, ReDo) stopped at an odd step and resumed end bit for bit as
+/// Rainbow-style agent on MinAtar, ReDo, every sparse-training method, a gmp run recording its lottery ticket) stopped at an odd step and resumed end bit for bit as
 /// uninterrupted ones, their metrics included, in process and as a killed `prunerl train`; corrupt,
 /// truncated, foreign and mismatched checkpoints are one-line errors that change nothing.
 module Prunerl.Tests.CheckpointTests
@@ -139,7 +139,8 @@ let private cancellingAt (log: MetricsLog) (step: int64) (cancellation: Cancella
       interface IMetricsSink with
         member _.Write(at, name, value) =
             log.Write(at, name, value)
-            if at >= step then cancellation.Cancel() }
+            if at >= step then cancellation.Cancel()
+        member _.WriteDetail(at, name, value) = log.WriteDetail(at, name, value) }
 
 /// Runs a spec with a metrics log and checkpoints in `directory` until it is cancelled after a metric at
 /// or after `stopAfter`, and returns the progress it reported.
@@ -199,16 +200,23 @@ let private expectRunResumesExactly (run: RunHooks -> TrainingResult) (totalStep
 let private expectResumeExact (spec: RunSpec) (stopAfter: int64) (every: int64) =
     expectRunResumesExactly (fun hooks -> TrainingRun.Run(spec, hooks)) spec.TotalSteps stopAfter every
 
+/// The fields of prunedCartpoleSeeded.
+let private prunedCartpoleFields (seed: int64) (steps: int64) =
+    [ "env", Text "cartpole"; "mlp_hidden", Text "64,64"; "min_replay", Number 300.0; "sparsity", Number 0.9; "distribution", Text "erk"
+      "prune_start", Number 0.1; "prune_end", Number 0.6; "prune_every", Number 50.0; "steps", Number(float steps); "seed", Number(float seed)
+      "eval_every", Number 500.0; "eval_episodes", Number 1.0; "analyse_every", Number 400.0 ]
+
 /// A small pruned CartPole DQN as `prunerl train` resolves it: ERK 90% between 10% and 60% of its updates, masks every
 /// 50, an MLP of 64-64, learning after 300 steps, evaluations and analyses along the way; its fingerprint is its config's.
-let private prunedCartpoleSeeded (seed: int64) (steps: int64) =
-    Fixtures.runOf
-        [ "env", Text "cartpole"; "mlp_hidden", Text "64,64"; "min_replay", Number 300.0; "sparsity", Number 0.9; "distribution", Text "erk"
-          "prune_start", Number 0.1; "prune_end", Number 0.6; "prune_every", Number 50.0; "steps", Number(float steps); "seed", Number(float seed)
-          "eval_every", Number 500.0; "eval_episodes", Number 1.0; "analyse_every", Number 400.0 ]
+let private prunedCartpoleSeeded (seed: int64) (steps: int64) = Fixtures.runOf (prunedCartpoleFields seed steps)
 
 /// prunedCartpoleSeeded of seed 5.
 let private prunedCartpole steps = prunedCartpoleSeeded 5L steps
+
+/// The hooks with a lottery ticket written to `path`.
+let private withTicket (path: string) (hooks: RunHooks) =
+    RunHooks(hooks.Evaluations, hooks.Progress, hooks.Metrics, hooks.Checkpoints, hooks.Cancellation, hooks.Dataset, hooks.Device,
+             FinalNetwork = hooks.FinalNetwork, Ticket = path)
 
 /// The bytes of every file under a directory, by relative path.
 let private contents (directory: string) =
@@ -363,6 +371,56 @@ let tests =
                                     1500L, 3L, null, 1, 750L, 1)
             let result = expectResumeExact spec 901L 300L
             Expect.isGreaterThan result.Renewals.Count 3 "ReDo recycled several times"
+        }
+
+        test "a gmp run recording its lottery ticket (rewound at update 100) resumes exactly and writes the same ticket" {
+            let tickets = scratch ()
+            Directory.CreateDirectory tickets |> ignore
+            try
+                let spec = Fixtures.runOf (prunedCartpoleFields 5L 1600L @ [ "rewind_step", Number 100.0 ])
+                let mutable calls = 0
+                let run hooks =
+                    calls <- calls + 1
+                    TrainingRun.Run(spec, withTicket (Path.Combine(tickets, sprintf "ticket-%d.bin" calls)) hooks)
+                expectRunResumesExactly run spec.TotalSteps 737L 300L |> ignore
+                Expect.equal calls 3 "uninterrupted, interrupted, resumed"
+                Expect.isFalse (File.Exists(Path.Combine(tickets, "ticket-2.bin"))) "an interrupted run writes no ticket"
+                Expect.equal (File.ReadAllBytes(Path.Combine(tickets, "ticket-3.bin"))) (File.ReadAllBytes(Path.Combine(tickets, "ticket-1.bin"))) "the resumed run's ticket byte for byte"
+                let recorded = Prunerl.Agents.Pruning.TicketFile.Read(Path.Combine(tickets, "ticket-1.bin"))
+                Expect.equal (recorded |> Seq.map (fun n -> n.Name, n.RewoundAt) |> List.ofSeq) [ "online", 100L ] "the online network, rewound at update 100"
+            finally
+                cleanUp [ tickets ]
+        }
+
+        test "every sparse-training method resumes exactly: static, SET and RigL rewiring every 40 updates, a lottery ticket" {
+            let ticket = scratch ()
+            Directory.CreateDirectory ticket |> ignore
+            try
+                TrainingRun.Run(prunedCartpole 1200L, RunHooks(Ticket = Path.Combine(ticket, RunFormat.TicketFile))) |> ignore
+                for fields in
+                    [ [ "method", Text "static" ]
+                      [ "method", Text "set"; "rewire_every", Number 40.0 ]
+                      [ "method", Text "rigl"; "rewire_every", Number 40.0 ]
+                      [ "method", Text "lottery"; "ticket", Text ticket ] ] do
+                    let spec = Fixtures.runOf (prunedCartpoleFields 5L 1200L @ fields)
+                    let result = expectResumeExact spec 737L 300L
+                    let pruned = result.Parameters |> Seq.filter (fun p -> p.Pruned) |> List.ofSeq
+                    let sparsity = 1.0 - float (pruned |> List.sumBy (fun p -> p.NonZero)) / float (pruned |> List.sumBy (fun p -> p.Size))
+                    Expect.isGreaterThan sparsity 0.89 (sprintf "%A: 90%% sparse at the end" fields)
+            finally
+                cleanUp [ ticket ]
+        }
+
+        test "SAC with RigL rewiring its actor and critics every 40 updates resumes exactly" {
+            let drop = { DropFraction.jaxPrunerSpec with RewireEvery = 40L }
+            let pruning =
+                PruningRequest(Schedule.paperSpec 0.9, LayerWise(Erk 1.0), Sparsity.paperScope, Method = SparseMethodRequest(RigL, RandomInit, drop))
+            let spec = RunSpec("pendulum", SacFamily { SacConfig.pendulum with MinReplay = 200L; BatchSize = 32 }, NetworkSpec(NetworkKind.Mlp, MlpHidden = [| 32; 32 |]),
+                               1000L, 4L, pruning, 1, 500L, 1)
+            let result = expectRunResumesExactly (fun hooks -> TrainingRun.Run(spec, hooks)) spec.TotalSteps 537L 250L
+            let pruned = result.Parameters |> Seq.filter (fun p -> p.Pruned) |> List.ofSeq
+            let sparsity = 1.0 - float (pruned |> List.sumBy (fun p -> p.NonZero)) / float (pruned |> List.sumBy (fun p -> p.Size))
+            Expect.isGreaterThan sparsity 0.89 "the actor's and critics' weights 90% sparse"
         }
 
         test "SAC on Pendulum with actor and critics pruned to 90%, stopped at an odd step and resumed, ends bit for bit as an uninterrupted run" {

@@ -40,7 +40,7 @@ let private runTo (spec: RunSpec) (directory: string) (device: torch.Device) (to
 
 /// The agent a run's last checkpoint in `directory` holds, loaded into a fresh one of the spec.
 let private agentOf (spec: RunSpec) (directory: string) =
-    let agent = new DqnAgent((spec.Family :?> DqnFamily).Agent, spec.Network, [| 4 |], 2, RunPruning.Setup(spec.Pruning, spec.TotalUpdates), spec.Seed)
+    let agent = new DqnAgent((spec.Family :?> DqnFamily).Agent, spec.Network, [| 4 |], 2, RunPruning.Setup(spec.Pruning, spec.TotalUpdates, spec.Seed), spec.Seed)
     use file = CheckpointFile.Open(Path.Combine(directory, CheckpointFile.LatestName))
     file.Read("agent", fun reader -> agent.Load reader)
     agent

@@ -102,6 +102,59 @@ let tests =
                 Directory.Delete(directory, true)
         }
 
+        test "details go to JSON lines and TensorBoard but not the CSV; wall-clock values to TensorBoard alone" {
+            inScratch (fun directory ->
+                using (new MetricsLog(directory)) (fun log ->
+                    log.Write(10L, "eval/return", 2.5)
+                    log.WriteDetail(10L, "eval/episode_return", 3.0)
+                    log.WriteWallClock(10L, "perf/steps_per_second", 812.0))
+                Expect.equal (File.ReadAllLines(Path.Combine(directory, "metrics.csv"))) [| "step,metric,value"; "10,eval/return,2.5" |] "the CSV as before"
+                Expect.equal
+                    (File.ReadAllLines(Path.Combine(directory, "metrics.jsonl")))
+                    [| """{"step":10,"metric":"eval/return","value":2.5}"""; """{"step":10,"metric":"eval/episode_return","value":3}""" |]
+                    "JSON lines: the value and the detail, not the speed"
+                let events = records (Directory.GetFiles(directory, "events.out.tfevents.*") |> Array.exactlyOne)
+                let tags =
+                    [ for e in events.[1..] ->
+                        let summary = fields e |> List.pick (fun (f, _, _, b) -> if f = 5 then Some b else None)
+                        let value = fields summary |> List.pick (fun (f, _, _, b) -> if f = 1 then Some b else None)
+                        fields value |> List.pick (fun (f, _, _, b) -> if f = 1 then Some(Encoding.UTF8.GetString b) else None) ]
+                Expect.equal tags [ "eval/return"; "eval/episode_return"; "perf/steps_per_second" ] "TensorBoard: all three")
+        }
+
+        test "hyperparameters are one HParams session-start summary, decoded here by the plugin's protos" {
+            inScratch (fun directory ->
+                using (new MetricsLog(directory)) (fun log ->
+                    log.WriteHyperparameters [ Collections.Generic.KeyValuePair<string, obj>("env", box "cartpole")
+                                               Collections.Generic.KeyValuePair<string, obj>("sparsity", box 0.95)
+                                               Collections.Generic.KeyValuePair<string, obj>("double_q", box true) ])
+                let events = records (Directory.GetFiles(directory, "events.out.tfevents.*") |> Array.exactlyOne)
+                Expect.equal events.Length 2 "the version and the summary"
+                let field (n: int) (data: byte[]) = fields data |> List.pick (fun (f, _, _, b) -> if f = n then Some b else None)
+                // Event.summary (5) -> Summary.value (1) -> Value: tag (1), metadata (9).
+                let value = events[1] |> field 5 |> field 1
+                Expect.equal (Encoding.UTF8.GetString(field 1 value)) "_hparams_/session_start_info" "the plugin's tag"
+                // SummaryMetadata.plugin_data (1): plugin_name (1), content (2).
+                let plugin = value |> field 9 |> field 1
+                Expect.equal (Encoding.UTF8.GetString(field 1 plugin)) "hparams" "the plugin's name"
+                // HParamsPluginData: version (1) absent, so 0; session_start_info (3): map entries (1) of key (1), Value (2).
+                let content = field 2 plugin
+                Expect.isFalse (fields content |> List.exists (fun (f, _, _, _) -> f = 1)) "version 0, the default"
+                let info = field 3 content
+                let entries =
+                    [ for f, _, _, entry in fields info do
+                        if f = 1 then
+                            let key = Encoding.UTF8.GetString(field 1 entry)
+                            // google.protobuf.Value: number_value (2, a double), string_value (3), bool_value (4).
+                            match fields (field 2 entry) with
+                            | [ 2, 1, bits, _ ] -> key, string (BitConverter.Int64BitsToDouble(int64 bits))
+                            | [ 3, 2, _, text ] -> key, Encoding.UTF8.GetString text
+                            | [ 4, 0, flag, _ ] -> key, (if flag = 1UL then "true" else "false")
+                            | other -> failtestf "unexpected Value %A" other ]
+                Expect.equal entries [ "env", "cartpole"; "sparsity", "0.95"; "double_q", "true" ] "each hyperparameter as its kind"
+                Expect.isTrue (fields info |> List.exists (fun (f, wire, _, _) -> f = 5 && wire = 1)) "start_time_secs, a double")
+        }
+
         test "the event file is named events.out.tfevents.<time>.<host name>, as TensorBoard names its own" {
             inScratch (fun directory ->
                 let before = DateTimeOffset.UtcNow.ToUnixTimeSeconds()
