@@ -77,8 +77,9 @@ internal sealed class TrainingSession : IDisposable
     private readonly IMetricsSink? metrics;
     private readonly VectorEnvironment environment;
     private readonly ILearner learner;
-    /// <summary>A gmp pruned run's lottery ticket as it is recorded, when the hooks say where it goes; null otherwise.</summary>
-    private readonly TicketRecorder? ticket;
+    /// <summary>A gmp pruned run's lottery ticket as it is recorded, when the hooks say where it goes; null otherwise, and
+    /// for a run resumed from a checkpoint written before tickets were recorded (its initial weights are gone).</summary>
+    private TicketRecorder? ticket;
     private readonly List<EpisodeRecord> episodes = [];
     private readonly List<EvaluationRecord> evaluations = [];
     /// <summary>Agent steps taken; the loop stops only at vector-step boundaries, where checkpoints are taken.</summary>
@@ -239,10 +240,30 @@ internal sealed class TrainingSession : IDisposable
     public bool Resume()
     {
         if (hooks.Checkpoints is not { } policy || CheckpointFile.Find(policy.Directory) is not { } path) return false;
+        if (ticket is not null && !HasTicket(path))
+        {
+            ticket.Dispose();
+            ticket = null;
+        }
         RunCheckpoint.Load(path, Sections(), spec.Configuration, metrics as IRewindableMetrics);
         lastCheckpoint = lastProgress = step;
         policy.Resumable?.Invoke(step);
         return true;
+    }
+
+    /// <summary>Whether a checkpoint holds a lottery ticket being recorded (a gmp run's checkpoint written before tickets
+    /// were recorded holds none: the run resumes, and writes no ticket). A file that cannot be opened is the load's to refuse.</summary>
+    private static bool HasTicket(string path)
+    {
+        try
+        {
+            using var file = CheckpointFile.Open(path);
+            return file.Has("ticket");
+        }
+        catch (CheckpointException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Everything the run holds, by section: the run's own counters and records, the environment, then the family's parts.</summary>

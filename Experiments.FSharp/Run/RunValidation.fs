@@ -128,7 +128,6 @@ module RunValidation =
             do!
                 if (c.Baseline <> BaselineKind.Reset && c.Baseline <> BaselineKind.Redo) || c.Sparsity = 0.0 then Ok()
                 else Error(sprintf "baseline must be none, wd or l2 for a pruned network (reset and redo renew dense networks: set sparsity 0), got '%s'" (Choices.nameIn Choices.baselines c.Baseline))
-            do! checkMethod c
             do!
                 if Double.IsFinite c.WeightDecay && c.WeightDecay >= 0.0 && c.WeightDecay < 1.0 then Ok()
                 else Error(sprintf "weight_decay must be in [0, 1), got %s" (show c.WeightDecay))
@@ -160,6 +159,7 @@ module RunValidation =
                 let warmUp = (RunConfig.clock c).MinReplay
                 if c.Steps > warmUp then Ok()
                 else Error(sprintf "steps must be > min_replay (%d) so that the agent learns, got %d" warmUp c.Steps)
+            do! checkMethod c
             do!
                 match c.Dataset with
                 | None when RunConfig.isOffline c.Agent ->

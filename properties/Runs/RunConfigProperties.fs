@@ -56,12 +56,17 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
             if sparsity = 0.0 && not sac then Gen.elements [ BaselineKind.None; BaselineKind.Reset; BaselineKind.Redo ]
             else Gen.constant BaselineKind.None
         let! stopAt = Gen.elements [ None; Some 475.0; Some -100.0 ]
+        // A method other than gmp trains a sparse network; lottery names its ticket.
+        let! method = if sparsity = 0.0 then Gen.constant GMP else Gen.elements SparseMethod.all
+        let! dropFraction = Gen.elements [ 0.0; 0.1; 0.3; 1.0 ]
+        let! rewireEvery = Gen.elements [ 1L; 100L; 5000L ]
+        let! rewind = if sparsity > 0.0 && (method = GMP || method = Lottery) then Gen.elements [ 0L; 1L ] else Gen.constant 0L
         let! tau = Gen.elements [ 0.005; 0.01; 1.0 ]
         let! weight = Gen.elements [ 0.0; 0.1; 1.0; 4.0 ]
         let! record = Gen.elements [ false; true ]
         let base' = Presets.defaults env agent
         let period, perStep = ReplayRatio.schedule ratio |> orFail
-        return
+        let run =
             { base' with
                 Width = width
                 Sparsity = sparsity
@@ -88,7 +93,13 @@ let private validRunOf (agents: AgentKind list) : Gen<RunConfig> =
                 Sac = if sac then { base'.Sac with Tau = tau; UpdatePeriod = period; UpdatesPerStep = perStep } else base'.Sac
                 Dataset = if offline then Some "/data/cartpole run.prlds" else None
                 ConservativeWeight = if offline then weight else base'.ConservativeWeight
-                RecordDataset = record && not sac && not offline }
+                RecordDataset = record && not sac && not offline
+                Method = method
+                Ticket = if method = Lottery then Some "/runs/gmp run_seed1" else None
+                DropFraction = dropFraction
+                RewireEvery = rewireEvery }
+        // A rewind step must fall within the run's updates.
+        return { run with RewindStep = if RunConfig.gradientUpdates run > rewind then rewind else 0L }
     }
 
 let private allAgents = Choices.agents |> List.map snd
@@ -137,6 +148,10 @@ let private badValues: (string * FieldValue * string) list =
       "loss", Text "l1", "loss must be one of squared, huber"
       "redo_tau", Number 1.5, "redo_tau must be in [0, 1]"
       "reset_layers", Number 3.0, "reset_layers must be 1 or 2"
+      "method", Text "sparse", "method must be one of gmp, static, lottery, set, rigl"
+      "drop_fraction", Number 1.5, "drop_fraction must be in [0, 1]"
+      "rewire_every", Number 0.0, "rewire_every must be >= 1"
+      "rewind_step", Number -1.0, "rewind_step must be >= 0"
       "steps", Number 0.0, "steps must be >= 1"
       "steps", Number 10.0, "steps must be > min_replay"
       "replay_ratio", Number 0.3, "replay_ratio must be a whole number of updates per step"

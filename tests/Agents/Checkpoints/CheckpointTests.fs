@@ -392,6 +392,24 @@ let tests =
                 cleanUp [ tickets ]
         }
 
+        test "a gmp run checkpointed before tickets were recorded resumes (as it ended before) and writes no ticket" {
+            TorchSharp.torch.set_num_threads 1
+            let directory = scratch ()
+            try
+                let spec = prunedCartpole 1200L
+                // A checkpoint without the ticket's section, as a run without a ticket to write (or an older prunerl) leaves it.
+                runUntilCancelled (fun hooks -> TrainingRun.Run(spec, hooks)) directory 737L 300L |> ignore
+                let ticket = Path.Combine(directory, RunFormat.TicketFile)
+                let resumed =
+                    use log = MetricsLog.Reopen directory
+                    TrainingRun.Run(spec, withTicket ticket (RunHooks(Metrics = log, Checkpoints = CheckpointPolicy(Path.Combine(directory, "checkpoint"), 300L))))
+                let whole = TrainingRun.Run(spec, RunHooks())
+                Expect.equal (comparable resumed) (comparable whole) "it ends as an uninterrupted run"
+                Expect.isFalse (File.Exists ticket) "no ticket: its initial weights were not recorded"
+            finally
+                cleanUp [ directory ]
+        }
+
         test "every sparse-training method resumes exactly: static, SET and RigL rewiring every 40 updates, a lottery ticket" {
             let ticket = scratch ()
             Directory.CreateDirectory ticket |> ignore
