@@ -3,9 +3,10 @@ module Prunerl.Tests.PlotsTests
 
 open Expecto
 open Prunerl.Cli
+open Prunerl.Cli.Plots
 open Prunerl.Experiments.Metrics
 
-let private line label = { Plots.Label = label; Xs = [| 0.0 |]; Ys = [| 1.0 |]; Interval = None }
+let private line label : Line = { Label = label; Xs = [| 0.0 |]; Ys = [| 1.0 |]; Interval = None }
 
 let private panel title labels =
     Plots.Lines(Plots.chart title "step" "return" Plots.Band (labels |> List.map line))
