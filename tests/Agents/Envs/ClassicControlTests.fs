@@ -65,7 +65,8 @@ let private hasColour (frame: Frame) (colour: Rgb) =
 
 let private cartPoleObservation (s: CartPoleState) = [| float32 s.X; float32 s.XDot; float32 s.Theta; float32 s.ThetaDot |]
 
-/// The CartPole step written from envs.md's equations (explicit Euler, old velocities move positions).
+/// The CartPole step written from Gymnasium's equations (gymnasium/envs/classic_control/cartpole.py, CartPoleEnv.step:
+/// explicit Euler, kinematics_integrator "euler", old velocities move positions).
 let private cartPoleStep (x, xDot, theta: float, thetaDot) (action: int) =
     let g, mCart, mPole, halfLength, tau = 9.8, 1.0, 0.1, 0.5, 0.02
     let totalMass = mCart + mPole
