@@ -15,6 +15,16 @@ let prunerlWith (environment: (string * string) list) (args: string list) =
 /// Runs the built prunerl (the same configuration as these tests) with the arguments.
 let prunerl (args: string list) = prunerlWith [] args
 
+/// The one-line refusal a command line gets, run in-process through Program.dispatch: its UserError (or Argu's
+/// first line). A command that is not refused fails the test.
+let refusal (argv: string list) : string =
+    try
+        let code = Prunerl.Cli.Program.dispatch (Array.ofList argv)
+        failtestf "prunerl %s was not refused (exit code %d)" (String.concat " " argv) code
+    with
+    | Prunerl.Cli.UserError.UserError message -> message
+    | :? Argu.ArguParseException as e -> e.Message.Split('\n').[0]
+
 /// Bad input: exit code 2, nothing on stdout, one line on stderr that contains the words.
 let expectOneLineError (words: string) (r: ProcessResult) =
     Expect.equal r.ExitCode 2 (describe r)

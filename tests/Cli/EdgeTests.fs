@@ -15,16 +15,6 @@ open Prunerl.Cli.UserError
 open Prunerl.Tests.Processes
 open Prunerl.Tests.CliTests
 
-/// The one-line refusal a command line gets, run in-process: its UserError (or Argu's first line). A
-/// command that is not refused fails the test.
-let private refusal (argv: string list) : string =
-    try
-        let code = Program.dispatch (Array.ofList argv)
-        failtestf "prunerl %s was not refused (exit code %d)" (String.concat " " argv) code
-    with
-    | UserError message -> message
-    | :? Argu.ArguParseException as e -> e.Message.Split('\n').[0]
-
 /// Every file under a folder with its bytes, but the run's lock (whose text names the last process that
 /// opened the run): what "nothing changed" compares.
 let private snapshot (folder: string) =

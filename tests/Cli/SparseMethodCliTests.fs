@@ -9,15 +9,7 @@ open Expecto
 open Prunerl.Experiments
 open Prunerl.Cli
 open Prunerl.Cli.UserError
-
-/// The one-line refusal of a command line run in-process (its UserError, or Argu's first line); one not refused fails.
-let private refusal (argv: string list) : string =
-    try
-        let code = Program.dispatch (Array.ofList argv)
-        failtestf "prunerl %s was not refused (exit code %d)" (String.concat " " argv) code
-    with
-    | UserError message -> message
-    | :? Argu.ArguParseException as e -> e.Message.Split('\n').[0]
+open Prunerl.Tests.CliTests
 
 /// Every file under a folder with its bytes (the lock's text names the last process: left out).
 let private snapshot (folder: string) =
