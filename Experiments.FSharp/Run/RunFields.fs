@@ -170,6 +170,16 @@ module RunFields =
     let private switchField name help (get: RunConfig -> bool) set =
         knob name help (get >> Switch) (fun v c -> switch name v |> Result.map (set c))
 
+    /// An optional path (empty when unset; blank text refused with what the path must be).
+    let private pathField name help (mustBe: string) (get: RunConfig -> string option) set =
+        knob name help
+            (fun c -> match get c with Some path -> Text path | None -> Empty)
+            (fun v c ->
+                match v with
+                | Empty -> Ok(set c None)
+                | Text path when path.Trim() <> "" -> Ok(set c (Some path))
+                | other -> Error(sprintf "%s must be %s, got %s" name mustBe (describe other)))
+
     let private hyper (c: RunConfig) = c.Hyperparameters
 
     /// Every field of a run in config.json's order, format first.
@@ -200,13 +210,8 @@ module RunFields =
           choiceField "distribution" "how sparsity spreads over layers: uniform or erk" Choices.distributions (fun c -> c.Distribution) (fun c x -> { c with Distribution = x })
           choiceField "layer_schedule" "per-layer targets over the ramp: scaled (JaxPruner: each layer's final target times the schedule's fraction) or resolved (the distribution solved at each step)" Choices.layerSchedules (fun c -> c.LayerSchedule) (fun c x -> { c with LayerSchedule = x })
           choiceField "method" "how the network trains sparse (needs sparsity > 0): gmp (gradual magnitude pruning, the paper's; default), static (a random mask from step 0), lottery (a gmp run's final mask on its initial weights: give ticket), set or rigl (drop and regrow: drop fraction 0.3, cosine to 0 at 80% of the updates, every 5000 updates, JaxPruner's Dopamine defaults)" Choices.methods (fun c -> c.Method) (fun c x -> { c with Method = x })
-          knob "ticket" "method lottery: the folder of a finished gmp run with the same network and sparsity, whose ticket.bin (initial weights, final masks) it retrains"
-              (fun c -> match c.Ticket with Some path -> Text path | None -> Empty)
-              (fun v c ->
-                  match v with
-                  | Empty -> Ok { c with Ticket = None }
-                  | Text path when path.Trim() <> "" -> Ok { c with Ticket = Some path }
-                  | other -> Error(sprintf "ticket must be the folder of a finished gmp run, got %s" (describe other)))
+          pathField "ticket" "method lottery: the folder of a finished gmp run with the same network and sparsity, whose ticket.bin (initial weights, final masks) it retrains"
+              "the folder of a finished gmp run" (fun c -> c.Ticket) (fun c x -> { c with Ticket = x })
           wholeField "rewind_step" "the lottery ticket's rewind step in gradient updates (0: the initial weights): a gmp run records its weights there too, a lottery run starts from them" (fun c -> c.RewindStep) (fun c x -> { c with RewindStep = x })
           numberField "drop_fraction" "set and rigl: the fraction of kept weights dropped and regrown at the first rewiring, decaying with a cosine to 0 at 80% of the updates (JaxPruner's 0.3)" (fun c -> c.DropFraction) (fun c x -> { c with DropFraction = x })
           wholeField "rewire_every" "set and rigl: gradient updates between rewirings (JaxPruner's 5000)" (fun c -> c.RewireEvery) (fun c x -> { c with RewireEvery = x })
@@ -284,13 +289,8 @@ module RunFields =
           numberField "target_entropy" "SAC: target entropy per action dimension (-1: Haarnoja et al.'s -|A|; -0.5: TF-Agents' -|A|/2, the rigl preset's)" (_.Sac.TargetEntropyPerDimension) (fun c x -> { c with Sac.TargetEntropyPerDimension = x })
           numberField "reward_scale" "SAC: rewards are multiplied by this in the critics' targets (rigl preset 0.1)" (_.Sac.RewardScale) (fun c x -> { c with Sac.RewardScale = x })
           numberField "kernel_l2" "SAC: L2 term lambda * sum w^2 over the actor's and critics' kernels (rigl preset 1e-4)" (_.Sac.KernelL2) (fun c x -> { c with Sac.KernelL2 = x })
-          knob "dataset" "offline agents: the dataset file to learn from (a run's dataset.prlds)"
-              (fun c -> match c.Dataset with Some path -> Text path | None -> Empty)
-              (fun v c ->
-                  match v with
-                  | Empty -> Ok { c with Dataset = None }
-                  | Text path when path.Trim() <> "" -> Ok { c with Dataset = Some path }
-                  | other -> Error(sprintf "dataset must be the path of a dataset file, got %s" (describe other)))
+          pathField "dataset" "offline agents: the dataset file to learn from (a run's dataset.prlds)"
+              "the path of a dataset file" (fun c -> c.Dataset) (fun c x -> { c with Dataset = x })
           numberField "conservative_weight" "offline agents: CQL's weight alpha (0: plain offline DQN or C51)" _.ConservativeWeight (fun c x -> { c with ConservativeWeight = x })
           switchField "record_dataset" "online DQN family: write the run's experience to dataset.prlds in its folder" _.RecordDataset (fun c x -> { c with RecordDataset = x }) ]
 
